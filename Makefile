@@ -1,0 +1,30 @@
+# nitrace: `make demo` runs the main job, `make test` runs the tests. Both install what they need.
+SHELL := /bin/bash
+NODE_DEPS := node_modules/.package-lock.json
+
+.PHONY: all setup kernel-deps build test demo bench clean
+all: build
+
+# apt packages for BCC and the kernel-header symlinks (see docs/setup.md); idempotent and fast when done.
+kernel-deps:
+	bash scripts/setup-kernel.sh
+
+$(NODE_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+build: $(NODE_DEPS)
+	npx tsc -p tsconfig.json
+
+setup: kernel-deps build
+
+test: setup
+	node scripts/run-tests.mjs
+
+demo: setup
+	node bin/nitrace.js demo --out demo-out --force
+
+bench: setup
+	node dist/bench/captureBench.js
+
+clean:
+	rm -rf dist demo-out
