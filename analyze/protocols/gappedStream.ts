@@ -33,6 +33,11 @@ export class GappedStream {
     return lo;
   }
 
+  /** Stream offset where chunk `index` starts (0 <= index < chunks.length). */
+  chunkStart(index: number): number {
+    return this.starts[index]!;
+  }
+
   /** The chunk holding `pos`; throws past the end (a parser bug, not bad input). */
   chunkAt(pos: number): Chunk {
     const i = this.chunkIndexAt(pos);
