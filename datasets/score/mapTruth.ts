@@ -1,0 +1,197 @@
+import type { TruthPoint } from '../truth/types.js';
+import type { ObservedSpan } from './observed.js';
+import { observableOf, rpcMethodOf, serviceOf, type Observable } from './observable.js';
+
+/**
+ * Maps ground-truth points to observed spans (docs/scoring.md, "Mapping"). Independent of any reconstruction:
+ * it reads only span attributes (side, protocol, port, method, path, process) and time, so the reconstruction
+ * and every baseline are scored against the same mapping.
+ */
+export interface MapOptions {
+  /** Largest |Δstart| + |Δend| accepted between a point and its span, after clock alignment (µs). */
+  toleranceUs: number;
+  /** Listening port of each service's API (`project` or `project/service` -> port). */
+  ports: Record<string, number>;
+}
+
+export const DEFAULT_PORTS: Record<string, number> = {
+  keystone: 5000,
+  glance: 9292,
+  placement: 8778,
+  'nova/osapi_compute': 8774,
+  neutron: 9696,
+};
+
+export const DEFAULT_MAP_OPTIONS: MapOptions = { toleranceUs: 50_000, ports: DEFAULT_PORTS };
+
+/** Process labels that name each OSProfiler service (spans.parquet `service` / `comm`). */
+const SERVICE_LABELS: Record<string, RegExp> = {
+  keystone: /keystone/i,
+  glance: /glance/i,
+  placement: /placement/i,
+  'nova/osapi_compute': /nova-api|osapi/i,
+  'nova/nova-conductor': /conductor/i,
+  'nova/nova-scheduler': /scheduler/i,
+  'nova/nova-compute': /nova-compute/i,
+};
+
+const DB_PROTOCOLS = new Set(['mysql', 'mariadb', 'sql', 'postgres', 'postgresql']);
+const RPC_PROTOCOLS = new Set(['amqp', 'rpc', 'oslo.messaging', 'rabbitmq']);
+
+export interface Mapping {
+  /** truth point id -> span id */
+  spanOf: Map<string, string>;
+  /** Clock offset applied: observed time - truth time (µs), estimated from unambiguous HTTP matches. */
+  offsetUs: number;
+}
+
+function lookup<T>(table: Record<string, T>, p: TruthPoint): T | undefined {
+  return table[serviceOf(p)] ?? table[p.project];
+}
+
+/** Lower-cased, whitespace-collapsed SQL head up to the first bind placeholder, at most 40 chars. */
+export function sqlKey(sql: string): string {
+  let t = sql.toLowerCase().replace(/\s+/g, ' ').trim();
+  const i = t.search(/%\(|%s|\?/);
+  if (i >= 0) t = t.slice(0, i);
+  return t.slice(0, 40).trim();
+}
+
+/** Does the wire SQL head `wire` carry the statement `truth` (placeholders filled in on the wire)? */
+export function sqlMatches(wire: string | null, truth: string | null): boolean {
+  if (!wire || !truth) return false;
+  const a = wire.toLowerCase().replace(/\s+/g, ' ').trim();
+  const b = sqlKey(truth);
+  if (b.length === 0) return false;
+  return a.startsWith(b) || (a.length >= 16 && b.startsWith(a));
+}
+
+function normPath(p: string | null): string {
+  if (!p) return '';
+  const q = p.indexOf('?');
+  const s = q >= 0 ? p.slice(0, q) : p;
+  return s.length > 1 && s.endsWith('/') ? s.slice(0, -1) : s;
+}
+
+function toUs(ns: bigint | null): number | null {
+  return ns === null ? null : Number(ns / 1000n) + Number(ns % 1000n) / 1000;
+}
+
+/** Does span `s` have the shape of point `p` (ignoring time and process)? */
+function shapeMatches(p: TruthPoint, o: Observable, s: ObservedSpan, opts: MapOptions): boolean {
+  if (s.kind !== o.side) return false;
+  const proto = (s.protocol ?? '').toLowerCase();
+  if (o.kind === 'http') {
+    if (proto !== 'http') return false;
+    if (o.side === 'server') {
+      const port = lookup(opts.ports, p);
+      if (port !== undefined && s.local_port !== null && s.local_port !== port) return false;
+      return (s.method ?? '').toUpperCase() === (p.method ?? '').toUpperCase() && normPath(s.path) === normPath(p.path);
+    }
+    return s.remote_port === (opts.ports.neutron ?? 9696);
+  }
+  if (o.kind === 'db') return DB_PROTOCOLS.has(proto) && sqlMatches(s.path, p.statement);
+  if (!RPC_PROTOCOLS.has(proto)) return false;
+  const m = rpcMethodOf(p);
+  if (!m) return true;
+  // spans whose method is an AMQP frame method carry no RPC name: time decides
+  return s.method === m || (s.path ?? '').includes(m) || !s.method || /^basic\./.test(s.method);
+}
+
+interface Candidate {
+  point: string;
+  span: string;
+  cost: number;
+}
+
+/** Assigns point -> span one to one, cheapest pairs first. */
+function greedy(cands: Candidate[], spanOf: Map<string, string>, used: Set<string>): void {
+  cands.sort((a, b) => a.cost - b.cost || (a.point < b.point ? -1 : 1));
+  for (const c of cands) {
+    if (spanOf.has(c.point) || used.has(c.span)) continue;
+    spanOf.set(c.point, c.span);
+    used.add(c.span);
+  }
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Spans sorted by start, with a binary search for a start window. */
+class StartIndex {
+  private readonly spans: ObservedSpan[];
+  constructor(spans: ObservedSpan[]) {
+    this.spans = [...spans].sort((a, b) => a.start_us - b.start_us);
+  }
+  *between(lo: number, hi: number): Iterable<ObservedSpan> {
+    let a = 0;
+    let b = this.spans.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (this.spans[m]!.start_us < lo) a = m + 1;
+      else b = m;
+    }
+    for (let i = a; i < this.spans.length && this.spans[i]!.start_us <= hi; i++) yield this.spans[i]!;
+  }
+}
+
+export function mapTruth(points: readonly TruthPoint[], spans: readonly ObservedSpan[], opts = DEFAULT_MAP_OPTIONS): Mapping {
+  const bySide = { server: new StartIndex(spans.filter((s) => s.kind === 'server')), client: new StartIndex(spans.filter((s) => s.kind === 'client')) };
+  const observables = points.map((p) => ({ p, o: observableOf(p) })).filter((x): x is { p: TruthPoint; o: Observable } => x.o !== null);
+
+  const candidates = (
+    subset: { p: TruthPoint; o: Observable }[],
+    offset: number,
+    tol: number,
+    pidsOf: Map<string, Set<number>> | null,
+  ): Candidate[] => {
+    const out: Candidate[] = [];
+    for (const { p, o } of subset) {
+      const ts = toUs(p.started_ns)! + offset;
+      const tf = (toUs(p.finished_ns) ?? toUs(p.started_ns)!) + offset;
+      const pids = pidsOf?.get(serviceOf(p));
+      const label = lookup(SERVICE_LABELS, p);
+      for (const s of bySide[o.side].between(ts - tol, ts + tol)) {
+        const cost = Math.abs(s.start_us - ts) + Math.abs(s.end_us - tf);
+        if (cost > tol || !shapeMatches(p, o, s, opts)) continue;
+        if (pidsOf && !(o.kind === 'http' && o.side === 'server')) {
+          const byPid = pids !== undefined && s.pid !== null && pids.has(s.pid);
+          const byLabel = label !== undefined && label.test(`${s.service ?? ''} ${s.comm ?? ''}`);
+          if (!byPid && !byLabel) continue;
+        }
+        out.push({ point: p.trace_id, span: s.span_id, cost });
+      }
+    }
+    return out;
+  };
+
+  // Pass 1: HTTP server points (method + path + port pin them down) with a wide window, to measure the clock offset
+  // and learn which processes serve which OSProfiler service.
+  const httpServer = observables.filter((x) => x.o.kind === 'http' && x.o.side === 'server');
+  const first = new Map<string, string>();
+  greedy(candidates(httpServer, 0, 2_000_000, null), first, new Set());
+  const spanById = new Map(spans.map((s) => [s.span_id, s]));
+  const pointById = new Map(points.map((p) => [p.trace_id, p]));
+  const deltas: number[] = [];
+  const pidsOf = new Map<string, Set<number>>();
+  for (const [pid, sid] of first) {
+    const p = pointById.get(pid)!;
+    const s = spanById.get(sid)!;
+    deltas.push(s.start_us - toUs(p.started_ns)!);
+    if (s.pid !== null) {
+      const key = serviceOf(p);
+      if (!pidsOf.has(key)) pidsOf.set(key, new Set());
+      pidsOf.get(key)!.add(s.pid);
+    }
+  }
+  const offsetUs = median(deltas);
+
+  // Pass 2: every point, aligned, within the tolerance; DB/RPC/client points only in their service's processes.
+  const spanOf = new Map<string, string>();
+  greedy(candidates(observables, offsetUs, opts.toleranceUs, pidsOf), spanOf, new Set());
+  return { spanOf, offsetUs };
+}

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineCommand } from '../../cli/command.js';
+import { NitraceError, UsageError } from '../../cli/errors.js';
+import { readTruth } from '../truth/truthStore.js';
+import { BASELINES, type BaselineName } from './baselines/registry.js';
+import { DEFAULT_MAP_OPTIONS } from './mapTruth.js';
+import { readObserved } from './observed.js';
+import { renderScore } from './renderScore.js';
+import { scoreAll } from './score.js';
+
+interface ScoreArgs {
+  out: string;
+  truth: string;
+  json: boolean;
+  baseline: string[];
+  toleranceMs: number;
+}
+
+const BASELINE_NAMES = Object.keys(BASELINES) as BaselineName[];
+
+export const scoreCommand = defineCommand<ScoreArgs>({
+  name: 'score',
+  positionals: '<out>',
+  describe: 'score a reconstruction (nitrace analyze OUT) against OSProfiler ground truth, with baselines',
+  builder: (y) =>
+    y
+      .positional('out', { type: 'string', demandOption: true, describe: 'analysis output dir (spans.parquet, edges.parquet)' })
+      .option('truth', { type: 'string', demandOption: true, describe: 'dataset dir holding truth/spans.parquet' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of the table' })
+      .option('baseline', {
+        type: 'string',
+        array: true,
+        default: BASELINE_NAMES,
+        describe: `baselines scored on the same spans (${BASELINE_NAMES.join(', ')}, or none)`,
+      })
+      .option('tolerance-ms', { type: 'number', default: DEFAULT_MAP_OPTIONS.toleranceUs / 1000, describe: 'max |Δstart|+|Δend| when mapping truth points to spans' })
+      .example('$0 score out/ --truth datasets/samples/tempest-identity-image', 'accuracy table with FCFS, vPath and DeepFlow baselines')
+      .example('$0 score out/ --truth DATASET --json --baseline deepflow', 'JSON for scripts, one baseline') as never,
+  run: async (args) => {
+    const names = args.baseline.flatMap((b) => b.split(',')).filter((b) => b !== 'none');
+    for (const b of names) if (!(b in BASELINES)) throw new UsageError('score', `unknown baseline '${b}' (${BASELINE_NAMES.join(', ')}, none)`);
+    const truthDir = join(args.truth, 'truth');
+    if (!existsSync(join(truthDir, 'spans.parquet'))) throw new UsageError('score', `${truthDir}/spans.parquet not found (is ${args.truth} a dataset?)`);
+    let report;
+    try {
+      const truth = await readTruth(truthDir);
+      const observed = await readObserved(args.out);
+      report = scoreAll(truth.points, observed, names as BaselineName[], { ...DEFAULT_MAP_OPTIONS, toleranceUs: args.toleranceMs * 1000 });
+    } catch (e) {
+      if (e instanceof NitraceError) throw e;
+      throw new NitraceError('score', (e as Error).message);
+    }
+    console.log(args.json ? JSON.stringify(report, null, 2) : renderScore(report));
+    return 0;
+  },
+});
