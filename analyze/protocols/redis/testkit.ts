@@ -1,0 +1,131 @@
+/**
+ * Test helpers shared by the protocol tests of redis/, mysql/, amqp/, memcached/ (test code only): streams built
+ * from recorded chunks with a snaplen, the frame loop the analysis runs (parse, advance, resync), a seeded RNG.
+ */
+import assert from 'node:assert/strict';
+import { GappedStream } from '../gappedStream.js';
+import type { Chunk, MessageType, ParseResult } from '../types.js';
+
+/** One recorded syscall-sized chunk: direction, microseconds since the exchange began, payload in base64. */
+export type RecordedChunk = readonly [type: MessageType, tUs: number, base64: string];
+
+/** Base of test timestamps (ns); any value works, this one reads like 2026. */
+export const T0_NS = 1_790_000_000_000_000_000n;
+
+export function bytes(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'latin1'));
+}
+
+export function fromBase64(b64: string): Uint8Array {
+  return new Uint8Array(Buffer.from(b64, 'base64'));
+}
+
+/** Chunks of one direction of a recorded exchange, each keeping only its first `snaplen` bytes. */
+export function chunksOf(recorded: readonly RecordedChunk[], type: MessageType, snaplen = Infinity, tid = 100): Chunk[] {
+  return recorded
+    .filter(([t]) => t === type)
+    .map(([, tUs, b64]) => {
+      const all = fromBase64(b64);
+      return { tsNs: T0_NS + BigInt(tUs) * 1000n, tid, bytes: all.length, data: all.subarray(0, Math.min(all.length, snaplen)) };
+    });
+}
+
+export function streamOf(recorded: readonly RecordedChunk[], type: MessageType, snaplen = Infinity): GappedStream {
+  return new GappedStream(chunksOf(recorded, type, snaplen));
+}
+
+/** All bytes of one direction, concatenated (the "well-formed message" for truncation tests). */
+export function joined(recorded: readonly RecordedChunk[], type: MessageType): Uint8Array {
+  return new Uint8Array(Buffer.concat(recorded.filter(([t]) => t === type).map(([, , b64]) => Buffer.from(b64, 'base64'))));
+}
+
+/** A stream of fully captured parts, one chunk each, timestamps 1 µs apart. */
+export function fullStream(...parts: Array<Uint8Array | string>): GappedStream {
+  return new GappedStream(
+    parts.map((p, i) => {
+      const data = typeof p === 'string' ? bytes(p) : p;
+      return { tsNs: T0_NS + BigInt(i) * 1000n, tid: 1, bytes: data.length, data };
+    }),
+  );
+}
+
+/** A chunk that moved `total` bytes of which only `head` were captured. */
+export function gappedChunk(head: Uint8Array | string, total: number, tsNs = T0_NS, tid = 1): Chunk {
+  const data = typeof head === 'string' ? bytes(head) : head;
+  return { tsNs, tid, bytes: total, data };
+}
+
+export interface FrameParser<F> {
+  parseFrame(type: MessageType, stream: GappedStream, pos: number): ParseResult<F>;
+  findFrameBoundary(type: MessageType, stream: GappedStream, from: number): number;
+}
+
+export interface ParsedStream<F> {
+  frames: F[];
+  invalid: number;
+  ignored: number;
+  /** Where parsing stopped: stream.length if everything was consumed. */
+  endPos: number;
+  needsMoreData: boolean;
+}
+
+/** The frame loop (parse, advance, resync on invalid), asserting progress at every step. */
+export function parseAll<F>(parser: FrameParser<F>, type: MessageType, stream: GappedStream): ParsedStream<F> {
+  const out: ParsedStream<F> = { frames: [], invalid: 0, ignored: 0, endPos: 0, needsMoreData: false };
+  let pos = 0;
+  while (pos < stream.length) {
+    const r = parser.parseFrame(type, stream, pos);
+    if (r.state === 'ok' || r.state === 'ignored') {
+      assert.ok(r.length > 0, `no progress at ${pos}`);
+      if (r.state === 'ok') out.frames.push(r.frame);
+      else out.ignored++;
+      pos += r.length;
+    } else if (r.state === 'needs-more-data') {
+      out.needsMoreData = true;
+      break;
+    } else {
+      out.invalid++;
+      const next = parser.findFrameBoundary(type, stream, pos + 1);
+      if (next < 0) {
+        pos = stream.length;
+        break;
+      }
+      assert.ok(next > pos, `findFrameBoundary went back: ${next} <= ${pos}`);
+      pos = next;
+    }
+  }
+  out.endPos = Math.min(pos, stream.length);
+  return out;
+}
+
+/** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A copy of `data` with a few random bytes changed, inserted or removed. */
+export function mutate(data: Uint8Array, next: () => number): Uint8Array {
+  const arr = Array.from(data);
+  const edits = 1 + Math.floor(next() * 4);
+  for (let i = 0; i < edits; i++) {
+    const at = Math.floor(next() * (arr.length + 1));
+    const op = next();
+    if (op < 0.5 && arr.length > 0) arr[Math.min(at, arr.length - 1)] = Math.floor(next() * 256);
+    else if (op < 0.75) arr.splice(at, 0, Math.floor(next() * 256));
+    else arr.splice(at, 1);
+  }
+  return new Uint8Array(arr);
+}
+
+export function randomBytes(n: number, next: () => number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256);
+  return out;
+}
