@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deepflowParents } from './baselines/deepflow.js';
+import { fcfsParents } from './baselines/fcfs.js';
+import { callLinks } from './baselines/ownership.js';
+import { vpathParents } from './baselines/vpath.js';
+import { fixtureSpans, fixtureTruth, perfectParents } from './fixtures.js';
+import { mapTruth, sqlKey, sqlMatches } from './mapTruth.js';
+import type { ObservedEdge, ObservedSpan } from './observed.js';
+import { scoreAll } from './score.js';
+import { scoreEdges } from './scoreEdges.js';
+
+const edgesOf = (parents: Map<string, string>): ObservedEdge[] =>
+  [...parents].map(([child, parent]) => ({ parent_span_id: parent, child_span_id: child, edge_kind: null, evidence: null }));
+
+test('SQL heads: placeholders cut, literal values on the wire still match', () => {
+  assert.equal(sqlKey('SELECT  a\n FROM t WHERE x = %(x_1)s'), 'select a from t where x =');
+  assert.ok(sqlMatches("SELECT a FROM t WHERE x = 'v'", 'SELECT a FROM t WHERE x = %(x_1)s'));
+  assert.ok(sqlMatches('SELECT 1', 'SELECT 1'));
+  assert.ok(!sqlMatches('SELECT 1', 'SELECT anon_1.images_created_at'));
+  assert.ok(!sqlMatches(null, 'SELECT 1'));
+});
+
+test('mapping: every fixture point finds its own span, SELECT 1 by time and process', () => {
+  const m = mapTruth(fixtureTruth(), fixtureSpans());
+  assert.deepEqual(Object.fromEntries(m.spanOf), {
+    k1: 'K1', d1: 'D1', g1: 'G1', k2: 'K2', d2: 'D2', d3: 'D3', g2: 'G2', k3: 'K3', d4: 'D4',
+  });
+  assert.ok(Math.abs(m.offsetUs + 500) < 1000, `offset ${m.offsetUs}`);
+});
+
+test('a perfect reconstruction scores 1 everywhere', () => {
+  const s = scoreEdges(fixtureTruth(), mapTruth(fixtureTruth(), fixtureSpans()), fixtureSpans(), perfectParents());
+  assert.deepEqual([s.tp, s.fp, s.fn, s.truth_edges], [6, 0, 0, 6]);
+  assert.deepEqual([s.edge_f1, s.precision, s.recall, s.strict_accuracy, s.coverage], [1, 1, 1, 1, 1]);
+  assert.deepEqual([s.traces, s.traces_correct], [2, 2]);
+  assert.equal(s.by_kind.http!.truth_edges, 2);
+  assert.equal(s.by_kind.db!.truth_edges, 4);
+  assert.equal(s.by_kind.rpc!.truth_edges, 0);
+  assert.deepEqual(Object.keys(s.by_service), ['glance/api', 'keystone/public']);
+});
+
+test('a trace wrong in exactly one edge: one FP, one FN, that trace fails strict, the other passes', () => {
+  const parents = perfectParents();
+  parents.set('D4', 'K1'); // trace b's SELECT 1 given to trace a's token request
+  const s = scoreEdges(fixtureTruth(), mapTruth(fixtureTruth(), fixtureSpans()), fixtureSpans(), parents);
+  assert.deepEqual([s.tp, s.fp, s.fn], [5, 1, 1]);
+  assert.equal(s.precision, 5 / 6);
+  assert.equal(s.recall, 5 / 6);
+  assert.equal(s.edge_f1, 5 / 6);
+  assert.deepEqual([s.traces_correct, s.traces, s.strict_accuracy], [1, 2, 0.5]);
+  assert.deepEqual([s.by_kind.db!.tp, s.by_kind.db!.fp, s.by_kind.http!.tp], [3, 1, 2]);
+  assert.equal(s.by_service['keystone/public']!.fp, 1);
+  assert.equal(s.by_service['glance/api']!.fp, 0);
+});
+
+test('missing evidence: an unmapped point costs recall and coverage, not precision', () => {
+  const spans = fixtureSpans().filter((x) => x.span_id !== 'D2');
+  const s = scoreEdges(fixtureTruth(), mapTruth(fixtureTruth(), spans), spans, perfectParents());
+  assert.deepEqual([s.tp, s.fp, s.fn], [5, 0, 1]);
+  assert.equal(s.precision, 1);
+  assert.equal(s.coverage, 8 / 9);
+  assert.equal(s.strict_accuracy, 0.5);
+});
+
+test('a reconstruction that links nothing predicts nothing: precision 0, recall 0', () => {
+  const s = scoreEdges(fixtureTruth(), mapTruth(fixtureTruth(), fixtureSpans()), fixtureSpans(), new Map());
+  assert.deepEqual([s.tp, s.fp, s.fn, s.edge_f1, s.strict_accuracy], [0, 0, 6, 0, 0]);
+});
+
+test('baselines on the fixture: FCFS hands g2\'s token call to g1; vPath and DeepFlow are right', () => {
+  const spans = fixtureSpans();
+  const edges = edgesOf(perfectParents());
+  const fcfs = fcfsParents(spans, edges);
+  assert.equal(fcfs.get('GK3'), 'G1');
+  assert.equal(fcfs.get('D4'), 'K3'); // K1 closed at 225 ms
+  assert.equal(vpathParents(spans, edges).get('GK3'), 'G2');
+  assert.equal(deepflowParents(spans, edges).get('GK3'), 'G2');
+  const r = scoreAll(fixtureTruth(), { spans, edges }, ['fcfs', 'vpath', 'deepflow']);
+  assert.equal(r.edge_f1, 1);
+  assert.deepEqual([r.baselines.fcfs!.tp, r.baselines.fcfs!.fp, r.baselines.fcfs!.strict_accuracy], [5, 1, 0.5]);
+  assert.equal(r.baselines.vpath!.edge_f1, 1);
+  assert.equal(r.baselines.deepflow!.edge_f1, 1);
+});
+
+test('vPath keeps a closed request as owner, DeepFlow does not; process vs thread scope', () => {
+  const s = (id: string, kind: 'client' | 'server', tid: number, a: number, b: number): ObservedSpan => ({
+    span_id: id, parent_span_id: null, kind, pid: 1, tid, service: 'svc', comm: null, protocol: 'http', method: 'GET',
+    path: '/', local_port: null, remote_port: null, start_us: a, end_us: b,
+  });
+  const spans = [s('R1', 'server', 1, 0, 10), s('R2', 'server', 2, 5, 50), s('C', 'client', 1, 20, 25)];
+  assert.equal(vpathParents(spans, []).get('C'), 'R1'); // last inbound on thread 1, already answered
+  assert.equal(deepflowParents(spans, []).get('C'), undefined); // nothing open on thread 1
+  assert.equal(fcfsParents(spans, []).get('C'), 'R2'); // the only open request of the process
+});
+
+test('call links come from the reconstruction, else from mirrored ports', () => {
+  const spans = fixtureSpans().map((x) => (x.span_id === 'GK2' ? { ...x, local_port: 40000 } : x.span_id === 'K2' ? { ...x, remote_port: 40000 } : x));
+  assert.equal(callLinks(spans, []).get('K2'), 'GK2');
+  assert.equal(callLinks(spans, edgesOf(perfectParents())).get('K3'), 'GK3');
+});
