@@ -17,7 +17,7 @@ export class DuckDbEngine implements Engine {
     await this.conn.run(sql);
   }
 
-  async query<T extends Row = Row>(sql: string): Promise<T[]> {
+  async query<T = Row>(sql: string): Promise<T[]> {
     const reader = await this.conn.runAndReadAll(sql);
     return reader.getRowObjectsJS() as T[];
   }

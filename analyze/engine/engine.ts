@@ -10,7 +10,7 @@ export interface Engine {
   /** Runs statements that return nothing useful (DDL, INSERT ... SELECT). */
   exec(sql: string): Promise<void>;
   /** Runs one query and returns every row. Keep results small: aggregate in SQL first. */
-  query<T extends Row = Row>(sql: string): Promise<T[]>;
+  query<T = Row>(sql: string): Promise<T[]>;
   /** Creates (or replaces) `table` from Parquet files; returns its row count. */
   loadParquet(table: string, files: readonly string[]): Promise<number>;
   /** Writes the result of `sql` (a query or a table name) to a zstd Parquet file. */

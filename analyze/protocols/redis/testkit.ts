@@ -129,3 +129,18 @@ export function randomBytes(n: number, next: () => number): Uint8Array {
   for (let i = 0; i < n; i++) out[i] = Math.floor(next() * 256);
   return out;
 }
+
+/** Recorded exchanges of one connection played one after another (their clocks each start at 0). */
+export function concatRecorded(...exchanges: ReadonlyArray<readonly RecordedChunk[]>): RecordedChunk[] {
+  const out: RecordedChunk[] = [];
+  let offset = 0;
+  for (const ex of exchanges) {
+    let last = 0;
+    for (const [type, tUs, b64] of ex) {
+      out.push([type, offset + tUs, b64]);
+      last = Math.max(last, tUs);
+    }
+    offset += last + 1000;
+  }
+  return out;
+}

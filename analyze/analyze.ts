@@ -1,0 +1,138 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { NitraceError } from '../cli/errors.js';
+import { version } from '../cli/version.js';
+import { buildFinalTables } from './assemble/finalTables.js';
+import { buildServices } from './assemble/services.js';
+import { assembleTraces } from './assemble/traces.js';
+import { createCandidates, countCandidates } from './correlate/candidates.js';
+import { applyClocks, clockBounds, estimateClocks, type NodeClock } from './correlate/clockOffset.js';
+import { correlateContent } from './correlate/content.js';
+import { correlateSpatial } from './correlate/spatial.js';
+import { correlateThread } from './correlate/thread.js';
+import { correlateTiming } from './correlate/timing.js';
+import { Diagnostics, type Warning } from './diagnostics.js';
+import { DuckDbEngine } from './engine/duckdb.js';
+import type { Engine } from './engine/engine.js';
+import { toJaeger } from './export/jaeger.js';
+import { toOtlp } from './export/otlp.js';
+import { exportSpans } from './export/spanRows.js';
+import { loadCaptures } from './load/loadCaptures.js';
+import { loadGroundTruthMasker } from './load/maskGroundTruth.js';
+import { buildCalls } from './messages/buildCalls.js';
+
+export interface AnalyzeOptions {
+  captureDirs: readonly string[];
+  out: string;
+  engine?: 'duckdb';
+  /** Progress lines on stderr for long steps. */
+  progress?: boolean;
+}
+
+export interface AnalyzeSummary {
+  nitrace_version: string;
+  analysis_schema_version: 1;
+  captures: { dir: string; node: string; status: string }[];
+  spans: number;
+  client_spans: number;
+  server_spans: number;
+  edges: number;
+  traces: number;
+  edges_by_evidence: Record<string, number>;
+  candidates_by_evidence: Record<string, number>;
+  clocks: { node: string; offset_ns: string; method: string; uncertainty_ns: string | null; pairs: number }[];
+  counts: Record<string, number>;
+  warnings: Warning[];
+  timings_ms: Record<string, number>;
+  outputs: Record<string, string>;
+}
+
+/** Output files analyze owns in OUT (and removes before writing, so a rerun never mixes two analyses). */
+const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.json', 'analysis.duckdb', 'analysis.duckdb.wal', 'summary.json'];
+
+/**
+ * The whole analysis, one way: load -> parse + stitch -> correlate (spatial, clocks, thread, timing, content) ->
+ * traces -> export. Every step's tables stay in OUT/analysis.duckdb for users to query.
+ */
+export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
+  if (opts.captureDirs.length === 0) throw new NitraceError('analyze', 'give at least one capture directory', 2);
+  if ((opts.engine ?? 'duckdb') !== 'duckdb') throw new NitraceError('analyze', `engine ${opts.engine} is not available (only duckdb)`, 2);
+  const out = resolve(opts.out);
+  mkdirSync(out, { recursive: true });
+  for (const f of OUTPUT_FILES) rmSync(join(out, f), { force: true });
+  const diag = new Diagnostics();
+  const t0 = performance.now();
+  const engine: Engine = await DuckDbEngine.open(join(out, 'analysis.duckdb'));
+  try {
+    const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
+    const mask = await loadGroundTruthMasker(diag);
+    await diag.step('parse', () => buildCalls(engine, diag, mask, opts.progress ?? false));
+    await diag.step('services', () => buildServices(engine));
+    await createCandidates(engine);
+    await diag.step('correlate_spatial', () => correlateSpatial(engine, diag));
+    const clocks: NodeClock[] = await diag.step('clock_offsets', async () => {
+      const nodes = manifests.map((m) => m.node);
+      const c = estimateClocks(nodes, nodes[0]!, await clockBounds(engine), diag);
+      await applyClocks(engine, c);
+      return c;
+    });
+    await diag.step('correlate_thread', () => correlateThread(engine));
+    await diag.step('correlate_timing', () => correlateTiming(engine));
+    await diag.step('correlate_content', () => correlateContent(engine));
+    const { traces, edges } = await diag.step('assemble', () => assembleTraces(engine, diag));
+    await diag.step('final_tables', () => buildFinalTables(engine));
+    const outputs = {
+      spans: join(out, 'spans.parquet'),
+      edges: join(out, 'edges.parquet'),
+      otlp: join(out, 'otlp.json'),
+      jaeger: join(out, 'jaeger.json'),
+      database: join(out, 'analysis.duckdb'),
+      summary: join(out, 'summary.json'),
+    };
+    await diag.step('export', async () => {
+      await engine.writeParquet('spans', outputs.spans);
+      await engine.writeParquet('edges', outputs.edges);
+      const rows = await exportSpans(engine);
+      writeFileSync(outputs.otlp, JSON.stringify(toOtlp(rows)));
+      writeFileSync(outputs.jaeger, JSON.stringify(toJaeger(rows)));
+    });
+    const [k] = await engine.query<{ n: bigint; c: bigint; s: bigint }>(
+      "SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'client') AS c, count(*) FILTER (WHERE kind = 'server') AS s FROM spans",
+    );
+    const byEvidence = await engine.query<{ evidence: string; n: bigint }>('SELECT evidence, count(*) AS n FROM edges GROUP BY 1 ORDER BY 1');
+    const candidates_by_evidence: Record<string, number> = {};
+    for (const e of ['spatial', 'thread', 'timing', 'content']) candidates_by_evidence[e] = await countCandidates(engine, e);
+    diag.timingsMs.total = Math.round(performance.now() - t0);
+    const summary: AnalyzeSummary = {
+      nitrace_version: version,
+      analysis_schema_version: 1,
+      captures: manifests.map((m) => ({ dir: m.dir, node: m.node, status: m.status })),
+      spans: Number(k!.n),
+      client_spans: Number(k!.c),
+      server_spans: Number(k!.s),
+      edges,
+      traces,
+      edges_by_evidence: Object.fromEntries(byEvidence.map((e) => [e.evidence, Number(e.n)])),
+      candidates_by_evidence,
+      clocks: clocks.map((c) => ({
+        node: c.node,
+        offset_ns: String(c.offsetNs),
+        method: c.method,
+        uncertainty_ns: c.uncertaintyNs === null ? null : String(c.uncertaintyNs),
+        pairs: c.pairs,
+      })),
+      counts: diag.counts,
+      warnings: diag.warnings,
+      timings_ms: diag.timingsMs,
+      outputs,
+    };
+    writeFileSync(outputs.summary, JSON.stringify(summary, null, 2) + '\n');
+    return summary;
+  } finally {
+    engine.close();
+    if (!existsSync(join(out, 'summary.json'))) {
+      // A failed analysis leaves no half outputs that could be mistaken for results.
+      for (const f of OUTPUT_FILES) rmSync(join(out, f), { force: true });
+    }
+  }
+}

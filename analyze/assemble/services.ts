@@ -1,0 +1,26 @@
+import type { Engine } from '../engine/engine.js';
+
+// Interpreters and app servers whose comm names the runtime, not the service; the service is in the cmdline.
+const GENERIC_COMMS = /^(python[\d.]*|uwsgi|gunicorn.*|node|java|ruby|perl|php.*|sh|bash|dotnet|httpd|apache2)$/;
+
+/** A readable service label for a process: `--name X`/`--service X` in its cmdline, its script, or its comm. */
+export function serviceLabel(comm: string | null, cmdline: string | null): string | null {
+  const args = (cmdline ?? '').split(/\s+/).filter(Boolean);
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--(?:name|service)(?:=(.+))?$/.exec(args[i]!);
+    if (m) return m[1] ?? args[i + 1] ?? comm;
+  }
+  if (comm && !GENERIC_COMMS.test(comm)) return comm;
+  const script = args.slice(1).find((a) => !a.startsWith('-'));
+  if (script) return script.split('/').pop()!.replace(/\.(py|js|rb|pl|php|ini)$/, '');
+  return comm;
+}
+
+/** Table `services(node, pid, service)` from `processes`. */
+export async function buildServices(engine: Engine): Promise<void> {
+  const procs = await engine.query<{ node: string; pid: number; comm: string | null; cmdline: string | null }>(
+    'SELECT node, pid, any_value(comm) AS comm, any_value(cmdline) AS cmdline FROM processes GROUP BY node, pid',
+  );
+  await engine.exec('CREATE OR REPLACE TABLE services (node VARCHAR, pid INTEGER, service VARCHAR)');
+  await engine.insertRows('services', procs.map((p) => [p.node, p.pid, serviceLabel(p.comm, p.cmdline)]));
+}

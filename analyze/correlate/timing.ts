@@ -1,0 +1,21 @@
+import type { Engine } from '../engine/engine.js';
+
+/** Confidence of a timing link when one inbound request of the process was open around the call. */
+export const TIMING_CONFIDENCE = 0.6;
+
+/**
+ * Timing evidence for work handed to other threads (thread pools, executors): an outbound call that starts and
+ * ends inside an inbound request's window in the same process may belong to it. With n such requests open the
+ * confidence is divided by n, so thread or content evidence wins whenever it exists.
+ */
+export async function correlateTiming(engine: Engine): Promise<void> {
+  await engine.exec(`INSERT INTO candidates
+    SELECT sid, cid, 'timing', ${TIMING_CONFIDENCE} / n
+    FROM (
+      SELECT s.span_id AS sid, c.span_id AS cid, count(*) OVER (PARTITION BY c.span_id) AS n
+      FROM spans_raw s JOIN spans_raw c
+        ON s.node = c.node AND s.pid = c.pid
+       AND c.raw_start_ns >= s.raw_start_ns
+       AND (s.raw_resp_start_ns IS NULL OR c.raw_end_ns <= s.raw_resp_start_ns)
+      WHERE s.kind = 'server' AND c.kind = 'client')`);
+}

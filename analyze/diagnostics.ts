@@ -1,0 +1,35 @@
+/** A problem found in the input that the analysis worked around; reported, never silently dropped. */
+export interface Warning {
+  /** Stable code for tests and scripts, e.g. 'segment-corrupt', 'clock-unaligned', 'http-invalid'. */
+  code: string;
+  message: string;
+  /** How many times it happened (bytes or events, as the message says). */
+  count: number;
+}
+
+/** Collects warnings, counters and step timings for summary.json and the end-of-run summary. */
+export class Diagnostics {
+  readonly warnings: Warning[] = [];
+  readonly counts: Record<string, number> = {};
+  readonly timingsMs: Record<string, number> = {};
+
+  warn(code: string, message: string, count = 1): void {
+    const w = this.warnings.find((x) => x.code === code && x.message === message);
+    if (w) w.count += count;
+    else this.warnings.push({ code, message, count });
+  }
+
+  add(counter: string, n: number): void {
+    this.counts[counter] = (this.counts[counter] ?? 0) + n;
+  }
+
+  /** Runs `fn` as a named step and records how long it took. */
+  async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.timingsMs[name] = Math.round(performance.now() - t0);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { spanAttributes, spanName, type ExportSpan } from './spanRows.js';
+
+// OTLP span kinds (opentelemetry/proto/trace/v1/trace.proto), as integers in OTLP/JSON.
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
+const STATUS_CODE_ERROR = 2;
+
+/**
+ * OTLP/JSON (ExportTraceServiceRequest, https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding): ids
+ * as lowercase hex, 64-bit times as decimal strings, enums as integers; one resource per (service, node).
+ */
+export function toOtlp(spans: readonly ExportSpan[]): unknown {
+  const byResource = new Map<string, ExportSpan[]>();
+  for (const s of spans) {
+    const k = `${s.service ?? 'unknown'}\u0000${s.node}`;
+    (byResource.get(k) ?? byResource.set(k, []).get(k)!).push(s);
+  }
+  return {
+    resourceSpans: [...byResource.values()].map((list) => ({
+      resource: {
+        attributes: [
+          { key: 'service.name', value: { stringValue: list[0]!.service ?? 'unknown' } },
+          { key: 'host.name', value: { stringValue: list[0]!.node } },
+        ],
+      },
+      scopeSpans: [
+        {
+          scope: { name: 'nitrace' },
+          spans: list.map((s) => {
+            const span: Record<string, unknown> = {
+              traceId: s.trace_id,
+              spanId: s.span_id,
+              name: spanName(s),
+              kind: s.kind === 'server' ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT,
+              startTimeUnixNano: String(s.start_ns),
+              endTimeUnixNano: String(s.end_ns < s.start_ns ? s.start_ns : s.end_ns),
+              attributes: spanAttributes(s).map(([key, v]) => ({
+                key,
+                value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : { stringValue: v },
+              })),
+            };
+            if (s.parent_span_id) span.parentSpanId = s.parent_span_id;
+            if (s.protocol === 'http' && s.status && Number(s.status) >= (s.kind === 'server' ? 500 : 400)) {
+              span.status = { code: STATUS_CODE_ERROR };
+            }
+            return span;
+          }),
+        },
+      ],
+    })),
+  };
+}

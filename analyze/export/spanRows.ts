@@ -1,0 +1,60 @@
+import type { Engine } from '../engine/engine.js';
+
+/** What the exporters read of a span. */
+export interface ExportSpan {
+  span_id: string;
+  trace_id: string;
+  parent_span_id: string | null;
+  kind: 'client' | 'server';
+  node: string;
+  pid: number;
+  tid: number;
+  service: string | null;
+  protocol: string;
+  method: string | null;
+  path: string | null;
+  status: string | null;
+  start_ns: bigint;
+  end_ns: bigint;
+  local_addr: string | null;
+  local_port: number | null;
+  remote_addr: string | null;
+  remote_port: number | null;
+  request_ids: string[];
+  evidence: string | null;
+  confidence: number | null;
+}
+
+export async function exportSpans(engine: Engine): Promise<ExportSpan[]> {
+  return engine.query<ExportSpan>(`SELECT s.span_id, s.trace_id, s.parent_span_id, s.kind, s.node, s.pid, s.tid, s.service,
+      s.protocol, s.method, s.path, s.status, s.start_ns, s.end_ns, s.local_addr, s.local_port, s.remote_addr,
+      s.remote_port, s.request_ids, e.evidence, e.confidence
+    FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id
+    ORDER BY s.trace_id, s.start_ns, s.span_id`);
+}
+
+/** Span name shown by trace UIs: 'GET /v1/items'. */
+export function spanName(s: ExportSpan): string {
+  return [s.method, s.path].filter(Boolean).join(' ') || s.protocol;
+}
+
+/** Attributes common to both exports, as string pairs. */
+export function spanAttributes(s: ExportSpan): [string, string | number][] {
+  const a: [string, string | number][] = [
+    ['nitrace.protocol', s.protocol],
+    ['nitrace.node', s.node],
+    ['process.pid', s.pid],
+    ['thread.id', s.tid],
+  ];
+  if (s.method) a.push([s.protocol === 'http' ? 'http.request.method' : 'nitrace.method', s.method]);
+  if (s.path) a.push([s.protocol === 'http' ? 'url.path' : 'nitrace.resource', s.path]);
+  if (s.status) a.push([s.protocol === 'http' ? 'http.response.status_code' : 'nitrace.status', s.protocol === 'http' ? Number(s.status) : s.status]);
+  if (s.local_addr) a.push(['network.local.address', s.local_addr]);
+  if (s.local_port !== null) a.push(['network.local.port', s.local_port]);
+  if (s.remote_addr) a.push(['network.peer.address', s.remote_addr]);
+  if (s.remote_port !== null) a.push(['network.peer.port', s.remote_port]);
+  if (s.request_ids.length) a.push(['nitrace.request_ids', s.request_ids.join(',')]);
+  if (s.evidence) a.push(['nitrace.parent_evidence', s.evidence]);
+  if (s.confidence !== null) a.push(['nitrace.parent_confidence', s.confidence]);
+  return a;
+}

@@ -1,0 +1,13 @@
+import type { ProtocolSpec } from '../protocol.js';
+import { detect, findFrameBoundary, parseFrame } from './parse.js';
+import { stitch } from './stitch.js';
+import type { RedisFrame } from './types.js';
+
+/** Redis (RESP2/RESP3) as the analysis sees it, for ../registry.ts. */
+export const redisSpec: ProtocolSpec<RedisFrame> = {
+  name: 'redis',
+  classify: (head) => (detect(head, 'request') ? 'request' : detect(head, 'response') ? 'response' : null),
+  parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
+  findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),
+  stitch,
+};
