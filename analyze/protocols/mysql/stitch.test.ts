@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { concatRecorded, parseAll, streamOf, type RecordedChunk } from '../redis/testkit.js';
+import { findFrameBoundary, parseFrame } from './parse.js';
+import { normaliseSql, sqlIds, sqlVerb, stitch } from './stitch.js';
+import { bigResultSet, handshake, preparedStatements, queries, quit } from './testdata.js';
+
+const parser = { parseFrame, findFrameBoundary };
+
+function stitchRecorded(recorded: readonly RecordedChunk[], snaplen = Infinity) {
+  const req = parseAll(parser, 'request', streamOf(recorded, 'request', snaplen)).frames;
+  const resp = parseAll(parser, 'response', streamOf(recorded, 'response', snaplen)).frames;
+  return stitch(req, resp);
+}
+
+describe('mysql stitch', () => {
+  it('a whole pymysql connection: handshake ignored, every command paired in order', () => {
+    const { records, errorCount } = stitchRecorded(concatRecorded(handshake, queries, bigResultSet, preparedStatements, quit));
+    assert.equal(errorCount, 0);
+    assert.deepEqual(
+      records.map((r) => [r.method, r.status, r.responseKind, r.rowCount]),
+      [
+        ['BEGIN', 'ok', 'ok', null],
+        ['INSERT', 'ok', 'ok', null],
+        ['UPDATE', 'ok', 'ok', null],
+        ['COMMIT', 'ok', 'ok', null],
+        ['SELECT', 'ok', 'result-set', 3],
+        ['SELECT', 'error', 'error', null],
+        ['PING', 'ok', 'ok', null],
+        ['INIT_DB', 'ok', 'ok', null],
+        ['SELECT', 'ok', 'result-set', 203],
+        ['STMT_PREPARE', 'ok', 'prepare-ok', null],
+        ['SELECT', 'ok', 'result-set', 1], // COM_STMT_EXECUTE of the prepared SELECT
+        ['STMT_CLOSE', null, null, null],
+        ['PING', 'ok', 'ok', null],
+        ['QUIT', null, null, null],
+      ],
+    );
+    const err = records[5]!;
+    assert.equal(err.errorCode, 1146);
+    assert.equal(err.sqlState, '42S02');
+    assert.match(err.errorMessage ?? '', /no_such_table/);
+    assert.equal(records[7]!.path, 'placement');
+    assert.equal(records[10]!.command, 'STMT_EXECUTE');
+    assert.equal(records[10]!.path, 'SELECT uuid, host FROM instances WHERE id = ?');
+    assert.equal(records[4]!.path, 'SELECT instances.id, instances.uuid, instances.host, instances.vm_state FROM instances WHERE instances.deleted = ? AND instances.host = ?');
+    assert.deepEqual(records[1]!.ids['sql_uuid']?.length, 3);
+    for (const r of records) if (r.resp) assert.ok(r.resp.tsStartNs >= r.req.tsStartNs);
+  });
+
+  it('snaplen 512: a result set whose structure a gap hid ends at the next command', () => {
+    const { records, errorCount } = stitchRecorded(concatRecorded(bigResultSet, preparedStatements), 512);
+    assert.equal(errorCount, 0);
+    assert.deepEqual(records.map((r) => [r.method, r.status, r.responseKind]), [
+      ['SELECT', 'ok', 'result-set'],
+      ['STMT_PREPARE', 'ok', 'prepare-ok'],
+      ['SELECT', 'ok', 'result-set'],
+      ['STMT_CLOSE', null, null],
+      ['PING', 'ok', 'ok'],
+    ]);
+    assert.equal(records[0]!.rowCount, null); // not every packet was seen
+    assert.ok(records[0]!.resp!.tsEndNs < records[1]!.req.tsStartNs);
+  });
+
+  it('counts server packets after a command that has no reply', () => {
+    const req = parseAll(parser, 'request', streamOf([['request', 0, 'BQAAABkBAAAA']], 'request')).frames; // COM_STMT_CLOSE
+    const resp = parseAll(parser, 'response', streamOf([['response', 5, 'BwAAAQAAAAIAAAA=']], 'response')).frames;
+    const { records, errorCount } = stitch(req, resp);
+    assert.equal(errorCount, 1);
+    assert.equal(records[0]!.resp, null);
+  });
+});
+
+describe('mysql SQL helpers', () => {
+  it('verbs', () => {
+    assert.equal(sqlVerb('/* nova */ select 1'), 'SELECT');
+    assert.equal(sqlVerb('(SELECT 1) UNION (SELECT 2)'), 'SELECT');
+    assert.equal(sqlVerb('  '), null);
+  });
+  it('normalises literals, keeps identifiers', () => {
+    assert.equal(normaliseSql("SELECT a1, t.b2 FROM t WHERE x = 'it''s' AND y IN (1, -2.5e3) AND z = 0xFF"), 'SELECT a1, t.b2 FROM t WHERE x = ? AND y IN (?, ?) AND z = ?');
+    assert.equal(normaliseSql("INSERT INTO t VALUES ('cut by the capt"), 'INSERT INTO t VALUES (?');
+  });
+  it('extracts request ids and uuids', () => {
+    const ids = sqlIds("INSERT INTO instance_actions (request_id, instance_uuid) VALUES ('req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10', '5B4E1C2A-0000-4000-8000-000000000001')");
+    assert.deepEqual(ids, { request_id: ['req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10'], sql_uuid: ['5b4e1c2a-0000-4000-8000-000000000001'] });
+  });
+});
