@@ -1,9 +1,12 @@
 import { httpSpec } from './http/spec.js';
+import { mysqlSpec } from './mysql/spec.js';
 import type { ProtocolSpec } from './protocol.js';
+import { redisSpec } from './redis/spec.js';
 import type { Frame } from './types.js';
 
 /**
- * Every protocol the analysis parses, in the order a connection's first bytes are tried against them. Adding a
- * protocol means adding its spec here, once (tests check each protocol folder has an entry).
+ * Every protocol the analysis parses, in the order a connection's first bytes are tried against them (text
+ * protocols with unmistakable starts first). Adding a protocol means adding its spec here, once; registry.test.ts
+ * checks every protocol folder with a spec.ts is listed.
  */
-export const protocols: readonly ProtocolSpec<Frame>[] = [httpSpec as unknown as ProtocolSpec<Frame>];
+export const protocols: readonly ProtocolSpec<Frame>[] = [httpSpec, redisSpec, mysqlSpec] as unknown as ProtocolSpec<Frame>[];
