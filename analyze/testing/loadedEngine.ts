@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCandidates } from '../correlate/candidates.js';
+import { Diagnostics } from '../diagnostics.js';
+import { DuckDbEngine } from '../engine/duckdb.js';
+import { loadCaptures } from '../load/loadCaptures.js';
+import { buildCalls } from '../messages/buildCalls.js';
+import type { SyntheticCapture } from './syntheticCapture.js';
+
+/** A synthetic capture written, loaded and parsed into an in-memory engine: the input of each correlation step. */
+export async function loadedEngine(cap: SyntheticCapture, nodes: string[]): Promise<{ engine: DuckDbEngine; diag: Diagnostics; cleanup: () => void }> {
+  const root = mkdtempSync(join(tmpdir(), 'nitrace-step-'));
+  const dirs = await cap.write(root, nodes);
+  const engine = await DuckDbEngine.open();
+  const diag = new Diagnostics();
+  await loadCaptures(engine, dirs, diag);
+  await buildCalls(engine, diag, () => 0, false);
+  await createCandidates(engine);
+  return {
+    engine,
+    diag,
+    cleanup: () => {
+      engine.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Candidates as 'parentPath>childPath evidence confidence' lines, sorted, for readable assertions. */
+export async function candidateLines(engine: DuckDbEngine, evidence: string): Promise<string[]> {
+  const rows = await engine.query<{ l: string }>(`SELECT p.kind || ':' || p.path || '@' || p.tid || ' > ' || c.kind || ':' || c.path || '@' || c.tid || ' ' || x.evidence || ' ' || round(x.confidence, 2) AS l
+    FROM candidates x JOIN spans_raw p ON p.span_id = x.parent JOIN spans_raw c ON c.span_id = x.child
+    WHERE x.evidence = '${evidence}' OR x.evidence LIKE '${evidence}:%' ORDER BY l`);
+  return rows.map((r) => r.l);
+}
