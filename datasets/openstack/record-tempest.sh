@@ -5,11 +5,13 @@
 #   into DATASET/truth/raw/<base_id>.json and flatten it to DATASET/truth/{spans,edges,tests}.parquet,
 #   4. write the dataset card DATASET/CARD.md + card.json (what ran, versions, config, results, capture losses).
 # Usage: record-tempest.sh --out DATASET [--regex REGEX] [--concurrency N] [--snaplen N] [--no-capture] [--force]
+#                          [--steps 'tempest_results export_truth card']   (rerun some steps of an existing dataset)
 #   REGEX default '^tempest\.api\.(identity|image)'. Needs root, the lab up (lab-up.sh), and `npx tsc -p .` done.
 #   --no-capture records the ground truth only (no eBPF; for machines without capture support).
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$LAB_DIR/../.." && pwd)
 OUT="" REGEX='^tempest\.api\.(identity|image)' CONCURRENCY=2 SNAPLEN=2048 CAPTURE=1 FORCE=0
+STEPS="clear_truth_store run_tempest tempest_results export_truth card"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
@@ -18,6 +20,7 @@ while [ $# -gt 0 ]; do
     --snaplen) SNAPLEN=$2; shift 2 ;;
     --no-capture) CAPTURE=0; shift ;;
     --force) FORCE=1; shift ;;
+    --steps) STEPS=$2; FORCE=1; shift 2 ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
@@ -25,7 +28,8 @@ done
 require_root
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
 if [ -e "$OUT/truth" ] && [ $FORCE = 0 ]; then die "$OUT already holds a dataset (use --force to replace it)"; fi
-rm -rf "$OUT/truth" "$OUT/capture" "$OUT/tempest"; mkdir -p "$OUT/truth/raw" "$OUT/tempest"
+case " $STEPS " in *" run_tempest "*) rm -rf "$OUT/truth" "$OUT/capture" "$OUT/tempest" ;; esac
+mkdir -p "$OUT/truth/raw" "$OUT/tempest"
 WS=$LAB/tempest
 REDIS_URL=redis://$HOST:6379
 is_running keystone && is_running redis || die "the lab is not up (run datasets/openstack/lab-up.sh)"
@@ -33,7 +37,7 @@ grep -q '^key = ' "$WS/etc/tempest.conf" || die "$WS/etc/tempest.conf has no [pr
 
 step_clear_truth_store() {  # only OSProfiler data lives in the lab's redis
   redis-cli -h $HOST -p 6379 FLUSHALL >/dev/null
-  : >"$WS/logs/tempest.log" 2>/dev/null || true
+  : >"$WS/tempest.log"   # tempest run logs into its working directory (kept out of the dataset)
 }
 step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing tests still make a dataset)
   local cmd=(bash -c "cd '$WS' && exec tempest run --regex '$REGEX' --concurrency $CONCURRENCY")
@@ -51,26 +55,30 @@ step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing te
   TEMPEST_FINISHED=$(date -u +%FT%T.%NZ)
   TEMPEST_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   TEMPEST_RC=$rc
+  printf 'TEMPEST_STARTED=%s\nTEMPEST_FINISHED=%s\nTEMPEST_SECONDS=%s\nTEMPEST_RC=%s\n' \
+    "$TEMPEST_STARTED" "$TEMPEST_FINISHED" "$TEMPEST_SECONDS" "$TEMPEST_RC" >"$OUT/tempest/run.env"
   log "tempest finished rc=$rc in ${TEMPEST_SECONDS}s"
 }
 step_tempest_results() {  # per-test status (subunit CSV) and base_id -> test map from the debug log
   (cd "$WS" && stestr last --subunit) >"$OUT/tempest/results.subunit" 2>/dev/null || true
   subunit2csv <"$OUT/tempest/results.subunit" >"$OUT/tempest/results.csv" 2>/dev/null || true
-  /usr/bin/python3 "$LAB_DIR/files/tempest_tests.py" "$WS/logs/tempest.log" "$OUT/tempest/results.csv" >"$OUT/truth/tests.json"
+  /usr/bin/python3 "$LAB_DIR/files/tempest_tests.py" "$OUT/tempest/results.subunit" >"$OUT/truth/tests.json"
   tail -n 20 "$OUT/tempest/stdout.txt" | grep -E '^ - (Passed|Skipped|Failed|Unexpected|Expected)|^Totals|^Sum of' >"$OUT/tempest/summary.txt" || true
 }
 step_export_truth() {  # every trace in redis -> truth/raw/<base_id>.json -> truth/*.parquet
   sleep 2   # the last stop notifications are written asynchronously
+  rm -f "$OUT"/truth/raw/*.json*
   /usr/bin/python3 "$LAB_DIR/files/export_osprofiler.py" "$REDIS_URL" "$OUT/truth/raw" 2>"$OUT/truth/export.log"
   cat "$OUT/truth/export.log"
   node "$REPO/dist/datasets/truth/importTruth.js" "$OUT" >"$OUT/truth/import.json"
   log "truth: $(cat "$OUT/truth/import.json")"
 }
 step_card() {
+  source "$OUT/tempest/run.env"
   REGEX=$REGEX CONCURRENCY=$CONCURRENCY SNAPLEN=$SNAPLEN CAPTURE=$CAPTURE TEMPEST_RC=$TEMPEST_RC \
   TEMPEST_SECONDS=$TEMPEST_SECONDS TEMPEST_STARTED=$TEMPEST_STARTED TEMPEST_FINISHED=$TEMPEST_FINISHED LAB=$LAB \
     /usr/bin/python3 "$LAB_DIR/files/write_card.py" "$OUT"
 }
 t0=$(date +%s)
-for s in clear_truth_store run_tempest tempest_results export_truth card; do log "=== $s"; "step_$s"; done
+for s in $STEPS; do log "=== $s"; "step_$s"; done
 log "dataset $OUT recorded in $(($(date +%s) - t0)) s ($(du -sh "$OUT" | cut -f1))"
