@@ -21,6 +21,8 @@ export interface AppOptions {
   dir: string;
   /** Run `auth` in its own network namespace (a second node). Needs root. */
   secondNode?: boolean;
+  /** Use this namespace for the second node (created by the caller, e.g. to start a capture on it first). */
+  netns?: TestNetns;
   /** Python interpreter (Debian's, not a pyenv shim). */
   python?: string;
 }
@@ -39,10 +41,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const truthFile = join(opts.dir, 'truth.jsonl');
   const procs: ChildProcess[] = [];
   const services: RunningApp['services'] = [];
-  const netns = opts.secondNode ? createTestNetns() : null;
+  const ownNetns = !opts.netns && opts.secondNode;
+  const netns = opts.netns ?? (opts.secondNode ? createTestNetns() : null);
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map((p) => killChild(p)));
-    netns?.remove();
+    if (ownNetns) netns?.remove();
   };
   try {
     const start = async (name: string, listenAddr: string, routes: unknown, inNetns: boolean): Promise<{ addr: string; port: number }> => {

@@ -1,0 +1,320 @@
+/**
+ * From AMQP frames to messages, and from messages to RPC records.
+ *
+ * AMQP is not request/response on one connection: an oslo.messaging RPC call is a basic.publish on one connection
+ * of the caller, a basic.deliver on a connection of the server, a publish of the reply on the server (often another
+ * connection), and a deliver of the reply on the caller's reply-queue connection. The broker sits in between, so TCP
+ * sequence numbers cannot link the hops; ids in the body can:
+ * - `_msg_id` is shared by a call and its reply (oslo_messaging/_drivers/amqpdriver.py),
+ * - `_unique_id` is one per message (the call and the reply each have their own), the same on publish and deliver.
+ * So: `messagesOf` assembles messages per connection direction, `stitchRpc` pairs each call with its reply on one
+ * side (the caller's connections or the server's), and `matchRpc` links a publish to its delivery across the broker.
+ */
+import type { Frame, RecordsWithErrorCount } from '../types.js';
+import type { AmqpFrame, AmqpMessage, AmqpRecord, BodyFrame, BrokerHop, ContentHeaderFrame, MethodFrame, OsloFields } from './types.js';
+
+/** Body bytes kept per message for id extraction (a capture head is at most 8 KiB per syscall). */
+export const MAX_MESSAGE_BODY_HEAD = 64 * 1024;
+
+/** Methods followed by content (§4.2.6): the message carriers. */
+const CONTENT_METHODS: ReadonlyMap<string, AmqpMessage['direction']> = new Map([
+  ['basic.publish', 'publish'],
+  ['basic.deliver', 'deliver'],
+  ['basic.get-ok', 'deliver'],
+  ['basic.return', 'return'],
+]);
+
+interface PendingMessage {
+  method: MethodFrame;
+  header: ContentHeaderFrame | null;
+  body: Uint8Array[];
+  bodyBytes: number;
+  /** Body captured without a hole so far. */
+  contiguous: boolean;
+  last: Frame;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+function finish(p: PendingMessage, connection: string): AmqpMessage {
+  const bodyHead = utf8.decode(Buffer.concat(p.body)).slice(0, MAX_MESSAGE_BODY_HEAD);
+  const bodySize = p.header?.bodySize ?? null;
+  const args = p.method.args;
+  return {
+    connection,
+    direction: CONTENT_METHODS.get(p.method.name)!,
+    channel: p.method.channel,
+    exchange: args.exchange ?? null,
+    routingKey: args.routingKey ?? null,
+    deliveryTag: args.deliveryTag ?? null,
+    consumerTag: args.consumerTag ?? null,
+    properties: p.header?.properties ?? {},
+    bodySize,
+    bodyHead,
+    bodyComplete: p.contiguous && bodySize !== null && p.bodyBytes >= bodySize,
+    oslo: parseOslo(bodyHead, p.contiguous && bodySize !== null && p.bodyBytes >= bodySize),
+    frame: {
+      startPos: p.method.startPos,
+      tsStartNs: p.method.tsStartNs,
+      tsEndNs: p.last.tsEndNs,
+      tid: p.method.tid,
+      length: p.last.startPos + p.last.length - p.method.startPos,
+    },
+  };
+}
+
+/**
+ * Assembles the frames of one direction of one connection (in stream order) into messages: a content method, its
+ * content header, its body frames, per channel. Counted as errors: content frames without their method or header,
+ * and messages cut short by a new method on the channel (frames lost to a gap). Messages still open at the end
+ * (capture stopped) are returned as they are.
+ */
+export function messagesOf(frames: readonly AmqpFrame[], connection = ''): RecordsWithErrorCount<AmqpMessage> {
+  const records: AmqpMessage[] = [];
+  const pending = new Map<number, PendingMessage>();
+  let errorCount = 0;
+  const complete = (channel: number): void => {
+    const p = pending.get(channel);
+    if (p) records.push(finish(p, connection));
+    pending.delete(channel);
+  };
+  for (const f of frames) {
+    if (f.kind === 'protocol-header') continue;
+    const open = pending.get(f.channel);
+    if (f.kind === 'method') {
+      if (open) {
+        errorCount++; // the rest of its content was lost
+        complete(f.channel);
+      }
+      if (CONTENT_METHODS.has(f.name)) pending.set(f.channel, { method: f, header: null, body: [], bodyBytes: 0, contiguous: true, last: f });
+      continue;
+    }
+    if (!open || (f.kind === 'content-header') !== (open.header === null)) {
+      errorCount++; // content without its method (or a second header): lost frames
+      continue;
+    }
+    open.last = f;
+    if (f.kind === 'content-header') open.header = f;
+    else addBody(open, f);
+    if (open.header && open.bodyBytes >= open.header.bodySize) complete(f.channel);
+  }
+  for (const channel of [...pending.keys()]) complete(channel);
+  records.sort((a, b) => a.frame.startPos - b.frame.startPos);
+  return { records, errorCount };
+}
+
+function addBody(p: PendingMessage, f: BodyFrame): void {
+  if (p.contiguous) p.body.push(f.head);
+  if (f.head.length < f.payloadSize) p.contiguous = false;
+  p.bodyBytes += f.payloadSize;
+}
+
+/** A JSON string or scalar value of `key` in (possibly escaped, possibly truncated) JSON text; undefined if not seen. */
+function jsonField(text: string, key: string): string | null | undefined {
+  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`\\\\?"${escaped}\\\\?"\\s*:\\s*(?:\\\\?"([^"\\\\]*)\\\\?"|(null|true|false|-?[0-9][0-9.eE+-]*))`).exec(text);
+  if (!m) return undefined;
+  if (m[1] !== undefined) return m[1];
+  return m[2] === 'null' ? null : m[2]!;
+}
+
+/** Whether `key` is present (its value may be cut off by the capture). */
+function hasKey(text: string, key: string): boolean {
+  return new RegExp(`\\\\?"${key}\\\\?"\\s*:`).test(text);
+}
+
+const ENVELOPE_FIRST_KEY = /"oslo\.message"\s*:\s*"\{\\"([^"\\]+)\\"/;
+const PLAIN_FIRST_KEY = /^\s*\{\s*"([^"]+)"/;
+
+/**
+ * oslo.messaging fields of a body head (envelope `{"oslo.version": "2.0", "oslo.message": "<escaped JSON>"}`, or
+ * the older unenveloped dict). Regexes on the text, so a head cut anywhere still yields the ids it holds. Ids in
+ * `_context_trace_info` are never read (masked ground truth). Null if the body is not oslo.messaging's.
+ */
+export function parseOslo(body: string, complete: boolean): OsloFields | null {
+  const enveloped = body.includes('"oslo.message"');
+  const firstKey = (enveloped ? ENVELOPE_FIRST_KEY : PLAIN_FIRST_KEY).exec(body)?.[1];
+  if (!enveloped && firstKey === undefined) return null;
+  // Without the envelope only a dict that looks like oslo.messaging's counts.
+  if (!enveloped && !['method', 'result', 'failure', 'ending', 'message_id', 'publisher_id', 'event_type', 'priority'].includes(firstKey!)) return null;
+  const str = (key: string): string | null => {
+    const v = jsonField(body, key);
+    return typeof v === 'string' && v !== 'null' ? v : null;
+  };
+  const msgId = str('_msg_id');
+  const replyQ = str('_reply_q');
+  const uniqueId = str('_unique_id');
+  const method = firstKey === 'method' ? str('method') : null;
+  const eventType = str('event_type');
+  let kind: OsloFields['kind'] = 'unknown';
+  if (firstKey === 'result' || firstKey === 'failure' || firstKey === 'ending') kind = 'reply';
+  else if (firstKey === 'method') {
+    // _msg_id comes before _unique_id and the context: their presence without it means a cast.
+    if (msgId !== null || replyQ !== null) kind = 'call';
+    else if (complete || uniqueId !== null || hasKey(body, '_context_request_id')) kind = 'cast';
+  } else if (eventType !== null || firstKey === 'message_id' || firstKey === 'publisher_id') kind = 'notification';
+  let failed: boolean | null = null;
+  if (kind === 'reply') {
+    const failure = jsonField(body, 'failure');
+    const result = jsonField(body, 'result');
+    if (failure !== undefined) failed = failure !== null;
+    else if (hasKey(body, 'failure')) failed = true; // a failure string cut off by the capture
+    else if (result !== undefined && result !== null) failed = false;
+    else if (firstKey === 'result' && !/"result\\"\s*:\s*null/.test(body)) failed = false; // a non-null result
+  }
+  return {
+    kind,
+    method,
+    namespace: str('namespace'),
+    version: str('version'),
+    msgId,
+    replyQ,
+    uniqueId,
+    requestId: str('_context_request_id'),
+    globalRequestId: str('_context_global_request_id'),
+    failed,
+    eventType,
+  };
+}
+
+function addId(ids: Record<string, string[]>, key: string, value: string | null | undefined): void {
+  if (value === null || value === undefined || value === '') return;
+  const list = (ids[key] ??= []);
+  if (!list.includes(value)) list.push(value);
+}
+
+function idsOf(messages: readonly (AmqpMessage | null)[]): Record<string, string[]> {
+  const ids: Record<string, string[]> = {};
+  for (const m of messages) {
+    if (!m?.oslo) continue;
+    addId(ids, '_msg_id', m.oslo.msgId);
+    addId(ids, '_unique_id', m.oslo.uniqueId);
+    addId(ids, '_reply_q', m.oslo.replyQ);
+    addId(ids, 'request_id', m.oslo.requestId);
+    addId(ids, 'global_request_id', m.oslo.globalRequestId);
+    addId(ids, 'message_id', m.properties.messageId);
+    addId(ids, 'correlation_id', m.properties.correlationId);
+  }
+  return ids;
+}
+
+/** Direction in which the reply to a call travels, seen from the same process: publish <-> deliver. */
+function replyDirection(call: AmqpMessage): AmqpMessage['direction'] {
+  return call.direction === 'publish' ? 'deliver' : 'publish';
+}
+
+/**
+ * Pairs RPC calls with their replies by `_msg_id` among the messages of one process (all its connections: the
+ * caller publishes on one and gets the reply on its reply-queue connection). A call published here (role client)
+ * pairs with a reply delivered here; a call delivered here (role server) with a reply published here. Casts,
+ * notifications and other messages become records without a reply; replies whose call was not seen become records
+ * of kind 'reply'. Nothing here is an error (errorCount 0): messagesOf counts what was lost.
+ */
+export function stitchRpc(messages: readonly AmqpMessage[]): RecordsWithErrorCount<AmqpRecord> {
+  const sorted = [...messages].sort((a, b) => (a.frame.tsStartNs < b.frame.tsStartNs ? -1 : a.frame.tsStartNs > b.frame.tsStartNs ? 1 : 0));
+  const replies = new Map<string, AmqpMessage[]>();
+  for (const m of sorted) {
+    if (m.oslo?.kind === 'reply' && m.oslo.msgId) {
+      const list = replies.get(m.oslo.msgId) ?? [];
+      list.push(m);
+      replies.set(m.oslo.msgId, list);
+    }
+  }
+  const usedReplies = new Set<AmqpMessage>();
+  const records: AmqpRecord[] = [];
+  for (const m of sorted) {
+    if (m.oslo?.kind === 'reply' || m.direction === 'return') continue;
+    let reply: AmqpMessage | null = null;
+    if (m.oslo?.kind === 'call' && m.oslo.msgId) {
+      // Replies in the opposite direction, after the call; the last one ends the call (oslo may send a result, then `ending`).
+      const candidates = (replies.get(m.oslo.msgId) ?? []).filter(
+        (r) => r.direction === replyDirection(m) && r.frame.tsStartNs >= m.frame.tsStartNs && !usedReplies.has(r),
+      );
+      for (const r of candidates) usedReplies.add(r);
+      reply = candidates[candidates.length - 1] ?? null;
+    }
+    records.push(recordOf(m, reply));
+  }
+  for (const m of sorted) {
+    if ((m.oslo?.kind === 'reply' && !usedReplies.has(m)) || m.direction === 'return') records.push(recordOf(m, null));
+  }
+  return { records, errorCount: 0 };
+}
+
+function recordOf(m: AmqpMessage, reply: AmqpMessage | null): AmqpRecord {
+  const failed = (reply ?? (m.oslo?.kind === 'reply' ? m : null))?.oslo?.failed;
+  const isReplyOnly = m.oslo?.kind === 'reply';
+  return {
+    protocol: 'amqp',
+    method: m.oslo?.method ?? m.oslo?.eventType ?? (m.direction === 'publish' ? 'basic.publish' : m.direction === 'return' ? 'basic.return' : 'basic.deliver'),
+    path: `${m.exchange ?? ''}/${m.routingKey ?? ''}`,
+    status: m.direction === 'return' ? 'error' : reply || isReplyOnly ? (failed === true ? 'error' : 'ok') : null,
+    req: m.frame,
+    resp: reply?.frame ?? null,
+    ids: idsOf([m, reply]),
+    // Calls are published by clients and delivered to servers; replies the other way round.
+    role: (m.direction === 'deliver') !== isReplyOnly ? 'server' : 'client',
+    kind: m.oslo?.kind ?? 'message',
+    request: m,
+    reply,
+  };
+}
+
+/**
+ * Follows messages through the broker: each publish is linked to every delivery of the same message (fanout gives
+ * several) by its `_unique_id`; when a capture head cut `_unique_id` off either side, by `_msg_id` and the same
+ * kind (call with call, reply with reply). Deliveries must not start before the publish.
+ */
+export function matchRpc(messages: readonly AmqpMessage[]): BrokerHop[] {
+  const delivers = messages.filter((m) => m.direction === 'deliver' && m.oslo);
+  const byUnique = new Map<string, AmqpMessage[]>();
+  const byMsgId = new Map<string, AmqpMessage[]>();
+  for (const d of delivers) {
+    if (d.oslo!.uniqueId) byUnique.set(d.oslo!.uniqueId, [...(byUnique.get(d.oslo!.uniqueId) ?? []), d]);
+    if (d.oslo!.msgId) byMsgId.set(d.oslo!.msgId, [...(byMsgId.get(d.oslo!.msgId) ?? []), d]);
+  }
+  const hops: BrokerHop[] = [];
+  for (const p of messages) {
+    if (p.direction !== 'publish' || !p.oslo) continue;
+    const notBefore = (d: AmqpMessage): boolean => d.frame.tsStartNs >= p.frame.tsStartNs;
+    const unique = p.oslo.uniqueId ? (byUnique.get(p.oslo.uniqueId) ?? []).filter(notBefore) : [];
+    for (const d of unique) hops.push({ publish: p, deliver: d, by: '_unique_id' });
+    if (unique.length > 0 || !p.oslo.msgId) continue;
+    for (const d of (byMsgId.get(p.oslo.msgId) ?? []).filter(notBefore)) {
+      const sameKind = (d.oslo!.kind === 'reply') === (p.oslo.kind === 'reply');
+      const uniqueDisagrees = p.oslo.uniqueId !== null && d.oslo!.uniqueId !== null;
+      if (sameKind && !uniqueDisagrees) hops.push({ publish: p, deliver: d, by: '_msg_id' });
+    }
+  }
+  return hops;
+}
+
+/** One connection's two directions, already framed. */
+export interface ConnectionFrames {
+  connection: string;
+  /** Client -> broker frames. */
+  requests: readonly AmqpFrame[];
+  /** Broker -> client frames. */
+  responses: readonly AmqpFrame[];
+}
+
+/** messagesOf on every connection of one process, then stitchRpc over all of them. */
+export function stitchConnections(connections: readonly ConnectionFrames[]): RecordsWithErrorCount<AmqpRecord> & { messages: AmqpMessage[] } {
+  const messages: AmqpMessage[] = [];
+  let errorCount = 0;
+  for (const c of connections) {
+    for (const frames of [c.requests, c.responses]) {
+      const r = messagesOf(frames, c.connection);
+      messages.push(...r.records);
+      errorCount += r.errorCount;
+    }
+  }
+  const { records } = stitchRpc(messages);
+  return { records, errorCount, messages };
+}
+
+/** Per-connection stitching (for the registry): calls and replies are paired only within this connection. */
+export function stitch(requests: readonly AmqpFrame[], responses: readonly AmqpFrame[]): RecordsWithErrorCount<AmqpRecord> {
+  const { records, errorCount } = stitchConnections([{ connection: '', requests, responses }]);
+  return { records, errorCount };
+}
