@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../cli/version.js';
+import { analyzeCaptures } from './analyze.js';
+import { fixtureCaptureDirs, goldenResult } from './golden.js';
+
+/**
+ * Golden pairs: each analyze/fixtures/<name>/ holds real capture directories (one per node) and expected.json.
+ * NITRACE_UPDATE_GOLDEN=1 rewrites expected.json; on a mismatch the actual result is written to actual.json.
+ */
+const root = join(packageRoot, 'analyze', 'fixtures');
+const fixtures = existsSync(root) ? readdirSync(root).filter((d) => fixtureCaptureDirs(join(root, d)).length > 0).sort() : [];
+
+for (const name of fixtures) {
+  test(`golden: ${name}`, async () => {
+    const dir = join(root, name);
+    const out = mkdtempSync(join(tmpdir(), 'nitrace-golden-'));
+    try {
+      const summary = await analyzeCaptures({ captureDirs: fixtureCaptureDirs(dir), out });
+      const actual = await goldenResult(out, summary);
+      const file = join(dir, 'expected.json');
+      if (process.env.NITRACE_UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, JSON.stringify(actual, null, 2) + '\n');
+      const expected = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      try {
+        assert.deepEqual(actual, expected);
+      } catch (e) {
+        writeFileSync(join(dir, 'actual.json'), JSON.stringify(actual, null, 2) + '\n');
+        throw e;
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+}
