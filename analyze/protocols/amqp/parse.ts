@@ -303,6 +303,9 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   return { state: 'ok', length, frame: { ...base, kind: 'body', head: payload } };
 }
 
+/** Resync is pickier than parsing: RabbitMQ's default frame_max is 128 KiB and clients never raise it. */
+const RESYNC_MAX_FRAME_PAYLOAD = 1024 * 1024;
+
 /** True if captured bytes at `bytes[i..]` plausibly start a frame (known type, sane size, channel, frame-end if seen). */
 function looksLikeFrame(bytes: Uint8Array, i: number): boolean {
   if (i + FRAME_HEADER_LENGTH > bytes.length) return false;
@@ -311,8 +314,10 @@ function looksLikeFrame(bytes: Uint8Array, i: number): boolean {
   const channel = (bytes[i + 1]! << 8) | bytes[i + 2]!;
   if (channel > 2047) return false; // RabbitMQ's default channel_max
   const size = ((bytes[i + 3]! << 24) >>> 0) + (bytes[i + 4]! << 16) + (bytes[i + 5]! << 8) + bytes[i + 6]!;
-  if (size > MAX_FRAME_PAYLOAD) return false;
+  if (size > RESYNC_MAX_FRAME_PAYLOAD) return false;
   if (t === FRAME_HEARTBEAT && (channel !== 0 || size !== 0)) return false;
+  // Content headers carry class basic (60) first.
+  if (t === FRAME_HEADER && (size < 14 || (i + 8 < bytes.length && (bytes[i + 7] !== 0 || bytes[i + 8] !== CLASS_BASIC)))) return false;
   if (t === FRAME_METHOD && (size < 4 || i + 8 < bytes.length && !CLASS_NAMES.has((bytes[i + 7]! << 8) | bytes[i + 8]!))) return false;
   const endAt = i + FRAME_HEADER_LENGTH + size;
   return endAt >= bytes.length || bytes[endAt] === FRAME_END;

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAll, streamOf, type RecordedChunk } from '../redis/testkit.js';
+import { findFrameBoundary, parseFrame } from './parse.js';
+import { matchRpc, messagesOf, parseOslo, stitch, stitchConnections, type ConnectionFrames } from './stitch.js';
+import { connection0, connection1, connection2 } from './testdata.js';
+import type { AmqpMessage } from './types.js';
+
+const parser = { parseFrame, findFrameBoundary };
+const RECORDED: Record<string, readonly RecordedChunk[]> = { connection0, connection1, connection2 };
+
+function framesOf(snaplen = Infinity): ConnectionFrames[] {
+  return Object.entries(RECORDED).map(([connection, recorded]) => ({
+    connection,
+    requests: parseAll(parser, 'request', streamOf(recorded, 'request', snaplen)).frames,
+    responses: parseAll(parser, 'response', streamOf(recorded, 'response', snaplen)).frames,
+  }));
+}
+
+const MSG_PING = 'fdfae5de34394e46826e530d22f910ca';
+const MSG_FAIL = 'c2e7781fc0b4437a970998be640a76c1';
+const MSG_BIG_PING = 'c7a663f4e6c844a4a9cb0666974fbb67';
+const REQUEST_ID = 'req-9d0e0a4a-1d3f-4c65-8a1e-1f2f3a4b5c6d';
+const GLOBAL_REQUEST_ID = 'req-0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9';
+
+describe('amqp messagesOf', () => {
+  it('assembles 14 messages from the three recorded connections, nothing lost', () => {
+    const { messages, errorCount } = stitchConnections(framesOf());
+    assert.equal(errorCount, 0);
+    assert.deepEqual(
+      messages.map((m) => `${m.connection} ${m.direction} ${m.oslo?.kind} ${m.oslo?.method ?? ''}`),
+      [
+        'connection0 deliver call ping', 'connection0 deliver cast build_instances', 'connection0 deliver call fail', 'connection0 deliver call ping',
+        'connection1 deliver reply ', 'connection1 deliver reply ', 'connection1 deliver reply ',
+        'connection2 publish call ping', 'connection2 publish reply ', 'connection2 publish cast build_instances', 'connection2 publish call fail',
+        'connection2 publish reply ', 'connection2 publish call ping', 'connection2 publish reply ',
+      ],
+    );
+    const big = messages.find((m) => m.direction === 'publish' && m.oslo?.msgId === MSG_BIG_PING)!;
+    assert.equal(big.bodySize, 3840);
+    assert.equal(big.bodyComplete, true);
+    assert.equal(big.oslo?.namespace, 'compute_task');
+    assert.equal(big.oslo?.version, '1.24');
+    assert.equal(big.oslo?.requestId, REQUEST_ID);
+    assert.equal(big.oslo?.globalRequestId, GLOBAL_REQUEST_ID);
+  });
+
+  it('counts content whose method or header was lost', () => {
+    const conn = framesOf()[2]!;
+    const withoutFirstHeader = conn.requests.filter((f, i) => !(f.kind === 'content-header' && i === conn.requests.findIndex((g) => g.kind === 'content-header')));
+    const { records, errorCount } = messagesOf(withoutFirstHeader, 'c2');
+    assert.equal(errorCount, 2); // the orphan body, and the publish cut short by the next method
+    assert.equal(records.length, 7);
+    assert.equal(records[0]!.bodySize, null);
+  });
+});
+
+describe('amqp stitchRpc', () => {
+  it('pairs each call with its reply on the caller side and on the server side', () => {
+    const { records } = stitchConnections(framesOf());
+    assert.deepEqual(
+      records.map((r) => [r.role, r.kind, r.method, r.path, r.status, r.ids['_msg_id']?.[0] ?? null, r.req.tsStartNs <= (r.resp?.tsStartNs ?? r.req.tsStartNs)]),
+      [
+        ['client', 'call', 'ping', 'openstack/conductor', 'ok', MSG_PING, true],
+        ['server', 'call', 'ping', 'openstack/conductor', 'ok', MSG_PING, true],
+        ['client', 'cast', 'build_instances', 'openstack/conductor', null, null, true],
+        ['server', 'cast', 'build_instances', 'openstack/conductor', null, null, true],
+        ['client', 'call', 'fail', 'openstack/conductor', 'error', MSG_FAIL, true],
+        ['server', 'call', 'fail', 'openstack/conductor', 'error', MSG_FAIL, true],
+        ['client', 'call', 'ping', 'openstack/conductor', 'ok', MSG_BIG_PING, true],
+        ['server', 'call', 'ping', 'openstack/conductor', 'ok', MSG_BIG_PING, true],
+      ],
+    );
+    for (const r of records) {
+      assert.deepEqual(r.ids['request_id'], [REQUEST_ID]);
+      assert.deepEqual(r.ids['global_request_id'], [GLOBAL_REQUEST_ID]);
+      if (r.kind === 'call') assert.equal(r.ids['_unique_id']?.length, 2); // the call's and the reply's
+    }
+    const client = records[0]!;
+    assert.equal(client.request.connection, 'connection2');
+    assert.equal(client.reply?.connection, 'connection1');
+  });
+
+  it('per connection (the registry stitch): a reply on another connection stays unpaired', () => {
+    const c = framesOf()[1]!;
+    const { records, errorCount } = stitch(c.requests, c.responses);
+    assert.equal(errorCount, 0);
+    assert.deepEqual(records.map((r) => [r.role, r.kind, r.method, r.status]), [
+      ['client', 'reply', 'basic.deliver', 'ok'], ['client', 'reply', 'basic.deliver', 'error'], ['client', 'reply', 'basic.deliver', 'ok'],
+    ]);
+  });
+
+  it('snaplen 512: ids past the captured body head are missing, never wrong', () => {
+    const { records, messages } = stitchConnections(framesOf(512));
+    const full = stitchConnections(framesOf()).messages;
+    for (const [i, m] of messages.entries()) {
+      for (const key of ['msgId', 'uniqueId', 'requestId', 'globalRequestId', 'method'] as const) {
+        const v = m.oslo?.[key] ?? null;
+        if (v !== null) assert.equal(v, full[i]!.oslo?.[key], `message ${i} ${key}`);
+      }
+    }
+    assert.equal(records.filter((r) => r.resp !== null).length, 2); // only the first ping's ids fit in 512 bytes
+  });
+});
+
+describe('amqp matchRpc', () => {
+  it('links each publish to its delivery through the broker by _unique_id', () => {
+    const hops = matchRpc(stitchConnections(framesOf()).messages);
+    assert.deepEqual(
+      hops.map((h) => `${h.by} ${h.publish.connection}->${h.deliver.connection} ${h.publish.oslo?.kind}`),
+      [
+        '_unique_id connection2->connection0 call', '_unique_id connection2->connection1 reply', '_unique_id connection2->connection0 cast',
+        '_unique_id connection2->connection0 call', '_unique_id connection2->connection1 reply', '_unique_id connection2->connection0 call',
+        '_unique_id connection2->connection1 reply',
+      ],
+    );
+  });
+
+  it('falls back to _msg_id and kind when _unique_id was not captured', () => {
+    const { messages } = stitchConnections(framesOf());
+    const strip = (m: AmqpMessage): AmqpMessage => ({ ...m, oslo: { ...m.oslo!, uniqueId: null } });
+    const publish = strip(messages.find((m) => m.direction === 'publish' && m.oslo?.kind === 'call')!);
+    const delivers = messages.filter((m) => m.direction === 'deliver' && m.oslo?.msgId === publish.oslo!.msgId);
+    assert.equal(delivers.length, 2); // the call delivered to the server, the reply delivered to the caller
+    const hops = matchRpc([publish, ...delivers]);
+    assert.deepEqual(hops.map((h) => [h.by, h.deliver.oslo?.kind]), [['_msg_id', 'call']]);
+  });
+});
+
+describe('amqp parseOslo', () => {
+  const call = String.raw`{"oslo.version": "2.0", "oslo.message": "{\"method\": \"select_destinations\", \"args\": {\"spec_obj\": {\"nova_object.name\": \"RequestSpec\"}}, \"namespace\": \"compute_task\", \"version\": \"1.25\", \"_msg_id\": \"0123456789abcdef0123456789abcdef\", \"_reply_q\": \"reply_aa\", \"_timeout\": null, \"_unique_id\": \"fedcba9876543210fedcba9876543210\", \"_context_request_id\": \"req-11111111-2222-3333-4444-555555555555\", \"_context_global_request_id\": null, \"_context_trace_info\": {\"hmac_key\": \"xxxxxxxx\", \"base_id\": \"xxxxxxxx\"}}"}`;
+  it('reads a call', () => {
+    assert.deepEqual(parseOslo(call, true), {
+      kind: 'call', method: 'select_destinations', namespace: 'compute_task', version: '1.25', msgId: '0123456789abcdef0123456789abcdef',
+      replyQ: 'reply_aa', uniqueId: 'fedcba9876543210fedcba9876543210', requestId: 'req-11111111-2222-3333-4444-555555555555',
+      globalRequestId: null, failed: null, eventType: null,
+    });
+  });
+  it('every cut of a call yields each field whole or null', () => {
+    const whole = parseOslo(call, true)!;
+    for (let k = 0; k < call.length; k++) {
+      const cut = parseOslo(call.slice(0, k), false);
+      if (cut === null) continue;
+      for (const key of Object.keys(whole) as Array<keyof typeof whole>) {
+        if (key === 'kind' || key === 'failed') continue;
+        if (cut[key] !== null) assert.equal(cut[key], whole[key], `cut at ${k}: ${key}`);
+      }
+      assert.ok(cut.kind === 'call' || cut.kind === 'unknown', `cut at ${k}: ${cut.kind}`);
+    }
+  });
+  it('replies: ok, failure, failure cut off, old unenveloped dicts, notifications, other JSON', () => {
+    const reply = (inner: string): string => `{"oslo.version": "2.0", "oslo.message": "${inner.replace(/"/g, '\\"')}"}`;
+    assert.equal(parseOslo(reply('{"result": {"a": 1}, "failure": null, "ending": true, "_msg_id": "ab"}'), true)?.failed, false);
+    assert.equal(parseOslo(reply('{"result": null, "failure": "{\\"class\\": \\"NoValidHost\\"}", "ending": true, "_msg_id": "ab"}'), true)?.failed, true);
+    assert.equal(parseOslo(reply('{"result": null, "failure": "{\\"cl').slice(0, 80), false)?.failed, true);
+    assert.equal(parseOslo(reply('{"result": [1, 2, 3'), false)?.failed, false);
+    assert.equal(parseOslo('{"method": "ping", "args": {}, "_msg_id": "cd"}', true)?.kind, 'call');
+    const n = parseOslo(reply('{"message_id": "m1", "publisher_id": "compute.host1", "event_type": "compute.instance.update", "priority": "INFO"}'), true);
+    assert.deepEqual([n?.kind, n?.eventType], ['notification', 'compute.instance.update']);
+    assert.equal(parseOslo('{"id": 1}', true), null);
+    assert.equal(parseOslo('not json', true), null);
+  });
+  it('masked _context_trace_info does not change what is read', () => {
+    const unmasked = call.replace(/x{8}/g, 'deadbeef');
+    assert.deepEqual(parseOslo(unmasked, true), parseOslo(call, true));
+  });
+});
+
