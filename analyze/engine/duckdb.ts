@@ -38,8 +38,9 @@ export class DuckDbEngine implements Engine {
     if (rows.length === 0) return;
     const appender = await this.conn.createAppender(table);
     try {
+      const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i).toString());
       for (const row of rows) {
-        for (let i = 0; i < row.length; i++) appendValue(appender, i, row[i]);
+        for (let i = 0; i < row.length; i++) appendValue(appender, types[i]!, row[i]);
         appender.endRow();
       }
       appender.flushSync();
@@ -55,9 +56,8 @@ export class DuckDbEngine implements Engine {
 }
 
 /** Appends one value, chosen by the column's declared type so JS numbers land in INTEGER or DOUBLE correctly. */
-function appendValue(appender: DuckDBAppender, column: number, v: unknown): void {
+function appendValue(appender: DuckDBAppender, type: string, v: unknown): void {
   if (v === null || v === undefined) return appender.appendNull();
-  const type = appender.columnType(column).toString();
   if (typeof v === 'bigint') {
     if (type === 'UBIGINT') return appender.appendUBigInt(v);
     if (type === 'INTEGER') return appender.appendInteger(Number(v));

@@ -6,6 +6,8 @@ import type { HttpMessage } from './types.js';
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'] as const;
 /** Longest header block we look for an end in; real servers cap at 8-64 KiB too. */
 export const MAX_HEAD_BYTES = 64 * 1024;
+/** First slice of a head read; most heads fit. */
+const HEAD_READ_START = 2048;
 /** Longest chunk-size line (RFC 9112 7.1: hex size plus optional extensions). */
 const MAX_CHUNK_LINE = 1024;
 /** Captured body bytes kept on a frame for content ids. */
@@ -28,9 +30,17 @@ export function classifyHttp(head: Uint8Array): MessageType | null {
 
 /** Frames one HTTP/1.x message at `pos`; body lengths come from the headers, so bodies may lie in gaps. */
 export function parseHttpFrame(stream: GappedStream, pos: number, type: MessageType): ParseResult<HttpMessage> {
-  const run = stream.contiguousAt(pos, MAX_HEAD_BYTES);
-  const text = latin1.decode(run);
-  const headEnd = text.indexOf('\r\n\r\n');
+  // Read the head in growing slices: a keep-alive stream holds many messages after this one.
+  let want = HEAD_READ_START;
+  let run = stream.contiguousAt(pos, want);
+  let text = latin1.decode(run);
+  let headEnd = text.indexOf('\r\n\r\n');
+  while (headEnd < 0 && run.length === want && want < MAX_HEAD_BYTES) {
+    want = Math.min(MAX_HEAD_BYTES, want * 4);
+    run = stream.contiguousAt(pos, want);
+    text = latin1.decode(run);
+    headEnd = text.indexOf('\r\n\r\n');
+  }
   const lineEnd = text.indexOf(CRLF);
   const startLine = lineEnd >= 0 ? text.slice(0, lineEnd) : null;
   if (startLine !== null) {
