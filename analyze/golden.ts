@@ -1,4 +1,4 @@
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbEngine } from './engine/duckdb.js';
 import { sqlString } from './engine/engine.js';
@@ -17,6 +17,7 @@ export interface GoldenResult {
 
 /** Capture directories of a fixture: fixtures/<name>/<node>/ holding a manifest.json each, sorted by name. */
 export function fixtureCaptureDirs(fixtureDir: string): string[] {
+  if (!statSync(fixtureDir).isDirectory()) return [];
   return readdirSync(fixtureDir)
     .filter((d) => existsSync(join(fixtureDir, d, 'manifest.json')))
     .sort()
