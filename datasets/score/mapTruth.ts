@@ -49,21 +49,33 @@ function lookup<T>(table: Record<string, T>, p: TruthPoint): T | undefined {
   return table[serviceOf(p)] ?? table[p.project];
 }
 
-/** Lower-cased, whitespace-collapsed SQL head up to the first bind placeholder, at most 40 chars. */
+/**
+ * SQL folded so that SQLAlchemy's statement (bind placeholders `%(name)s`) and the statement on the wire (values
+ * inlined by PyMySQL, or already replaced by `?` in spans.parquet) compare equal: lower case, blanks collapsed,
+ * placeholders, quoted strings and number literals all become `?`.
+ */
 export function sqlKey(sql: string): string {
-  let t = sql.toLowerCase().replace(/\s+/g, ' ').trim();
-  const i = t.search(/%\(|%s|\?/);
-  if (i >= 0) t = t.slice(0, i);
-  return t.slice(0, 40).trim();
+  return sql
+    .toLowerCase()
+    .replace(/%\(\w+\)s|%s/g, '?')
+    .replace(/'(?:[^'\\]|\\.|'')*(?:'|$)/g, '?')
+    .replace(/"(?:[^"\\]|\\.|"")*(?:"|$)/g, '?')
+    .replace(/(?<![\w.$`])-?\d+(?:\.\d+)?\b/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
-/** Does the wire SQL head `wire` carry the statement `truth` (placeholders filled in on the wire)? */
+/** Shortest common head two SQL texts must share (the wire keeps a head only: spans.parquet cuts at 200 chars). */
+const SQL_MIN_HEAD = 8;
+
+/** Does the wire SQL head `wire` carry the statement `truth`? Equal after sqlKey, over the shorter of the two. */
 export function sqlMatches(wire: string | null, truth: string | null): boolean {
   if (!wire || !truth) return false;
-  const a = wire.toLowerCase().replace(/\s+/g, ' ').trim();
+  const a = sqlKey(wire);
   const b = sqlKey(truth);
-  if (b.length === 0) return false;
-  return a.startsWith(b) || (a.length >= 16 && b.startsWith(a));
+  const n = Math.min(a.length, b.length);
+  if (n < Math.min(SQL_MIN_HEAD, Math.max(a.length, b.length))) return false;
+  return a.slice(0, n) === b.slice(0, n);
 }
 
 function normPath(p: string | null): string {

@@ -14,9 +14,15 @@ const edgesOf = (parents: Map<string, string>): ObservedEdge[] =>
   [...parents].map(([child, parent]) => ({ parent_span_id: parent, child_span_id: child, edge_kind: null, evidence: null }));
 
 test('SQL heads: placeholders cut, literal values on the wire still match', () => {
-  assert.equal(sqlKey('SELECT  a\n FROM t WHERE x = %(x_1)s'), 'select a from t where x =');
+  assert.equal(sqlKey("SELECT  a\n FROM t WHERE x = %(x_1)s AND y IN (1, 'b') LIMIT %s"), 'select a from t where x = ? and y in (?, ?) limit ?');
+  assert.equal(sqlKey('SELECT anon_1.images_id FROM t1'), 'select anon_1.images_id from t1');
   assert.ok(sqlMatches("SELECT a FROM t WHERE x = 'v'", 'SELECT a FROM t WHERE x = %(x_1)s'));
+  assert.ok(sqlMatches('SELECT a FROM t WHERE x = ?', 'SELECT a FROM t WHERE x = %(x_1)s'));
   assert.ok(sqlMatches('SELECT 1', 'SELECT 1'));
+  assert.ok(sqlMatches('SELECT ?', 'SELECT 1'));
+  assert.ok(sqlMatches('SELECT a, b FROM t WHERE', 'SELECT a, b FROM t WHERE x = %(x)s')); // cut wire head
+  assert.ok(!sqlMatches('SELECT a, c FROM t', 'SELECT a, b FROM t'));
+  assert.ok(!sqlMatches('SEL', 'SELECT a FROM t'));
   assert.ok(!sqlMatches('SELECT 1', 'SELECT anon_1.images_created_at'));
   assert.ok(!sqlMatches(null, 'SELECT 1'));
 });
