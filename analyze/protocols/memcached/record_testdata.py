@@ -73,6 +73,7 @@ def main():
     import memcache  # python-memcached: keystonemiddleware's and oslo.cache memcache_pool's client
     from pymemcache.client.base import Client  # dogpile.cache.pymemcache's client
 
+    memcache.Client([f'127.0.0.1:{sys.argv[1]}']).flush_all()  # not recorded: a clean server each run
     proxy = RecordingProxy(int(sys.argv[1]))
     exchanges = []
     mc = memcache.Client([f'127.0.0.1:{proxy.port}'])
