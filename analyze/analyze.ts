@@ -71,7 +71,9 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     await createCandidates(engine);
     await diag.step('correlate_spatial', () => correlateSpatial(engine, diag));
     const clocks: NodeClock[] = await diag.step('clock_offsets', async () => {
-      const nodes = manifests.map((m) => m.node);
+      // Nodes as the events name them, the first capture's node first: it is the reference clock.
+      const rows = await engine.query<{ node: string }>('SELECT node, min(capture) AS c FROM events GROUP BY node ORDER BY c, node');
+      const nodes = rows.map((r) => r.node);
       const c = estimateClocks(nodes, nodes[0]!, await clockBounds(engine), diag);
       await applyClocks(engine, c);
       return c;

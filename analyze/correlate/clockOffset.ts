@@ -91,7 +91,7 @@ export async function applyClocks(engine: Engine, clocks: readonly NodeClock[]):
   await engine.exec('CREATE OR REPLACE TABLE node_clock (node VARCHAR, offset_ns BIGINT, method VARCHAR, uncertainty_ns BIGINT, pairs INTEGER)');
   await engine.insertRows('node_clock', clocks.map((c) => [c.node, c.offsetNs, c.method, c.uncertaintyNs, c.pairs]));
   await engine.exec(`CREATE OR REPLACE TABLE spans_t AS
-    SELECT r.*, r.raw_start_ns - k.offset_ns AS start_ns, r.raw_end_ns - k.offset_ns AS end_ns,
-           r.raw_resp_start_ns - k.offset_ns AS resp_start_ns
-    FROM spans_raw r JOIN node_clock k ON r.node = k.node`);
+    SELECT r.*, r.raw_start_ns - coalesce(k.offset_ns, 0) AS start_ns, r.raw_end_ns - coalesce(k.offset_ns, 0) AS end_ns,
+           r.raw_resp_start_ns - coalesce(k.offset_ns, 0) AS resp_start_ns
+    FROM spans_raw r LEFT JOIN node_clock k ON r.node = k.node`);
 }
