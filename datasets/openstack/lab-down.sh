@@ -7,7 +7,10 @@ source "$(dirname "$0")/lib.sh"
 PURGE=0
 if [ "${1:-}" = --purge ]; then PURGE=1; shift; fi
 [ -d "$RUN" ] || { log "no lab at $LAB (nothing to stop)"; exit 0; }
-for n in ${*:-$DAEMONS_STOP_ORDER}; do stop_daemon "$n"; done
+for f in "$LAB_DIR"/steps/*.sh; do source "$f"; done   # steps may define stop_NAME hooks
+for n in ${*:-$DAEMONS_STOP_ORDER}; do
+  if declare -F "stop_$n" >/dev/null; then "stop_$n"; else stop_daemon "$n"; fi
+done
 if [ $PURGE = 1 ]; then
   case "$LAB" in /|/usr*|/etc*|/var|/root|"") die "refusing to delete LAB=$LAB" ;; esac
   log "deleting $LAB"; rm -rf "$LAB"

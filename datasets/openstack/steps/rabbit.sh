@@ -21,3 +21,12 @@ EOT
   $RABBITMQCTL list_users 2>/dev/null | grep '^openstack' >/dev/null || $RABBITMQCTL add_user openstack "$PASS"
   $RABBITMQCTL set_permissions -p / openstack '.*' '.*' '.*' >/dev/null
 }
+# lab-down hook: the rabbitmq-server wrapper script exits on SIGTERM but leaves beam.smp running, so stop the
+# node through rabbitmqctl first (it waits for beam to exit), then reap the wrapper.
+stop_rabbitmq() {
+  if is_running rabbitmq; then
+    log "stopping rabbitmq node (rabbitmqctl stop)"
+    timeout 60 $RABBITMQCTL stop >/dev/null 2>&1 || log "rabbitmqctl stop failed; falling back to SIGTERM"
+  fi
+  stop_daemon rabbitmq
+}
