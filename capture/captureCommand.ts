@@ -1,7 +1,59 @@
+import { spawnSync } from 'node:child_process';
 import { defineCommand } from '../cli/command.js';
+import { runCapture, defaultNodeName } from './capture.js';
+import { AGENT_PYTHON, AGENT_SCRIPT } from './kernelAgent.js';
+import { formatSummary } from './summary.js';
+
 export const captureCommand = defineCommand({
   name: 'capture',
-  describe: 'record socket I/O of processes with eBPF into Parquet (placeholder, being written)',
-  builder: (y) => y,
-  run: async () => 0,
+  describe: 'record TCP socket I/O of processes with eBPF into Parquet segments (root)',
+  builder: (y) =>
+    y
+      .usage('nitrace capture --out DIR [filters] [options] [-- CMD ARGS...]')
+      .option('out', { alias: 'o', type: 'string', demandOption: true, describe: 'capture directory (must be new or empty, or --force)' })
+      .option('pid', { alias: 'p', type: 'number', array: true, default: [] as number[], describe: 'trace this process and its children forked later (repeatable)' })
+      .option('comm', { alias: 'c', type: 'string', array: true, default: [] as string[], describe: 'trace processes with this name (repeatable; with --pid: either matches)' })
+      .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only sockets with this local or remote port (repeatable)' })
+      .option('netns', { type: 'number', array: true, default: [] as number[], describe: 'only sockets in this network namespace (inode of /proc/PID/ns/net; repeatable)' })
+      .option('snaplen', { type: 'number', default: 512, describe: 'payload bytes kept per syscall (0..8192)' })
+      .option('duration', { alias: 'd', type: 'number', default: 0, describe: 'stop after S seconds (0: at command exit or Ctrl-C)' })
+      .option('node', { type: 'string', default: defaultNodeName(), describe: 'node name recorded in every row' })
+      .option('redact', { type: 'boolean', default: true, describe: 'replace credentials in payloads before writing (--no-redact keeps them)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace a capture already in --out' })
+      .option('segment-mb', { type: 'number', default: 64, describe: 'close a segment at this much buffered data' })
+      .option('segment-seconds', { type: 'number', default: 10, describe: 'close a segment after this long' })
+      .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size (power of two)' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
+      .option('ebpf', { type: 'boolean', default: false, hidden: true, describe: 'print the BPF program and its cflags, then exit' })
+      .example('nitrace capture --out /tmp/cap -- curl -s http://127.0.0.1:8080/', 'everything while curl runs')
+      .example('nitrace capture --out /tmp/cap --comm uwsgi --comm glance-api --duration 60', 'two services for a minute')
+      .example('nitrace capture --out /tmp/cap --port 5672 --snaplen 4096', 'RabbitMQ traffic with long payload heads')
+      .epilog('Writes DIR/events/seg-*.parquet, DIR/processes.parquet and DIR/manifest.json (docs/capture-schema.md).\nWith -- CMD the exit code is CMD\'s.'),
+  run: async (args) => {
+    if (args.ebpf) {
+      const r = spawnSync(AGENT_PYTHON, [AGENT_SCRIPT, JSON.stringify({ snaplen: args.snaplen, ring_pages: args.ringMb * 256, salt: '0', pids: args.pid, comms: args.comm, ports: args.port, netns: args.netns, exclude_pids: [], stats_path: '/dev/null' }), '--ebpf'], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
+    const log = args.quiet ? () => {} : (line: string) => process.stderr.write(line + '\n');
+    const command = ((args['--'] as (string | number)[] | undefined) ?? []).map(String);
+    const result = await runCapture({
+      out: args.out,
+      force: args.force,
+      pids: args.pid,
+      comms: args.comm,
+      ports: args.port,
+      netns: args.netns,
+      snaplen: args.snaplen,
+      duration: args.duration,
+      command,
+      node: args.node,
+      redact: args.redact,
+      segmentMaxBytes: args.segmentMb * 1024 * 1024,
+      segmentMaxSeconds: args.segmentSeconds,
+      ringBufferBytes: args.ringMb * 1024 * 1024,
+      log,
+    });
+    log(formatSummary(args.out, result.manifest));
+    return result.exitCode;
+  },
 });

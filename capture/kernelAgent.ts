@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { packageRoot } from '../cli/version.js';
+import { NitraceError } from '../cli/errors.js';
+
+/** Configuration handed to capture/agent.py (JSON on argv). */
+export interface AgentConfig {
+  snaplen: number;
+  ring_pages: number;
+  salt: string; // decimal u63, a string because it exceeds 2^53
+  pids: number[];
+  comms: string[];
+  ports: number[];
+  netns: number[];
+  exclude_pids: number[];
+  stats_path: string;
+}
+
+export interface ClockSample {
+  when: string;
+  realtime_ns: string;
+  monotonic_ns: string;
+  uncertainty_ns: number;
+}
+
+/** Counters the agent reports (names from capture/agent.py). */
+export interface AgentStats {
+  kernel_emitted: number;
+  ringbuf_drops: number;
+  payload_faults: number;
+  active_map_full: number;
+  filtered_in_kernel: number;
+  agent_records: number;
+  agent_bytes: number;
+  final?: boolean;
+}
+
+type ControlMessage =
+  | { type: 'ready'; pid: number; clock: ClockSample; probes: number }
+  | ({ type: 'stats' } & AgentStats)
+  | { type: 'error'; stage: string; message: string }
+  | { type: 'stopped'; clock: ClockSample };
+
+export const AGENT_PYTHON = '/usr/bin/python3';
+export const AGENT_SCRIPT = join(packageRoot, 'capture', 'agent.py');
+
+/**
+ * The kernel agent (capture/agent.py) as a child process: raw ring-buffer records arrive on its stdout,
+ * control messages as JSON lines on fd 3. The agent dies with us (PR_SET_PDEATHSIG).
+ */
+export class KernelAgent {
+  stats: AgentStats | null = null;
+  stopClock: ClockSample | null = null;
+  error: string | null = null;
+  readonly exited: Promise<number>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly readyClock: ClockSample,
+    readonly pid: number,
+    exited: Promise<number>,
+  ) {
+    this.exited = exited;
+  }
+
+  /** Start the agent and resolve once its probes are attached; `onData` receives raw record bytes. */
+  static start(cfg: AgentConfig, onData: (chunk: Buffer) => void): Promise<KernelAgent> {
+    const child = spawn(AGENT_PYTHON, [AGENT_SCRIPT, JSON.stringify(cfg)], {
+      stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
+    });
+    const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    return new Promise((resolve, reject) => {
+      let agent: KernelAgent | null = null;
+      let pendingError: string | null = null;
+      child.on('error', (err) => reject(new NitraceError('capture', `cannot start ${AGENT_PYTHON}: ${err.message}`, 3)));
+      child.stdout!.on('data', (chunk: Buffer) => onData(chunk));
+      const lines = createInterface({ input: child.stdio[3] as Readable });
+      lines.on('line', (line) => {
+        let msg: ControlMessage;
+        try {
+          msg = JSON.parse(line) as ControlMessage;
+        } catch {
+          return;
+        }
+        if (msg.type === 'ready') {
+          agent = new KernelAgent(child, msg.clock, msg.pid, exited);
+          resolve(agent);
+        } else if (msg.type === 'stats') {
+          if (agent) agent.stats = msg;
+        } else if (msg.type === 'error') {
+          pendingError = `${msg.stage}: ${msg.message}`;
+          if (agent) agent.error = pendingError;
+        } else if (msg.type === 'stopped') {
+          if (agent) agent.stopClock = msg.clock;
+        }
+      });
+      void exited.then((code) => {
+        if (!agent) {
+          reject(new NitraceError('capture', loadFailureMessage(pendingError ?? `the kernel agent exited with code ${code} before attaching its probes`), 3));
+        }
+      });
+    });
+  }
+
+  /** Ask the agent to drain the ring buffer and stop; resolves with its exit code once stdout is fully read. */
+  async stop(): Promise<number> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+/** Turn BCC's load errors into what to do about them. */
+function loadFailureMessage(detail: string): string {
+  if (/Permission denied|Operation not permitted|EPERM/.test(detail) && process.getuid?.() !== 0) {
+    return `loading BPF programs needs root (${detail})`;
+  }
+  if (/No such file|kernel headers|modules\/.*build|failed to compile/i.test(detail)) {
+    return `BCC could not compile the probes: ${detail}\nInstall the toolchain with \`make kernel-deps\` (scripts/setup-kernel.sh).`;
+  }
+  return `could not load the probes: ${detail}`;
+}
