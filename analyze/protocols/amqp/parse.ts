@@ -274,23 +274,20 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   if (frameType === FRAME_HEARTBEAT) return { state: 'ignored', length };
 
   const payload = stream.contiguousAt(pos + FRAME_HEADER_LENGTH, Math.min(size, frameType === FRAME_BODY ? MAX_BODY_HEAD : 65536));
-  const base = {
-    channel,
-    payloadSize: size,
-    hasGap: !stream.isCaptured(pos, length),
-    startPos: pos,
-    tsStartNs: stream.tsAt(pos),
-    tsEndNs: stream.tsAt(pos + length - 1),
-    tid: stream.tidAt(pos),
-    length,
-  };
+  // Frame objects are written out field by field: object spread with bigint fields is slow in V8 (~10x here).
+  const hasGap = !stream.isCaptured(pos, length);
+  const tsStartNs = stream.tsAt(pos);
+  const tsEndNs = stream.tsAt(pos + length - 1);
+  const tid = stream.tidAt(pos);
   const r = new FieldReader(payload);
   if (frameType === FRAME_METHOD) {
     const classId = r.short();
     const methodId = r.short();
     // The frame header was captured but not its payload: keep framing, drop the frame.
     if (classId === undefined || methodId === undefined) return { state: 'ignored', length };
-    return { state: 'ok', length, frame: { ...base, kind: 'method', classId, methodId, name: methodName(classId, methodId), args: readMethodArgs(classId, methodId, r) } };
+    const name = methodName(classId, methodId);
+    const args = readMethodArgs(classId, methodId, r);
+    return { state: 'ok', length, frame: { kind: 'method', channel, payloadSize: size, hasGap, startPos: pos, tsStartNs, tsEndNs, tid, length, classId, methodId, name, args } };
   }
   if (frameType === FRAME_HEADER) {
     const classId = r.short();
@@ -298,9 +295,10 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
     const bodySize = r.longlong();
     const flags = r.short();
     if (classId === undefined || bodySize === undefined || flags === undefined) return { state: 'ignored', length };
-    return { state: 'ok', length, frame: { ...base, kind: 'content-header', classId, bodySize, properties: readProperties(r, flags) } };
+    const properties = readProperties(r, flags);
+    return { state: 'ok', length, frame: { kind: 'content-header', channel, payloadSize: size, hasGap, startPos: pos, tsStartNs, tsEndNs, tid, length, classId, bodySize, properties } };
   }
-  return { state: 'ok', length, frame: { ...base, kind: 'body', head: payload } };
+  return { state: 'ok', length, frame: { kind: 'body', channel, payloadSize: size, hasGap, startPos: pos, tsStartNs, tsEndNs, tid, length, head: payload } };
 }
 
 /** Resync is pickier than parsing: RabbitMQ's default frame_max is 128 KiB and clients never raise it. */

@@ -50,9 +50,18 @@ interface Line {
   next: number;
 }
 
-/** Reads the CRLF-terminated line at `pos` (printable ASCII only). */
+/** Reads the CRLF-terminated line at `pos` (printable ASCII only), reading 128, 512, ... bytes until it ends. */
 function readLine(stream: GappedStream, pos: number): Line {
-  const run = stream.contiguousAt(pos, MAX_LINE_LENGTH + 2);
+  for (let window = 128; ; window *= 4) {
+    const max = Math.min(window, MAX_LINE_LENGTH + 2);
+    const run = stream.contiguousAt(pos, max);
+    const line = lineIn(stream, pos, run, run.length === max && max < MAX_LINE_LENGTH + 2);
+    if (line) return line;
+  }
+}
+
+/** The line at the start of `run`, or null if the run may go on (`mayGrow`) without a CRLF yet. */
+function lineIn(stream: GappedStream, pos: number, run: Uint8Array, mayGrow: boolean): Line | null {
   for (let i = 0; i < run.length; i++) {
     const b = run[i]!;
     if (b === CR) {
@@ -63,6 +72,7 @@ function readLine(stream: GappedStream, pos: number): Line {
     }
     if (b < 0x20 || b > 0x7e) throw new Stop('invalid', pos + i, `byte 0x${b.toString(16)} in a line`);
   }
+  if (mayGrow) return null;
   if (run.length > MAX_LINE_LENGTH) throw new Stop('invalid', pos, 'line too long');
   const end = pos + run.length;
   if (end >= stream.length) throw new Stop('needs-more-data', end);

@@ -55,8 +55,11 @@ const MAX_BULK_LENGTH = 512 * 1024 * 1024;
 const MAX_LINE_LENGTH = 64 * 1024;
 /** Deeper nesting is not produced by any command; it bounds recursion on garbage. */
 const MAX_NESTING = 32;
-/** Captured bytes read at once from the stream. */
-const READ_WINDOW = 4096;
+/** Captured bytes read at once from the stream: small first (most values are short), doubling while a value goes on. */
+const FIRST_READ_WINDOW = 64;
+const MAX_READ_WINDOW = 64 * 1024;
+/** Window for resync scans. */
+const SCAN_WINDOW = 4096;
 
 /** Why parsing stopped before the end of a value. Internal: parseFrame turns it into a ParseResult. */
 class Stop {
@@ -74,6 +77,7 @@ const UNCAPTURED = -2;
 class Cursor {
   private run: Uint8Array = new Uint8Array(0);
   private runStart = 0;
+  private window = FIRST_READ_WINDOW;
   constructor(readonly stream: GappedStream) {}
 
   /** The byte at `pos`, or END_OF_STREAM / UNCAPTURED. */
@@ -81,8 +85,9 @@ class Cursor {
     if (pos >= this.stream.length) return END_OF_STREAM;
     const i = pos - this.runStart;
     if (i >= 0 && i < this.run.length) return this.run[i]!;
-    this.run = this.stream.contiguousAt(pos, READ_WINDOW);
+    this.run = this.stream.contiguousAt(pos, this.window);
     this.runStart = pos;
+    this.window = Math.min(MAX_READ_WINDOW, this.window * 2);
     return this.run.length > 0 ? this.run[0]! : UNCAPTURED;
   }
 
@@ -307,7 +312,7 @@ export function findFrameBoundary(type: MessageType, stream: GappedStream, from:
   // `from` itself counts as a line start only after LF or at a syscall boundary (else every byte would be tried).
   let atLineStart = p === 0 || stream.nextChunkStart(p - 1) === p || stream.contiguousAt(p - 1, 1)[0] === LF;
   while (p < stream.length) {
-    const run = stream.contiguousAt(p, READ_WINDOW);
+    const run = stream.contiguousAt(p, SCAN_WINDOW);
     if (run.length === 0) {
       p = stream.nextChunkStart(p);
       if (p < 0) return -1;
