@@ -7,6 +7,7 @@ import { buildServices } from './assemble/services.js';
 import { assembleTraces } from './assemble/traces.js';
 import { createCandidates, countCandidates } from './correlate/candidates.js';
 import { applyClocks, clockBounds, estimateClocks, type NodeClock } from './correlate/clockOffset.js';
+import { correlateBrokerHops } from './correlate/brokerHop.js';
 import { correlateContent } from './correlate/content.js';
 import { correlateSpatial } from './correlate/spatial.js';
 import { correlateThread } from './correlate/thread.js';
@@ -81,6 +82,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     await diag.step('correlate_thread', () => correlateThread(engine));
     await diag.step('correlate_timing', () => correlateTiming(engine));
     await diag.step('correlate_content', () => correlateContent(engine));
+    await diag.step('correlate_broker_hops', () => correlateBrokerHops(engine));
     const { traces, edges } = await diag.step('assemble', () => assembleTraces(engine, diag));
     await diag.step('final_tables', () => buildFinalTables(engine));
     const outputs = {

@@ -186,18 +186,22 @@ function analyzeConnection(
   }
   const stitched = spec.stitch(reqs.frames, resps.frames);
   if (stitched.errorCount > 0) diag.warn(`${spec.name}-unpaired`, `${spec.name}: requests or responses without their other half`, stitched.errorCount);
-  const kind = client ? 'client' : 'server';
-  stitched.records.forEach((rec: CallRecord, callIndex: number) => {
-    const reqChunk = reqSide.stream.chunkIndexAt(rec.req.startPos);
+  const connKind = client ? 'client' : 'server';
+  stitched.records.forEach((rec: CallRecord & { role?: 'client' | 'server' }, callIndex: number) => {
+    // Messaging protocols say per call which side this process plays (an RPC server also sends to its broker);
+    // then the call's request travelled on the other stream.
+    const kind = rec.role ?? connKind;
+    const [rq, rs] = kind === connKind ? [reqSide, respSide] : [respSide, reqSide];
+    const reqChunk = rq.stream.chunkIndexAt(rec.req.startPos);
     const id = spanId(conn.node, conn.conn_id, conn.local_addr, conn.local_port, conn.remote_addr, conn.remote_port, kind, callIndex);
     spans.push([
       id,
       kind,
       conn.node,
-      reqSide.pid[reqChunk] ?? null,
+      rq.pid[reqChunk] ?? null,
       rec.req.tid,
       rec.resp?.tid ?? null,
-      reqSide.comm[reqChunk] ?? null,
+      rq.comm[reqChunk] ?? null,
       conn.conn_idx,
       conn.conn_id,
       conn.netns,
@@ -216,8 +220,8 @@ function analyzeConnection(
       rec.resp?.tsEndNs ?? rec.req.tsEndNs,
       rec.req.length,
       rec.resp?.length ?? null,
-      seqAt(reqSide, rec.req.startPos),
-      rec.resp ? seqAt(respSide, rec.resp.startPos) : null,
+      seqAt(rq, rec.req.startPos),
+      rec.resp ? seqAt(rs, rec.resp.startPos) : null,
       (rec.req as Frame & { headComplete?: boolean }).headComplete ?? true,
     ]);
     for (const [field, values] of Object.entries(rec.ids)) for (const v of values) ids.push([id, field, v]);

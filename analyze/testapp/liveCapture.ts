@@ -21,8 +21,8 @@ export function captureAvailable(): boolean {
 }
 
 /**
- * Starts `nitrace capture --out DIR --node NODE [--netns N] [--comm C]` and resolves once it is recording
- * (its manifest exists, or it said so on stderr), so traffic made afterwards is in the capture.
+ * Starts `nitrace capture --out DIR --node NODE [--netns N] [--comm C]` and resolves once it says its probes are
+ * attached ("tracing"), so traffic made afterwards is in the capture.
  */
 export async function startCapture(o: { dir: string; node: string; netns?: bigint; comms?: string[]; snaplen?: number }): Promise<LiveCapture> {
   const args = [NITRACE, 'capture', '--out', o.dir, '--node', o.node, '--force'];
@@ -36,7 +36,7 @@ export async function startCapture(o: { dir: string; node: string; netns?: bigin
   const exited = new Promise<number>((res) => p.on('exit', (c, sig) => res(c ?? (sig ? 128 : 1))));
   for (let i = 0; ; i++) {
     if (p.exitCode !== null) throw new Error(`nitrace capture exited with ${p.exitCode} before recording:\n${log}`);
-    if (existsSync(join(o.dir, 'manifest.json')) || /recording|capturing|ready|attached/i.test(log)) break;
+    if (/\btracing\b/.test(log)) break; // "nitrace capture: tracing; Ctrl-C to stop": probes attached
     if (i > 1200) {
       p.kill('SIGKILL');
       throw new Error(`nitrace capture did not start recording within 120 s:\n${log}`);
@@ -54,7 +54,7 @@ export async function startCapture(o: { dir: string; node: string; netns?: bigin
       clearTimeout(timer);
       if (!existsSync(join(o.dir, 'manifest.json'))) throw new Error(`nitrace capture wrote no manifest (exit ${code}):\n${log}`);
       const m = JSON.parse(readFileSync(join(o.dir, 'manifest.json'), 'utf8')) as { status: string };
-      if (m.status !== 'complete') throw new Error(`capture ${o.dir} ended with status ${m.status} (exit ${code}):\n${log}`);
+      if (m.status !== 'complete' && m.status !== 'interrupted') throw new Error(`capture ${o.dir} ended with status ${m.status} (exit ${code}):\n${log}`);
       return code;
     },
   };

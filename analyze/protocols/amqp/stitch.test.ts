@@ -81,13 +81,26 @@ describe('amqp stitchRpc', () => {
     assert.equal(client.reply?.connection, 'connection1');
   });
 
-  it('per connection (the registry stitch): a reply on another connection stays unpaired', () => {
-    const c = framesOf()[1]!;
-    const { records, errorCount } = stitch(c.requests, c.responses);
-    assert.equal(errorCount, 0);
+  it('per connection (the registry stitch): calls unpaired, replies on a connection of their own left out', () => {
+    const [server, replies, publisher] = framesOf();
+    assert.deepEqual(stitch(replies!.requests, replies!.responses), { records: [], errorCount: 0 });
+    const published = stitch(publisher!.requests, publisher!.responses);
+    assert.deepEqual(published.records.map((r) => [r.role, r.kind, r.method, r.resp]), [
+      ['client', 'call', 'ping', null], ['client', 'cast', 'build_instances', null], ['client', 'call', 'fail', null], ['client', 'call', 'ping', null],
+    ]);
+    const delivered = stitch(server!.requests, server!.responses);
+    assert.deepEqual(delivered.records.map((r) => [r.role, r.kind, r.ids['_msg_id']?.[0] ?? null]), [
+      ['server', 'call', MSG_PING], ['server', 'cast', null], ['server', 'call', MSG_FAIL], ['server', 'call', MSG_BIG_PING],
+    ]);
+  });
+
+  it('unpaired replies are records of kind reply unless turned off', () => {
+    const replies = framesOf()[1]!;
+    const { records } = stitchConnections([replies]);
     assert.deepEqual(records.map((r) => [r.role, r.kind, r.method, r.status]), [
       ['client', 'reply', 'basic.deliver', 'ok'], ['client', 'reply', 'basic.deliver', 'error'], ['client', 'reply', 'basic.deliver', 'ok'],
     ]);
+    assert.equal(stitchConnections([replies], { unpairedReplies: false }).records.length, 0);
   });
 
   it('snaplen 512: ids past the captured body head are missing, never wrong', () => {

@@ -203,6 +203,15 @@ function replyDirection(call: AmqpMessage): AmqpMessage['direction'] {
   return call.direction === 'publish' ? 'deliver' : 'publish';
 }
 
+export interface StitchRpcOptions {
+  /**
+   * Return replies whose call was not among the messages as records of kind 'reply' (default true). Per-connection
+   * stitching turns this off: there a reply usually travels on another connection than its call, and a record for
+   * it would be a second span carrying the call's `_msg_id`.
+   */
+  unpairedReplies?: boolean;
+}
+
 /**
  * Pairs RPC calls with their replies by `_msg_id` among the messages of one process (all its connections: the
  * caller publishes on one and gets the reply on its reply-queue connection). A call published here (role client)
@@ -210,7 +219,7 @@ function replyDirection(call: AmqpMessage): AmqpMessage['direction'] {
  * notifications and other messages become records without a reply; replies whose call was not seen become records
  * of kind 'reply'. Nothing here is an error (errorCount 0): messagesOf counts what was lost.
  */
-export function stitchRpc(messages: readonly AmqpMessage[]): RecordsWithErrorCount<AmqpRecord> {
+export function stitchRpc(messages: readonly AmqpMessage[], options: StitchRpcOptions = {}): RecordsWithErrorCount<AmqpRecord> {
   const sorted = [...messages].sort((a, b) => (a.frame.tsStartNs < b.frame.tsStartNs ? -1 : a.frame.tsStartNs > b.frame.tsStartNs ? 1 : 0));
   const replies = new Map<string, AmqpMessage[]>();
   for (const m of sorted) {
@@ -236,7 +245,8 @@ export function stitchRpc(messages: readonly AmqpMessage[]): RecordsWithErrorCou
     records.push(recordOf(m, reply));
   }
   for (const m of sorted) {
-    if ((m.oslo?.kind === 'reply' && !usedReplies.has(m)) || m.direction === 'return') records.push(recordOf(m, null));
+    const unpairedReply = m.oslo?.kind === 'reply' && !usedReplies.has(m);
+    if ((unpairedReply && options.unpairedReplies !== false) || m.direction === 'return') records.push(recordOf(m, null));
   }
   return { records, errorCount: 0 };
 }
@@ -299,7 +309,10 @@ export interface ConnectionFrames {
 }
 
 /** messagesOf on every connection of one process, then stitchRpc over all of them. */
-export function stitchConnections(connections: readonly ConnectionFrames[]): RecordsWithErrorCount<AmqpRecord> & { messages: AmqpMessage[] } {
+export function stitchConnections(
+  connections: readonly ConnectionFrames[],
+  options: StitchRpcOptions = {},
+): RecordsWithErrorCount<AmqpRecord> & { messages: AmqpMessage[] } {
   const messages: AmqpMessage[] = [];
   let errorCount = 0;
   for (const c of connections) {
@@ -309,12 +322,16 @@ export function stitchConnections(connections: readonly ConnectionFrames[]): Rec
       errorCount += r.errorCount;
     }
   }
-  const { records } = stitchRpc(messages);
+  const { records } = stitchRpc(messages, options);
   return { records, errorCount, messages };
 }
 
-/** Per-connection stitching (for the registry): calls and replies are paired only within this connection. */
+/**
+ * Per-connection stitching (for the registry): one record per call, cast or notification published or delivered
+ * on this connection, paired with its reply only if the reply crossed this same connection. Replies without their
+ * call here are left out (see StitchRpcOptions); stitchConnections over a process's connections pairs them.
+ */
 export function stitch(requests: readonly AmqpFrame[], responses: readonly AmqpFrame[]): RecordsWithErrorCount<AmqpRecord> {
-  const { records, errorCount } = stitchConnections([{ connection: '', requests, responses }]);
+  const { records, errorCount } = stitchConnections([{ connection: '', requests, responses }], { unpairedReplies: false });
   return { records, errorCount };
 }
