@@ -129,7 +129,9 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   let segmentStarted = Date.now();
   let segmentCount = 0;
   let failure: string | null = null;
-  let writer: SegmentWriter | null = null;
+  // Segments can close before the writer exists (it needs the agent's clock): conversions wait for it.
+  let openWriter: (w: SegmentWriter) => void = () => {};
+  const writerReady = new Promise<SegmentWriter>((r) => (openWriter = r));
   let conversions: Promise<void> = Promise.resolve();
   const processes = new Map<number, ProcessInfo>();
   let monoToRealtime = 0n;
@@ -159,7 +161,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     }
     manifest.events.redacted += full.redacted;
     conversions = conversions.then(async () => {
-      if (failure || !writer) return;
+      const writer = await writerReady;
+      if (failure) return;
       try {
         const info = await writer.convert(spool, join(out, 'events', `${name}.parquet`), `events/${name}.parquet`);
         manifest.segments.push(info);
@@ -210,7 +213,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   monoToRealtime = BigInt(agent.readyClock.realtime_ns) - BigInt(agent.readyClock.monotonic_ns);
   manifest.clock.mono_to_realtime_ns = monoToRealtime.toString();
   manifest.clock.samples.push(agent.readyClock);
-  writer = await SegmentWriter.open(o.node, monoToRealtime);
+  const writer = await SegmentWriter.open(o.node, monoToRealtime);
+  openWriter(writer);
   writeManifest(out, manifest);
 
   // Wait for the end: command exit, duration, signal, or agent failure.

@@ -1,8 +1,9 @@
 import type { Command } from './command.js';
 import { captureCommand } from '../capture/captureCommand.js';
+import { recoverCommand } from '../capture/recoverCommand.js';
 import { analyzeCommand } from '../analyze/analyzeCommand.js';
 import { scoreCommand } from '../datasets/score/scoreCommand.js';
 
 /** Every nitrace subcommand, in the order `--help` lists them. Adding a command means adding one line here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [captureCommand, analyzeCommand, scoreCommand];
+export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand];
