@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAll, streamOf, type RecordedChunk } from '../redis/testkit.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
-import { matchRpc, messagesOf, parseOslo, stitch, stitchConnections, type ConnectionFrames } from './stitch.js';
+import { matchRpc, messagesOf, parseOslo, stitch, stitchConnections, targetOf, type ConnectionFrames } from './stitch.js';
 import { connection0, connection1, connection2 } from './testdata.js';
 import type { AmqpMessage } from './types.js';
 
@@ -77,6 +77,7 @@ describe('amqp stitchRpc', () => {
       if (r.kind === 'call') assert.equal(r.ids['_unique_id']?.length, 2); // the call's and the reply's
     }
     const client = records[0]!;
+    assert.deepEqual([client.topic, client.server, client.namespace], ['conductor', null, 'compute_task']);
     assert.equal(client.request.connection, 'connection2');
     assert.equal(client.reply?.connection, 'connection1');
   });
@@ -179,3 +180,14 @@ describe('amqp parseOslo', () => {
   });
 });
 
+
+describe('amqp targetOf', () => {
+  it('topic and server from the routing key or the fanout exchange', () => {
+    const { messages } = stitchConnections(framesOf());
+    const call = messages.find((m) => m.oslo?.kind === 'call')!;
+    assert.deepEqual(targetOf({ ...call, routingKey: 'compute.host1' }), { topic: 'compute', server: 'host1' });
+    assert.deepEqual(targetOf({ ...call, exchange: 'scheduler_fanout', routingKey: 'scheduler' }), { topic: 'scheduler', server: null });
+    const reply = messages.find((m) => m.oslo?.kind === 'reply')!;
+    assert.deepEqual(targetOf(reply), { topic: null, server: null });
+  });
+});

@@ -251,6 +251,15 @@ export function stitchRpc(messages: readonly AmqpMessage[], options: StitchRpcOp
   return { records, errorCount: 0 };
 }
 
+/** oslo.messaging's target from where a call or cast was sent (amqpdriver: topic, topic.server, topic_fanout). */
+export function targetOf(m: AmqpMessage): { topic: string | null; server: string | null } {
+  if (m.oslo?.kind !== 'call' && m.oslo?.kind !== 'cast') return { topic: null, server: null };
+  if (m.exchange?.endsWith('_fanout')) return { topic: m.exchange.slice(0, -'_fanout'.length), server: null };
+  if (!m.routingKey) return { topic: null, server: null };
+  const dot = m.routingKey.indexOf('.');
+  return dot < 0 ? { topic: m.routingKey, server: null } : { topic: m.routingKey.slice(0, dot), server: m.routingKey.slice(dot + 1) };
+}
+
 function recordOf(m: AmqpMessage, reply: AmqpMessage | null): AmqpRecord {
   const failed = (reply ?? (m.oslo?.kind === 'reply' ? m : null))?.oslo?.failed;
   const isReplyOnly = m.oslo?.kind === 'reply';
@@ -265,6 +274,8 @@ function recordOf(m: AmqpMessage, reply: AmqpMessage | null): AmqpRecord {
     // Calls are published by clients and delivered to servers; replies the other way round.
     role: (m.direction === 'deliver') !== isReplyOnly ? 'server' : 'client',
     kind: m.oslo?.kind ?? 'message',
+    ...targetOf(m),
+    namespace: m.oslo?.namespace ?? null,
     request: m,
     reply,
   };

@@ -129,6 +129,11 @@ export interface AmqpRecord extends CallRecord {
   /** client: the call was published here (reply delivered here); server: the call was delivered here. */
   role: 'client' | 'server';
   kind: OsloFields['kind'] | 'message';
+  /** oslo.messaging target of a call or cast, from the routing key `<topic>[.<server>]` or a `<topic>_fanout` exchange. */
+  topic: string | null;
+  server: string | null;
+  /** Target namespace from the body (e.g. compute_task), null if absent or not captured. */
+  namespace: string | null;
   request: AmqpMessage;
   reply: AmqpMessage | null;
 }
