@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { writePlainParquet, PHYSICAL } from './plainParquet.js';
+import { GrowableBuffer } from './growableBuffer.js';
+
+test('writePlainParquet: DuckDB reads back every type, including long lists of columns and empty values', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pq-'));
+  try {
+    const n = 1000;
+    const i64 = new GrowableBuffer(8);
+    const i32 = new GrowableBuffer(8);
+    const text = new GrowableBuffer(8);
+    const blob = new GrowableBuffer(8);
+    for (let i = 0; i < n; i++) {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64LE(BigInt(i) * 1_000_000_007n - 5n);
+      i64.copyFrom(b, 0, 8);
+      const c = Buffer.alloc(4);
+      c.writeInt32LE(-i);
+      i32.copyFrom(c, 0, 4);
+      text.byteArray(Buffer.from(i % 3 ? `t${i}é` : ''));
+      blob.byteArray(Buffer.from([i & 0xff, 0, 0xff]));
+    }
+    const path = join(dir, 'x.parquet');
+    const cols = [
+      { name: 'a', type: PHYSICAL.INT64, data: i64.bytes() },
+      { name: 'b', type: PHYSICAL.INT32, data: i32.bytes() },
+      { name: 's', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: text.bytes() },
+      { name: 'p', type: PHYSICAL.BYTE_ARRAY, data: blob.bytes() },
+    ];
+    // More than 15 columns exercises the long form of Thrift list headers.
+    for (let k = 0; k < 14; k++) cols.push({ name: `c${k}`, type: PHYSICAL.INT32, data: i32.bytes() });
+    writePlainParquet(path, cols, n);
+    const con = await (await DuckDBInstance.create()).connect();
+    const rows = (await con.runAndReadAll(`SELECT a, b, s, hex(p), c13 FROM read_parquet('${path}') ORDER BY b DESC`)).getRows();
+    assert.equal(rows.length, n);
+    assert.deepEqual(rows[0], [-5n, 0, '', '0000FF', 0]);
+    assert.deepEqual(rows[998], [998n * 1_000_000_007n - 5n, -998, 't998é', 'E600FF', -998]);
+    assert.deepEqual(rows[999], [999n * 1_000_000_007n - 5n, -999, '', 'E700FF', -999]);
+    con.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
