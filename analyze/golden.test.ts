@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../cli/version.js';
 import { analyzeCaptures } from './analyze.js';
 import { fixtureCaptureDirs, goldenResult } from './golden.js';
+import { scoreAgainstTruth } from './testapp/groundTruth.js';
 
 /**
  * Golden pairs: each analyze/fixtures/<name>/ holds real capture directories (one per node) and expected.json.
@@ -25,6 +26,12 @@ for (const name of fixtures) {
       const file = join(dir, 'expected.json');
       if (process.env.NITRACE_UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, JSON.stringify(actual, null, 2) + '\n');
       const expected = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      // Fixtures recorded from the test app carry its ground truth: every edge must match it.
+      if (existsSync(join(dir, 'truth.jsonl'))) {
+        const score = await scoreAgainstTruth(out, join(dir, 'truth.jsonl'));
+        assert.deepEqual({ missing: score.missing, extra: score.extra }, { missing: [], extra: [] });
+        assert.equal(score.tracesExact, score.traces);
+      }
       try {
         assert.deepEqual(actual, expected);
       } catch (e) {

@@ -25,7 +25,7 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
   const choices = await engine.query<Choice>(`
     WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
     pc AS (
-      SELECT child, parent, arg_max(evidence, confidence) AS evidence,
+      SELECT child, parent, list(evidence ORDER BY confidence DESC, evidence)[1] AS evidence,
              list(evidence ORDER BY confidence DESC, evidence) AS all_evidence,
              1 - product(1 - confidence) AS confidence
       FROM dedup GROUP BY child, parent),

@@ -86,3 +86,36 @@ describe('mysql SQL helpers', () => {
     assert.deepEqual(ids, { request_id: ['req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10'], sql_uuid: ['5b4e1c2a-0000-4000-8000-000000000001'] });
   });
 });
+
+describe('mysql after capture redaction', () => {
+  it('the handshake response with its auth data starred still parses and is skipped', async () => {
+    const { redactSecrets } = await import('../../../capture/redact.js');
+    const recorded = concatRecorded(handshake, queries);
+    const req = streamOf(recorded, 'request');
+    let hits = 0;
+    for (const c of req.chunks) hits += redactSecrets(c.data);
+    assert.equal(hits, 1);
+    const { records, errorCount } = stitch(parseAll(parser, 'request', req).frames, parseAll(parser, 'response', streamOf(recorded, 'response')).frames);
+    assert.equal(errorCount, 0);
+    assert.equal(records.length, 8);
+    assert.equal(records[0]!.method, 'BEGIN');
+  });
+
+  it('an auth switch exchange before the first command is ignored', () => {
+    // greeting (seq 0) / handshake response (1) / auth switch request 0xfe (2) / auth data (3) / OK (4), then COM_PING.
+    const pkt = (seq: number, payload: string) => Buffer.from([payload.length & 0xff, payload.length >> 8, 0, seq, ...Buffer.from(payload, 'latin1')]).toString('base64');
+    const greeting = '\x0a10.11.19-MariaDB\x00' + '\x01'.repeat(40);
+    const recorded: RecordedChunk[] = [
+      ['response', 0, pkt(0, greeting)],
+      ['request', 10, pkt(1, '\x0d\xa2\x3a\x00' + '\x00'.repeat(28) + 'nova\x00\x14' + '*'.repeat(20) + 'mysql_native_password\x00')],
+      ['response', 20, pkt(2, '\xfeclient_ed25519\x00' + '\x02'.repeat(32))],
+      ['request', 30, pkt(3, '*'.repeat(64))],
+      ['response', 40, pkt(4, '\x00\x00\x00\x02\x00\x00\x00')],
+      ['request', 50, pkt(0, '\x0e')],
+      ['response', 60, pkt(1, '\x00\x00\x00\x02\x00\x00\x00')],
+    ];
+    const { records, errorCount } = stitchRecorded(recorded);
+    assert.equal(errorCount, 0);
+    assert.deepEqual(records.map((r) => [r.method, r.status, r.requestPackets, r.responsePackets]), [['PING', 'ok', 1, 1]]);
+  });
+});
