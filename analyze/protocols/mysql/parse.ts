@@ -179,6 +179,12 @@ export function detect(head: Uint8Array, type: MessageType): boolean {
     for (let i = 5; i < end; i++) if (head[i]! < 0x20 || head[i]! > 0x7e) return false;
     return true;
   }
-  if (seq === 1) return length >= 32 && length < 4096; // handshake response: capabilities, max packet, charset, 23 zero bytes
+  if (seq === 1) {
+    // HandshakeResponse41: capabilities (CLIENT_PROTOCOL_41 set), max packet, charset, then 23 zero filler bytes.
+    const CLIENT_PROTOCOL_41 = 0x200;
+    if (length < 32 || length >= 4096 || head.length < 36 || !((head[4]! | (head[5]! << 8)) & CLIENT_PROTOCOL_41)) return false;
+    for (let i = 13; i < 36; i++) if (head[i] !== 0) return false;
+    return true;
+  }
   return looksLikeCommand(head, 0) && head[4] !== 0x01;
 }

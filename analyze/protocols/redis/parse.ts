@@ -332,9 +332,15 @@ export function findFrameBoundary(type: MessageType, stream: GappedStream, from:
 }
 
 const ARRAY_REQUEST_HEAD = /^\*[0-9]{1,6}\r\n\$[0-9]{1,9}\r\n[A-Za-z]/;
-const RESPONSE_HEAD = /^([+\-:_,#(][^\r\n]*\r\n|[$*%~>!=]-?[0-9]{1,10}\r\n)/;
-/** Inline commands a client sends first (health checks); longer lists would start matching other text protocols. */
-const INLINE_FIRST_COMMANDS = /^(PING|AUTH|HELLO|SELECT|INFO|QUIT)( [^\r\n]*)?\r?\n/i;
+/**
+ * A reply's first value, strictly (the registry tries every protocol on every early chunk of a connection, so a
+ * binary packet that happens to start with '+' must not pass): printable simple lines, numeric sizes, and for
+ * aggregates a marker after the size line.
+ */
+const RESPONSE_HEAD =
+  /^(\+[\x20-\x7e]{0,200}\r\n|-[A-Z][A-Za-z]*( [\x20-\x7e]{0,200})?\r\n|:-?[0-9]{1,20}\r\n|_\r\n|,[-+0-9.eEinfa]{1,40}\r\n|#[tf]\r\n|\(-?[0-9]{1,80}\r\n|[$!=](-1|[0-9]{1,10})\r\n|[*%~>](-1\r\n|0\r\n|[0-9]{1,10}\r\n[-+:$*_,#(!=%~>|]))/;
+/** Inline commands a client may send first (health checks), upper case only: lower-case words are memcached's. */
+const INLINE_FIRST_COMMANDS = /^(PING|AUTH|HELLO|SELECT|INFO)( [\x20-\x7e]*)?\r?\n/;
 
 /** Whether a connection's first bytes in direction `type` look like RESP. Ports (6379) are only a hint. */
 export function detect(head: Uint8Array, type: MessageType): boolean {

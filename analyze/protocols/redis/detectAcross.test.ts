@@ -1,0 +1,63 @@
+/**
+ * The registry tries every protocol's classify on the first chunks of a connection, in both directions: a
+ * classifier must not claim a chunk of another protocol. Checked on every recorded chunk of the four middleware
+ * protocols (and a few HTTP heads) against every middleware classifier.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { amqpSpec } from '../amqp/spec.js';
+import * as amqpData from '../amqp/testdata.js';
+import { memcachedSpec } from '../memcached/spec.js';
+import * as memcachedData from '../memcached/testdata.js';
+import { mysqlSpec } from '../mysql/spec.js';
+import * as mysqlData from '../mysql/testdata.js';
+import { redisSpec } from './spec.js';
+import * as redisData from './testdata.js';
+import { bytes, fromBase64, type RecordedChunk } from './testkit.js';
+
+const SPECS = [amqpSpec, redisSpec, mysqlSpec, memcachedSpec];
+const RECORDINGS: Record<string, Record<string, readonly RecordedChunk[]>> = {
+  amqp: amqpData,
+  redis: redisData,
+  mysql: mysqlData,
+  memcached: memcachedData,
+};
+const HTTP_HEADS = [
+  'GET /v2.1/servers HTTP/1.1\r\nHost: ctl:8774\r\n\r\n',
+  'POST /v3/auth/tokens HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"auth": {}}',
+  'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}',
+];
+
+describe('classify across protocols', () => {
+  it('no middleware classifier claims a chunk of another protocol', () => {
+    let checked = 0;
+    for (const [protocol, recordings] of Object.entries(RECORDINGS)) {
+      for (const [name, recorded] of Object.entries(recordings)) {
+        for (const [type, , b64] of recorded) {
+          const head = fromBase64(b64);
+          for (const spec of SPECS) {
+            const claimed = spec.classify(head);
+            if (claimed !== null && spec.name !== protocol)
+              assert.fail(`${spec.name} claims a ${protocol} ${type} chunk of ${name}: ${JSON.stringify(Buffer.from(head.subarray(0, 40)).toString('latin1'))}`);
+            checked++;
+          }
+        }
+      }
+    }
+    for (const head of HTTP_HEADS) for (const spec of SPECS) assert.equal(spec.classify(bytes(head)), null, `${spec.name} claims HTTP`);
+    assert.ok(checked > 500);
+  });
+
+  it('each protocol recognises the first chunk of its recordings in the right direction', () => {
+    const firsts: Array<[string, RecordedChunk]> = [
+      ['redis', redisData.resp2Session[0]!],
+      ['mysql', mysqlData.handshake[0]!],
+      ['amqp', amqpData.connection0[0]!],
+      ['memcached', memcachedData.pythonMemcached[0]!],
+    ];
+    for (const [protocol, [type, , b64]] of firsts) {
+      const spec = SPECS.find((s) => s.name === protocol)!;
+      assert.equal(spec.classify(fromBase64(b64)), type, protocol);
+    }
+  });
+});
