@@ -106,6 +106,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     schema_version: CAPTURE_SCHEMA_VERSION,
     nitrace_version: version,
     status: 'running',
+    agent: null,
     error: null,
     node: o.node,
     kernel: { release: release(), version: osVersion(), machine: machine() },
@@ -210,6 +211,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     writeManifest(out, manifest);
     throw e;
   }
+  manifest.agent = { pid: agent.pid, probes: agent.probes };
   monoToRealtime = BigInt(agent.readyClock.realtime_ns) - BigInt(agent.readyClock.monotonic_ns);
   manifest.clock.mono_to_realtime_ns = monoToRealtime.toString();
   manifest.clock.samples.push(agent.readyClock);

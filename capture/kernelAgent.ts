@@ -60,6 +60,7 @@ export class KernelAgent {
     private readonly child: ChildProcess,
     readonly readyClock: ClockSample,
     readonly pid: number,
+    readonly probes: number,
     exited: Promise<number>,
   ) {
     this.exited = exited;
@@ -85,7 +86,7 @@ export class KernelAgent {
           return;
         }
         if (msg.type === 'ready') {
-          agent = new KernelAgent(child, msg.clock, msg.pid, exited);
+          agent = new KernelAgent(child, msg.clock, msg.pid, msg.probes, exited);
           resolve(agent);
         } else if (msg.type === 'stats') {
           if (agent) agent.stats = msg;

@@ -15,6 +15,8 @@ export interface CaptureManifest {
   schema_version: number;
   nitrace_version: string;
   status: CaptureStatus;
+  /** The kernel agent process (its own events are never captured) and how many probes it attached. */
+  agent: { pid: number; probes: number } | null;
   error: string | null;
   node: string;
   kernel: { release: string; version: string; machine: string };
