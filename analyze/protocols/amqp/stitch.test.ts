@@ -215,3 +215,36 @@ describe('amqp after capture redaction and ground-truth masking', () => {
     assert.notDeepEqual(masked[2]!.requests, framesOf()[2]!.requests);
   });
 });
+
+describe('amqp bodies over several frames', () => {
+  it('a 300 KB body in three body frames, each captured as a 512-byte head, is one message', async () => {
+    const { GappedStream } = await import('../gappedStream.js');
+    const frame = (type: number, payload: Uint8Array): Uint8Array => {
+      const out = new Uint8Array(8 + payload.length);
+      const v = new DataView(out.buffer);
+      v.setUint8(0, type);
+      v.setUint16(1, 1);
+      v.setUint32(3, payload.length);
+      out.set(payload, 7);
+      out[7 + payload.length] = 0xce;
+      return out;
+    };
+    const publish = new Uint8Array([0, 60, 0, 40, 0, 0, 9, ...Buffer.from('openstack'), 9, ...Buffer.from('conductor'), 0]);
+    const header = new Uint8Array(14);
+    new DataView(header.buffer).setUint16(0, 60);
+    new DataView(header.buffer).setUint32(8, 300_000);
+    const body = Buffer.from(`{"oslo.version": "2.0", "oslo.message": "{\\"method\\": \\"ping\\", \\"args\\": {\\"x\\": \\"${'y'.repeat(299_900)}`);
+    const parts = [body.subarray(0, 131_064), body.subarray(131_064, 262_128), Buffer.concat([body.subarray(262_128), Buffer.alloc(300_000 - body.length, 0x7d)])];
+    const frames = [frame(1, publish), frame(2, header), ...parts.map((p) => frame(3, new Uint8Array(p)))];
+    const chunks = frames.map((f, i) => ({ tsNs: BigInt(i), tid: 1, bytes: f.length, data: f.subarray(0, 512) }));
+    const parsed = parseAll(parser, 'request', new GappedStream(chunks)).frames;
+    assert.equal(parsed.length, 5);
+    const { records, errorCount } = messagesOf(parsed, 'c');
+    assert.equal(errorCount, 0);
+    assert.equal(records.length, 1);
+    const m = records[0]!;
+    assert.deepEqual([m.exchange, m.routingKey, m.bodySize, m.bodyComplete, m.oslo?.method, m.oslo?.kind], ['openstack', 'conductor', 300_000, false, 'ping', 'unknown']);
+    assert.equal(m.bodyHead.length, 505); // the first frame's captured head only: later heads are not contiguous
+    assert.equal(m.frame.length, frames.reduce((n, f) => n + f.length, 0));
+  });
+});

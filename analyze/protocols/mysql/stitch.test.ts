@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { concatRecorded, parseAll, streamOf, type RecordedChunk } from '../redis/testkit.js';
+import { GappedStream } from '../gappedStream.js';
+import { concatRecorded, parseAll, streamOf, T0_NS, type RecordedChunk } from '../redis/testkit.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
 import { normaliseSql, sqlIds, sqlVerb, stitch } from './stitch.js';
 import { bigResultSet, handshake, preparedStatements, queries, quit } from './testdata.js';
@@ -117,5 +118,25 @@ describe('mysql after capture redaction', () => {
     const { records, errorCount } = stitchRecorded(recorded);
     assert.equal(errorCount, 0);
     assert.deepEqual(records.map((r) => [r.method, r.status, r.requestPackets, r.responsePackets]), [['PING', 'ok', 1, 1]]);
+  });
+});
+
+describe('mysql commands over 16 MB', () => {
+  it('a COM_QUERY split into a 2^24-1 packet and a continuation is one command', () => {
+    const header = (len: number, seq: number) => [len & 0xff, (len >> 8) & 0xff, len >> 16, seq];
+    const first = new Uint8Array([...header(0xffffff, 0), 0x03, ...Buffer.from('INSERT INTO images (data) VALUES (0x00')]);
+    const rest = new Uint8Array([...header(10, 1), ...Buffer.from('0000000)\r\n').subarray(0, 10)]);
+    const req = new GappedStream([
+      { tsNs: T0_NS, tid: 1, bytes: 4 + 0xffffff, data: first },
+      { tsNs: T0_NS + 1n, tid: 1, bytes: rest.length, data: rest },
+      { tsNs: T0_NS + 10n, tid: 1, bytes: 5, data: new Uint8Array([1, 0, 0, 0, 0x0e]) },
+    ]);
+    const resp = new GappedStream([
+      { tsNs: T0_NS + 5n, tid: 1, bytes: 11, data: new Uint8Array([7, 0, 0, 2, 0, 1, 0, 2, 0, 0, 0]) },
+      { tsNs: T0_NS + 15n, tid: 1, bytes: 11, data: new Uint8Array([7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]) },
+    ]);
+    const { records, errorCount } = stitch(parseAll(parser, 'request', req).frames, parseAll(parser, 'response', resp).frames);
+    assert.equal(errorCount, 0);
+    assert.deepEqual(records.map((r) => [r.method, r.status, r.requestPackets, r.req.length]), [['INSERT', 'ok', 2, 4 + 0xffffff + 14], ['PING', 'ok', 1, 5]]);
   });
 });
