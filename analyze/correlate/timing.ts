@@ -5,14 +5,17 @@ export const TIMING_CONFIDENCE = 0.6;
 
 /**
  * Timing evidence for work handed to other threads (thread pools, executors): an outbound call that starts and
- * ends inside an inbound request's window in the same process may belong to it. With n such requests open the
- * confidence is divided by n, so thread or content evidence wins whenever it exists.
+ * ends inside an inbound request's window in the same process may belong to it. With one such request: 0.6.
+ * With n open, the tightest window (least time between the request's read and the call's start plus between the
+ * call's end and the response: a waiting handler answers as soon as its pool work returns) gets 0.3 and the others
+ * 0.3/n, so thread or content evidence wins whenever it exists.
  */
 export async function correlateTiming(engine: Engine): Promise<void> {
   await engine.exec(`INSERT INTO candidates
-    SELECT sid, cid, 'timing', ${TIMING_CONFIDENCE} / n
+    SELECT sid, cid, 'timing', CASE WHEN n = 1 THEN ${TIMING_CONFIDENCE} WHEN rk = 1 THEN ${TIMING_CONFIDENCE} / 2 ELSE ${TIMING_CONFIDENCE} / (2 * n) END
     FROM (
-      SELECT s.span_id AS sid, c.span_id AS cid, count(*) OVER (PARTITION BY c.span_id) AS n
+      SELECT s.span_id AS sid, c.span_id AS cid, count(*) OVER (PARTITION BY c.span_id) AS n,
+             row_number() OVER (PARTITION BY c.span_id ORDER BY (c.raw_start_ns - s.raw_start_ns) + (coalesce(s.raw_resp_start_ns, c.raw_end_ns) - c.raw_end_ns), s.span_id) AS rk
       FROM spans_raw s JOIN spans_raw c
         ON s.node = c.node AND s.pid = c.pid
        AND c.raw_start_ns >= s.raw_start_ns

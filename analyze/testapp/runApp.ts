@@ -25,6 +25,11 @@ export interface AppOptions {
   netns?: TestNetns;
   /** Python interpreter (Debian's, not a pyenv shim). */
   python?: string;
+  /**
+   * frontend forwards an X-Request-ID to its pool-thread calls (default true). Off, those calls have only timing
+   * evidence: the hard case for thread pools under concurrency.
+   */
+  propagateIds?: boolean;
 }
 
 const SERVICE_PY = join(packageRoot, 'analyze', 'testapp', 'service.py');
@@ -74,7 +79,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       {
         '/page': {
           mode: 'parallel',
-          propagate: true,
+          propagate: opts.propagateIds ?? true,
           calls: [{ url: `http://${auth.addr}:${auth.port}/check` }, { url: `http://127.0.0.1:${catalog.port}/items` }],
         },
       },

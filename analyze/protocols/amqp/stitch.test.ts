@@ -248,3 +248,20 @@ describe('amqp bodies over several frames', () => {
     assert.equal(m.frame.length, frames.reduce((n, f) => n + f.length, 0));
   });
 });
+
+describe('amqp matchRpc without ids', () => {
+  it('snaplen 150: heads too short for any id still link every publish to its delivery by body bytes', () => {
+    const key = (h: { publish: AmqpMessage; deliver: AmqpMessage }) => `${h.publish.connection}@${h.publish.frame.startPos}->${h.deliver.connection}@${h.deliver.frame.startPos}`;
+    const full = matchRpc(stitchConnections(framesOf()).messages);
+    const cut = matchRpc(stitchConnections(framesOf(150)).messages);
+    assert.ok(cut.every((h) => h.by === 'body'));
+    assert.deepEqual(cut.map(key).sort(), full.map(key).sort());
+  });
+  it('a body match never takes a delivery whose ids disagree', () => {
+    const { messages } = stitchConnections(framesOf());
+    const publish = messages.find((m) => m.direction === 'publish' && m.oslo?.kind === 'call')!;
+    const deliver = messages.find((m) => m.direction === 'deliver' && m.oslo?.msgId === publish.oslo!.msgId && m.oslo?.kind === 'call')!;
+    const other = { ...deliver, oslo: { ...deliver.oslo!, uniqueId: null, msgId: 'ffffffffffffffffffffffffffffffff' } };
+    assert.deepEqual(matchRpc([{ ...publish, oslo: { ...publish.oslo!, uniqueId: null } }, other]), []);
+  });
+});

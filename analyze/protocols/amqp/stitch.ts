@@ -281,32 +281,71 @@ function recordOf(m: AmqpMessage, reply: AmqpMessage | null): AmqpRecord {
   };
 }
 
+/** Body bytes two captured heads must share to count as the same message (bodies start with the envelope). */
+const MIN_SHARED_BODY_CHARS = 64;
+
+function sameBody(a: AmqpMessage, b: AmqpMessage): boolean {
+  if (a.bodySize === null || a.bodySize !== b.bodySize || a.exchange !== b.exchange || a.routingKey !== b.routingKey) return false;
+  const n = Math.min(a.bodyHead.length, b.bodyHead.length);
+  if (n < Math.min(MIN_SHARED_BODY_CHARS, a.bodySize)) return false;
+  return a.bodyHead.slice(0, n) === b.bodyHead.slice(0, n);
+}
+
 /**
  * Follows messages through the broker: each publish is linked to every delivery of the same message (fanout gives
  * several) by its `_unique_id`; when a capture head cut `_unique_id` off either side, by `_msg_id` and the same
- * kind (call with call, reply with reply). Deliveries must not start before the publish.
+ * kind (call with call, reply with reply); when the head holds no id at all (oslo puts args first: a 512-byte head
+ * often ends inside them), by identical body bytes, size, exchange and routing key, taking per connection the
+ * earliest delivery not yet linked. Deliveries must not start before the publish.
  */
 export function matchRpc(messages: readonly AmqpMessage[]): BrokerHop[] {
-  const delivers = messages.filter((m) => m.direction === 'deliver' && m.oslo);
+  const byTime = [...messages].sort((a, b) => (a.frame.tsStartNs < b.frame.tsStartNs ? -1 : a.frame.tsStartNs > b.frame.tsStartNs ? 1 : 0));
+  const delivers = byTime.filter((m) => m.direction === 'deliver');
   const byUnique = new Map<string, AmqpMessage[]>();
   const byMsgId = new Map<string, AmqpMessage[]>();
   for (const d of delivers) {
-    if (d.oslo!.uniqueId) byUnique.set(d.oslo!.uniqueId, [...(byUnique.get(d.oslo!.uniqueId) ?? []), d]);
-    if (d.oslo!.msgId) byMsgId.set(d.oslo!.msgId, [...(byMsgId.get(d.oslo!.msgId) ?? []), d]);
+    if (d.oslo?.uniqueId) byUnique.set(d.oslo.uniqueId, [...(byUnique.get(d.oslo.uniqueId) ?? []), d]);
+    if (d.oslo?.msgId) byMsgId.set(d.oslo.msgId, [...(byMsgId.get(d.oslo.msgId) ?? []), d]);
   }
   const hops: BrokerHop[] = [];
-  for (const p of messages) {
-    if (p.direction !== 'publish' || !p.oslo) continue;
+  const linked = new Set<AmqpMessage>();
+  const link = (publish: AmqpMessage, deliver: AmqpMessage, by: BrokerHop['by']): void => {
+    hops.push({ publish, deliver, by });
+    linked.add(deliver);
+  };
+  const unmatched: AmqpMessage[] = [];
+  for (const p of byTime) {
+    if (p.direction !== 'publish') continue;
     const notBefore = (d: AmqpMessage): boolean => d.frame.tsStartNs >= p.frame.tsStartNs;
-    const unique = p.oslo.uniqueId ? (byUnique.get(p.oslo.uniqueId) ?? []).filter(notBefore) : [];
-    for (const d of unique) hops.push({ publish: p, deliver: d, by: '_unique_id' });
-    if (unique.length > 0 || !p.oslo.msgId) continue;
-    for (const d of (byMsgId.get(p.oslo.msgId) ?? []).filter(notBefore)) {
-      const sameKind = (d.oslo!.kind === 'reply') === (p.oslo.kind === 'reply');
-      const uniqueDisagrees = p.oslo.uniqueId !== null && d.oslo!.uniqueId !== null;
-      if (sameKind && !uniqueDisagrees) hops.push({ publish: p, deliver: d, by: '_msg_id' });
+    const unique = p.oslo?.uniqueId ? (byUnique.get(p.oslo.uniqueId) ?? []).filter(notBefore) : [];
+    for (const d of unique) link(p, d, '_unique_id');
+    if (unique.length > 0) continue;
+    let found = false;
+    if (p.oslo?.msgId) {
+      for (const d of (byMsgId.get(p.oslo.msgId) ?? []).filter(notBefore)) {
+        const sameKind = (d.oslo!.kind === 'reply') === (p.oslo.kind === 'reply');
+        const uniqueDisagrees = p.oslo.uniqueId !== null && d.oslo!.uniqueId !== null;
+        if (sameKind && !uniqueDisagrees) {
+          link(p, d, '_msg_id');
+          found = true;
+        }
+      }
     }
+    if (!found) unmatched.push(p);
   }
+  // Last resort, after every id-based link is made so that body matching never steals an id-linked delivery.
+  for (const p of unmatched) {
+    const perConnection = new Map<string, AmqpMessage>();
+    for (const d of delivers) {
+      if (linked.has(d) || d.frame.tsStartNs < p.frame.tsStartNs || perConnection.has(d.connection)) continue;
+      // Ids on both sides that disagree rule a pair out.
+      if (p.oslo?.uniqueId && d.oslo?.uniqueId) continue;
+      if (p.oslo?.msgId && d.oslo?.msgId && p.oslo.msgId !== d.oslo.msgId) continue;
+      if (sameBody(p, d)) perConnection.set(d.connection, d);
+    }
+    for (const d of perConnection.values()) link(p, d, 'body');
+  }
+  hops.sort((a, b) => (a.publish.frame.tsStartNs < b.publish.frame.tsStartNs ? -1 : a.publish.frame.tsStartNs > b.publish.frame.tsStartNs ? 1 : 0));
   return hops;
 }
 

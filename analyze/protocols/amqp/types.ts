@@ -142,6 +142,10 @@ export interface AmqpRecord extends CallRecord {
 export interface BrokerHop {
   publish: AmqpMessage;
   deliver: AmqpMessage;
-  /** The id both carry: each message's own _unique_id, or _msg_id (+ call/reply kind) when _unique_id was not captured. */
-  by: '_unique_id' | '_msg_id';
+  /**
+   * What links them: each message's own _unique_id; else _msg_id (+ call/reply kind) when _unique_id was not
+   * captured; else `body`: same exchange, routing key and body size, and the same captured body bytes (the broker
+   * passes bodies unchanged), for heads too short to hold any id.
+   */
+  by: '_unique_id' | '_msg_id' | 'body';
 }

@@ -83,3 +83,13 @@ describe('redis stitch', () => {
     assert.equal(errorCount, 0);
   });
 });
+
+describe('redis ground truth', () => {
+  it("masks the base_id in OSProfiler's osprofiler_opt:<base_id> keys", () => {
+    const req = parseAll(parser, 'request', new GappedStream([
+      { tsNs: T0_NS, tid: 1, bytes: 67, data: new TextEncoder().encode('*3\r\n$5\r\nLPUSH\r\n$51\r\nosprofiler_opt:b09893ad-d981-456b-a9d7-5fe6d656469c\r\n$1\r\n{\r\n') },
+    ])).frames;
+    const { records } = stitch(req, []);
+    assert.equal(records[0]!.path, 'osprofiler_opt:' + 'x'.repeat(36));
+  });
+});

@@ -32,8 +32,19 @@ export function commandOf(req: RedisFrame): string | null {
   return word === undefined || word === '' ? null : word.toUpperCase();
 }
 
-/** The first key a command names, or null (keyless commands, keys hidden by a gap). */
+/**
+ * OSProfiler's redis driver stores each trace under `osprofiler_opt:<base_id>`: the key is ground truth, so the part
+ * after the prefix is replaced (as the capture masks other ground truth) before it can become a record's path.
+ */
+const GROUND_TRUTH_KEY = /^(osprofiler_opt:)(.+)$/;
+
+/** The first key a command names, or null (keyless commands, keys hidden by a gap). Ground-truth keys are masked. */
 export function firstKeyOf(req: RedisFrame): string | null {
+  const key = firstKeyUnmasked(req);
+  return key === null ? null : key.replace(GROUND_TRUTH_KEY, (_m, prefix: string, id: string) => prefix + 'x'.repeat(id.length));
+}
+
+function firstKeyUnmasked(req: RedisFrame): string | null {
   const command = commandOf(req);
   if (command === null || KEYLESS_COMMANDS.has(command)) return null;
   if (NUMKEYS_COMMANDS.has(command)) return Number(req.values[2]) > 0 ? (req.values[3] ?? null) : null;
