@@ -9,6 +9,7 @@ many bytes each connection carried; it logs one JSON object per connection to --
 """
 import argparse
 import json
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,12 +25,19 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add 40 ms per response.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        size = int(parse_qs(urlparse(self.path).query).get("resp", ["64"])[0])
-        body = (b"0123456789abcdef" * (size // 16 + 1))[:size]
+        query = parse_qs(urlparse(self.path).query)
+        size = int(query.get("resp", ["64"])[0])
+        # rand=1: incompressible bodies (to fill a disk); otherwise a repeating pattern.
+        body = os.urandom(size) if query.get("rand") else (b"0123456789abcdef" * (size // 16 + 1))[:size]
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -63,6 +71,7 @@ def recv_response(sock, buf):
 def run_connection(host, port, requests, scenario):
     """requests: list of (method, path, body bytes, extra headers). Returns the log entry."""
     sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     entry = {"scenario": scenario, "local_port": sock.getsockname()[1], "requests": [], "sent": 0, "received": 0}
     buf = b""
     for method, path, body, headers in requests:
@@ -104,7 +113,7 @@ def client(args):
             t.join()
         log.extend(results)
     if args.scenario == "bulk":
-        log.append(run_connection(host, port, [get(f"/bulk/{i}?resp=8000") for i in range(args.count)], "bulk"))
+        log.append(run_connection(host, port, [get(f"/bulk/{i}?resp=8000&rand=1") for i in range(args.count)], "bulk"))
     with open(args.log, "w") as f:
         json.dump(log, f)
 
@@ -114,7 +123,6 @@ def server(args):
     httpd.daemon_threads = True
     with open(args.portfile + ".tmp", "w") as f:
         f.write(str(httpd.server_address[1]))
-    import os
     os.replace(args.portfile + ".tmp", args.portfile)
     httpd.serve_forever()
 
