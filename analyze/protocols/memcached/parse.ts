@@ -26,6 +26,8 @@ const LINE_COMMANDS = new Set([
   'delete', 'incr', 'decr', 'touch', 'stats', 'version', 'flush_all', 'verbosity', 'quit', 'shutdown', 'cache_memlimit',
   'slabs', 'lru', 'lru_crawler', 'watch', 'misbehave', 'mg', 'md', 'ma', 'mn', 'me', 'ms', 'verbose',
 ]);
+/** Line commands whose first argument is a key. */
+const KEYED_LINE_COMMANDS = new Set(['delete', 'incr', 'decr', 'touch', 'mg', 'ms', 'md', 'ma', 'me']);
 /** Commands the server never answers. */
 const NO_REPLY_COMMANDS = new Set(['quit', 'shutdown']);
 /** Reply lines that are a whole reply on their own. */
@@ -114,7 +116,7 @@ function parseRequest(stream: GappedStream, pos: number, out: Parsed): void {
     out.keys = line.words.slice(RETRIEVAL_KEY_INDEX.get(command)!, RETRIEVAL_KEY_INDEX.get(command)! + MAX_KEYS);
   } else if (LINE_COMMANDS.has(command)) {
     const isMeta = command.length === 2 && command.startsWith('m');
-    out.keys = command === 'mn' || command === 'me' || !isMeta && !['delete', 'incr', 'decr', 'touch'].includes(command) ? [] : args.slice(0, 1);
+    out.keys = KEYED_LINE_COMMANDS.has(command) ? args.slice(0, 1) : [];
     out.noreply = NO_REPLY_COMMANDS.has(command) || args[args.length - 1] === 'noreply' || (isMeta && args.slice(1).includes('q'));
     if (command === 'ms') out.end = skipData(stream, line.next, args[1]);
   } else if (/^[a-z_]{1,32}$/.test(command)) {
