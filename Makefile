@@ -20,11 +20,15 @@ setup: kernel-deps build
 test: setup
 	node scripts/run-tests.mjs
 
-demo: setup
-	node bin/nitrace.js demo --out demo-out --force
+# No root needed for the shipped sample; as root the demo also captures the built-in app live.
+demo: build
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory kernel-deps; fi
+	node bin/nitrace.js demo --out demo-out
 
 bench: setup
 	node dist/bench/captureBench.js
+
+include datasets/openstack/Makefile.inc
 
 clean:
 	rm -rf dist demo-out

@@ -1,9 +1,10 @@
 import type { Command } from './command.js';
 import { captureCommand } from '../capture/captureCommand.js';
 import { recoverCommand } from '../capture/recoverCommand.js';
+import { demoCommand } from './demoCommand.js';
 import { analyzeCommand } from '../analyze/analyzeCommand.js';
 import { scoreCommand } from '../datasets/score/scoreCommand.js';
 
 /** Every nitrace subcommand, in the order `--help` lists them. Adding a command means adding one line here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand];
+export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand, demoCommand];
