@@ -75,6 +75,10 @@ test('maskGroundTruth: OSProfiler headers and RPC trace info, nothing else', () 
   assert.ok(!/hmac_key|base_id|\\"K\\"/.test(out));
   assert.ok(out.includes('\\"_msg_id\\": \\"m1\\"'), 'ids that are not ground truth stay');
   assert.equal(masked('{"base_id": "abc", "parent_id": "def", "name": "wsgi-start"}'), '{"base_id": "xxx", "parent_id": "xxx", "name": "wsgi-start"}');
+  assert.equal(
+    masked('*3\r\n$4\r\nLPUSH\r\n$51\r\nosprofiler_opt:0c8d1a2e-1b2c-4d5e-8f90-123456789abc\r\n'),
+    '*3\r\n$4\r\nLPUSH\r\n$51\r\nosprofiler_opt:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n',
+  );
 });
 
 test('redactCommandLine: flags and header arguments', () => {

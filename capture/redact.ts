@@ -23,7 +23,9 @@ const GROUND_TRUTH_KEY_PATTERN = '(?:base_id|parent_id|trace_id|hmac_key)';
 
 /** Cheap first pass: most payloads contain none of these, and skip every rule below. */
 const SECRET_HINT = /token|passw|secret|authoriz|cookie|hmac|credential|private_key|api_key|auth/i;
-const GROUND_TRUTH_HINT = /x-trace-|trace_info|base_id|parent_id|trace_id|hmac_key/i;
+const GROUND_TRUTH_HINT = /x-trace-|trace_info|base_id|parent_id|trace_id|hmac_key|osprofiler/i;
+/** OSProfiler's Redis driver keys its notifications by trace: osprofiler_opt:<base_id>... */
+const OSPROFILER_KEY_RULE = /osprofiler[A-Za-z_]*:([0-9A-Fa-f-]{8,})/gid;
 
 function headerRule(names: string[]): RegExp {
   // Value: from after "name:" and spaces to the end of the line (or of the captured bytes).
@@ -142,7 +144,8 @@ export function redactSecrets(payload: Uint8Array): number {
 
 /**
  * Masks OSProfiler ground truth in place: X-Trace-Info / X-Trace-HMAC header values, `_context_trace_info` in
- * RPC messages, and base_id/parent_id/trace_id/hmac_key string values. Returns how many values it masked.
+ * RPC messages, base_id/parent_id/trace_id/hmac_key string values, and the trace ids in OSProfiler's Redis keys.
+ * Returns how many values it masked.
  */
 export function maskGroundTruth(payload: Uint8Array): number {
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
@@ -150,6 +153,7 @@ export function maskGroundTruth(payload: Uint8Array): number {
   let hits = fillGroup(payload, GROUND_TRUTH_HEADER_RULE, text, 1, EX);
   hits += fillGroup(payload, TRACE_INFO_RULE, text, 2, EX, /[{}\\"]/);
   hits += fillGroup(payload, GROUND_TRUTH_JSON_RULE, text, 3, EX);
+  hits += fillGroup(payload, OSPROFILER_KEY_RULE, text, 1, EX);
   return hits;
 }
 
