@@ -8,9 +8,13 @@
 #                          [--steps 'tempest_results export_truth card']   (rerun some steps of an existing dataset)
 #   REGEX default '^tempest\.api\.(identity|image)'. Needs root, the lab up (lab-up.sh), and `npx tsc -p .` done.
 #   --no-capture records the ground truth only (no eBPF; for machines without capture support).
+#   Capture is limited to the lab's service ports (CAPTURE_PORTS): other programs on the machine stay out, and so
+#   does redis (6379), which carries OSProfiler's notifications, i.e. the ground truth itself.
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$LAB_DIR/../.." && pwd)
 OUT="" REGEX='^tempest\.api\.(identity|image)' CONCURRENCY=2 SNAPLEN=2048 CAPTURE=1 FORCE=0
+CAPTURE_PORTS=${CAPTURE_PORTS:-"5000 9292 8774 8778 9696 3306 5672 11211"}   # keystone glance nova placement neutron mysql amqp memcached
+RING_MB=${RING_MB:-64}
 STEPS="clear_truth_store run_tempest tempest_results export_truth card"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -44,19 +48,23 @@ step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing te
   local t0 rc=0
   t0=$(date +%s.%N)
   TEMPEST_STARTED=$(date -u +%FT%T.%NZ)
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
   if [ $CAPTURE = 1 ]; then
     log "tempest '$REGEX' under nitrace capture (snaplen $SNAPLEN) -> $OUT/capture"
-    node "$REPO/bin/nitrace.js" capture --out "$OUT/capture" --snaplen "$SNAPLEN" --force -- "${cmd[@]}" \
+    local p ports=()
+    for p in $CAPTURE_PORTS; do ports+=(--port "$p"); done
+    node "$REPO/bin/nitrace.js" capture --out "$OUT/capture" --snaplen "$SNAPLEN" --ring-mb "$RING_MB" "${ports[@]}" --force -- "${cmd[@]}" \
       >"$OUT/tempest/stdout.txt" 2>"$OUT/tempest/capture-stderr.txt" || rc=$?
   else
     log "tempest '$REGEX' (no capture)"
     "${cmd[@]}" >"$OUT/tempest/stdout.txt" 2>&1 || rc=$?
   fi
   TEMPEST_FINISHED=$(date -u +%FT%T.%NZ)
+  LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   TEMPEST_SECONDS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   TEMPEST_RC=$rc
-  printf 'TEMPEST_STARTED=%s\nTEMPEST_FINISHED=%s\nTEMPEST_SECONDS=%s\nTEMPEST_RC=%s\n' \
-    "$TEMPEST_STARTED" "$TEMPEST_FINISHED" "$TEMPEST_SECONDS" "$TEMPEST_RC" >"$OUT/tempest/run.env"
+  printf 'TEMPEST_STARTED=%s\nTEMPEST_FINISHED=%s\nTEMPEST_SECONDS=%s\nTEMPEST_RC=%s\nLOAD_BEFORE="%s"\nLOAD_AFTER="%s"\nCAPTURE_PORTS="%s"\n' \
+    "$TEMPEST_STARTED" "$TEMPEST_FINISHED" "$TEMPEST_SECONDS" "$TEMPEST_RC" "$LOAD_BEFORE" "$LOAD_AFTER" "$CAPTURE_PORTS" >"$OUT/tempest/run.env"
   log "tempest finished rc=$rc in ${TEMPEST_SECONDS}s"
 }
 step_tempest_results() {  # per-test status (subunit CSV) and base_id -> test map from the debug log
@@ -77,6 +85,7 @@ step_card() {
   source "$OUT/tempest/run.env"
   REGEX=$REGEX CONCURRENCY=$CONCURRENCY SNAPLEN=$SNAPLEN CAPTURE=$CAPTURE TEMPEST_RC=$TEMPEST_RC \
   TEMPEST_SECONDS=$TEMPEST_SECONDS TEMPEST_STARTED=$TEMPEST_STARTED TEMPEST_FINISHED=$TEMPEST_FINISHED LAB=$LAB \
+  LOAD_BEFORE=$LOAD_BEFORE LOAD_AFTER=$LOAD_AFTER CAPTURE_PORTS=$CAPTURE_PORTS \
     /usr/bin/python3 "$LAB_DIR/files/write_card.py" "$OUT"
 }
 t0=$(date +%s)

@@ -78,6 +78,8 @@ def main():
             "finished": env.get("TEMPEST_FINISHED"),
             "seconds": float(env.get("TEMPEST_SECONDS", "0")),
             "exit_code": int(env.get("TEMPEST_RC", "0")),
+            "loadavg_before": env.get("LOAD_BEFORE"),
+            "loadavg_after": env.get("LOAD_AFTER"),
             "results": counts,
             "failed_tests": failed,
         },
@@ -89,6 +91,7 @@ def main():
             "osprofiler": {"driver": "redis", "trace_sqlalchemy": True, "hmac_keys": "SECRET_KEY",
                            "tempest_profiler_key": "SECRET_KEY"},
             "capture": {"enabled": env.get("CAPTURE") == "1", "snaplen": int(env.get("SNAPLEN", "0")),
+                        "ports": [int(p) for p in env.get("CAPTURE_PORTS", "").split()],
                         "config": (manifest or {}).get("config")},
         },
         "truth": {**truth, "tests_mapped": len(tests)},
@@ -114,7 +117,8 @@ def main():
         "`tempest run --regex '%s' --concurrency %d` on the nitrace OpenStack lab (OpenStack Zed, Debian 12 packages; "
         "see datasets/openstack/). Tempest sends OSProfiler headers (`[profiler] key`), one trace (base_id) per test "
         "method; every service stores its trace points in redis." % (w["regex"], w["concurrency"]), "",
-        "- wall time: %.1f s, tempest exit code %d" % (w["seconds"], w["exit_code"]),
+        "- wall time: %.1f s, tempest exit code %d; load average %s before, %s after (2 CPUs, shared machine)" % (
+            w["seconds"], w["exit_code"], w["loadavg_before"], w["loadavg_after"]),
         "- results: %s" % ", ".join("%s %d" % kv for kv in sorted(w["results"].items())),
     ]
     if failed:
@@ -132,7 +136,9 @@ def main():
     if c is None:
         lines.append("No capture in this dataset (recorded with `--no-capture`, or capture failed: see tempest/capture-stderr.txt).")
     else:
-        lines += ["- status %s, snaplen %s, %s segments" % (c["status"], card["config"]["capture"]["snaplen"], c["segments"]),
+        lines += ["- status %s, snaplen %s, %s segments; ports %s (the lab's services; redis 6379, which carries "
+                  "OSProfiler's notifications, is left out)" % (c["status"], card["config"]["capture"]["snaplen"],
+                                                               c["segments"], card["config"]["capture"]["ports"]),
                   "- events: %s" % json.dumps(c["events"]),
                   "- losses: %s" % json.dumps(c["losses"]),
                   "- counters: %s" % json.dumps(c["counters"])]
