@@ -6,7 +6,7 @@ import { printTraces } from '../printTraces.js';
 import { scoreAgainstTruth, type EdgeScore } from './groundTruth.js';
 import { startCapture } from './liveCapture.js';
 import { createTestNetns, hostNetnsInode } from './netns.js';
-import { driveApp, startApp } from './runApp.js';
+import { driveApp, startApp, TESTAPP_COMMS } from './runApp.js';
 
 export interface DemoOptions {
   out: string;
@@ -28,8 +28,8 @@ export async function runCapturedDemo(o: DemoOptions): Promise<{ summary: Analyz
   const netns = createTestNetns();
   const caps = [];
   try {
-    caps.push(await startCapture({ dir: join(out, 'cap-host'), node: 'host', netns: hostNetnsInode(), comms: ['python3'] }));
-    caps.push(await startCapture({ dir: join(out, 'cap-ns1'), node: 'ns1', netns: netns.inode, comms: ['python3'] }));
+    caps.push(await startCapture({ dir: join(out, 'cap-host'), node: 'host', netns: hostNetnsInode(), comms: [...TESTAPP_COMMS] }));
+    caps.push(await startCapture({ dir: join(out, 'cap-ns1'), node: 'ns1', netns: netns.inode, comms: [...TESTAPP_COMMS] }));
     const app = await startApp({ dir: join(out, 'app'), secondNode: true, netns });
     try {
       await driveApp(app, o.requests ?? 20, o.concurrency ?? 4);

@@ -7,7 +7,7 @@ import { analyzeCaptures } from '../analyze.js';
 import { scoreAgainstTruth } from './groundTruth.js';
 import { captureAvailable, startCapture } from './liveCapture.js';
 import { createTestNetns, hostNetnsInode } from './netns.js';
-import { driveApp, startApp } from './runApp.js';
+import { driveApp, startApp, TESTAPP_COMMS } from './runApp.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot ? 'needs root (eBPF capture, network namespaces)' : !captureAvailable() ? 'nitrace capture is not built in this checkout' : false;
@@ -22,8 +22,8 @@ async function liveRun(requests: number, concurrency: number, propagateIds = tru
   const netns = createTestNetns();
   const caps = [];
   try {
-    caps.push(await startCapture({ dir: join(root, 'cap-host'), node: 'host', netns: hostNetnsInode(), comms: ['python3'] }));
-    caps.push(await startCapture({ dir: join(root, 'cap-ns'), node: 'ns1', netns: netns.inode, comms: ['python3'] }));
+    caps.push(await startCapture({ dir: join(root, 'cap-host'), node: 'host', netns: hostNetnsInode(), comms: [...TESTAPP_COMMS] }));
+    caps.push(await startCapture({ dir: join(root, 'cap-ns'), node: 'ns1', netns: netns.inode, comms: [...TESTAPP_COMMS] }));
     const app = await startApp({ dir: join(root, 'app'), secondNode: true, netns, propagateIds });
     let errors: number;
     try {

@@ -34,6 +34,9 @@ export interface AppOptions {
 
 const SERVICE_PY = join(packageRoot, 'analyze', 'testapp', 'service.py');
 
+/** Thread names of the test app's processes (service.py sets "nt-<name>"): `nitrace capture --comm` for each. */
+export const TESTAPP_COMMS = ['nt-driver', 'nt-frontend', 'nt-auth', 'nt-catalog', 'nt-db'] as const;
+
 /**
  * Starts the default topology: frontend -> {auth (second node), catalog -> db x2}, auth -> db.
  * frontend fans out on a thread pool and propagates X-Request-ID (content evidence); catalog and auth call on

@@ -190,6 +190,17 @@ def drive(args):
     return 1 if errors else 0
 
 
+def set_comm(name):
+    """Names the process "nt-<name>" (PR_SET_NAME; threads created later inherit it), so a capture can select the
+    test app with --comm while other Python programs run on the machine."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, ("nt-" + name)[:15].encode(), 0, 0, 0)
+    except Exception:  # naming is a convenience for filtering; the app works without it
+        pass
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--name", required=True)
@@ -202,6 +213,7 @@ def main():
     p.add_argument("--requests", type=int, default=10)
     p.add_argument("--concurrency", type=int, default=1)
     args = p.parse_args()
+    set_comm(args.name)
     if args.drive:
         sys.exit(drive(args))
     serve(args)
