@@ -178,7 +178,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
 
   const onData = (chunk: Buffer): void => {
     if (failure) return;
-    decoder.push(chunk, (ev) => builder.add(ev));
+    decoder.push(chunk, (buf, off) => builder.add(buf, off));
     if (builder.pids.size !== seenPids.size || builder.pids.size > 0) {
       for (const pid of builder.pids) {
         if (seenPids.has(pid)) continue;

@@ -12,7 +12,8 @@ export class RecordDecoder {
   /** Records too short to hold an event header (would mean a layout mismatch). */
   malformed = 0;
 
-  push(chunk: Buffer, onEvent: (event: Buffer) => void): void {
+  /** Calls `onEvent(buf, offset)` for each complete event (struct nt_event + payload at buf[offset..]). */
+  push(chunk: Buffer, onEvent: (buf: Buffer, offset: number) => void): void {
     const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     let off = 0;
     while (off + RINGBUF_HEADER_SIZE <= buf.length) {
@@ -22,7 +23,7 @@ export class RecordDecoder {
       if (off + total > buf.length) break;
       if (hdr & RINGBUF_DISCARD_BIT) this.discarded++;
       else if (len < EVENT_HEADER_SIZE) this.malformed++;
-      else onEvent(buf.subarray(off + RINGBUF_HEADER_SIZE, off + RINGBUF_HEADER_SIZE + len));
+      else onEvent(buf, off + RINGBUF_HEADER_SIZE);
       off += total;
     }
     this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);

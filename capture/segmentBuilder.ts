@@ -9,143 +9,170 @@ import { redactSecrets } from './redact.js';
  * path of the capture: per event it copies fixed fields byte for byte, redacts the payload in place, and looks
  * text (comm, addresses) up in small caches.
  */
+/**
+ * Fixed-width spool columns as 32-bit words, in PLAIN little-endian layout (x86_64 is little-endian, so the
+ * typed arrays' memory is the Parquet encoding). 64-bit columns use two words per row.
+ */
+const FIXED = [
+  // [column, words per row]
+  ['mono_ns', 2], ['pid', 1], ['tid', 1], ['fd', 1], ['kind', 1], ['syscall', 1], ['direction', 1], ['family', 1],
+  ['conn_id', 2], ['local_port', 1], ['remote_port', 1], ['netns', 2], ['tcp_seq', 2], ['bytes', 2],
+] as const;
+type FixedName = (typeof FIXED)[number][0];
+
+/**
+ * Accumulates decoded events of one segment as PLAIN-encoded spool columns (capture/plainParquet.ts). The hot
+ * path of the capture: per event it stores fixed fields into typed arrays, redacts the payload in place, and
+ * looks text (comm, addresses) up in small caches.
+ */
 export class SegmentBuilder {
   rows = 0;
   redacted = 0;
-  firstMono: bigint | null = null;
-  lastMono: bigint | null = null;
   /** pids seen in this segment, for the process table. */
   readonly pids = new Set<number>();
 
-  private readonly cols = {
-    mono_ns: new GrowableBuffer(),
-    pid: new GrowableBuffer(),
-    tid: new GrowableBuffer(),
-    fd: new GrowableBuffer(),
-    kind: new GrowableBuffer(),
-    syscall: new GrowableBuffer(),
-    direction: new GrowableBuffer(),
-    family: new GrowableBuffer(),
-    conn_id: new GrowableBuffer(),
-    local_port: new GrowableBuffer(),
-    remote_port: new GrowableBuffer(),
-    netns: new GrowableBuffer(),
-    tcp_seq: new GrowableBuffer(),
-    bytes: new GrowableBuffer(),
+  private capacity = 0;
+  private fixed = {} as Record<FixedName, Uint32Array>;
+  private readonly text = {
     comm: new GrowableBuffer(),
     local_addr: new GrowableBuffer(),
     remote_addr: new GrowableBuffer(),
     payload: new GrowableBuffer(1 << 20),
   };
   private readonly commByTid = new Map<number, { raw: Buffer; text: Buffer }>();
-  private readonly addrByConn = new Map<bigint, { raw: Buffer; local: Buffer; remote: Buffer }>();
+  private readonly addrByConn = new Map<number, { conn: Buffer; raw: Buffer; local: Buffer; remote: Buffer }>();
+  private lastPid = -1;
   private static readonly EMPTY = Buffer.alloc(0);
 
-  constructor(private readonly redact: boolean) {}
+  constructor(private readonly redact: boolean) {
+    this.grow(4096);
+  }
+
+  private grow(capacity: number): void {
+    const next = {} as Record<FixedName, Uint32Array>;
+    for (const [name, words] of FIXED) {
+      next[name] = new Uint32Array(capacity * words);
+      if (this.capacity) next[name].set(this.fixed[name].subarray(0, this.rows * words));
+    }
+    this.fixed = next;
+    this.capacity = capacity;
+  }
 
   /** Bytes held in memory, to rotate segments by size. */
   get byteSize(): number {
-    let n = 0;
-    for (const c of Object.values(this.cols)) n += c.length;
+    let n = this.rows * 4 * FIXED.reduce((s, [, w]) => s + w, 0);
+    for (const c of Object.values(this.text)) n += c.length;
     return n;
   }
 
-  /** Append one event (`struct nt_event` + payload). The payload is redacted in place first. */
-  add(ev: Buffer): void {
-    const c = this.cols;
-    c.mono_ns.copyFrom(ev, OFFSET.tsMonoNs, 8);
-    c.pid.copyFrom(ev, OFFSET.pid, 4);
-    c.tid.copyFrom(ev, OFFSET.tid, 4);
-    c.fd.copyFrom(ev, OFFSET.fd, 4);
-    c.kind.copyFrom(ev, OFFSET.kind, 1, 3);
-    c.syscall.copyFrom(ev, OFFSET.syscall, 1, 3);
-    c.direction.copyFrom(ev, OFFSET.direction, 1, 3);
-    c.family.copyFrom(ev, OFFSET.family, 1, 3);
-    c.conn_id.copyFrom(ev, OFFSET.connId, 8);
-    c.local_port.copyFrom(ev, OFFSET.localPort, 2, 2);
-    c.remote_port.copyFrom(ev, OFFSET.remotePort, 2, 2);
-    c.netns.copyFrom(ev, OFFSET.netns, 4, 4);
-    c.tcp_seq.copyFrom(ev, OFFSET.tcpSeq, 4, 4);
-    c.bytes.copyFrom(ev, OFFSET.bytes, 4, 4);
-    c.comm.byteArray(this.comm(ev));
-    const family = ev[OFFSET.family]!;
+  /**
+   * Append one event: `struct nt_event` + payload at `buf[off..]`. The payload is redacted in place first.
+   * Offsets rather than views: a Buffer view per event is an allocation, and the GC then shows in profiles.
+   */
+  add(buf: Buffer, off: number): void {
+    if (this.rows === this.capacity) this.grow(this.capacity * 2);
+    const r = this.rows;
+    const f = this.fixed;
+    f.mono_ns[2 * r] = buf.readUInt32LE(off + OFFSET.tsMonoNs);
+    f.mono_ns[2 * r + 1] = buf.readUInt32LE(off + OFFSET.tsMonoNs + 4);
+    const pid = buf.readUInt32LE(off + OFFSET.pid);
+    f.pid[r] = pid;
+    f.tid[r] = buf.readUInt32LE(off + OFFSET.tid);
+    f.fd[r] = buf.readUInt32LE(off + OFFSET.fd);
+    f.kind[r] = buf[off + OFFSET.kind]!;
+    f.syscall[r] = buf[off + OFFSET.syscall]!;
+    f.direction[r] = buf[off + OFFSET.direction]!;
+    const family = buf[off + OFFSET.family]!;
+    f.family[r] = family;
+    f.conn_id[2 * r] = buf.readUInt32LE(off + OFFSET.connId);
+    f.conn_id[2 * r + 1] = buf.readUInt32LE(off + OFFSET.connId + 4);
+    f.local_port[r] = buf.readUInt16LE(off + OFFSET.localPort);
+    f.remote_port[r] = buf.readUInt16LE(off + OFFSET.remotePort);
+    f.netns[2 * r] = buf.readUInt32LE(off + OFFSET.netns);
+    f.netns[2 * r + 1] = 0;
+    f.tcp_seq[2 * r] = buf.readUInt32LE(off + OFFSET.tcpSeq);
+    f.tcp_seq[2 * r + 1] = 0;
+    f.bytes[2 * r] = buf.readUInt32LE(off + OFFSET.bytes);
+    f.bytes[2 * r + 1] = 0;
+    const t = this.text;
+    t.comm.byteArray(this.comm(buf, off));
     if (family === 2 || family === 10) {
-      const a = this.addresses(ev, family);
-      c.local_addr.byteArray(a.local);
-      c.remote_addr.byteArray(a.remote);
+      const a = this.addresses(buf, off, family);
+      t.local_addr.byteArray(a.local);
+      t.remote_addr.byteArray(a.remote);
     } else {
-      c.local_addr.byteArray(SegmentBuilder.EMPTY);
-      c.remote_addr.byteArray(SegmentBuilder.EMPTY);
+      t.local_addr.byteArray(SegmentBuilder.EMPTY);
+      t.remote_addr.byteArray(SegmentBuilder.EMPTY);
     }
-    const payloadLen = ev.readUInt16LE(OFFSET.payloadLen);
-    const payload = ev.subarray(EVENT_HEADER_SIZE, EVENT_HEADER_SIZE + payloadLen);
-    if (this.redact && payloadLen > 0 && redactSecrets(payload) > 0) this.redacted++;
-    c.payload.byteArray(payload);
-    const mono = ev.readBigUInt64LE(OFFSET.tsMonoNs);
-    if (this.firstMono === null || mono < this.firstMono) this.firstMono = mono;
-    if (this.lastMono === null || mono > this.lastMono) this.lastMono = mono;
-    this.pids.add(ev.readUInt32LE(OFFSET.pid));
-    this.rows++;
+    const payloadLen = buf.readUInt16LE(off + OFFSET.payloadLen);
+    const start = off + EVENT_HEADER_SIZE;
+    if (this.redact && payloadLen > 0 && redactSecrets(buf.subarray(start, start + payloadLen)) > 0) this.redacted++;
+    t.payload.byteArray(buf, start, payloadLen);
+    if (pid !== this.lastPid) {
+      this.pids.add(pid);
+      this.lastPid = pid;
+    }
+    this.rows = r + 1;
   }
 
-  private comm(ev: Buffer): Buffer {
-    const tid = ev.readUInt32LE(OFFSET.tid);
-    const raw = ev.subarray(OFFSET.comm, OFFSET.comm + 16);
+  /** Thread names repeat: cache the encoded name per tid, checked against the raw 16 bytes. */
+  private comm(buf: Buffer, off: number): Buffer {
+    const tid = buf.readUInt32LE(off + OFFSET.tid);
+    const at = off + OFFSET.comm;
     const known = this.commByTid.get(tid);
-    if (known && known.raw.equals(raw)) return known.text;
+    if (known && sameBytes(known.raw, buf, at, 16)) return known.text;
     let end = 0;
-    while (end < 16 && raw[end] !== 0) end++;
-    const entry = { raw: Buffer.from(raw), text: Buffer.from(raw.subarray(0, end)) };
+    while (end < 16 && buf[at + end] !== 0) end++;
+    const entry = { raw: Buffer.from(buf.subarray(at, at + 16)), text: Buffer.from(buf.subarray(at, at + end)) };
     this.commByTid.set(tid, entry);
     return entry.text;
   }
 
-  private addresses(ev: Buffer, family: number): { local: Buffer; remote: Buffer } {
-    const conn = ev.readBigUInt64LE(OFFSET.connId);
-    const raw = ev.subarray(OFFSET.localAddr, OFFSET.localAddr + 32);
-    const known = this.addrByConn.get(conn);
-    if (known && known.raw.equals(raw)) return known;
+  /** Address text per connection, keyed by the low 32 bits of conn_id and checked against conn_id + raw addresses. */
+  private addresses(buf: Buffer, off: number, family: number): { local: Buffer; remote: Buffer } {
+    const key = buf.readUInt32LE(off + OFFSET.connId);
+    const known = this.addrByConn.get(key);
+    if (known && sameBytes(known.conn, buf, off + OFFSET.connId, 8) && sameBytes(known.raw, buf, off + OFFSET.localAddr, 32)) return known;
     const entry = {
-      raw: Buffer.from(raw),
-      local: Buffer.from(formatAddr(ev, OFFSET.localAddr, family)),
-      remote: Buffer.from(formatAddr(ev, OFFSET.remoteAddr, family)),
+      conn: Buffer.from(buf.subarray(off + OFFSET.connId, off + OFFSET.connId + 8)),
+      raw: Buffer.from(buf.subarray(off + OFFSET.localAddr, off + OFFSET.localAddr + 32)),
+      local: Buffer.from(formatAddr(buf, off + OFFSET.localAddr, family)),
+      remote: Buffer.from(formatAddr(buf, off + OFFSET.remoteAddr, family)),
     };
     if (this.addrByConn.size > 200_000) this.addrByConn.clear();
-    this.addrByConn.set(conn, entry);
+    this.addrByConn.set(key, entry);
     return entry;
   }
 
   /** The spool columns, in the order segmentWriter's SQL expects. */
   columns(): PlainColumn[] {
-    const c = this.cols;
     const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
+    const fixed = (name: FixedName, words: number): Buffer => Buffer.from(this.fixed[name].buffer, 0, this.rows * 4 * words);
+    const t = this.text;
     return [
-      { name: 'mono_ns', type: I64, data: c.mono_ns.bytes() },
-      { name: 'pid', type: I32, data: c.pid.bytes() },
-      { name: 'tid', type: I32, data: c.tid.bytes() },
-      { name: 'comm', type: BA, utf8: true, data: c.comm.bytes() },
-      { name: 'fd', type: I32, data: c.fd.bytes() },
-      { name: 'kind', type: I32, data: c.kind.bytes() },
-      { name: 'syscall', type: I32, data: c.syscall.bytes() },
-      { name: 'direction', type: I32, data: c.direction.bytes() },
-      { name: 'conn_id', type: I64, data: c.conn_id.bytes() },
-      { name: 'family', type: I32, data: c.family.bytes() },
-      { name: 'local_addr', type: BA, utf8: true, data: c.local_addr.bytes() },
-      { name: 'local_port', type: I32, data: c.local_port.bytes() },
-      { name: 'remote_addr', type: BA, utf8: true, data: c.remote_addr.bytes() },
-      { name: 'remote_port', type: I32, data: c.remote_port.bytes() },
-      { name: 'netns', type: I64, data: c.netns.bytes() },
-      { name: 'tcp_seq', type: I64, data: c.tcp_seq.bytes() },
-      { name: 'bytes', type: I64, data: c.bytes.bytes() },
-      { name: 'payload', type: BA, data: c.payload.bytes() },
+      { name: 'mono_ns', type: I64, data: fixed('mono_ns', 2) },
+      { name: 'pid', type: I32, data: fixed('pid', 1) },
+      { name: 'tid', type: I32, data: fixed('tid', 1) },
+      { name: 'comm', type: BA, utf8: true, data: t.comm.bytes() },
+      { name: 'fd', type: I32, data: fixed('fd', 1) },
+      { name: 'kind', type: I32, data: fixed('kind', 1) },
+      { name: 'syscall', type: I32, data: fixed('syscall', 1) },
+      { name: 'direction', type: I32, data: fixed('direction', 1) },
+      { name: 'conn_id', type: I64, data: fixed('conn_id', 2) },
+      { name: 'family', type: I32, data: fixed('family', 1) },
+      { name: 'local_addr', type: BA, utf8: true, data: t.local_addr.bytes() },
+      { name: 'local_port', type: I32, data: fixed('local_port', 1) },
+      { name: 'remote_addr', type: BA, utf8: true, data: t.remote_addr.bytes() },
+      { name: 'remote_port', type: I32, data: fixed('remote_port', 1) },
+      { name: 'netns', type: I64, data: fixed('netns', 2) },
+      { name: 'tcp_seq', type: I64, data: fixed('tcp_seq', 2) },
+      { name: 'bytes', type: I64, data: fixed('bytes', 2) },
+      { name: 'payload', type: BA, data: t.payload.bytes() },
     ];
   }
+}
 
-  reset(): void {
-    for (const c of Object.values(this.cols)) c.reset();
-    this.rows = 0;
-    this.redacted = 0;
-    this.firstMono = this.lastMono = null;
-    this.pids.clear();
-  }
+function sameBytes(a: Uint8Array, b: Uint8Array, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[at + i]) return false;
+  return true;
 }
