@@ -12,6 +12,10 @@ need=()
 /usr/bin/python3 -c 'import bcc' 2>/dev/null || need+=(bpfcc-tools python3-bpfcc)
 ls -d /usr/src/linux-headers-*-amd64 >/dev/null 2>&1 || need+=(linux-headers-amd64)
 command -v bpftool >/dev/null || need+=(bpftool)
+command -v ip >/dev/null || need+=(iproute2)         # network namespaces in tests
+command -v setpriv >/dev/null || need+=(util-linux)  # the non-root test
+command -v cc >/dev/null || need+=(gcc)              # event layout test, bench load generator
+command -v wrk >/dev/null || need+=(wrk)             # bench
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-kernel: installing ${need[*]}" >&2
   apt-get update -qq
