@@ -11,7 +11,18 @@ import type { SyntheticCapture } from './syntheticCapture.js';
 /** A synthetic capture written, loaded and parsed into an in-memory engine: the input of each correlation step. */
 export async function loadedEngine(cap: SyntheticCapture, nodes: string[]): Promise<{ engine: DuckDbEngine; diag: Diagnostics; cleanup: () => void }> {
   const root = mkdtempSync(join(tmpdir(), 'nitrace-step-'));
-  const dirs = await cap.write(root, nodes);
+  const loaded = await loadedEngineFromDirs(await cap.write(root, nodes));
+  return {
+    ...loaded,
+    cleanup: () => {
+      loaded.cleanup();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Capture directories (e.g. a recorded fixture) loaded and parsed into an in-memory engine. */
+export async function loadedEngineFromDirs(dirs: string[]): Promise<{ engine: DuckDbEngine; diag: Diagnostics; cleanup: () => void }> {
   const engine = await DuckDbEngine.open();
   const diag = new Diagnostics();
   await loadCaptures(engine, dirs, diag);
@@ -20,10 +31,7 @@ export async function loadedEngine(cap: SyntheticCapture, nodes: string[]): Prom
   return {
     engine,
     diag,
-    cleanup: () => {
-      engine.close();
-      rmSync(root, { recursive: true, force: true });
-    },
+    cleanup: () => engine.close(),
   };
 }
 

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../cli/version.js';
+import { fixtureCaptureDirs } from '../golden.js';
+import { loadedEngineFromDirs } from '../testing/loadedEngine.js';
+import { applyClocks, clockBounds, estimateClocks } from './clockOffset.js';
+import { correlateContent } from './content.js';
+import { correlateSpatial } from './spatial.js';
+import { correlateThread } from './thread.js';
+
+/**
+ * Each correlation step on a real two-node capture of the test app (analyze/fixtures/http-concurrent: 12 requests,
+ * 4 at a time; auth in a second network namespace).
+ */
+const fixture = join(packageRoot, 'analyze', 'fixtures', 'http-concurrent');
+const skip = existsSync(fixture) ? false : 'fixture not recorded';
+
+test('captured: spatial matches every client side to one server side, across the two nodes', { skip }, async () => {
+  const { engine, diag, cleanup } = await loadedEngineFromDirs(fixtureCaptureDirs(fixture));
+  try {
+    const [k] = await engine.query<{ c: bigint; s: bigint; x: bigint }>(`SELECT count(*) FILTER (WHERE kind = 'client') AS c,
+      count(*) FILTER (WHERE kind = 'server') AS s, count(DISTINCT node) AS x FROM spans_raw`);
+    assert.equal(k!.x, 2n);
+    assert.equal(await correlateSpatial(engine, diag), Number(k!.c));
+    assert.equal(k!.c, k!.s);
+    const [cross] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM candidates x JOIN spans_raw c ON c.span_id = x.parent
+      JOIN spans_raw s ON s.span_id = x.child WHERE c.node <> s.node`);
+    assert.equal(cross!.n, 24n); // frontend -> auth and auth -> db, 12 each
+  } finally {
+    cleanup();
+  }
+});
+
+test('captured: both namespaces share one kernel clock, and the estimate says so within its bounds', { skip }, async () => {
+  const { engine, diag, cleanup } = await loadedEngineFromDirs(fixtureCaptureDirs(fixture));
+  try {
+    await correlateSpatial(engine, diag);
+    const bounds = await clockBounds(engine);
+    assert.equal(bounds.length, 2); // host -> ns1 and ns1 -> host calls
+    const clocks = estimateClocks(['host', 'ns1'], 'host', bounds, diag);
+    const ns1 = clocks[1]!;
+    assert.equal(ns1.method, 'estimated');
+    // The true offset (0) lies inside the feasible interval, and the estimate is within 1 ms of it.
+    assert.ok(Math.abs(Number(ns1.offsetNs)) <= Number(ns1.uncertaintyNs) / 2 + 1000, `offset ${ns1.offsetNs} ± ${ns1.uncertaintyNs}`);
+    assert.ok(Math.abs(Number(ns1.offsetNs)) < 1_000_000);
+    await applyClocks(engine, clocks);
+    assert.equal(diag.warnings.length, 0);
+  } finally {
+    cleanup();
+  }
+});
+
+test('captured: thread evidence covers the handler-thread calls, content the pool-thread ones', { skip }, async () => {
+  const { engine, cleanup } = await loadedEngineFromDirs(fixtureCaptureDirs(fixture));
+  try {
+    await correlateThread(engine);
+    await correlateContent(engine);
+    const rows = await engine.query<{ svc: string; evidence: string; n: bigint; conf: number }>(`
+      SELECT p.comm AS svc, regexp_replace(x.evidence, ':.*', '') AS evidence, count(DISTINCT x.child) AS n, min(x.confidence) AS conf
+      FROM candidates x JOIN spans_raw p ON p.span_id = x.parent GROUP BY ALL ORDER BY svc, evidence`);
+    assert.deepEqual(
+      rows.map((r) => `${r.svc} ${r.evidence} ${r.n}`),
+      ['nt-auth thread 12', 'nt-catalog thread 24', 'nt-frontend content 24'],
+    );
+    // One inbound request open per handler thread: full thread confidence.
+    assert.ok(rows.filter((r) => r.evidence === 'thread').every((r) => r.conf === 0.9));
+  } finally {
+    cleanup();
+  }
+});
