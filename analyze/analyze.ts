@@ -19,7 +19,7 @@ import { toJaeger } from './export/jaeger.js';
 import { toOtlp } from './export/otlp.js';
 import { exportSpans } from './export/spanRows.js';
 import { loadCaptures } from './load/loadCaptures.js';
-import { loadGroundTruthMasker } from './load/maskGroundTruth.js';
+import { maskPayload } from './load/maskGroundTruth.js';
 import { buildCalls } from './messages/buildCalls.js';
 
 export interface AnalyzeOptions {
@@ -66,8 +66,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
   const engine: Engine = await DuckDbEngine.open(join(out, 'analysis.duckdb'));
   try {
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
-    const mask = await loadGroundTruthMasker(diag);
-    await diag.step('parse', () => buildCalls(engine, diag, mask, opts.progress ?? false));
+    await diag.step('parse', () => buildCalls(engine, diag, maskPayload, opts.progress ?? false));
     await diag.step('services', () => buildServices(engine));
     await createCandidates(engine);
     await diag.step('correlate_spatial', () => correlateSpatial(engine, diag));
