@@ -16,8 +16,10 @@ interface Call {
 }
 interface TruthLine {
   service: string;
-  inbound: Call | null;
+  inbound: (Call & { t_ns?: number }) | null;
   outbound: Call[];
+  /** Driver lines: when the request started (wall clock ns). */
+  t_ns?: number;
 }
 
 /** A call's identity both the ground truth and the capture know: client end > server end # index on connection. */
@@ -26,7 +28,7 @@ function callKey(clientAddr: string, clientPort: number, serverAddr: string, ser
 }
 
 /** Ground-truth edges of a test-app run: in-process (server side -> client side) and spatial (client -> server). */
-export function truthEdges(truthFile: string): { edges: Set<string>; spans: Set<string>; roots: string[]; children: Map<string, string[]> } {
+export function truthEdges(truthFile: string, sinceNs = 0): { edges: Set<string>; spans: Set<string>; roots: string[]; children: Map<string, string[]> } {
   const edges = new Set<string>();
   const spans = new Set<string>();
   const roots: string[] = [];
@@ -38,6 +40,8 @@ export function truthEdges(truthFile: string): { edges: Set<string>; spans: Set<
   for (const line of readFileSync(truthFile, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const t = JSON.parse(line) as TruthLine;
+    // Requests that started before the capture did are not the analysis's business.
+    if ((t.inbound?.t_ns ?? t.t_ns ?? Infinity) < sinceNs) continue;
     const inbound = t.inbound ? `S|${callKey(t.inbound.client_addr!, t.inbound.client_port!, t.inbound.server_addr!, t.inbound.server_port!, t.inbound.idx)}` : null;
     if (inbound) spans.add(inbound);
     for (const o of t.outbound) {
@@ -69,9 +73,13 @@ export interface EdgeScore {
   extra: string[];
 }
 
-/** Compares an analysis output directory with a test-app ground truth file. */
-export async function scoreAgainstTruth(outDir: string, truthFile: string): Promise<EdgeScore> {
-  const truth = truthEdges(truthFile);
+/**
+ * Compares an analysis output directory with a test-app ground truth file. `sinceNs`: only requests started after
+ * it (the capture began later than the app); a connection already open then has its calls numbered from the first
+ * one captured, so the analysis's call indexes are aligned to the truth's by the connection's last call.
+ */
+export async function scoreAgainstTruth(outDir: string, truthFile: string, sinceNs = 0): Promise<EdgeScore> {
+  const truth = truthEdges(truthFile, sinceNs);
   const e = await DuckDbEngine.open();
   let found: { p: string; c: string; pk: string; ck: string }[];
   try {
@@ -85,6 +93,25 @@ export async function scoreAgainstTruth(outDir: string, truthFile: string): Prom
       JOIN read_parquet(${spans}) c ON c.span_id = ed.child_span_id`);
   } finally {
     e.close();
+  }
+  if (sinceNs > 0) {
+    // Per side and connection ('C|a:p>b:q' / 'S|...'): the two captures need not have started at the same call.
+    const lastIdx = (keys: Iterable<string>): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const k of keys) {
+        const [side, idx] = k.split('#') as [string, string];
+        m.set(side, Math.max(m.get(side) ?? -1, Number(idx)));
+      }
+      return m;
+    };
+    const truthLast = lastIdx(truth.spans);
+    const foundLast = lastIdx(found.flatMap((f) => [f.pk, f.ck]));
+    const shift = (k: string): string => {
+      const [side, idx] = k.split('#') as [string, string];
+      const d = (truthLast.get(side) ?? foundLast.get(side) ?? 0) - (foundLast.get(side) ?? 0);
+      return `${side}#${Number(idx) + d}`;
+    };
+    found = found.map((f) => ({ ...f, pk: shift(f.pk), ck: shift(f.ck) }));
   }
   // Only edges into spans the truth knows count: other traffic on the machine is not the test's business.
   const got = new Set(found.filter((f) => truth.spans.has(f.ck)).map((f) => `${f.pk} -> ${f.ck}`));

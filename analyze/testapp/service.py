@@ -36,8 +36,11 @@ class TruthLog:
         self.service = service
         self.lock = threading.Lock()
 
-    def write(self, inbound, outbound):
-        line = json.dumps({"service": self.service, "inbound": inbound, "outbound": outbound})
+    def write(self, inbound, outbound, t_ns=None):
+        line = {"service": self.service, "inbound": inbound, "outbound": outbound}
+        if t_ns is not None:
+            line["t_ns"] = t_ns
+        line = json.dumps(line)
         with self.lock:
             self.f.write(line + "\n")
 
@@ -105,6 +108,7 @@ def make_handler(name, routes, pool, executor, truth):
             self.serve()
 
         def serve(self):
+            t_ns = time.time_ns()
             n = int(self.headers.get("Content-Length") or 0)
             if n:
                 self.rfile.read(n)
@@ -127,7 +131,7 @@ def make_handler(name, routes, pool, executor, truth):
             server = self.connection.getsockname()
             truth.write({"method": self.command, "path": path, "client_addr": self.client_address[0],
                          "client_port": self.client_address[1], "server_addr": server[0],
-                         "server_port": server[1], "idx": idx}, outbound)
+                         "server_port": server[1], "idx": idx, "t_ns": t_ns}, outbound)
             body = (json.dumps({"service": name, "path": path}) + " ").encode()
             body = body + b"x" * max(0, route.get("resp_bytes", 0) - len(body))
             self.send_response(200)
@@ -174,8 +178,9 @@ def drive(args):
     def one(i):
         nonlocal errors
         try:
+            t_ns = time.time_ns()
             out = pool.call(args.drive, {})
-            truth.write(None, [out])
+            truth.write(None, [out], t_ns)
         except Exception as e:  # counted and reported: the test decides whether that is acceptable
             errors += 1
             print(f"driver: request {i} failed: {e}", file=sys.stderr)
