@@ -67,10 +67,11 @@ step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing te
     "$TEMPEST_STARTED" "$TEMPEST_FINISHED" "$TEMPEST_SECONDS" "$TEMPEST_RC" "$LOAD_BEFORE" "$LOAD_AFTER" "$CAPTURE_PORTS" >"$OUT/tempest/run.env"
   log "tempest finished rc=$rc in ${TEMPEST_SECONDS}s"
 }
-step_tempest_results() {  # per-test status (subunit CSV) and base_id -> test map from the debug log
+step_tempest_results() {  # per-test status (subunit CSV) and base_id -> test map from the per-test logs
   (cd "$WS" && stestr last --subunit) >"$OUT/tempest/results.subunit" 2>/dev/null || true
   subunit2csv <"$OUT/tempest/results.subunit" >"$OUT/tempest/results.csv" 2>/dev/null || true
   /usr/bin/python3 "$LAB_DIR/files/tempest_tests.py" "$OUT/tempest/results.subunit" >"$OUT/truth/tests.json"
+  gzip -9f "$OUT/tempest/results.subunit"   # per-test logs included: ~10x smaller compressed
   tail -n 20 "$OUT/tempest/stdout.txt" | grep -E '^ - (Passed|Skipped|Failed|Unexpected|Expected)|^Totals|^Sum of' >"$OUT/tempest/summary.txt" || true
 }
 step_export_truth() {  # every trace in redis -> truth/raw/<base_id>.json -> truth/*.parquet

@@ -22,6 +22,9 @@ export const DEFAULT_PORTS: Record<string, number> = {
   neutron: 9696,
 };
 
+/** How far a call's span may stick out of the span of the request that made it (clock rounding, µs). */
+const ENCLOSING_SLACK_US = 2_000;
+
 export const DEFAULT_MAP_OPTIONS: MapOptions = { toleranceUs: 50_000, ports: DEFAULT_PORTS };
 
 /** Process labels that name each OSProfiler service (spans.parquet `service` / `comm`). */
@@ -52,7 +55,7 @@ function lookup<T>(table: Record<string, T>, p: TruthPoint): T | undefined {
 /**
  * SQL folded so that SQLAlchemy's statement (bind placeholders `%(name)s`) and the statement on the wire (values
  * inlined by PyMySQL, or already replaced by `?` in spans.parquet) compare equal: lower case, blanks collapsed,
- * placeholders, quoted strings and number literals all become `?`.
+ * placeholders, quoted strings, number literals and NULL/TRUE/FALSE all become `?`.
  */
 export function sqlKey(sql: string): string {
   return sql
@@ -61,6 +64,7 @@ export function sqlKey(sql: string): string {
     .replace(/'(?:[^'\\]|\\.|'')*(?:'|$)/g, '?')
     .replace(/"(?:[^"\\]|\\.|"")*(?:"|$)/g, '?')
     .replace(/(?<![\w.$`])-?\d+(?:\.\d+)?\b/g, '?')
+    .replace(/(?<![\w.$`])(?:null|true|false)\b/g, '?') // PyMySQL inlines None/True/False as keywords
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -160,17 +164,23 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
     offset: number,
     tol: number,
     pidsOf: Map<string, Set<number>> | null,
+    enclosing: Map<string, ObservedSpan> = new Map(),
   ): Candidate[] => {
     const out: Candidate[] = [];
     for (const { p, o } of subset) {
+      const encl = enclosing.get(p.trace_id);
       const ts = toUs(p.started_ns)! + offset;
       const tf = (toUs(p.finished_ns) ?? toUs(p.started_ns)!) + offset;
       const pids = pidsOf?.get(serviceOf(p));
       const label = lookup(SERVICE_LABELS, p);
       for (const s of bySide[o.side].between(ts - tol, ts + tol)) {
-        const cost = Math.abs(s.start_us - ts) + Math.abs(s.end_us - tf);
+        // a span whose response was never seen (end = start) is matched on its start alone
+        const cost = s.end_us > s.start_us ? Math.abs(s.start_us - ts) + Math.abs(s.end_us - tf) : 2 * Math.abs(s.start_us - ts);
         if (cost > tol || !shapeMatches(p, o, s, opts)) continue;
-        if (pidsOf && !(o.kind === 'http' && o.side === 'server')) {
+        if (encl) {
+          // a call the process made while serving a request: same process, inside the request's span
+          if (s.pid !== encl.pid || s.start_us < encl.start_us - ENCLOSING_SLACK_US || s.end_us > encl.end_us + ENCLOSING_SLACK_US) continue;
+        } else if (pidsOf && !(o.kind === 'http' && o.side === 'server')) {
           const byPid = pids !== undefined && s.pid !== null && pids.has(s.pid);
           const byLabel = label !== undefined && label.test(`${s.service ?? ''} ${s.comm ?? ''}`);
           if (!byPid && !byLabel) continue;
@@ -202,8 +212,27 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   }
   const offsetUs = median(deltas);
 
-  // Pass 2: every point, aligned, within the tolerance; DB/RPC/client points only in their service's processes.
+  // Pass 2: server-side points (requests a service handled), aligned, within the tolerance.
   const spanOf = new Map<string, string>();
-  greedy(candidates(observables, offsetUs, opts.toleranceUs, pidsOf), spanOf, new Set());
+  const used = new Set<string>();
+  greedy(candidates(observables.filter((x) => x.o.side === 'server'), offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
+  // Pass 3: client-side points (SQL, RPC casts/calls, neutron requests). OSProfiler records them in the process that
+  // makes the call, so when the request that process was serving (nearest server-side ancestor of the same
+  // service) has a span, the call's span must come from that process and lie inside that span. This uses the truth's
+  // structure and span attributes only (pid, times), never the reconstruction's edges or thread ids.
+  const enclosing = new Map<string, ObservedSpan>();
+  for (const { p, o } of observables) {
+    if (o.side !== 'client') continue;
+    let q = pointById.get(p.parent_id);
+    for (let guard = 0; q && guard < 1000; guard++, q = pointById.get(q.parent_id)) {
+      if (serviceOf(q) !== serviceOf(p)) break;
+      if (observableOf(q)?.side === 'server') {
+        const sid = spanOf.get(q.trace_id);
+        if (sid) enclosing.set(p.trace_id, spanById.get(sid)!);
+        break;
+      }
+    }
+  }
+  greedy(candidates(observables.filter((x) => x.o.side === 'client'), offsetUs, opts.toleranceUs, pidsOf, enclosing), spanOf, used);
   return { spanOf, offsetUs };
 }

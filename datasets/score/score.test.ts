@@ -20,6 +20,7 @@ test('SQL heads: placeholders cut, literal values on the wire still match', () =
   assert.ok(sqlMatches('SELECT a FROM t WHERE x = ?', 'SELECT a FROM t WHERE x = %(x_1)s'));
   assert.ok(sqlMatches('SELECT 1', 'SELECT 1'));
   assert.ok(sqlMatches('SELECT ?', 'SELECT 1'));
+  assert.ok(sqlMatches('INSERT INTO role (id, extra) VALUES (?, NULL)', 'INSERT INTO role (id, extra) VALUES (%(id)s, %(extra)s)'));
   assert.ok(sqlMatches('SELECT a, b FROM t WHERE', 'SELECT a, b FROM t WHERE x = %(x)s')); // cut wire head
   assert.ok(!sqlMatches('SELECT a, c FROM t', 'SELECT a, b FROM t'));
   assert.ok(!sqlMatches('SEL', 'SELECT a FROM t'));

@@ -17,9 +17,10 @@ export function scoreAll(
   observed: Observed,
   baselines: readonly BaselineName[],
   opts: MapOptions = DEFAULT_MAP_OPTIONS,
+  maxMistakes = 0,
 ): ScoreReport {
   const mapping = mapTruth(points, observed.spans, opts);
-  const main = scoreEdges(points, mapping, observed.spans, parentMapOf(observed));
+  const main = scoreEdges(points, mapping, observed.spans, parentMapOf(observed), maxMistakes);
   const out: ScoreReport = { ...main, clock_offset_us: mapping.offsetUs, baselines: {} };
   for (const name of baselines) {
     out.baselines[name] = scoreEdges(points, mapping, observed.spans, BASELINES[name](observed.spans, observed.edges));

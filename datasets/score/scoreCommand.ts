@@ -15,6 +15,7 @@ interface ScoreArgs {
   json: boolean;
   baseline: string[];
   toleranceMs: number;
+  explain: number;
 }
 
 const BASELINE_NAMES = Object.keys(BASELINES) as BaselineName[];
@@ -35,6 +36,7 @@ export const scoreCommand = defineCommand<ScoreArgs>({
         describe: `baselines scored on the same spans (${BASELINE_NAMES.join(', ')}, or none)`,
       })
       .option('tolerance-ms', { type: 'number', default: DEFAULT_MAP_OPTIONS.toleranceUs / 1000, describe: 'max |Δstart|+|Δend| when mapping truth points to spans' })
+      .option('explain', { type: 'number', default: 0, describe: 'also list the first N wrong or missed edges of the reconstruction' })
       .example('$0 score out/ --truth datasets/samples/tempest-identity-image', 'accuracy table with FCFS, vPath and DeepFlow baselines')
       .example('$0 score out/ --truth DATASET --json --baseline deepflow', 'JSON for scripts, one baseline') as never,
   run: async (args) => {
@@ -46,7 +48,17 @@ export const scoreCommand = defineCommand<ScoreArgs>({
     try {
       const truth = await readTruth(truthDir);
       const observed = await readObserved(args.out);
-      report = scoreAll(truth.points, observed, names as BaselineName[], { ...DEFAULT_MAP_OPTIONS, toleranceUs: args.toleranceMs * 1000 });
+      report = scoreAll(truth.points, observed, names as BaselineName[], { ...DEFAULT_MAP_OPTIONS, toleranceUs: args.toleranceMs * 1000 }, args.explain);
+      if (args.explain > 0 && !args.json) {
+        const byId = new Map(observed.spans.map((s) => [s.span_id, s]));
+        const d = (id: string | null) => {
+          const s = id ? byId.get(id) : undefined;
+          return s ? `${s.span_id} ${s.kind} ${s.service ?? s.comm}:${s.pid}/${s.tid} ${s.protocol} ${s.method ?? ''} ${(s.path ?? '').slice(0, 60)}` : 'none';
+        };
+        for (const m of report.mistakes ?? []) {
+          console.log(`${m.base_id} ${m.service} ${m.point_name} ${m.point}\n  span ${d(m.span)}\n  want ${d(m.want)}\n  got  ${d(m.got)}`);
+        }
+      }
     } catch (e) {
       if (e instanceof NitraceError) throw e;
       throw new NitraceError('score', (e as Error).message);

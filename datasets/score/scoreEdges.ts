@@ -22,6 +22,18 @@ export interface EdgeScore {
   points_mapped: number;
 }
 
+/** One wrong or missed edge, for `nitrace score --explain`. */
+export interface Mistake {
+  base_id: string;
+  point: string;
+  point_name: string;
+  service: string;
+  /** the point's span, the span of its truth parent, the parent the reconstruction gave (null: none or unmapped) */
+  span: string | null;
+  want: string | null;
+  got: string | null;
+}
+
 export interface Score extends EdgeScore {
   /** traces (base_ids with >= 1 truth edge) whose every edge is right and that have no wrong edge */
   strict_accuracy: number;
@@ -29,6 +41,8 @@ export interface Score extends EdgeScore {
   traces_correct: number;
   by_kind: Record<string, EdgeScore>;
   by_service: Record<string, EdgeScore>;
+  /** the first wrong or missed edges (only when asked for) */
+  mistakes?: Mistake[];
 }
 
 interface Tally {
@@ -93,7 +107,9 @@ export function scoreEdges(
   mapping: Mapping,
   spans: readonly ObservedSpan[],
   parent: ReadonlyMap<string, string>,
+  maxMistakes = 0,
 ): Score {
+  const mistakes: Mistake[] = [];
   const effParent = effectiveParents(points);
   const spanById = new Map(spans.map((s) => [s.span_id, s]));
   const anchors = new Set(mapping.spanOf.values());
@@ -127,6 +143,9 @@ export function scoreEdges(
         traceOk.set(p.base_id, false);
       }
     }
+    if (!right && (truthParent !== null || got !== null) && mistakes.length < maxMistakes) {
+      mistakes.push({ base_id: p.base_id, point: p.trace_id, point_name: p.name, service: serviceOf(p), span: span ?? null, want: wantSpan ?? null, got });
+    }
     if (got !== null && !right) {
       for (const t of ts) t.fp++;
       if (traceOk.has(p.base_id) || truthParent === null) traceOk.set(p.base_id, false);
@@ -142,5 +161,6 @@ export function scoreEdges(
     traces_correct: traces.filter(([, ok]) => ok).length,
     by_kind: Object.fromEntries([...byKind].map(([k, t]) => [k, finish(t)])),
     by_service: Object.fromEntries([...byService].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, t]) => [k, finish(t)])),
+    ...(maxMistakes > 0 ? { mistakes } : {}),
   };
 }
