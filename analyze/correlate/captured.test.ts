@@ -52,20 +52,26 @@ test('captured: both namespaces share one kernel clock, and the estimate says so
   }
 });
 
-test('captured: thread evidence covers the handler-thread calls, content the pool-thread ones', { skip }, async () => {
+test('captured: thread evidence for handler threads, content for pool threads and the single-threaded async service', { skip }, async () => {
   const { engine, cleanup } = await loadedEngineFromDirs(fixtureCaptureDirs(fixture));
   try {
     await correlateThread(engine);
     await correlateContent(engine);
-    const rows = await engine.query<{ svc: string; evidence: string; n: bigint; conf: number }>(`
-      SELECT p.comm AS svc, regexp_replace(x.evidence, ':.*', '') AS evidence, count(DISTINCT x.child) AS n, min(x.confidence) AS conf
+    const rows = await engine.query<{ svc: string; evidence: string; n: bigint; rows: bigint; lo: number; hi: number }>(`
+      SELECT p.comm AS svc, regexp_replace(x.evidence, ':.*', '') AS evidence, count(DISTINCT x.child) AS n, count(*) AS rows,
+             min(x.confidence) AS lo, max(x.confidence) AS hi
       FROM candidates x JOIN spans_raw p ON p.span_id = x.parent GROUP BY ALL ORDER BY svc, evidence`);
     assert.deepEqual(
       rows.map((r) => `${r.svc} ${r.evidence} ${r.n}`),
-      ['nt-auth thread 12', 'nt-catalog thread 24', 'nt-frontend content 24'],
+      ['nt-auth thread 12', 'nt-catalog content 24', 'nt-catalog thread 24', 'nt-frontend content 24'],
     );
-    // One inbound request open per handler thread: full thread confidence.
-    assert.ok(rows.filter((r) => r.evidence === 'thread').every((r) => r.conf === 0.9));
+    const get = (svc: string, ev: string) => rows.find((r) => r.svc === svc && r.evidence === ev)!;
+    // auth: one inbound request open per handler thread, full thread confidence.
+    assert.deepEqual([get('nt-auth', 'thread').lo, get('nt-auth', 'thread').hi], [0.9, 0.9]);
+    // catalog (asyncio): requests overlap on its one thread, so thread evidence is ambiguous and says so...
+    assert.ok(get('nt-catalog', 'thread').rows > 24n && get('nt-catalog', 'thread').lo < 0.5);
+    // ...while the forwarded request id names one parent per call.
+    assert.equal(get('nt-catalog', 'content').lo, 0.95);
   } finally {
     cleanup();
   }

@@ -39,9 +39,10 @@ export const TESTAPP_COMMS = ['nt-driver', 'nt-frontend', 'nt-auth', 'nt-catalog
 
 /**
  * Starts the default topology: frontend -> {auth (second node), catalog -> db x2}, auth -> db.
- * frontend fans out on a thread pool and propagates X-Request-ID (content evidence); catalog and auth call on
- * their handler threads (thread evidence); catalog answers with bodies larger than a 512-byte snaplen, db's
- * /rows with chunked encoding.
+ * frontend fans out on a thread pool and propagates X-Request-ID (content evidence); auth calls on its handler
+ * thread (thread evidence); catalog is an asyncio service (every request on one OS thread, as eventlet services
+ * are) that forwards the X-Request-ID (content evidence where threads are ambiguous); catalog answers with bodies
+ * larger than a 512-byte snaplen, db's /rows with chunked encoding.
  */
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
   mkdirSync(opts.dir, { recursive: true });
@@ -56,9 +57,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     if (ownNetns) netns?.remove();
   };
   try {
-    const start = async (name: string, listenAddr: string, routes: unknown, inNetns: boolean): Promise<{ addr: string; port: number }> => {
+    const start = async (name: string, listenAddr: string, routes: unknown, inNetns: boolean, useAsync = false): Promise<{ addr: string; port: number }> => {
       const portfile = join(opts.dir, `${name}.port`);
       const args = [SERVICE_PY, '--name', name, '--listen', `${listenAddr}:0`, '--truth', truthFile, '--routes', JSON.stringify(routes), '--portfile', portfile];
+      if (useAsync) args.push('--async');
       const [cmd, argv] = inNetns && netns ? ['ip', ['netns', 'exec', netns.name, python, ...args]] : [python, args];
       const p = spawn(cmd, argv as string[], { stdio: ['ignore', 'ignore', 'inherit'] });
       procs.push(p);
@@ -73,8 +75,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const catalog = await start(
       'catalog',
       '127.0.0.1',
-      { '/items': { resp_bytes: 3000, calls: [{ url: `http://127.0.0.1:${db.port}/query` }, { url: `http://127.0.0.1:${db.port}/rows` }] } },
+      { '/items': { resp_bytes: 3000, propagate: true, calls: [{ url: `http://127.0.0.1:${db.port}/query` }, { url: `http://127.0.0.1:${db.port}/rows` }] } },
       false,
+      true,
     );
     const frontend = await start(
       'frontend',

@@ -5,9 +5,10 @@ USAGE
   service.py --name NAME --listen ADDR:PORT --truth FILE [--routes JSON] [--pool N] [--portfile FILE]
   service.py --name driver --drive http://ADDR:PORT/PATH --requests N --concurrency C --truth FILE
 
-Every service is a ThreadingHTTPServer (HTTP/1.1 keep-alive, one thread per connection). For each inbound
-request it makes the outbound calls of its route: on the handler thread ("sequential") or on a
-ThreadPoolExecutor ("parallel"), over keep-alive connection pools (http.client). It appends its ground truth
+Every service is a ThreadingHTTPServer (HTTP/1.1 keep-alive, one thread per connection), or with --async an
+asyncio server (one OS thread for every request, like eventlet services). For each inbound request it makes the
+outbound calls of its route: on the handler thread ("sequential") or on a ThreadPoolExecutor ("parallel"; with
+--async, asyncio.gather), over keep-alive connection pools (http.client, or asyncio streams). It appends its ground truth
 to --truth as one JSON line per inbound request: which outbound calls that request made, each identified by its
 connection 4-tuple and its index on the connection. The truth never goes on the wire.
 
@@ -16,6 +17,7 @@ Routes (--routes, JSON): {"/page": {"mode": "parallel", "propagate": true, "resp
 X-Request-ID header, the way OpenStack services forward request ids.
 """
 import argparse
+import asyncio
 import http.client
 import json
 import queue
@@ -132,8 +134,7 @@ def make_handler(name, routes, pool, executor, truth):
             truth.write({"method": self.command, "path": path, "client_addr": self.client_address[0],
                          "client_port": self.client_address[1], "server_addr": server[0],
                          "server_port": server[1], "idx": idx, "t_ns": t_ns}, outbound)
-            body = (json.dumps({"service": name, "path": path}) + " ").encode()
-            body = body + b"x" * max(0, route.get("resp_bytes", 0) - len(body))
+            body = response_body(name, path, route)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             if rid:
@@ -153,6 +154,124 @@ def make_handler(name, routes, pool, executor, truth):
     return Handler
 
 
+def response_body(name, path, route):
+    body = (json.dumps({"service": name, "path": path}) + " ").encode()
+    return body + b"x" * max(0, route.get("resp_bytes", 0) - len(body))
+
+
+class AsyncPool:
+    """Keep-alive connection pool on asyncio streams; each connection counts the requests it carried."""
+
+    def __init__(self):
+        self.idle = {}
+
+    async def call(self, url, headers, method="GET"):
+        u = urlsplit(url)
+        idle = self.idle.setdefault((u.hostname, u.port), [])
+        if idle:
+            conn = idle.pop()
+        else:
+            r, w = await asyncio.open_connection(u.hostname, u.port)
+            conn = [r, w, 0]
+        r, w, idx = conn
+        local = w.get_extra_info("sockname")
+        remote = w.get_extra_info("peername")
+        head = f"{method} {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        w.write(head.encode())
+        await w.drain()
+        status = int((await r.readline()).split()[1])
+        rh = await read_headers(r)
+        size = 0
+        if "chunked" in rh.get("transfer-encoding", ""):
+            while True:
+                n = int((await r.readline()).split(b";")[0], 16)
+                if n == 0:
+                    await read_headers(r)  # trailers up to the empty line
+                    break
+                size += len((await r.readexactly(n + 2))) - 2
+        else:
+            size = len(await r.readexactly(int(rh.get("content-length") or 0)))
+        conn[2] += 1
+        idle.append(conn)
+        return {"method": method, "path": u.path, "local_addr": local[0], "local_port": local[1],
+                "remote_addr": remote[0], "remote_port": remote[1], "idx": idx, "status": status, "bytes": size}
+
+
+async def read_headers(r):
+    headers = {}
+    while True:
+        line = await r.readline()
+        if line in (b"\r\n", b"\n", b""):
+            return headers
+        k, v = line.decode("latin1").split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+
+
+def serve_async(args):
+    """The same service on asyncio: every request on one OS thread, as eventlet green threads are."""
+    truth = TruthLog(args.truth, args.name)
+    routes = json.loads(args.routes) if args.routes else {}
+    pool = AsyncPool()
+
+    async def handle(reader, writer):
+        idx = 0
+        peer = writer.get_extra_info("peername")
+        server = writer.get_extra_info("sockname")
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                t_ns = time.time_ns()
+                method, target, _ = line.decode("latin1").rstrip("\r\n").split(" ", 2)
+                headers = await read_headers(reader)
+                n = int(headers.get("content-length") or 0)
+                if n:
+                    await reader.readexactly(n)
+                my_idx, idx = idx, idx + 1
+                path = target.split("?", 1)[0]
+                route = routes.get(path, {})
+                rid = headers.get("x-request-id")
+                out_headers = {}
+                if route.get("propagate"):
+                    rid = rid or "req-" + str(uuid.uuid4())
+                    out_headers["X-Request-ID"] = rid
+                calls = route.get("calls", [])
+                if route.get("mode") == "parallel":
+                    outbound = list(await asyncio.gather(*[pool.call(c["url"], out_headers, c.get("method", "GET")) for c in calls]))
+                else:
+                    outbound = [await pool.call(c["url"], out_headers, c.get("method", "GET")) for c in calls]
+                truth.write({"method": method, "path": path, "client_addr": peer[0], "client_port": peer[1],
+                             "server_addr": server[0], "server_port": server[1], "idx": my_idx, "t_ns": t_ns}, outbound)
+                body = response_body(args.name, path, route)
+                head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                head += f"Content-Length: {len(body)}\r\n" + (f"X-OpenStack-Request-ID: {rid}\r\n" if rid else "") + "\r\n"
+                writer.write(head.encode() + body)
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def main():
+        host, port = args.listen.rsplit(":", 1)
+        srv = await asyncio.start_server(handle, host, int(port), backlog=128)
+        write_portfile(args.portfile, srv.sockets[0].getsockname()[1])
+        async with srv:
+            await srv.serve_forever()
+
+    asyncio.run(main())
+
+
+def write_portfile(portfile, port):
+    if portfile:
+        import os
+        with open(portfile + ".tmp", "w") as f:
+            f.write(str(port))
+        os.rename(portfile + ".tmp", portfile)
+
+
 def serve(args):
     truth = TruthLog(args.truth, args.name)
     routes = json.loads(args.routes) if args.routes else {}
@@ -162,11 +281,7 @@ def serve(args):
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 128
     httpd = ThreadingHTTPServer((host, int(port)), make_handler(args.name, routes, pool, executor, truth))
-    if args.portfile:
-        with open(args.portfile + ".tmp", "w") as f:
-            f.write(str(httpd.server_address[1]))
-        import os
-        os.rename(args.portfile + ".tmp", args.portfile)
+    write_portfile(args.portfile, httpd.server_address[1])
     httpd.serve_forever()
 
 
@@ -217,11 +332,12 @@ def main():
     p.add_argument("--drive")
     p.add_argument("--requests", type=int, default=10)
     p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--async", dest="use_async", action="store_true", help="asyncio server: one OS thread for all requests")
     args = p.parse_args()
     set_comm(args.name)
     if args.drive:
         sys.exit(drive(args))
-    serve(args)
+    serve_async(args) if args.use_async else serve(args)
 
 
 if __name__ == "__main__":
