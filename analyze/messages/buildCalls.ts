@@ -105,7 +105,16 @@ export async function buildCalls(
         const e = rows[r++]!;
         (e.direction === 'send' ? send : recv).push(e);
       }
-      analyzeConnection(conn, side(send, mask, diag), side(recv, mask, diag), diag, spans, ids, messages);
+      try {
+        const out: unknown[][][] = [[], [], []];
+        analyzeConnection(conn, side(send, mask, diag), side(recv, mask, diag), diag, out[0]!, out[1]!, out[2]!);
+        spans.push(...out[0]!);
+        ids.push(...out[1]!);
+        messages.push(...out[2]!);
+      } catch (e) {
+        // A parser bug on one connection must not cost the whole analysis: count it, name it, go on.
+        diag.warn('parser-error', `connection skipped, a parser failed on it: ${(e as Error).message.split('\n', 1)[0]}`);
+      }
     }
     await engine.insertRows('spans_raw', spans);
     await engine.insertRows('span_ids', ids);
