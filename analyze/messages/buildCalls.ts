@@ -108,9 +108,7 @@ export async function buildCalls(
       try {
         const out: unknown[][][] = [[], [], []];
         analyzeConnection(conn, side(send, mask, diag), side(recv, mask, diag), diag, out[0]!, out[1]!, out[2]!);
-        spans.push(...out[0]!);
-        ids.push(...out[1]!);
-        messages.push(...out[2]!);
+        for (const [to, from] of [[spans, out[0]!], [ids, out[1]!], [messages, out[2]!]] as const) for (const row of from) to.push(row);
       } catch (e) {
         // A parser bug on one connection must not cost the whole analysis: count it, name it, go on.
         diag.warn('parser-error', `connection skipped, a parser failed on it: ${(e as Error).message.split('\n', 1)[0]}`);
