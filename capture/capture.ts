@@ -145,7 +145,13 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     }
   };
 
-  /** Close the current segment: spool to disk now (backpressure), convert to zstd in the background. */
+  /**
+   * Close the current segment: in the background, spool it to disk, then convert it to zstd. While two segments
+   * wait, reading from the agent pauses: its pipe fills, it stops draining, and the kernel ring buffer (whose
+   * overflows are counted) absorbs the burst.
+   */
+  let pendingSegments = 0;
+  let pauseAgent: (paused: boolean) => void = () => {};
   const rotate = (): void => {
     if (builder.rows === 0 || failure) return;
     const full = builder;
@@ -153,25 +159,30 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     segmentStarted = Date.now();
     const name = segName(++segmentCount);
     const spool = join(out, 'events', `${name}${SPOOL_SUFFIX}`);
-    try {
-      SegmentWriter.writeSpool(spool, full.columns(), full.rows);
-    } catch (e) {
-      rmSync(spool, { force: true });
-      fail(diskError(e, spool));
-      return;
-    }
     manifest.events.redacted += full.redacted;
+    if (++pendingSegments >= 2) pauseAgent(true);
     conversions = conversions.then(async () => {
-      const writer = await writerReady;
-      if (failure) return;
       try {
-        const info = await writer.convert(spool, join(out, 'events', `${name}.parquet`), `events/${name}.parquet`);
-        manifest.segments.push(info);
-        manifest.events.written += info.rows;
-        await writer.writeProcesses(join(out, 'processes.parquet'), [...processes.values()]);
-        writeManifest(out, manifest);
-      } catch (e) {
-        fail(diskError(e, join(out, 'events', `${name}.parquet`)));
+        if (failure) return;
+        try {
+          await SegmentWriter.writeSpool(spool, full.columns(), full.rows);
+        } catch (e) {
+          rmSync(spool, { force: true });
+          fail(diskError(e, spool));
+          return;
+        }
+        const writer = await writerReady;
+        try {
+          const info = await writer.convert(spool, join(out, 'events', `${name}.parquet`), `events/${name}.parquet`);
+          manifest.segments.push(info);
+          manifest.events.written += info.rows;
+          await writer.writeProcesses(join(out, 'processes.parquet'), [...processes.values()]);
+          writeManifest(out, manifest);
+        } catch (e) {
+          fail(diskError(e, join(out, 'events', `${name}.parquet`)));
+        }
+      } finally {
+        if (--pendingSegments < 2) pauseAgent(false);
       }
     });
   };
@@ -212,6 +223,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     throw e;
   }
   manifest.agent = { pid: agent.pid, probes: agent.probes };
+  pauseAgent = (paused) => agent.pause(paused);
   monoToRealtime = BigInt(agent.readyClock.realtime_ns) - BigInt(agent.readyClock.monotonic_ns);
   manifest.clock.mono_to_realtime_ns = monoToRealtime.toString();
   manifest.clock.samples.push(agent.readyClock);

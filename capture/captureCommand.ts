@@ -22,7 +22,7 @@ export const captureCommand = defineCommand({
       .option('force', { type: 'boolean', default: false, describe: 'replace a capture already in --out' })
       .option('segment-mb', { type: 'number', default: 64, describe: 'close a segment at this much buffered data' })
       .option('segment-seconds', { type: 'number', default: 10, describe: 'close a segment after this long' })
-      .option('ring-mb', { type: 'number', default: 16, describe: 'kernel ring buffer size (power of two)' })
+      .option('ring-mb', { type: 'number', default: 64, describe: 'kernel ring buffer size in MiB (power of two); absorbs bursts while segments are written' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
       .option('ebpf', { type: 'boolean', default: false, hidden: true, describe: 'print the BPF program and its cflags, then exit' })
       .example('nitrace capture --out /tmp/cap -- curl -s http://127.0.0.1:8080/', 'everything while curl runs')

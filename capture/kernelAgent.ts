@@ -105,8 +105,15 @@ export class KernelAgent {
     });
   }
 
+  /** Stop or resume reading the agent's records (backpressure while segments are written). */
+  pause(paused: boolean): void {
+    if (paused) this.child.stdout!.pause();
+    else this.child.stdout!.resume();
+  }
+
   /** Ask the agent to drain the ring buffer and stop; resolves with its exit code once stdout is fully read. */
   async stop(): Promise<number> {
+    this.pause(false);
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     return this.exited;
   }

@@ -34,7 +34,7 @@ test('writePlainParquet: DuckDB reads back every type, including long lists of c
     ];
     // More than 15 columns exercises the long form of Thrift list headers.
     for (let k = 0; k < 14; k++) cols.push({ name: `c${k}`, type: PHYSICAL.INT32, data: i32.bytes() });
-    writePlainParquet(path, cols, n);
+    await writePlainParquet(path, cols, n);
     const con = await (await DuckDBInstance.create()).connect();
     const rows = (await con.runAndReadAll(`SELECT a, b, s, hex(p), c13 FROM read_parquet('${path}') ORDER BY b DESC`)).getRows();
     assert.equal(rows.length, n);

@@ -8,7 +8,7 @@
  * only: DuckDB reads it back and writes the real zstd segment (capture/segmentWriter.ts).
  * Format: https://parquet.apache.org/docs/file-format/ (thrift definitions in parquet.thrift).
  */
-import { openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { encodeStruct, i32, i64, str, struct, list, T, type ThriftStruct } from './thriftCompact.js';
 
 /** Parquet physical types used here (parquet.thrift `Type`). */
@@ -30,14 +30,17 @@ export interface PlainColumn {
   data: Uint8Array;
 }
 
-/** Write `columns` (each with `numRows` values) as a Parquet file at `path`, fsync'd. */
-export function writePlainParquet(path: string, columns: PlainColumn[], numRows: number): number {
-  const fd = openSync(path, 'w');
+/**
+ * Write `columns` (each with `numRows` values) as a Parquet file at `path`, fsync'd. Asynchronous, so the
+ * capture keeps reading the kernel agent while a segment goes to disk.
+ */
+export async function writePlainParquet(path: string, columns: PlainColumn[], numRows: number): Promise<number> {
+  const fh = await open(path, 'w');
   try {
     let offset = 0;
+    const pending: Uint8Array[] = [];
     const write = (b: Uint8Array): void => {
-      let done = 0;
-      while (done < b.length) done += writeSync(fd, b, done, b.length - done);
+      pending.push(b);
       offset += b.length;
     };
     write(MAGIC);
@@ -85,9 +88,10 @@ export function writePlainParquet(path: string, columns: PlainColumn[], numRows:
     len.writeUInt32LE(footer.length);
     write(len);
     write(MAGIC);
-    fsyncSync(fd);
+    await fh.writev(pending);
+    await fh.sync();
     return offset;
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }

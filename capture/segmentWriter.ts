@@ -82,8 +82,8 @@ export class SegmentWriter {
   }
 
   /** Step 1 of a segment: the spool file, durable on disk. */
-  static writeSpool(spoolPath: string, columns: PlainColumn[], rows: number): void {
-    writePlainParquet(spoolPath, columns, rows);
+  static async writeSpool(spoolPath: string, columns: PlainColumn[], rows: number): Promise<void> {
+    await writePlainParquet(spoolPath, columns, rows);
   }
 
   /** Step 2: spool -> final zstd segment at `finalPath` (relative name `file` goes in the manifest). */
