@@ -12,7 +12,7 @@ export const analyzeCommand = defineCommand({
       .option('out', { type: 'string', demandOption: true, describe: 'output directory (spans.parquet, edges.parquet, otlp.json, jaeger.json, analysis.duckdb, summary.json)' })
       .option('engine', { choices: ['duckdb'] as const, default: 'duckdb' as const, describe: 'SQL engine for the joins' })
       .option('print-traces', { type: 'number', default: 0, describe: 'also print the first N traces as trees' })
-      .option('quiet', { type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
       .example('$0 analyze cap-node1 cap-node2 --out analysis', 'two nodes captured at the same time')
       .example("duckdb analysis/analysis.duckdb \"SELECT evidence, count(*) FROM edges GROUP BY 1\"", 'query the result further'),
   run: async (args) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GappedStream } from '../gappedStream.js';
 import type { MessageType } from '../types.js';
-import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS } from '../redis/testkit.js';
+import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS } from '../testkit.js';
 import { detect, findFrameBoundary, parseFrame, PROTOCOL_HEADER } from './parse.js';
 import { connection0, connection1, connection2 } from './testdata.js';
 import type { AmqpFrame, ContentHeaderFrame, MethodFrame } from './types.js';

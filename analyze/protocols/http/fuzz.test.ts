@@ -2,21 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GappedStream } from '../gappedStream.js';
 import { parseFrames } from '../parseFrames.js';
+import { rng } from '../testkit.js';
 import type { Chunk, MessageType } from '../types.js';
 import { httpSpec } from './spec.js';
 import { stitchHttp } from './stitch.js';
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS = [
   'GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Request-ID: 1\r\n\r\n',

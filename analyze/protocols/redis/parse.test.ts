@@ -4,7 +4,7 @@ import { GappedStream } from '../gappedStream.js';
 import type { MessageType } from '../types.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
 import { bigValues, pipelines, resp2Session, resp3Session } from './testdata.js';
-import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS, type RecordedChunk } from './testkit.js';
+import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS, type RecordedChunk } from '../testkit.js';
 import type { RedisFrame } from './types.js';
 
 const parser = { parseFrame, findFrameBoundary };

@@ -1,10 +1,10 @@
 /**
- * Test helpers shared by the protocol tests of redis/, mysql/, amqp/, memcached/ (test code only): streams built
+ * Test helpers shared by the protocol tests of redis/, mysql/, amqp/, memcached/ and http/ (test code only): streams built
  * from recorded chunks with a snaplen, the frame loop the analysis runs (parse, advance, resync), a seeded RNG.
  */
 import assert from 'node:assert/strict';
-import { GappedStream } from '../gappedStream.js';
-import type { Chunk, MessageType, ParseResult } from '../types.js';
+import { GappedStream } from './gappedStream.js';
+import type { Chunk, MessageType, ParseResult } from './types.js';
 
 /** One recorded syscall-sized chunk: direction, microseconds since the exchange began, payload in base64. */
 export type RecordedChunk = readonly [type: MessageType, tUs: number, base64: string];
