@@ -43,6 +43,7 @@
 #define NT_SYS_ACCEPT 13
 #define NT_SYS_ACCEPT4 14
 #define NT_SYS_CLOSE 15
+#define NT_SYS_UNTRACKED 16 /* the syscall began before the probes were attached: no fd, no payload */
 
 /* Indexes of the per-CPU counters map (summed by the agent and written to the manifest). */
 #define NT_CNT_EMITTED 0        /* events handed to the ring buffer */

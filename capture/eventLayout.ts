@@ -36,6 +36,7 @@ export const DIRECTION_NAMES: Record<number, string | null> = { 0: null, 1: 'sen
 export const SYSCALL_NAMES: Record<number, string> = {
   1: 'read', 2: 'readv', 3: 'recvfrom', 4: 'recvmsg', 5: 'recvmmsg', 6: 'write', 7: 'writev', 8: 'sendto',
   9: 'sendmsg', 10: 'sendmmsg', 11: 'sendfile', 12: 'connect', 13: 'accept', 14: 'accept4', 15: 'close',
+  16: 'untracked',
 };
 /** Counter indexes (NT_CNT_*), in the order the agent reports them. */
 export const COUNTER_NAMES = ['kernel_emitted', 'ringbuf_drops', 'payload_faults', 'active_map_full', 'filtered_in_kernel'];

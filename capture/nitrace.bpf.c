@@ -183,12 +183,68 @@ static __always_inline int socket_selected(u16 lport, u16 rport, u32 netns)
 	return 1;
 }
 
+/* TCP sequence number of the first byte this call moved: the counters already include the call's bytes. */
+static __always_inline u32 first_seq(void *sk, u8 direction, u32 len)
+{
+	u32 seq = 0;
+	bpf_probe_read_kernel(&seq, sizeof(seq), sk + (direction == NT_DIR_SEND ? OFF_TCP_WRITE_SEQ : OFF_TCP_COPIED_SEQ));
+	u32 first = seq - len;
+	if (direction == NT_DIR_RECV) {
+		/* A read that reaches the peer's FIN advances copied_seq one more (the FIN takes a sequence number):
+		 * the peer has closed and everything up to rcv_nxt has been read. */
+		u32 rcv_nxt = 0;
+		u8 state = 0;
+		bpf_probe_read_kernel(&rcv_nxt, sizeof(rcv_nxt), sk + OFF_TCP_RCV_NXT);
+		bpf_probe_read_kernel(&state, sizeof(state), sk + OFF_SKC_STATE);
+		if (rcv_nxt == seq && (state == TCP_CLOSE_WAIT_ || state == TCP_LAST_ACK_ || state == TCP_CLOSING_ ||
+				       state == TCP_TIME_WAIT_ || state == TCP_CLOSE_))
+			first -= 1;
+	}
+	return first;
+}
+
+static __always_inline void fill_header(struct nt_event *ev, u64 id, struct active_t *a, u8 kind);
+static __always_inline int emit(struct scratch_t *s, u32 payload_len);
+
+/*
+ * Socket I/O by a thread whose syscall entered before the probes were attached (typically a server thread
+ * blocked in recv when the capture starts). The user buffer is unknown, so the event has no payload; its bytes
+ * and TCP sequence number still let analysis take the payload from the peer's send of the same bytes.
+ */
+static __always_inline int emit_untracked(u64 id, void *sk, u16 family, u16 protocol, int ret, int flags, u8 direction)
+{
+	if (protocol != IPPROTO_TCP_ || (family != AF_INET_ && family != AF_INET6_) || ret <= 0)
+		return 0;
+	if ((direction == NT_DIR_RECV && (flags & MSG_PEEK_)) || !traced_task(id >> 32))
+		return 0;
+	struct active_t a = {};
+	a.sk = (u64)sk;
+	a.fd = -1;
+	a.direction = direction;
+	a.syscall = NT_SYS_UNTRACKED;
+	read_tuple(sk, &a.family, &a.lport, &a.rport, a.laddr, a.raddr, &a.netns);
+	if (!socket_selected(a.lport, a.rport, a.netns))
+		return 0;
+	a.seq = first_seq(sk, direction, (u32)ret);
+	u32 zero = 0;
+	struct scratch_t *s = scratch.lookup(&zero);
+	if (!s)
+		return 0;
+	fill_header(&s->ev, id, &a, NT_KIND_DATA);
+	s->ev.bytes = (u32)ret;
+	emit(s, 0);
+	return 0;
+}
+
 /* Inside a socket syscall: this is a socket; keep it if TCP and selected, and read its identity once. */
 static __always_inline int on_sock_length(void *sk, u16 family, u16 protocol, int ret, int flags, u8 direction)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id;
 	struct active_t *a = active.lookup(&tid);
-	if (!a || a->dropped || a->direction != direction)
+	if (!a)
+		return emit_untracked(id, sk, family, protocol, ret, flags, direction);
+	if (a->dropped || a->direction != direction)
 		return 0;
 	if (protocol != IPPROTO_TCP_ || (family != AF_INET_ && family != AF_INET6_)) {
 		a->dropped = 1;
@@ -206,21 +262,7 @@ static __always_inline int on_sock_length(void *sk, u16 family, u16 protocol, in
 		count(NT_CNT_FILTERED);
 		return 0;
 	}
-	/* The sequence counters already include this call's bytes. */
-	u32 seq = 0;
-	bpf_probe_read_kernel(&seq, sizeof(seq), sk + (direction == NT_DIR_SEND ? OFF_TCP_WRITE_SEQ : OFF_TCP_COPIED_SEQ));
-	a->seq = seq - (u32)ret;
-	if (direction == NT_DIR_RECV) {
-		/* A read that reaches the peer's FIN advances copied_seq one more (the FIN takes a sequence number):
-		 * the peer has closed and everything up to rcv_nxt has been read. */
-		u32 rcv_nxt = 0;
-		u8 state = 0;
-		bpf_probe_read_kernel(&rcv_nxt, sizeof(rcv_nxt), sk + OFF_TCP_RCV_NXT);
-		bpf_probe_read_kernel(&state, sizeof(state), sk + OFF_SKC_STATE);
-		if (rcv_nxt == seq && (state == TCP_CLOSE_WAIT_ || state == TCP_LAST_ACK_ || state == TCP_CLOSING_ ||
-				       state == TCP_TIME_WAIT_ || state == TCP_CLOSE_))
-			a->seq -= 1;
-	}
+	a->seq = first_seq(sk, direction, (u32)ret);
 	return 0;
 }
 
