@@ -1,6 +1,7 @@
 /**
- * Test helpers shared by the protocol tests of redis/, mysql/, amqp/, memcached/ and http/ (test code only): streams built
- * from recorded chunks with a snaplen, the frame loop the analysis runs (parse, advance, resync), a seeded RNG.
+ * Test helpers shared by the protocol tests of redis/, mysql/, amqp/, memcached/ (and http/'s fuzz test; test code
+ * only): streams built from recorded chunks with a snaplen, the frame loop the analysis runs (parse, advance,
+ * resync), a seeded RNG.
  */
 import assert from 'node:assert/strict';
 import { GappedStream } from './gappedStream.js';
