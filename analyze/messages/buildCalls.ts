@@ -4,7 +4,7 @@ import { Progress } from '../progress.js';
 import { GappedStream } from '../protocols/gappedStream.js';
 import { parseFrames } from '../protocols/parseFrames.js';
 import type { ProtocolSpec } from '../protocols/protocol.js';
-import { protocols } from '../protocols/registry.js';
+import { DEFAULT_SERVER_PORTS, protocols } from '../protocols/registry.js';
 import type { CallRecord, Chunk, Frame, MessageType } from '../protocols/types.js';
 import { spanId } from './spanId.js';
 
@@ -138,8 +138,22 @@ function side(events: EventRow[], mask: (p: Uint8Array) => number, diag: Diagnos
   return { stream: new GappedStream(chunks), ...s };
 }
 
-/** Which protocol the connection speaks and whether this side is its client, from the first captured bytes. */
-function recognise(send: Side, recv: Side): { spec: ProtocolSpec<Frame>; client: boolean } | null {
+/**
+ * Which protocol the connection speaks and whether this side is its client: from the first captured bytes, else
+ * (a connection already open when the capture began) from a well-known server port.
+ */
+function recognise(conn: ConnRow, send: Side, recv: Side): { spec: ProtocolSpec<Frame>; client: boolean; byPort: boolean } | null {
+  const byBytes = recogniseBytes(send, recv);
+  if (byBytes) return { ...byBytes, byPort: false };
+  for (const spec of protocols) {
+    const ports = DEFAULT_SERVER_PORTS[spec.name] ?? [];
+    if (conn.remote_port !== null && ports.includes(conn.remote_port)) return { spec, client: true, byPort: true };
+    if (conn.local_port !== null && ports.includes(conn.local_port)) return { spec, client: false, byPort: true };
+  }
+  return null;
+}
+
+function recogniseBytes(send: Side, recv: Side): { spec: ProtocolSpec<Frame>; client: boolean } | null {
   for (const spec of protocols) {
     // Interleave both directions by time so the first message decides even if the capture began mid-stream.
     const heads: { ts: bigint; dir: 'send' | 'recv'; data: Uint8Array }[] = [];
@@ -165,7 +179,8 @@ function analyzeConnection(
   ids: unknown[][],
   messages: unknown[][],
 ): void {
-  const found = recognise(send, recv);
+  const found = recognise(conn, send, recv);
+  if (found?.byPort) diag.add(`${found.spec.name}_connections_recognised_by_port`, 1);
   if (!found) {
     diag.add('connections_unrecognised', 1);
     if (send.stream.length + recv.stream.length > 0) diag.add('bytes_unrecognised', send.stream.length + recv.stream.length);

@@ -12,3 +12,15 @@ import type { Frame } from './types.js';
  * checks every protocol folder with a spec.ts is listed.
  */
 export const protocols: readonly ProtocolSpec<Frame>[] = [httpSpec, amqpSpec, redisSpec, mysqlSpec, memcachedSpec] as unknown as ProtocolSpec<Frame>[];
+
+/**
+ * Well-known server ports, used only when no protocol recognises a connection's first captured bytes: a
+ * connection already open when the capture began shows no handshake and may start mid-frame (the framing loop
+ * then resyncs). IANA / vendor defaults.
+ */
+export const DEFAULT_SERVER_PORTS: Readonly<Partial<Record<ProtocolSpec['name'], readonly number[]>>> = {
+  mysql: [3306],
+  amqp: [5672],
+  redis: [6379],
+  memcached: [11211],
+};
