@@ -4,6 +4,7 @@
  * resync), a seeded RNG.
  */
 import assert from 'node:assert/strict';
+import { it } from 'node:test';
 import { GappedStream } from './gappedStream.js';
 import type { Chunk, MessageType, ParseResult } from './types.js';
 
@@ -97,6 +98,76 @@ export function parseAll<F>(parser: FrameParser<F>, type: MessageType, stream: G
   }
   out.endPos = Math.min(pos, stream.length);
   return out;
+}
+
+/** The messages (frames) of a well-formed byte string, as the frame loop finds them: the inputs of truncation tests. */
+export function framesOf<F extends { startPos: number; length: number }>(parser: FrameParser<F>, type: MessageType, all: Uint8Array): Uint8Array[] {
+  return parseAll(parser, type, fullStream(all)).frames.map((f) => all.subarray(f.startPos, f.startPos + f.length));
+}
+
+function stateOf(r: ParseResult<unknown>): string {
+  return r.state === 'invalid' ? `invalid (${r.reason})` : r.state === 'needs-more-data' ? r.state : `${r.state}, length ${r.length}`;
+}
+
+/**
+ * Asserts that every proper prefix of the well-formed message `msg` needs more data, as one chunk and split over two
+ * (an incomplete message must be neither consumed nor rejected). Returns the number of prefixes checked.
+ */
+export function assertTruncationsNeedMoreData<F>(parser: FrameParser<F>, type: MessageType, msg: Uint8Array, label: string): number {
+  for (let k = 0; k < msg.length; k++) {
+    const prefix = msg.subarray(0, k);
+    const whole = parser.parseFrame(type, fullStream(prefix), 0);
+    assert.equal(whole.state, 'needs-more-data', `${label} cut at ${k} of ${msg.length}: ${stateOf(whole)}`);
+    const split = parser.parseFrame(type, fullStream(prefix.subarray(0, k >> 1), prefix.subarray(k >> 1)), 0);
+    assert.equal(split.state, 'needs-more-data', `${label} cut at ${k} of ${msg.length}, split: ${stateOf(split)}`);
+  }
+  return msg.length;
+}
+
+/** A case of an invalid table: test name, direction, input (fully captured unless a stream), position (default 0). */
+export type InvalidCase = readonly [name: string, type: MessageType, input: string | Uint8Array | GappedStream, pos?: number];
+
+/** Registers one test per case, each asserting that parseFrame says invalid. */
+export function itRejectsAll<F>(parser: FrameParser<F>, cases: readonly InvalidCase[]): void {
+  for (const [name, type, input, pos = 0] of cases) {
+    it(name, () => {
+      const stream = input instanceof GappedStream ? input : fullStream(input);
+      assert.equal(parser.parseFrame(type, stream, pos).state, 'invalid');
+    });
+  }
+}
+
+/** Invalid cases named `<type> <input as JSON>`. */
+export function namedByInput(cases: ReadonlyArray<readonly [MessageType, string]>): InvalidCase[] {
+  return cases.map(([type, input]) => [`${type} ${JSON.stringify(input)}`, type, input]);
+}
+
+/**
+ * The fuzz loop: `iterations` streams, each of random bytes (1 in 5) or a mutated seed, then `grow`n if given, cut
+ * into random chunks of which about 3 in 10 are captured only in part. The frame loop (which asserts progress at every
+ * step) must end within each stream in both directions; nothing may throw.
+ */
+export function fuzzFrameLoop<F>(
+  parser: FrameParser<F>,
+  next: () => number,
+  seeds: readonly Uint8Array[],
+  iterations: number,
+  grow: (base: Uint8Array) => Uint8Array = (base) => base,
+): void {
+  for (let i = 0; i < iterations; i++) {
+    const base = grow(next() < 0.2 ? randomBytes(Math.floor(next() * 300), next) : mutate(seeds[Math.floor(next() * seeds.length)]!, next));
+    const chunks: Chunk[] = [];
+    let at = 0;
+    while (at < base.length) {
+      const n = 1 + Math.floor(next() * base.length);
+      const data = base.subarray(at, Math.min(base.length, at + n));
+      const captured = next() < 0.3 ? Math.floor(next() * data.length) : data.length;
+      chunks.push(gappedChunk(data.subarray(0, captured), data.length, T0_NS + BigInt(i), 1));
+      at += n;
+    }
+    const s = new GappedStream(chunks);
+    for (const type of ['request', 'response'] as const) assert.ok(parseAll(parser, type, s).endPos <= s.length);
+  }
 }
 
 /** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */

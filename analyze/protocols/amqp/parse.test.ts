@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GappedStream } from '../gappedStream.js';
 import type { MessageType } from '../types.js';
-import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS } from '../testkit.js';
+import {
+  assertTruncationsNeedMoreData, bytes, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, parseAll, rng, streamOf, T0_NS,
+  type InvalidCase,
+} from '../testkit.js';
 import { detect, findFrameBoundary, parseFrame, PROTOCOL_HEADER } from './parse.js';
 import { connection0, connection1, connection2 } from './testdata.js';
 import type { AmqpFrame, ContentHeaderFrame, MethodFrame } from './types.js';
@@ -115,21 +118,14 @@ describe('amqp parseFrame: every truncation needs more data', () => {
   it('all prefixes of every recorded frame, whole and split in two chunks', () => {
     let checked = 0;
     for (const type of BOTH) {
-      for (const f of recordedFrames(type)) {
-        for (let k = 0; k < f.length; k++) {
-          const prefix = f.subarray(0, k);
-          assert.equal(parseFrame(type, fullStream(prefix), 0).state, 'needs-more-data', `${type} cut at ${k} of ${f.length}`);
-          assert.equal(parseFrame(type, fullStream(prefix.subarray(0, k >> 1), prefix.subarray(k >> 1)), 0).state, 'needs-more-data');
-          checked++;
-        }
-      }
+      for (const f of recordedFrames(type)) checked += assertTruncationsNeedMoreData(parser, type, f, type);
     }
     assert.ok(checked > 15000, `checked ${checked}`);
   });
 });
 
 describe('amqp parseFrame: invalid', () => {
-  const cases: Array<[string, MessageType, Uint8Array]> = [
+  itRejectsAll(parser, [
     ['unknown frame type 9', 'response', frame(9, 0, 'x')],
     ['frame-end is not 0xCE', 'response', (() => { const f = frame(1, 0, u16(10) + u16(10)); f[f.length - 1] = 0; return f; })()],
     ['heartbeat with a payload', 'response', frame(8, 0, 'x')],
@@ -140,8 +136,7 @@ describe('amqp parseFrame: invalid', () => {
     ['AMQP 0-8 protocol header', 'request', bytes('AMQP\x01\x01\x08\x00')],
     ['HTTP', 'request', bytes('GET / HTTP/1.1\r\n')],
     ['TLS', 'response', bytes('\x16\x03\x03\x00\x40')],
-  ];
-  for (const [name, type, input] of cases) it(name, () => assert.equal(parseFrame(type, fullStream(input), 0).state, 'invalid'));
+  ] satisfies InvalidCase[]);
 
   it('resyncs at the next plausible frame', () => {
     const good = frame(1, 1, u16(60) + u16(80) + u32(0) + u32(7) + '\x00');
@@ -190,21 +185,10 @@ describe('amqp parseFrame: fuzz', () => {
   it('3000 random and mutated streams', () => {
     const next = rng(0x5672);
     const seeds = [...recordedFrames('request'), ...recordedFrames('response')];
-    for (let i = 0; i < 3000; i++) {
-      let base = next() < 0.2 ? randomBytes(Math.floor(next() * 300), next) : mutate(seeds[Math.floor(next() * seeds.length)]!, next);
-      if (next() < 0.3) base = new Uint8Array(Buffer.concat([base, seeds[Math.floor(next() * seeds.length)]!]));
-      const chunks = [];
-      let at = 0;
-      while (at < base.length) {
-        const n = 1 + Math.floor(next() * base.length);
-        const data = base.subarray(at, Math.min(base.length, at + n));
-        const captured = next() < 0.3 ? Math.floor(next() * data.length) : data.length;
-        chunks.push(gappedChunk(data.subarray(0, captured), data.length, T0_NS + BigInt(i), 1));
-        at += n;
-      }
-      const s = new GappedStream(chunks);
-      for (const type of BOTH) assert.ok(parseAll(parser, type, s).endPos <= s.length);
-    }
+    // Some mutated frames are followed by a whole one.
+    fuzzFrameLoop(parser, next, seeds, 3000, (base) =>
+      next() < 0.3 ? new Uint8Array(Buffer.concat([base, seeds[Math.floor(next() * seeds.length)]!])) : base,
+    );
   });
 });
 

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GappedStream } from '../gappedStream.js';
 import type { MessageType } from '../types.js';
-import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS } from '../testkit.js';
+import {
+  assertTruncationsNeedMoreData, bytes, framesOf, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, namedByInput, parseAll, rng, streamOf,
+  T0_NS,
+} from '../testkit.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
 import { metaCommands, pymemcache, pythonMemcached } from './testdata.js';
 
@@ -61,26 +64,18 @@ describe('memcached parseFrame: every truncation needs more data', () => {
   it('all prefixes of every message, whole and split in two chunks', () => {
     const messages: Array<[MessageType, Uint8Array]> = WELL_FORMED.map(([t, s]) => [t, bytes(s)]);
     for (const recorded of Object.values(RECORDED)) {
-      for (const type of BOTH) {
-        const all = joined(recorded, type);
-        for (const f of parseAll(parser, type, fullStream(all)).frames) messages.push([type, all.subarray(f.startPos, f.startPos + f.length)]);
-      }
+      for (const type of BOTH) for (const m of framesOf(parser, type, joined(recorded, type))) messages.push([type, m]);
     }
     let checked = 0;
     for (const [type, msg] of messages) {
-      for (let k = 0; k < msg.length; k++) {
-        const prefix = msg.subarray(0, k);
-        assert.equal(parseFrame(type, fullStream(prefix), 0).state, 'needs-more-data', `${type} ${JSON.stringify(Buffer.from(msg).toString('latin1').slice(0, 40))} cut at ${k}`);
-        assert.equal(parseFrame(type, fullStream(prefix.subarray(0, k >> 1), prefix.subarray(k >> 1)), 0).state, 'needs-more-data');
-        checked++;
-      }
+      checked += assertTruncationsNeedMoreData(parser, type, msg, `${type} ${JSON.stringify(Buffer.from(msg).toString('latin1').slice(0, 40))}`);
     }
     assert.ok(checked > 8000, `checked ${checked}`);
   });
 });
 
 describe('memcached parseFrame: invalid', () => {
-  const cases: Array<[MessageType, string]> = [
+  itRejectsAll(parser, namedByInput([
     ['request', 'GET / HTTP/1.1\r\n'],
     ['request', 'set k 0 0 x\r\nv\r\n'],
     ['request', 'set k 0 0 2\r\nabc\r\n'],
@@ -91,8 +86,7 @@ describe('memcached parseFrame: invalid', () => {
     ['response', 'VALUE k 0 99999999999\r\n'],
     ['response', 'STORED\rX'],
     ['response', '+OK\r\n'],
-  ];
-  for (const [type, input] of cases) it(`${type} ${JSON.stringify(input)}`, () => assert.equal(parseFrame(type, fullStream(input), 0).state, 'invalid'));
+  ]));
   it('resyncs at the next line that opens a frame', () => {
     const out = parseAll(parser, 'response', fullStream('\x00\x01junk\r\nSTORED\r\n'));
     assert.deepEqual(out.frames.map((f) => f.command), ['STORED']);
@@ -123,20 +117,7 @@ describe('memcached parseFrame: fuzz', () => {
     const next = rng(11211);
     const seeds = [...WELL_FORMED.map(([, s]) => bytes(s))];
     for (const recorded of Object.values(RECORDED)) for (const type of BOTH) seeds.push(joined(recorded, type));
-    for (let i = 0; i < 3000; i++) {
-      const base = next() < 0.2 ? randomBytes(Math.floor(next() * 300), next) : mutate(seeds[Math.floor(next() * seeds.length)]!, next);
-      const chunks = [];
-      let at = 0;
-      while (at < base.length) {
-        const n = 1 + Math.floor(next() * base.length);
-        const data = base.subarray(at, Math.min(base.length, at + n));
-        const captured = next() < 0.3 ? Math.floor(next() * data.length) : data.length;
-        chunks.push(gappedChunk(data.subarray(0, captured), data.length, T0_NS + BigInt(i), 1));
-        at += n;
-      }
-      const s = new GappedStream(chunks);
-      for (const type of BOTH) assert.ok(parseAll(parser, type, s).endPos <= s.length);
-    }
+    fuzzFrameLoop(parser, next, seeds, 3000);
   });
 });
 

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GappedStream } from '../gappedStream.js';
 import type { MessageType } from '../types.js';
-import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS } from '../testkit.js';
+import {
+  assertTruncationsNeedMoreData, bytes, framesOf, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, parseAll, rng, streamOf, T0_NS,
+  type InvalidCase,
+} from '../testkit.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
 import { bigResultSet, handshake, preparedStatements, queries, quit } from './testdata.js';
 import type { MysqlPacket } from './types.js';
@@ -26,10 +29,7 @@ export function packet(seq: number, payload: Uint8Array | string): Uint8Array {
 /** Every packet of every recorded exchange, by direction. */
 function recordedPackets(type: MessageType): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const recorded of Object.values(RECORDED)) {
-    const all = joined(recorded, type);
-    for (const f of parseAll(parser, type, fullStream(all)).frames) out.push(all.subarray(f.startPos, f.startPos + f.length));
-  }
+  for (const recorded of Object.values(RECORDED)) out.push(...framesOf(parser, type, joined(recorded, type)));
   return out;
 }
 
@@ -83,21 +83,14 @@ describe('mysql parseFrame: every truncation needs more data', () => {
   it('all prefixes of every recorded packet, whole and split in two chunks', () => {
     let checked = 0;
     for (const type of BOTH) {
-      for (const pkt of recordedPackets(type)) {
-        for (let k = 0; k < pkt.length; k++) {
-          const prefix = pkt.subarray(0, k);
-          assert.equal(parseFrame(type, fullStream(prefix), 0).state, 'needs-more-data', `${type} cut at ${k}`);
-          assert.equal(parseFrame(type, fullStream(prefix.subarray(0, k >> 1), prefix.subarray(k >> 1)), 0).state, 'needs-more-data');
-          checked++;
-        }
-      }
+      for (const pkt of recordedPackets(type)) checked += assertTruncationsNeedMoreData(parser, type, pkt, type);
     }
     assert.ok(checked > 15000, `checked ${checked}`);
   });
 });
 
 describe('mysql parseFrame: invalid', () => {
-  const cases: Array<[string, MessageType, GappedStream]> = [
+  itRejectsAll(parser, [
     ['unknown command 0x00', 'request', fullStream(packet(0, '\x00abc'))],
     ['unknown command 0x20', 'request', fullStream(packet(0, '\x20'))],
     ['empty command packet', 'request', fullStream(packet(0, ''))],
@@ -106,14 +99,8 @@ describe('mysql parseFrame: invalid', () => {
     ['COM_STMT_CLOSE too short', 'request', fullStream(packet(0, '\x19\x01\x00\x00'))],
     ['COM_STMT_EXECUTE too short', 'request', fullStream(packet(0, '\x17\x01\x00'))],
     ['a command byte that is a letter', 'request', fullStream('\x0f\x00\x00\x00GET / HTTP/1.1\r\n')],
-    ['header in a gap', 'response', new GappedStream([gappedChunk(packet(1, '\x00\x00\x00\x02\x00\x00\x00'), 20)])],
-  ];
-  for (const [name, type, s] of cases) {
-    it(name, () => {
-      const pos = name === 'header in a gap' ? 11 : 0;
-      assert.equal(parseFrame(type, s, pos).state, 'invalid');
-    });
-  }
+    ['header in a gap', 'response', new GappedStream([gappedChunk(packet(1, '\x00\x00\x00\x02\x00\x00\x00'), 20)]), 11],
+  ] satisfies InvalidCase[]);
   it('resyncs requests at the next command header', () => {
     const s = fullStream(bytes('garbage!'), packet(0, '\x03SELECT 1'));
     assert.equal(findFrameBoundary('request', s, 1), 8);
@@ -165,20 +152,7 @@ describe('mysql parseFrame: fuzz', () => {
   it('3000 random and mutated streams', () => {
     const next = rng(0x3306);
     const seeds = [...recordedPackets('request'), ...recordedPackets('response')];
-    for (let i = 0; i < 3000; i++) {
-      const base = next() < 0.2 ? randomBytes(Math.floor(next() * 300), next) : mutate(seeds[Math.floor(next() * seeds.length)]!, next);
-      const chunks = [];
-      let at = 0;
-      while (at < base.length) {
-        const n = 1 + Math.floor(next() * base.length);
-        const data = base.subarray(at, Math.min(base.length, at + n));
-        const captured = next() < 0.3 ? Math.floor(next() * data.length) : data.length;
-        chunks.push(gappedChunk(data.subarray(0, captured), data.length, T0_NS + BigInt(i), 1));
-        at += n;
-      }
-      const s = new GappedStream(chunks);
-      for (const type of BOTH) assert.ok(parseAll(parser, type, s).endPos <= s.length);
-    }
+    fuzzFrameLoop(parser, next, seeds, 3000);
   });
 });
 

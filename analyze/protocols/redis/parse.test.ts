@@ -4,7 +4,10 @@ import { GappedStream } from '../gappedStream.js';
 import type { MessageType } from '../types.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
 import { bigValues, pipelines, resp2Session, resp3Session } from './testdata.js';
-import { bytes, fullStream, gappedChunk, joined, mutate, parseAll, randomBytes, rng, streamOf, T0_NS, type RecordedChunk } from '../testkit.js';
+import {
+  assertTruncationsNeedMoreData, bytes, framesOf, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, namedByInput, parseAll, rng, streamOf,
+  T0_NS, type RecordedChunk,
+} from '../testkit.js';
 import type { RedisFrame } from './types.js';
 
 const parser = { parseFrame, findFrameBoundary };
@@ -51,9 +54,7 @@ const WELL_FORMED: WellFormed[] = [
 
 /** Every message of a recorded exchange, one per complete frame (found by parsing the joined stream). */
 function recordedMessages(recorded: readonly RecordedChunk[], type: MessageType): Uint8Array[] {
-  const all = joined(recorded, type);
-  const parsed = parseAll(parser, type, fullStream(all));
-  return parsed.frames.map((f) => all.subarray(f.startPos, f.startPos + f.length));
+  return framesOf(parser, type, joined(recorded, type));
 }
 
 const RECORDED = { resp2Session, pipelines, bigValues, resp3Session };
@@ -116,16 +117,7 @@ describe('redis parseFrame: every truncation needs more data', () => {
   }
   it(`${cases.length} messages, all prefixes (whole and split over two chunks)`, () => {
     let checked = 0;
-    for (const [name, type, msg] of cases) {
-      for (let k = 0; k < msg.length; k++) {
-        const prefix = msg.subarray(0, k);
-        const r = parseFrame(type, fullStream(prefix), 0);
-        assert.equal(r.state, 'needs-more-data', `${name} cut at ${k}: ${JSON.stringify(r)}`);
-        const split = parseFrame(type, fullStream(prefix.subarray(0, k >> 1), prefix.subarray(k >> 1)), 0);
-        assert.equal(split.state, 'needs-more-data', `${name} cut at ${k}, split`);
-        checked++;
-      }
-    }
+    for (const [name, type, msg] of cases) checked += assertTruncationsNeedMoreData(parser, type, msg, name);
     assert.ok(checked > 5000, `checked ${checked}`);
   });
 });
@@ -152,11 +144,7 @@ const INVALID: Array<[MessageType, string]> = [
   ['request', 'GET\x00/ HTTP/1.1\r\n'],
 ];
 describe('redis parseFrame: invalid', () => {
-  for (const [type, input] of INVALID) {
-    it(`${type} ${JSON.stringify(input)}`, () => {
-      assert.equal(parseFrame(type, fullStream(input), 0).state, 'invalid');
-    });
-  }
+  itRejectsAll(parser, namedByInput(INVALID));
   it('resyncs at the next line start that opens a value', () => {
     const s = fullStream('garbage\x00\r\n*1\r\n$4\r\nPING\r\n');
     assert.equal(findFrameBoundary('request', s, 1), 10);
@@ -215,24 +203,7 @@ describe('redis parseFrame: fuzz', () => {
     const next = rng(0x5eed);
     const seeds = [...WELL_FORMED.map((c) => bytes(c.input))];
     for (const recorded of Object.values(RECORDED)) for (const type of BOTH) seeds.push(joined(recorded, type));
-    for (let i = 0; i < 3000; i++) {
-      const base = next() < 0.2 ? randomBytes(Math.floor(next() * 300), next) : mutate(seeds[Math.floor(next() * seeds.length)]!, next);
-      // Cut into 1-4 chunks, some with a gap.
-      const chunks = [];
-      let at = 0;
-      while (at < base.length) {
-        const n = 1 + Math.floor(next() * base.length);
-        const data = base.subarray(at, Math.min(base.length, at + n));
-        const captured = next() < 0.3 ? Math.floor(next() * data.length) : data.length;
-        chunks.push(gappedChunk(data.subarray(0, captured), data.length, T0_NS + BigInt(i), 1));
-        at += n;
-      }
-      const s = new GappedStream(chunks);
-      for (const type of BOTH) {
-        const out = parseAll(parser, type, s);
-        assert.ok(out.endPos <= s.length);
-      }
-    }
+    fuzzFrameLoop(parser, next, seeds, 3000);
   });
 });
 
