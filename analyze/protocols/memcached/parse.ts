@@ -6,12 +6,11 @@
  * value whose tail was not captured is stepped over. When a gap hides a line, the frame is assumed to end with the
  * syscall holding the gap (`lengthGuessed`).
  */
+import { chunkEndAt, CR, findLineStart, LF, Stop } from '../bytes.js';
 import type { GappedStream } from '../gappedStream.js';
 import type { MessageType, ParseResult } from '../types.js';
 import { MAX_KEYS, type MemcachedFrame } from './types.js';
 
-const CR = 0x0d;
-const LF = 0x0a;
 /** Longest command or reply line accepted (keys are at most 250 bytes; `get` may name many). */
 const MAX_LINE_LENGTH = 64 * 1024;
 /** memcached's default item size limit is 1 MB (-I); 1 GB rejects garbage lengths without rejecting any real item. */
@@ -37,14 +36,6 @@ const SINGLE_LINE_REPLIES = new Set([
   'HD', 'EN', 'NF', 'NS', 'EX', 'MN', 'ME',
 ]);
 const ERROR_REPLIES = new Set(['ERROR', 'CLIENT_ERROR', 'SERVER_ERROR']);
-
-class Stop {
-  constructor(
-    readonly kind: 'needs-more-data' | 'invalid' | 'hidden',
-    readonly at: number,
-    readonly reason = '',
-  ) {}
-}
 
 interface Line {
   words: string[];
@@ -153,11 +144,6 @@ function parseResponse(stream: GappedStream, pos: number, out: Parsed): void {
   } else throw new Stop('invalid', pos, `'${first.slice(0, 20)}' is not a reply`);
 }
 
-function chunkEndAt(stream: GappedStream, pos: number): number {
-  const next = stream.nextChunkStart(pos);
-  return next < 0 ? stream.length : next;
-}
-
 /** Parses one command (requests) or one reply (responses) at `pos`. */
 export function parseFrame(type: MessageType, stream: GappedStream, pos: number): ParseResult<MemcachedFrame> {
   const out: Parsed = { end: pos, command: '', keys: [], noreply: false, valueCount: 0, error: null };
@@ -194,29 +180,15 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   };
 }
 
+/** Commands are lower case; replies upper case or digits. */
+const opensRequest = (b: number): boolean => b >= 0x61 && b <= 0x7a;
+const opensResponse = (b: number): boolean => (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39);
+
 /** First line start (after LF, or a syscall start) at or after `from` whose first byte may open a frame, or -1. */
 export function findFrameBoundary(type: MessageType, stream: GappedStream, from: number): number {
-  let p = Math.max(0, from);
-  if (p >= stream.length) return -1;
-  let atLineStart = p === 0 || stream.nextChunkStart(p - 1) === p || stream.contiguousAt(p - 1, 1)[0] === LF;
-  const opens = (b: number): boolean => (type === 'request' ? b >= 0x61 && b <= 0x7a : (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39));
-  while (p < stream.length) {
-    const run = stream.contiguousAt(p, 4096);
-    if (run.length === 0) {
-      p = stream.nextChunkStart(p);
-      if (p < 0) return -1;
-      atLineStart = true;
-      continue;
-    }
-    for (let i = 0; i < run.length; i++) {
-      const lineStart = i === 0 ? atLineStart || stream.nextChunkStart(p - 1) === p : run[i - 1] === LF;
-      if (lineStart && opens(run[i]!)) return p + i;
-    }
-    atLineStart = run[run.length - 1] === LF;
-    p += run.length;
-  }
-  return -1;
+  return findLineStart(stream, from, type === 'request' ? opensRequest : opensResponse);
 }
+
 
 const REQUEST_HEAD = /^(get|gets|gat|gats|set|add|replace|append|prepend|cas|delete|incr|decr|touch|stats|version|flush_all|verbosity|mg|ms|md|ma|mn|me) [\x21-\x7e]|^(version|stats|mn|quit)\r\n/;
 const RESPONSE_HEAD = /^(VALUE [\x21-\x7e]+ [0-9]+ [0-9]+( [0-9]+)?|STORED|NOT_STORED|EXISTS|NOT_FOUND|DELETED|TOUCHED|END|VERSION [\x21-\x7e]+|STAT [\x21-\x7e]+ [^\r\n]*|HD[^\r\n]*|EN|NF|NS|EX|MN|VA [0-9]+[^\r\n]*)\r\n/;

@@ -13,6 +13,11 @@ export const PACKET_HEADER_LENGTH = 4;
 /** A payload of 2^24-1 bytes continues in the next packet (https://dev.mysql.com/doc/dev/mysql-server/latest/page_protocol_basic_packets.html#sect_protocol_basic_packets_sending_mt_16mb). */
 export const MAX_PACKET_PAYLOAD = 0xffffff;
 
+/** The payload length in the packet header at `bytes[i..]` (3 bytes, little-endian). */
+function payloadLengthAt(bytes: Uint8Array, i: number): number {
+  return bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16);
+}
+
 /** Response packet types, by first payload byte (https://mariadb.com/kb/en/result-set-packets/). */
 export const OK_PACKET = 0x00;
 export const ERR_PACKET = 0xff;
@@ -76,7 +81,7 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
     if (pos + PACKET_HEADER_LENGTH > stream.length && header.length === stream.length - pos) return { state: 'needs-more-data' };
     return { state: 'invalid', reason: 'mysql: packet header not captured' };
   }
-  const payloadLength = header[0]! | (header[1]! << 8) | (header[2]! << 16);
+  const payloadLength = payloadLengthAt(header, 0);
   const seq = header[3]!;
   if (type === 'request' && seq === 0) {
     if (payloadLength === 0) return { state: 'invalid', reason: 'mysql: empty command packet' };
@@ -115,14 +120,14 @@ function looksLikeCommand(bytes: Uint8Array, i: number): boolean {
   if (bytes[i + 3] !== 0) return false;
   const command = COMMANDS.get(bytes[i + 4]!);
   if (command === undefined) return false;
-  const length = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16);
+  const length = payloadLengthAt(bytes, i);
   return length >= command.minLength && length <= command.maxLength;
 }
 
 /** True if the bytes start the first packet of a response (sequence 1) or a server greeting (sequence 0). */
 function looksLikeResponseStart(bytes: Uint8Array): boolean {
   if (bytes.length < PACKET_HEADER_LENGTH + 1) return false;
-  const length = bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16);
+  const length = payloadLengthAt(bytes, 0);
   const seq = bytes[3]!;
   const first = bytes[4]!;
   if (length === 0) return false;
@@ -169,7 +174,7 @@ export function findFrameBoundary(type: MessageType, stream: GappedStream, from:
  */
 export function detect(head: Uint8Array, type: MessageType): boolean {
   if (head.length < PACKET_HEADER_LENGTH + 1) return false;
-  const length = head[0]! | (head[1]! << 8) | (head[2]! << 16);
+  const length = payloadLengthAt(head, 0);
   const seq = head[3]!;
   if (type === 'response') {
     // Greeting: 0x0a, then a NUL-terminated server version of printable characters.

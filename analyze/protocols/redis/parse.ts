@@ -6,6 +6,7 @@
  * a large value whose payload was not captured. When a gap hides the structure itself (an element header fell in
  * the gap), the frame is assumed to end with the syscall holding the gap (`lengthGuessed`).
  */
+import { chunkEndAt, CR, findLineStart, LF, Stop } from '../bytes.js';
 import type { GappedStream } from '../gappedStream.js';
 import type { MessageType, ParseResult } from '../types.js';
 import { MAX_ELEMENTS, MAX_VALUE_CHARS, type RedisFrame, type RespKind } from './types.js';
@@ -44,9 +45,6 @@ const MARKER_KINDS: ReadonlyMap<number, RespKind> = new Map([
   [PUSH_MARKER, 'push'],
 ]);
 
-/** Every value ends its header line with CRLF. */
-const CR = 0x0d;
-const LF = 0x0a;
 /** Longer size strings mean the bytes are not RESP (Pixie uses the same bound). */
 const MAX_SIZE_DIGITS = 16;
 /** Redis' default `proto-max-bulk-len` (512 MB): https://redis.io/docs/latest/operate/oss_and_stack/management/config-file/ */
@@ -58,18 +56,6 @@ const MAX_NESTING = 32;
 /** Captured bytes read at once from the stream: small first (most values are short), doubling while a value goes on. */
 const FIRST_READ_WINDOW = 64;
 const MAX_READ_WINDOW = 64 * 1024;
-/** Window for resync scans. */
-const SCAN_WINDOW = 4096;
-
-/** Why parsing stopped before the end of a value. Internal: parseFrame turns it into a ParseResult. */
-class Stop {
-  constructor(
-    readonly kind: 'needs-more-data' | 'invalid' | 'hidden',
-    readonly at: number,
-    readonly reason = '',
-  ) {}
-}
-
 const END_OF_STREAM = -1;
 const UNCAPTURED = -2;
 
@@ -240,12 +226,6 @@ function redactSecrets(values: string[]): void {
   }
 }
 
-/** End of the syscall (chunk) that holds `pos`: where a frame whose structure a gap hid is assumed to end. */
-function chunkEndAt(stream: GappedStream, pos: number): number {
-  const next = stream.nextChunkStart(pos);
-  return next < 0 ? stream.length : next;
-}
-
 /**
  * Parses one top-level RESP value at `pos`. Requests must be arrays of bulk strings or inline commands;
  * responses may be any RESP2/RESP3 value.
@@ -302,33 +282,15 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   };
 }
 
+const opensRequest = (b: number): boolean => b === ARRAY_MARKER || isLetter(b);
+const opensResponse = (b: number): boolean => MARKER_KINDS.has(b) || b === ATTRIBUTE_MARKER;
+
 /**
  * First position at or after `from` where a frame may start: a type marker (requests: `*` or a letter) at the
  * start of a line or of a syscall. -1 if none. Only captured bytes are searched.
  */
 export function findFrameBoundary(type: MessageType, stream: GappedStream, from: number): number {
-  let p = Math.max(0, from);
-  if (p >= stream.length) return -1;
-  // `from` itself counts as a line start only after LF or at a syscall boundary (else every byte would be tried).
-  let atLineStart = p === 0 || stream.nextChunkStart(p - 1) === p || stream.contiguousAt(p - 1, 1)[0] === LF;
-  while (p < stream.length) {
-    const run = stream.contiguousAt(p, SCAN_WINDOW);
-    if (run.length === 0) {
-      p = stream.nextChunkStart(p);
-      if (p < 0) return -1;
-      atLineStart = true; // a syscall boundary
-      continue;
-    }
-    for (let i = 0; i < run.length; i++) {
-      const b = run[i]!;
-      const lineStart = i === 0 ? atLineStart || stream.nextChunkStart(p - 1) === p : run[i - 1] === LF;
-      if (lineStart && (type === 'request' ? b === ARRAY_MARKER || isLetter(b) : MARKER_KINDS.has(b) || b === ATTRIBUTE_MARKER))
-        return p + i;
-    }
-    atLineStart = run[run.length - 1] === LF;
-    p += run.length;
-  }
-  return -1;
+  return findLineStart(stream, from, type === 'request' ? opensRequest : opensResponse);
 }
 
 const ARRAY_REQUEST_HEAD = /^\*[0-9]{1,6}\r\n\$[0-9]{1,9}\r\n[A-Za-z]/;
