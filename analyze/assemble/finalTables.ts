@@ -11,7 +11,7 @@ export async function buildFinalTables(engine: Engine): Promise<void> {
            coalesce(sv.service, t.comm) AS service, t.conn_id, t.local_addr, t.local_port, t.remote_addr, t.remote_port,
            t.protocol, t.method, t.path, t.status, t.start_ns, t.end_ns, t.req_bytes, t.resp_bytes,
            coalesce((SELECT list(DISTINCT i.value ORDER BY i.value) FROM span_ids i WHERE i.span_id = t.span_id), []::VARCHAR[]) AS request_ids,
-           t.call_index, t.resp_tid, t.netns, t.req_seq, t.resp_seq, t.raw_start_ns, t.raw_end_ns, t.resp_start_ns, t.head_complete
+           t.call_index, t.resp_tid, t.netns, t.req_seq, t.resp_seq, t.raw_start_ns, t.raw_end_ns, t.resp_start_ns, t.head_complete, t.req_seen
     FROM spans_t t JOIN span_links l ON l.span_id = t.span_id
     LEFT JOIN services sv ON sv.node = t.node AND sv.pid = t.pid
     ORDER BY l.trace_id, t.start_ns, t.span_id`);

@@ -14,6 +14,23 @@ export async function correlateSpatial(engine: Engine, diag: Diagnostics): Promi
       ON c.req_seq = s.req_seq AND c.local_port = s.remote_port AND c.remote_port = s.local_port
      AND c.local_addr = s.remote_addr AND c.remote_addr = s.local_addr AND c.protocol = s.protocol
     WHERE c.kind = 'client' AND s.kind = 'server'`);
+  // Server sides whose request was not seen (capture began while their thread was in recv): match by the
+  // response's sequence number, then take method, path and ids from the client side, and bound the request's
+  // arrival by the client's own call duration (the server cannot have read it earlier than that before answering).
+  await engine.exec(`INSERT INTO candidates
+    SELECT c.span_id, s.span_id, 'spatial', 1.0
+    FROM spans_raw c JOIN spans_raw s
+      ON c.resp_seq = s.resp_seq AND c.local_port = s.remote_port AND c.remote_port = s.local_port
+     AND c.local_addr = s.remote_addr AND c.remote_addr = s.local_addr AND c.protocol = s.protocol
+    WHERE c.kind = 'client' AND s.kind = 'server' AND NOT s.req_seen`);
+  await engine.exec(`UPDATE spans_raw AS s SET method = c.method, path = c.path,
+      raw_start_ns = s.raw_resp_start_ns - (c.raw_resp_start_ns - c.raw_start_ns),
+      raw_req_end_ns = s.raw_resp_start_ns - (c.raw_resp_start_ns - c.raw_req_end_ns)
+    FROM candidates x, spans_raw c
+    WHERE x.evidence = 'spatial' AND x.child = s.span_id AND x.parent = c.span_id AND NOT s.req_seen`);
+  await engine.exec(`INSERT INTO span_ids SELECT x.child, i.field, i.value FROM candidates x
+    JOIN spans_raw s ON s.span_id = x.child JOIN span_ids i ON i.span_id = x.parent
+    WHERE x.evidence = 'spatial' AND NOT s.req_seen`);
   const [dup] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM (
       SELECT child FROM candidates WHERE evidence = 'spatial' GROUP BY child HAVING count(*) > 1)`);
   if (Number(dup?.n ?? 0n) > 0) {

@@ -14,12 +14,12 @@ export const SPANS_RAW_DDL = `CREATE OR REPLACE TABLE spans_raw (
   conn_idx INTEGER, conn_id UBIGINT, netns UBIGINT, local_addr VARCHAR, local_port INTEGER, remote_addr VARCHAR,
   remote_port INTEGER, protocol VARCHAR, method VARCHAR, path VARCHAR, status VARCHAR, call_index INTEGER,
   raw_start_ns BIGINT, raw_req_end_ns BIGINT, raw_resp_start_ns BIGINT, raw_end_ns BIGINT,
-  req_bytes BIGINT, resp_bytes BIGINT, req_seq UBIGINT, resp_seq UBIGINT, head_complete BOOLEAN)`;
+  req_bytes BIGINT, resp_bytes BIGINT, req_seq UBIGINT, resp_seq UBIGINT, head_complete BOOLEAN, req_seen BOOLEAN)`;
 
 /** Connections fetched per round trip to the engine, bounded by their event count. */
 const BATCH_EVENTS = 20_000;
 /** Chunks of a connection looked at to recognise its protocol and which side is the client. */
-const CLASSIFY_CHUNKS = 16;
+const CLASSIFY_CHUNKS = 64;
 
 interface ConnRow {
   conn_idx: number;
@@ -209,11 +209,24 @@ function analyzeConnection(
   const stitched = spec.stitch(reqs.frames, resps.frames);
   if (stitched.errorCount > 0) diag.warn(`${spec.name}-unpaired`, `${spec.name}: requests or responses without their other half`, stitched.errorCount);
   const connKind = client ? 'client' : 'server';
-  stitched.records.forEach((rec: CallRecord & { role?: 'client' | 'server' }, callIndex: number) => {
+  const records: (CallRecord & { role?: 'client' | 'server' })[] = [...stitched.records];
+  if (spec.name === 'http' && !client) {
+    // A server thread already blocked in recv when the capture began is never seen returning its request, but its
+    // response is captured: keep it as a server span without request (req_seen false); the spatial step matches
+    // it by the response's sequence number and completes it from the client side.
+    const used = new Set(records.map((r) => r.resp));
+    for (const f of resps.frames) {
+      if (used.has(f)) continue;
+      const status = (f as Frame & { status?: number | null }).status;
+      records.push({ protocol: 'http', method: null, path: null, status: status == null ? null : String(status), req: { ...f, length: 0 }, resp: f, ids: {}, orphan: true } as CallRecord & { orphan: boolean });
+    }
+    records.sort((a, b) => (a.req.tsStartNs < b.req.tsStartNs ? -1 : a.req.tsStartNs > b.req.tsStartNs ? 1 : 0));
+  }
+  records.forEach((rec: CallRecord & { role?: 'client' | 'server'; orphan?: boolean }, callIndex: number) => {
     // Messaging protocols say per call which side this process plays (an RPC server also sends to its broker);
     // then the call's request travelled on the other stream.
     const kind = rec.role ?? connKind;
-    const [rq, rs] = kind === connKind ? [reqSide, respSide] : [respSide, reqSide];
+    const [rq, rs] = kind === connKind && !rec.orphan ? [reqSide, respSide] : [respSide, reqSide];
     const reqChunk = rq.stream.chunkIndexAt(rec.req.startPos);
     const id = spanId(conn.node, conn.conn_id, conn.local_addr, conn.local_port, conn.remote_addr, conn.remote_port, kind, callIndex);
     spans.push([
@@ -242,9 +255,10 @@ function analyzeConnection(
       rec.resp?.tsEndNs ?? rec.req.tsEndNs,
       rec.req.length,
       rec.resp?.length ?? null,
-      seqAt(rq, rec.req.startPos),
-      rec.resp ? seqAt(rs, rec.resp.startPos) : null,
+      rec.orphan ? null : seqAt(rq, rec.req.startPos),
+      rec.resp ? seqAt(rec.orphan ? rq : rs, rec.resp.startPos) : null,
       (rec.req as Frame & { headComplete?: boolean }).headComplete ?? true,
+      !rec.orphan,
     ]);
     for (const [field, values] of Object.entries(rec.ids)) for (const v of values) ids.push([id, field, v]);
   });

@@ -54,14 +54,15 @@ export class SyntheticCapture {
   }
 
   /** `from` sends `text` (in syscalls of `parts` sizes) at ts; the other end reads it at `recvTs`. */
-  message(conn: SynthConn, fromClient: boolean, text: string | Uint8Array, sendTs: bigint, recvTs: bigint, sendTid: number, recvTid: number): void {
+  message(conn: SynthConn, fromClient: boolean, text: string | Uint8Array, sendTs: bigint, recvTs: bigint, sendTid: number, recvTid: number, lose?: 'send' | 'recv'): void {
     const data = typeof text === 'string' ? new TextEncoder().encode(text) : text;
     const seq = fromClient ? conn.c2s : conn.s2c;
     const [s, r] = fromClient ? [conn.client, conn.server] : [conn.server, conn.client];
     const [sid, rid] = fromClient ? [conn.clientConnId, conn.serverConnId] : [conn.serverConnId, conn.clientConnId];
     const payload = data.subarray(0, this.snaplen);
-    this.events.push({ ts: sendTs, node: s.node, pid: s.pid, tid: sendTid, comm: s.comm, direction: 'send', connId: sid, local: s, remote: r, seq, bytes: data.length, payload });
-    this.events.push({ ts: recvTs, node: r.node, pid: r.pid, tid: recvTid, comm: r.comm, direction: 'recv', connId: rid, local: r, remote: s, seq, bytes: data.length, payload });
+    // `lose`: that side's syscall is not in the capture (e.g. a recv already blocked when the probes attached).
+    if (lose !== 'send') this.events.push({ ts: sendTs, node: s.node, pid: s.pid, tid: sendTid, comm: s.comm, direction: 'send', connId: sid, local: s, remote: r, seq, bytes: data.length, payload });
+    if (lose !== 'recv') this.events.push({ ts: recvTs, node: r.node, pid: r.pid, tid: recvTid, comm: r.comm, direction: 'recv', connId: rid, local: r, remote: s, seq, bytes: data.length, payload });
     if (fromClient) conn.c2s += BigInt(data.length);
     else conn.s2c += BigInt(data.length);
   }
