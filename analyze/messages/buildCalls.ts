@@ -218,7 +218,7 @@ function analyzeConnection(
     for (const f of resps.frames) {
       if (used.has(f)) continue;
       const status = (f as Frame & { status?: number | null }).status;
-      records.push({ protocol: 'http', method: null, path: null, status: status == null ? null : String(status), req: { ...f, length: 0 }, resp: f, ids: {}, orphan: true } as CallRecord & { orphan: boolean });
+      records.push({ protocol: 'http', method: null, path: null, status: status == null ? null : String(status), req: { ...f, length: 0, tsEndNs: f.tsStartNs }, resp: f, ids: {}, orphan: true } as CallRecord & { orphan: boolean });
     }
     records.sort((a, b) => (a.req.tsStartNs < b.req.tsStartNs ? -1 : a.req.tsStartNs > b.req.tsStartNs ? 1 : 0));
   }
