@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../cli/version.js';
+import { analyzeCaptures } from '../analyze.js';
+import { DuckDbEngine } from '../engine/duckdb.js';
+import { sqlString } from '../engine/engine.js';
 import { fixtureCaptureDirs } from '../golden.js';
+import { scoreAgainstTruth } from '../testapp/groundTruth.js';
 import { loadedEngineFromDirs } from '../testing/loadedEngine.js';
 import { applyClocks, clockBounds, estimateClocks } from './clockOffset.js';
 import { correlateContent } from './content.js';
@@ -16,6 +21,7 @@ import { correlateThread } from './thread.js';
  */
 const fixture = join(packageRoot, 'analyze', 'fixtures', 'http-concurrent');
 const skip = existsSync(fixture) ? false : 'fixture not recorded';
+const SKEW_NS = 2_500_000_000n;
 
 test('captured: spatial matches every client side to one server side, across the two nodes', { skip }, async () => {
   const { engine, diag, cleanup } = await loadedEngineFromDirs(fixtureCaptureDirs(fixture));
@@ -74,5 +80,47 @@ test('captured: thread evidence for handler threads, content for pool threads an
     assert.equal(get('nt-catalog', 'content').lo, 0.95);
   } finally {
     cleanup();
+  }
+});
+
+test('captured: a second node whose clock is 2.5 s ahead is estimated, corrected, and the traces stay exact', { skip }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nitrace-skew-'));
+  try {
+    const [host, ns1] = fixtureCaptureDirs(fixture);
+    const skewed = join(root, 'ns1');
+    cpSync(ns1!, skewed, { recursive: true });
+    const e = await DuckDbEngine.open();
+    try {
+      for (const f of readdirSync(join(skewed, 'events'))) {
+        const file = join(skewed, 'events', f);
+        await e.exec(`COPY (SELECT * REPLACE (ts_ns + ${SKEW_NS} AS ts_ns) FROM read_parquet(${sqlString(file)})) TO ${sqlString(file + '.tmp')} (FORMAT parquet)`);
+        renameSync(file + '.tmp', file);
+      }
+    } finally {
+      e.close();
+    }
+    const out = join(root, 'out');
+    const summary = await analyzeCaptures({ captureDirs: [host!, skewed], out });
+    const clock = summary.clocks.find((c) => c.node === 'ns1')!;
+    assert.equal(clock.method, 'estimated');
+    assert.ok(Math.abs(Number(BigInt(clock.offset_ns) - SKEW_NS)) < 1_000_000, `offset ${clock.offset_ns}`);
+    assert.deepEqual(summary.warnings, []);
+    const score = await scoreAgainstTruth(out, join(fixture, 'truth.jsonl'));
+    assert.deepEqual({ missing: score.missing, extra: score.extra }, { missing: [], extra: [] });
+    // On the corrected clock every server side lies inside its client side (1 ms slack), across the nodes too.
+    const check = await DuckDbEngine.open();
+    try {
+      const spans = sqlString(join(out, 'spans.parquet'));
+      const [r] = await check.query<{ cross: bigint; bad: bigint }>(`SELECT count(*) FILTER (WHERE c.node <> s.node) AS cross,
+          count(*) FILTER (WHERE s.start_ns < c.start_ns - 1000000 OR s.end_ns > c.end_ns + 1000000) AS bad
+        FROM read_parquet(${sqlString(join(out, 'edges.parquet'))}) x JOIN read_parquet(${spans}) c ON c.span_id = x.parent_span_id
+        JOIN read_parquet(${spans}) s ON s.span_id = x.child_span_id WHERE x.evidence = 'spatial'`);
+      assert.equal(r!.cross, 24n);
+      assert.equal(r!.bad, 0n);
+    } finally {
+      check.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
