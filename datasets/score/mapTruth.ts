@@ -22,8 +22,15 @@ export const DEFAULT_PORTS: Record<string, number> = {
   neutron: 9696,
 };
 
-/** How far a call's span may stick out of the span of the request that made it (clock rounding, µs). */
-const ENCLOSING_SLACK_US = 2_000;
+/** How far a call's span may start outside the request that made it (clock rounding, µs). */
+const ENCLOSING_SLACK_US = 5_000;
+
+/** A client-side point's constraint: the process and time of the request (truth point) it was made in. */
+interface Enclosure {
+  pid: number;
+  lo: number;
+  hi: number;
+}
 
 export const DEFAULT_MAP_OPTIONS: MapOptions = { toleranceUs: 50_000, ports: DEFAULT_PORTS };
 
@@ -164,7 +171,7 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
     offset: number,
     tol: number,
     pidsOf: Map<string, Set<number>> | null,
-    enclosing: Map<string, ObservedSpan> = new Map(),
+    enclosing: Map<string, Enclosure> = new Map(),
   ): Candidate[] => {
     const out: Candidate[] = [];
     for (const { p, o } of subset) {
@@ -174,12 +181,14 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
       const pids = pidsOf?.get(serviceOf(p));
       const label = lookup(SERVICE_LABELS, p);
       for (const s of bySide[o.side].between(ts - tol, ts + tol)) {
-        // a span whose response was never seen (end = start) is matched on its start alone
-        const cost = s.end_us > s.start_us ? Math.abs(s.start_us - ts) + Math.abs(s.end_us - tf) : 2 * Math.abs(s.start_us - ts);
+        // RPC spans are single messages (a cast, or a call whose reply is its own span): their end says nothing
+        // about the point's end, so they match on the start alone; so does a span whose response was never seen
+        const cost =
+          o.kind === 'rpc' ? Math.abs(s.start_us - ts) : s.end_us > s.start_us ? Math.abs(s.start_us - ts) + Math.abs(s.end_us - tf) : 2 * Math.abs(s.start_us - ts);
         if (cost > tol || !shapeMatches(p, o, s, opts)) continue;
         if (encl) {
           // a call the process made while serving a request: same process, inside the request's span
-          if (s.pid !== encl.pid || s.start_us < encl.start_us - ENCLOSING_SLACK_US || s.end_us > encl.end_us + ENCLOSING_SLACK_US) continue;
+          if (s.pid !== encl.pid || s.start_us < encl.lo || s.start_us > encl.hi) continue;
         } else if (pidsOf && !(o.kind === 'http' && o.side === 'server')) {
           const byPid = pids !== undefined && s.pid !== null && pids.has(s.pid);
           const byLabel = label !== undefined && label.test(`${s.service ?? ''} ${s.comm ?? ''}`);
@@ -218,9 +227,9 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   greedy(candidates(observables.filter((x) => x.o.side === 'server'), offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
   // Pass 3: client-side points (SQL, RPC casts/calls, neutron requests). OSProfiler records them in the process that
   // makes the call, so when the request that process was serving (nearest server-side ancestor of the same
-  // service) has a span, the call's span must come from that process and lie inside that span. This uses the truth's
+  // service) has a span, the call's span must come from that process and start inside that request's time. This uses the truth's
   // structure and span attributes only (pid, times), never the reconstruction's edges or thread ids.
-  const enclosing = new Map<string, ObservedSpan>();
+  const enclosing = new Map<string, Enclosure>();
   for (const { p, o } of observables) {
     if (o.side !== 'client') continue;
     let q = pointById.get(p.parent_id);
@@ -228,7 +237,13 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
       if (serviceOf(q) !== serviceOf(p)) break;
       if (observableOf(q)?.side === 'server') {
         const sid = spanOf.get(q.trace_id);
-        if (sid) enclosing.set(p.trace_id, spanById.get(sid)!);
+        const pid = sid ? spanById.get(sid)!.pid : null;
+        if (pid !== null) {
+          // the request's time from the truth (an RPC span is one message long, so not the span's)
+          const lo = toUs(q.started_ns)! + offsetUs - ENCLOSING_SLACK_US;
+          const hi = (toUs(q.finished_ns) ?? toUs(q.started_ns)!) + offsetUs + ENCLOSING_SLACK_US;
+          enclosing.set(p.trace_id, { pid, lo, hi });
+        }
         break;
       }
     }
