@@ -1,11 +1,12 @@
 /** Helpers for tests that run real captures (root, real kernel): spawning nitrace, querying its output. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { packageRoot } from '../cli/version.js';
+import { startBackgroundCapture } from './backgroundCapture.js';
 
 export const NITRACE = join(packageRoot, 'bin', 'nitrace.js');
 export const HTTP_PAIR = join(packageRoot, 'capture', 'testdata', 'http_pair.py');
@@ -43,27 +44,7 @@ export function run(cmd: string[], timeoutMs = 120_000): Promise<Run> {
 }
 
 /** A capture running in the background until `stop()` (SIGINT). Resolves once its probes are attached. */
-export async function startCapture(args: string[], prefix: string[] = []): Promise<{ child: ChildProcess; stop: (signal?: NodeJS.Signals) => Promise<Run> }> {
-  const cmd = [...prefix, process.execPath, NITRACE, 'capture', ...args];
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const closed = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-  for (let i = 0; i < 1200 && !/tracing/.test(stderr); i++) {
-    if (child.exitCode !== null) throw new Error(`capture exited early: ${stderr}`);
-    await sleep(100);
-  }
-  if (!/tracing/.test(stderr)) throw new Error(`capture did not start: ${stderr}`);
-  return {
-    child,
-    stop: async (signal: NodeJS.Signals = 'SIGINT') => {
-      child.kill(signal);
-      return closed;
-    },
-  };
-}
+export const startCapture = startBackgroundCapture;
 
 /** Start http_pair.py's server (optionally under a prefix such as `ip netns exec NS`); returns port and stop. */
 export async function startHttpServer(host = '127.0.0.1', prefix: string[] = []): Promise<{ port: number; pid: number; stop: () => void }> {
