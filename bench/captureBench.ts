@@ -4,7 +4,8 @@
  *   node dist/bench/captureBench.js [--quick]       (root; `make bench`)
  *
  * 1. Added cost per hooked syscall: bench/syscall_loop.c doing TCP write+read pairs (traced, with payload
- *    copy) and /dev/null writes (hooked but filtered out in the kernel), without and with a capture running.
+ *    copy) and /dev/null writes (hooked but filtered out in the kernel), without and with a capture running,
+ *    in the generator's own CPU time (probes run in the caller; wall time would also count waiting for a CPU).
  * 2. Events/s the capture sustains with zero loss: the generator on CPU 1 as fast as it can, nitrace pinned to
  *    CPU 0 (agent and writer together on one core); losses from the manifest.
  * 3. Bytes per event on disk, with --snaplen 0 (before payload) and with 64-byte payloads.
@@ -26,17 +27,17 @@ const work = mkdtempSync(join(tmpdir(), 'nitrace-bench-'));
 const loop = join(work, 'syscall_loop');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function generator(mode: 'tcp' | 'devnull', n: number, threads = 1, cpu?: number): { syscalls: number; ns: number } {
+function generator(mode: 'tcp' | 'devnull', n: number, threads = 1, cpu?: number): { syscalls: number; ns: number; cpuNs: number } {
   const cmd = [loop, mode, String(n), String(threads)];
   const out = execFileSync(cpu === undefined ? cmd[0]! : 'taskset', cpu === undefined ? cmd.slice(1) : ['-c', String(cpu), ...cmd], { encoding: 'utf8' });
-  const [syscalls, ns] = out.trim().split(' ').map(Number);
-  return { syscalls: syscalls!, ns: ns! };
+  const [syscalls, ns, cpuNs] = out.trim().split(' ').map(Number);
+  return { syscalls: syscalls!, ns: ns!, cpuNs: cpuNs! };
 }
 
 const perSyscall = (mode: 'tcp' | 'devnull', n: number, reps: number) =>
   Array.from({ length: reps }, () => {
     const r = generator(mode, n);
-    return r.ns / r.syscalls;
+    return r.cpuNs / r.syscalls; // CPU time: what the probes add to the traced process, whatever else runs
   });
 
 function wrk(port: number, seconds: number): number {

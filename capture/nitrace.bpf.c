@@ -341,7 +341,9 @@ static __always_inline int emit(struct scratch_t *s, u32 payload_len)
 {
 	s->ev.payload_len = payload_len;
 	u32 size = NT_EVENT_HEADER_SIZE + copy_len(payload_len);
-	if (events.ringbuf_output(&s->ev, size, 0) != 0) {
+	/* Waking the agent for an event costs the traced thread more than the event itself: never wake it; it
+	 * polls every 20 ms (capture/agent.py POLL_SECONDS), and the ring holds seconds of events. */
+	if (events.ringbuf_output(&s->ev, size, BPF_RB_NO_WAKEUP) != 0) {
 		count(NT_CNT_RINGBUF_DROP);
 		return 0;
 	}
