@@ -116,6 +116,19 @@ username = $1
 password = $PASS
 EOT
 }
+service_client_section() {  # service_client_section SECTION USER: how a service calls another with a service user
+  cat <<EOT
+[$1]
+region_name = RegionOne
+auth_type = password
+auth_url = http://$HOST:5000/v3
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $PASS
+EOT
+}
 uwsgi_service() {  # uwsgi_service NAME PORT WSGI_FILE [env VAR=...]  -> uWSGI master + 2 workers
   local name=$1 port=$2 wsgi=$3; shift 3
   # --die-on-term: SIGTERM stops (default is reload); Connection: close: uWSGI's http-socket closes after

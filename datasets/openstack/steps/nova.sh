@@ -20,24 +20,8 @@ connection = mysql+pymysql://nova:$PASS@$HOST/nova
 $(keystone_authtoken_section nova)
 [service_user]
 send_service_user_token = False
-[placement]
-region_name = RegionOne
-auth_type = password
-auth_url = http://$HOST:5000/v3
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = placement
-password = $PASS
-[neutron]
-region_name = RegionOne
-auth_type = password
-auth_url = http://$HOST:5000/v3
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = nova
-password = $PASS
+$(service_client_section placement placement)
+$(service_client_section neutron nova)
 [glance]
 region_name = RegionOne
 [cinder]
