@@ -190,12 +190,11 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   const onData = (chunk: Buffer): void => {
     if (failure) return;
     decoder.push(chunk, (buf, off) => builder.add(buf, off));
-    if (builder.pids.size !== seenPids.size || builder.pids.size > 0) {
-      for (const pid of builder.pids) {
-        if (seenPids.has(pid)) continue;
-        seenPids.add(pid);
-        processes.set(pid, readProcess(pid, BigInt(Date.now()) * 1_000_000n, o.redact));
-      }
+    // Read /proc once per process, as soon as it shows up (short-lived clients are gone by the next segment).
+    for (const pid of builder.pids) {
+      if (seenPids.has(pid)) continue;
+      seenPids.add(pid);
+      processes.set(pid, readProcess(pid, BigInt(Date.now()) * 1_000_000n, o.redact));
     }
     if (builder.byteSize >= o.segmentMaxBytes || Date.now() - segmentStarted >= o.segmentMaxSeconds * 1000) rotate();
   };
