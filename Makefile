@@ -5,7 +5,7 @@ NODE_DEPS := node_modules/.package-lock.json
 .PHONY: all setup kernel-deps build test demo bench clean
 all: build
 
-# apt packages for BCC and the kernel-header symlinks (see docs/setup.md); idempotent and fast when done.
+# apt packages for BCC and the kernel-header symlinks (scripts/setup-kernel.sh; why the links are needed: docs/capture.md); idempotent and fast when done.
 kernel-deps:
 	bash scripts/setup-kernel.sh
 

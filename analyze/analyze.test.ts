@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCaptures } from './analyze.js';
 import { DuckDbEngine } from './engine/duckdb.js';
-import { SyntheticCapture, type Endpoint } from './testing/syntheticCapture.js';
+import { SyntheticCapture, type Endpoint } from '../testing/syntheticCapture.js';
 
 const ms = 1_000_000n;
 const T0 = 1_764_230_000_000_000_000n;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { NitraceError } from '../cli/errors.js';
-import { version } from '../cli/version.js';
+import { NitraceError } from '../core/errors.js';
+import { version } from '../core/version.js';
 import { buildFinalTables } from './assemble/finalTables.js';
 import { buildServices } from './assemble/services.js';
 import { assembleTraces } from './assemble/traces.js';

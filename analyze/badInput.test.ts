@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NitraceError } from '../cli/errors.js';
+import { NitraceError } from '../core/errors.js';
 import { analyzeCaptures } from './analyze.js';
-import { SyntheticCapture, type Endpoint } from './testing/syntheticCapture.js';
+import { SyntheticCapture, type Endpoint } from '../testing/syntheticCapture.js';
 
 const ms = 1_000_000n;
 const ep = (node: string, pid: number, port: number): Endpoint => ({ node, pid, comm: 'svc', addr: '127.0.0.1', port });

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../cli/version.js';
+import { packageRoot } from '../core/version.js';
 import { analyzeCaptures } from './analyze.js';
-import { fixtureCaptureDirs, goldenResult } from './golden.js';
-import { scoreAgainstTruth } from './testapp/groundTruth.js';
+import { fixtureCaptureDirs, goldenResult } from '../testing/golden.js';
+import { scoreAgainstTruth } from '../workloads/testapp/groundTruth.js';
 
 /**
  * Golden pairs: each analyze/fixtures/<name>/ holds real capture directories (one per node) and expected.json.
- * NITRACE_UPDATE_GOLDEN=1 rewrites expected.json; on a mismatch the actual result is written to actual.json.
+ * NITRACE_UPDATE_GOLDEN=1 rewrites expected.json; a missing expected.json fails; on a mismatch or a missing file the
+ * actual result is written to actual.json for review.
  */
 const root = join(packageRoot, 'analyze', 'fixtures');
 const fixtures = existsSync(root) ? readdirSync(root).filter((d) => fixtureCaptureDirs(join(root, d)).length > 0).sort() : [];
@@ -24,7 +25,12 @@ for (const name of fixtures) {
       const summary = await analyzeCaptures({ captureDirs: fixtureCaptureDirs(dir), out });
       const actual = await goldenResult(out, summary);
       const file = join(dir, 'expected.json');
-      if (process.env.NITRACE_UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, JSON.stringify(actual, null, 2) + '\n');
+      if (process.env.NITRACE_UPDATE_GOLDEN) writeFileSync(file, JSON.stringify(actual, null, 2) + '\n');
+      // A missing expected file is a failure, not a fixture: a new golden result must be reviewed before it is kept.
+      if (!existsSync(file)) {
+        writeFileSync(join(dir, 'actual.json'), JSON.stringify(actual, null, 2) + '\n');
+        assert.fail(`${file} missing: review ${join(dir, 'actual.json')} and keep it as expected.json (or run with NITRACE_UPDATE_GOLDEN=1)`);
+      }
       const expected = JSON.parse(readFileSync(file, 'utf8')) as unknown;
       // Fixtures recorded from the test app carry its ground truth: every edge must match it.
       if (existsSync(join(dir, 'truth.jsonl'))) {

@@ -18,8 +18,8 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, existsSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { packageRoot } from '../cli/version.js';
-import { startCapture } from '../capture/liveTestHelpers.js';
+import { packageRoot } from '../core/version.js';
+import { startCapture } from '../testing/liveTestHelpers.js';
 import type { CaptureManifest } from '../capture/manifest.js';
 
 const quick = process.argv.includes('--quick');

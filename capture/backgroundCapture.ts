@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { packageRoot } from '../cli/version.js';
+import { packageRoot } from '../core/version.js';
 
 /** How a background capture ended. */
 export interface CaptureRun {

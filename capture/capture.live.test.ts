@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { nitrace, startHttpServer, query, isRoot, PYTHON, HTTP_PAIR, type ClientLogEntry } from './liveTestHelpers.js';
+import { nitrace, startHttpServer, query, isRoot, PYTHON, HTTP_PAIR, type ClientLogEntry } from '../testing/liveTestHelpers.js';
 import type { CaptureManifest } from './manifest.js';
 
 const skip = isRoot ? false : 'needs root to load eBPF probes (CI runs as root)';
@@ -85,7 +85,7 @@ test('loopback HTTP: every request and response on both sides, exact bytes, 4-tu
 });
 
 test('a server thread already blocked in recv when capture starts: its read is kept as an untracked event', { skip, timeout: 300_000 }, async () => {
-  const { startCapture, run } = await import('./liveTestHelpers.js');
+  const { startCapture, run } = await import('../testing/liveTestHelpers.js');
   const { existsSync, writeFileSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'nitrace-early-'));
   const server = await startHttpServer();

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSyn
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nitrace, startCapture, startHttpServer, query, run, isRoot, PYTHON, HTTP_PAIR, NITRACE, type ClientLogEntry } from './liveTestHelpers.js';
+import { nitrace, startCapture, startHttpServer, query, run, isRoot, PYTHON, HTTP_PAIR, NITRACE, type ClientLogEntry } from '../testing/liveTestHelpers.js';
 import type { CaptureManifest } from './manifest.js';
 
 const skip = isRoot ? false : 'needs root to load eBPF probes (CI runs as root)';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { packageRoot } from '../cli/version.js';
+import { packageRoot } from '../core/version.js';
 import { OFFSET, EVENT_HEADER_SIZE, MAX_SNAPLEN, KIND_NAMES, SYSCALL_NAMES, COUNTER_NAMES, EVENT_VERSION } from './eventLayout.js';
 
 const header = join(packageRoot, 'capture', 'event.h');

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { packageRoot } from '../cli/version.js';
-import { NitraceError } from '../cli/errors.js';
+import { packageRoot } from '../core/version.js';
+import { NitraceError } from '../core/errors.js';
 
 /** Configuration handed to capture/agent.py (JSON on argv). */
 export interface AgentConfig {

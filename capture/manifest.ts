@@ -2,7 +2,7 @@ import { writeFileSync, renameSync, readFileSync, openSync, fsyncSync, closeSync
 import { join } from 'node:path';
 import type { ClockSample } from './kernelAgent.js';
 import type { SegmentInfo } from './segmentWriter.js';
-import { NitraceError } from '../cli/errors.js';
+import { NitraceError } from '../core/errors.js';
 
 /** Version of the capture format (docs/capture-schema.md). Readers reject versions they do not know. */
 export const CAPTURE_SCHEMA_VERSION = 1;

@@ -1,9 +1,9 @@
 import type { Command } from './command.js';
-import { captureCommand } from '../capture/captureCommand.js';
-import { recoverCommand } from '../capture/recoverCommand.js';
+import { captureCommand } from './captureCommand.js';
+import { recoverCommand } from './recoverCommand.js';
 import { demoCommand } from './demoCommand.js';
-import { analyzeCommand } from '../analyze/analyzeCommand.js';
-import { scoreCommand } from '../datasets/score/scoreCommand.js';
+import { analyzeCommand } from './analyzeCommand.js';
+import { scoreCommand } from './scoreCommand.js';
 
 /** Every nitrace subcommand, in the order `--help` lists them. Adding a command means adding one line here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

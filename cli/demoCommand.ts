@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand } from './command.js';
-import { packageRoot } from './version.js';
+import { packageRoot } from '../core/version.js';
 import { analyzeCaptures } from '../analyze/analyze.js';
-import { renderSummary } from '../analyze/analyzeCommand.js';
-import { runCapturedDemo } from '../analyze/testapp/demo.js';
+import { renderSummary } from '../analyze/renderSummary.js';
+import { runCapturedDemo } from '../workloads/testapp/demo.js';
 import { readTruth } from '../datasets/truth/truthStore.js';
 import { readObserved } from '../datasets/score/observed.js';
 import { scoreAll } from '../datasets/score/score.js';

@@ -6,8 +6,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands.js';
-import { NitraceError } from './errors.js';
-import { version } from './version.js';
+import { NitraceError } from '../core/errors.js';
+import { version } from '../core/version.js';
 
 async function main(): Promise<number> {
   let exitCode = 0;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SyntheticCapture, type Endpoint } from '../testing/syntheticCapture.js';
-import { candidateLines, loadedEngine } from '../testing/loadedEngine.js';
+import { SyntheticCapture, type Endpoint } from '../../testing/syntheticCapture.js';
+import { candidateLines, loadedEngine } from '../../testing/loadedEngine.js';
 import { correlateContent } from './content.js';
 
 const ms = 1_000_000n;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SyntheticCapture } from '../testing/syntheticCapture.js';
-import { candidateLines, loadedEngine } from '../testing/loadedEngine.js';
+import { SyntheticCapture } from '../../testing/syntheticCapture.js';
+import { candidateLines, loadedEngine } from '../../testing/loadedEngine.js';
 import { correlateSpatial } from './spatial.js';
 import { correlateThread } from './thread.js';
 

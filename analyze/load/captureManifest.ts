@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { NitraceError } from '../../cli/errors.js';
+import { NitraceError } from '../../core/errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 
 /** Capture schema versions this analysis reads (docs/capture-schema.md). */

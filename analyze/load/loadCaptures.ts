@@ -1,4 +1,4 @@
-import { NitraceError } from '../../cli/errors.js';
+import { NitraceError } from '../../core/errors.js';
 import { sqlString, type Engine } from '../engine/engine.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { readCaptureManifest, type CaptureManifest } from './captureManifest.js';

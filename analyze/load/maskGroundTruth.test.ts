@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeCaptures } from '../analyze.js';
 import { DuckDbEngine } from '../engine/duckdb.js';
-import { SyntheticCapture } from '../testing/syntheticCapture.js';
+import { SyntheticCapture } from '../../testing/syntheticCapture.js';
 
 test('ground truth never reaches correlation: X-Trace-Info is masked before parsing', async () => {
   const root = mkdtempSync(join(tmpdir(), 'nitrace-mask-'));

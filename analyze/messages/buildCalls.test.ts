@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SyntheticCapture } from '../testing/syntheticCapture.js';
-import { loadedEngine } from '../testing/loadedEngine.js';
+import { SyntheticCapture } from '../../testing/syntheticCapture.js';
+import { loadedEngine } from '../../testing/loadedEngine.js';
 
 test('a connection already open at capture start, with no recognisable head, is recognised by its server port', async () => {
   const cap = new SyntheticCapture();

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../cli/version.js';
+import { packageRoot } from '../../core/version.js';
 import { protocols } from './registry.js';
 
 test('registry: every protocol folder with a spec.ts is registered exactly once', () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyzeCaptures } from '../../analyze/analyze.js';
-import { SyntheticCapture, type Endpoint } from '../../analyze/testing/syntheticCapture.js';
+import { SyntheticCapture, type Endpoint } from '../../testing/syntheticCapture.js';
 import { readObserved } from './observed.js';
 
 const ms = 1_000_000n;

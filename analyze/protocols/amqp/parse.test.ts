@@ -5,7 +5,7 @@ import type { MessageType } from '../types.js';
 import {
   assertTruncationsNeedMoreData, bytes, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, parseAll, rng, streamOf, T0_NS,
   type InvalidCase,
-} from '../testkit.js';
+} from '../../../testing/protocolTestkit.js';
 import { detect, findFrameBoundary, parseFrame, PROTOCOL_HEADER } from './parse.js';
 import { connection0, connection1, connection2 } from './testdata.js';
 import type { AmqpFrame, ContentHeaderFrame, MethodFrame } from './types.js';

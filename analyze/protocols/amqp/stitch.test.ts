@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseAll, streamOf, type RecordedChunk } from '../testkit.js';
+import { parseAll, streamOf, type RecordedChunk } from '../../../testing/protocolTestkit.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
 import { matchRpc, messagesOf, parseOslo, stitch, stitchConnections, targetOf, type ConnectionFrames } from './stitch.js';
 import { connection0, connection1, connection2 } from './testdata.js';

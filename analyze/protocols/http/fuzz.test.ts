@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GappedStream } from '../gappedStream.js';
 import { parseFrames } from '../parseFrames.js';
-import { rng } from '../testkit.js';
+import { rng } from '../../../testing/protocolTestkit.js';
 import type { Chunk, MessageType } from '../types.js';
 import { httpSpec } from './spec.js';
 import { stitchHttp } from './stitch.js';

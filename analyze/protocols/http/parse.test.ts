@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { streamOf } from '../testing/streamOf.js';
+import { streamOf } from '../../../testing/streamOf.js';
 import { parseFrames } from '../parseFrames.js';
 import { classifyHttp, parseHttpFrame } from './parse.js';
 import { httpSpec } from './spec.js';

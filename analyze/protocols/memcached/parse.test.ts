@@ -5,7 +5,7 @@ import type { MessageType } from '../types.js';
 import {
   assertTruncationsNeedMoreData, bytes, framesOf, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, namedByInput, parseAll, rng, streamOf,
   T0_NS,
-} from '../testkit.js';
+} from '../../../testing/protocolTestkit.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
 import { metaCommands, pymemcache, pythonMemcached } from './testdata.js';
 

@@ -5,7 +5,7 @@ import type { MessageType } from '../types.js';
 import {
   assertTruncationsNeedMoreData, bytes, framesOf, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, parseAll, rng, streamOf, T0_NS,
   type InvalidCase,
-} from '../testkit.js';
+} from '../../../testing/protocolTestkit.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
 import { bigResultSet, handshake, preparedStatements, queries, quit } from './testdata.js';
 import type { MysqlPacket } from './types.js';

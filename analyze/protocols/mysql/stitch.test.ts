@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GappedStream } from '../gappedStream.js';
-import { concatRecorded, parseAll, streamOf, T0_NS, type RecordedChunk } from '../testkit.js';
+import { concatRecorded, parseAll, streamOf, T0_NS, type RecordedChunk } from '../../../testing/protocolTestkit.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
 import { normaliseSql, sqlIds, sqlVerb, stitch } from './stitch.js';
 import { bigResultSet, handshake, preparedStatements, queries, quit } from './testdata.js';

@@ -7,7 +7,7 @@ import { bigValues, pipelines, resp2Session, resp3Session } from './testdata.js'
 import {
   assertTruncationsNeedMoreData, bytes, framesOf, fullStream, fuzzFrameLoop, gappedChunk, itRejectsAll, joined, namedByInput, parseAll, rng, streamOf,
   T0_NS, type RecordedChunk,
-} from '../testkit.js';
+} from '../../../testing/protocolTestkit.js';
 import type { RedisFrame } from './types.js';
 
 const parser = { parseFrame, findFrameBoundary };

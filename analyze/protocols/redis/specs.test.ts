@@ -17,7 +17,7 @@ import * as redisData from './testdata.js';
 import { parseFrames } from '../parseFrames.js';
 import type { ProtocolSpec } from '../protocol.js';
 import type { Frame } from '../types.js';
-import { bytes, fromBase64, streamOf, type RecordedChunk } from '../testkit.js';
+import { bytes, fromBase64, streamOf, type RecordedChunk } from '../../../testing/protocolTestkit.js';
 
 // Erased to the common frame type, as registry.ts does.
 const SPECS = [amqpSpec, redisSpec, mysqlSpec, memcachedSpec] as unknown as ProtocolSpec<Frame>[];

@@ -4,7 +4,7 @@ import { GappedStream } from '../gappedStream.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
 import { stitch } from './stitch.js';
 import { pipelines, resp2Session, resp3Session } from './testdata.js';
-import { parseAll, streamOf, T0_NS, type RecordedChunk } from '../testkit.js';
+import { parseAll, streamOf, T0_NS, type RecordedChunk } from '../../../testing/protocolTestkit.js';
 
 const parser = { parseFrame, findFrameBoundary };
 

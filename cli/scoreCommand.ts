@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineCommand } from '../../cli/command.js';
-import { NitraceError, UsageError } from '../../cli/errors.js';
-import { readTruth } from '../truth/truthStore.js';
-import { BASELINES, type BaselineName } from './baselines/registry.js';
-import { DEFAULT_MAP_OPTIONS } from './mapTruth.js';
-import { readObserved } from './observed.js';
-import { renderScore } from './renderScore.js';
-import { scoreAll } from './score.js';
+import { defineCommand } from './command.js';
+import { NitraceError, UsageError } from '../core/errors.js';
+import { readTruth } from '../datasets/truth/truthStore.js';
+import { BASELINES, type BaselineName } from '../datasets/score/baselines/registry.js';
+import { DEFAULT_MAP_OPTIONS } from '../datasets/score/mapTruth.js';
+import { readObserved } from '../datasets/score/observed.js';
+import { renderScore } from '../datasets/score/renderScore.js';
+import { scoreAll } from '../datasets/score/score.js';
 
 interface ScoreArgs {
   out: string;

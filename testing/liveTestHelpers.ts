@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { packageRoot } from '../cli/version.js';
-import { startBackgroundCapture } from './backgroundCapture.js';
+import { packageRoot } from '../core/version.js';
+import { startBackgroundCapture } from '../capture/backgroundCapture.js';
 
 export const NITRACE = join(packageRoot, 'bin', 'nitrace.js');
 export const HTTP_PAIR = join(packageRoot, 'capture', 'testdata', 'http_pair.py');

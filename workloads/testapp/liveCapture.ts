@@ -2,7 +2,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { startBackgroundCapture } from '../../capture/backgroundCapture.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../cli/version.js';
+import { packageRoot } from '../../core/version.js';
 
 /** A `nitrace capture` running in the background. */
 export interface LiveCapture {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { defineCommand } from '../cli/command.js';
-import { runCapture, defaultNodeName } from './capture.js';
-import { AGENT_PYTHON, AGENT_SCRIPT } from './kernelAgent.js';
-import { formatSummary } from './summary.js';
+import { defineCommand } from './command.js';
+import { runCapture, defaultNodeName } from '../capture/capture.js';
+import { AGENT_PYTHON, AGENT_SCRIPT } from '../capture/kernelAgent.js';
+import { formatSummary } from '../capture/summary.js';
 
 export const captureCommand = defineCommand({
   name: 'capture',

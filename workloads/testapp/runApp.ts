@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../cli/version.js';
+import { packageRoot } from '../../core/version.js';
 import { createTestNetns, type TestNetns } from './netns.js';
 
 /** The test app's services, started and ready to be driven. */
@@ -32,7 +32,7 @@ export interface AppOptions {
   propagateIds?: boolean;
 }
 
-const SERVICE_PY = join(packageRoot, 'analyze', 'testapp', 'service.py');
+const SERVICE_PY = join(packageRoot, 'workloads', 'testapp', 'service.py');
 
 /** Thread names of the test app's processes (service.py sets "nt-<name>"): `nitrace capture --comm` for each. */
 export const TESTAPP_COMMS = ['nt-driver', 'nt-frontend', 'nt-auth', 'nt-catalog', 'nt-db'] as const;

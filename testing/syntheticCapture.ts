@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDbEngine } from '../engine/duckdb.js';
-import { EVENT_COLUMNS } from '../load/loadCaptures.js';
+import { DuckDbEngine } from '../analyze/engine/duckdb.js';
+import { EVENT_COLUMNS } from '../analyze/load/loadCaptures.js';
 
 /** One end of a TCP connection in a synthetic capture. */
 export interface Endpoint {

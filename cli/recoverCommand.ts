@@ -1,6 +1,6 @@
-import { defineCommand } from '../cli/command.js';
-import { recoverCapture } from './recover.js';
-import { formatSummary } from './summary.js';
+import { defineCommand } from './command.js';
+import { recoverCapture } from '../capture/recover.js';
+import { formatSummary } from '../capture/summary.js';
 
 export const recoverCommand = defineCommand({
   name: 'capture-recover',

@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { analyzeCaptures, type AnalyzeSummary } from '../analyze.js';
-import { renderSummary } from '../analyzeCommand.js';
-import { printTraces } from '../printTraces.js';
+import { analyzeCaptures, type AnalyzeSummary } from '../../analyze/analyze.js';
+import { renderSummary } from '../../analyze/renderSummary.js';
+import { printTraces } from '../../analyze/printTraces.js';
 import { scoreAgainstTruth, type EdgeScore } from './groundTruth.js';
 import { startCapture } from './liveCapture.js';
 import { createTestNetns, hostNetnsInode } from './netns.js';

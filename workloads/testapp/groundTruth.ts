@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sqlString } from '../engine/engine.js';
-import { DuckDbEngine } from '../engine/duckdb.js';
+import { sqlString } from '../../analyze/engine/engine.js';
+import { DuckDbEngine } from '../../analyze/engine/duckdb.js';
 
 interface Call {
   local_addr?: string;

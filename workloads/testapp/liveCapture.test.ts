@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzeCaptures } from '../analyze.js';
+import { analyzeCaptures } from '../../analyze/analyze.js';
 import { scoreAgainstTruth } from './groundTruth.js';
 import { captureAvailable, startCapture } from './liveCapture.js';
 import { createTestNetns, hostNetnsInode } from './netns.js';

@@ -1,5 +1,5 @@
-import { GappedStream } from '../gappedStream.js';
-import type { Chunk } from '../types.js';
+import { GappedStream } from '../analyze/protocols/gappedStream.js';
+import type { Chunk } from '../analyze/protocols/types.js';
 
 /** A piece of a test stream: text fully captured, or `{text, bytes}` where only `text` of `bytes` was captured. */
 export type Piece = string | { text: string; bytes: number; tid?: number };

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { GappedStream } from './gappedStream.js';
-import type { Chunk, MessageType, ParseResult } from './types.js';
+import { GappedStream } from '../analyze/protocols/gappedStream.js';
+import type { Chunk, MessageType, ParseResult } from '../analyze/protocols/types.js';
 
 /** One recorded syscall-sized chunk: direction, microseconds since the exchange began, payload in base64. */
 export type RecordedChunk = readonly [type: MessageType, tUs: number, base64: string];

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCandidates } from '../correlate/candidates.js';
-import { Diagnostics } from '../diagnostics.js';
-import { DuckDbEngine } from '../engine/duckdb.js';
-import { loadCaptures } from '../load/loadCaptures.js';
-import { buildCalls } from '../messages/buildCalls.js';
+import { createCandidates } from '../analyze/correlate/candidates.js';
+import { Diagnostics } from '../analyze/diagnostics.js';
+import { DuckDbEngine } from '../analyze/engine/duckdb.js';
+import { loadCaptures } from '../analyze/load/loadCaptures.js';
+import { buildCalls } from '../analyze/messages/buildCalls.js';
 import type { SyntheticCapture } from './syntheticCapture.js';
 
 /** A synthetic capture written, loaded and parsed into an in-memory engine: the input of each correlation step. */

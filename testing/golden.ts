@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDbEngine } from './engine/duckdb.js';
-import { sqlString } from './engine/engine.js';
-import type { AnalyzeSummary } from './analyze.js';
+import { DuckDbEngine } from '../analyze/engine/duckdb.js';
+import { sqlString } from '../analyze/engine/engine.js';
+import type { AnalyzeSummary } from '../analyze/analyze.js';
 
 /** What a golden fixture pins down: counts, warning codes, and every edge in readable form. */
 export interface GoldenResult {
