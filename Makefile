@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: all setup kernel-deps build test demo bench clean
+.PHONY: all setup kernel-deps report-deps build test demo bench clean
 all: build
 
 # apt packages for BCC and the kernel-header symlinks (scripts/setup-kernel.sh; why the links are needed: docs/capture.md); idempotent and fast when done.
@@ -12,10 +12,14 @@ kernel-deps:
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# apt packages for figures and notebooks: a font for chart text, jupyter-nbconvert + python3-ipykernel (scripts/setup-reports.sh).
+report-deps:
+	bash scripts/setup-reports.sh
+
 build: $(NODE_DEPS)
 	npx tsc -p tsconfig.json
 
-setup: kernel-deps build
+setup: kernel-deps report-deps build
 
 test: setup
 	node scripts/run-tests.mjs
