@@ -4,7 +4,8 @@ import { recoverCommand } from './recoverCommand.js';
 import { demoCommand } from './demoCommand.js';
 import { analyzeCommand } from './analyzeCommand.js';
 import { scoreCommand } from './scoreCommand.js';
+import { datasetCommand } from './datasetCommand.js';
 
 /** Every nitrace subcommand, in the order `--help` lists them. Adding a command means adding one line here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand, demoCommand];
+export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand, datasetCommand, demoCommand];

@@ -4,15 +4,15 @@
 #   `nitrace capture` (socket I/O of every process on the node), 3. export every test's OSProfiler trace
 #   into DATASET/truth/raw/<base_id>.json and flatten it to DATASET/truth/{spans,edges,tests}.parquet,
 #   4. write the dataset card DATASET/CARD.md + card.json (what ran, versions, config, results, capture losses).
-# Usage: record-tempest.sh --out DATASET [--regex REGEX] [--concurrency N] [--snaplen N] [--no-capture] [--force]
+# Usage: record-tempest.sh --out DATASET [--regex REGEX] [--concurrency N] [--snaplen N] [--license SPDX] [--no-capture] [--force]
 #                          [--steps 'tempest_results export_truth card']   (rerun some steps of an existing dataset)
-#   REGEX default '^tempest\.api\.(identity|image)'. Needs root, the lab up (lab-up.sh), and `npx tsc -p .` done.
+#   REGEX default '^tempest\.api\.(identity|image)'; --license (the card's licence field) default CC-BY-4.0. Needs root, the lab up (lab-up.sh), and `npx tsc -p .` done.
 #   --no-capture records the ground truth only (no eBPF; for machines without capture support).
 #   Capture is limited to the lab's service ports (CAPTURE_PORTS): other programs on the machine stay out, and so
 #   does redis (6379), which carries OSProfiler's notifications, i.e. the ground truth itself.
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$LAB_DIR/../.." && pwd)
-OUT="" REGEX='^tempest\.api\.(identity|image)' CONCURRENCY=2 SNAPLEN=2048 CAPTURE=1 FORCE=0
+OUT="" REGEX='^tempest\.api\.(identity|image)' CONCURRENCY=2 SNAPLEN=2048 CAPTURE=1 FORCE=0 DATASET_LICENSE=CC-BY-4.0
 CAPTURE_PORTS=${CAPTURE_PORTS:-"5000 9292 8774 8778 9696 3306 5672 11211"}   # keystone glance nova placement neutron mysql amqp memcached
 RING_MB=${RING_MB:-64}
 STEPS="clear_truth_store run_tempest tempest_results export_truth card"
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     --regex) REGEX=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --snaplen) SNAPLEN=$2; shift 2 ;;
+    --license) DATASET_LICENSE=$2; shift 2 ;;
     --no-capture) CAPTURE=0; shift ;;
     --force) FORCE=1; shift ;;
     --steps) STEPS=$2; FORCE=1; shift 2 ;;
@@ -86,7 +87,7 @@ step_card() {
   source "$OUT/tempest/run.env"
   REGEX=$REGEX CONCURRENCY=$CONCURRENCY SNAPLEN=$SNAPLEN CAPTURE=$CAPTURE TEMPEST_RC=$TEMPEST_RC \
   TEMPEST_SECONDS=$TEMPEST_SECONDS TEMPEST_STARTED=$TEMPEST_STARTED TEMPEST_FINISHED=$TEMPEST_FINISHED LAB=$LAB \
-  LOAD_BEFORE=$LOAD_BEFORE LOAD_AFTER=$LOAD_AFTER CAPTURE_PORTS=$CAPTURE_PORTS \
+  LOAD_BEFORE=$LOAD_BEFORE LOAD_AFTER=$LOAD_AFTER CAPTURE_PORTS=$CAPTURE_PORTS DATASET_LICENSE=$DATASET_LICENSE \
     /usr/bin/python3 "$LAB_DIR/files/write_card.py" "$OUT"
 }
 t0=$(date +%s)

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""Write DATASET/card.json and DATASET/CARD.md: what ran, versions, config, Tempest results, truth, capture losses.
+"""Write DATASET/card.json and DATASET/CARD.md: what ran, versions, config, Tempest results, truth, capture losses,
+licence and how the dataset was recorded (docs/datasets.md lists the fields; `nitrace dataset pack` requires them).
 
-Usage: write_card.py DATASET   (settings come from the environment set by record-tempest.sh)
+Usage: write_card.py DATASET            (settings come from the environment set by record-tempest.sh)
+       write_card.py --update DATASET   (add the fields a card written by an earlier version lacks, then rewrite
+                                         CARD.md from card.json; nothing else in the card changes)
 """
 import csv
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from collections import Counter
@@ -49,6 +53,32 @@ def tempest_results(ds):
     return dict(counts), failed
 
 
+DEFAULT_LICENSE = "CC-BY-4.0"
+RECORDER = "datasets/openstack/record-tempest.sh"
+
+
+def recorded_with(manifest, env):
+    """How the dataset was recorded: the recorder, nitrace's version and the exact capture command line."""
+    cfg = (manifest or {}).get("config") or {}
+    cmd = None
+    if manifest is not None:
+        ports = " ".join("--port %d" % p for p in cfg.get("ports") or [])
+        redact = "" if cfg.get("redact", True) else " --no-redact"
+        inner = shlex.join(cfg.get("command") or [])
+        ring = cfg.get("ring_buffer_bytes")
+        ring = " --ring-mb %d" % (ring // (1 << 20)) if ring else ""
+        cmd = "nitrace capture --out capture --snaplen %s%s %s%s -- %s" % (cfg.get("snaplen"), ring, ports, redact, inner)
+    return {
+        "script": RECORDER,
+        "nitrace_version": (manifest or {}).get("nitrace_version"),
+        "capture_command": cmd,
+        "capture_schema_version": (manifest or {}).get("schema_version"),
+        "redact": cfg.get("redact") if manifest is not None else None,
+        "truth": "OSProfiler traces (redis driver) exported by files/export_osprofiler.py, flattened by "
+                 "dist/datasets/truth/importTruth.js",
+    }
+
+
 def du(path):
     total = 0
     for root, _, files in os.walk(path):
@@ -68,6 +98,7 @@ def main():
         "format": "nitrace-dataset",
         "version": 1,
         "name": os.path.basename(os.path.abspath(ds)),
+        "license": env.get("DATASET_LICENSE") or DEFAULT_LICENSE,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"node": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count()},
         "workload": {
@@ -104,10 +135,40 @@ def main():
             "clock_drift_ns": (manifest.get("clock") or {}).get("drift_ns"),
         },
         "bytes": {"total": du(ds), "truth": du(os.path.join(ds, "truth")), "capture": du(os.path.join(ds, "capture"))},
+        "recorded_with": recorded_with(manifest, env),
     }
-    with open(os.path.join(ds, "card.json"), "w") as f:
+    write_json(os.path.join(ds, "card.json"), card)
+    write_markdown(ds, card, len(tests))
+
+
+def write_json(path, card):
+    with open(path + ".tmp", "w") as f:
         json.dump(card, f, indent=2, sort_keys=False)
         f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def update(ds):
+    """Adds licence and recorded_with to a card written before they existed; the rest stays as recorded."""
+    path = os.path.join(ds, "card.json")
+    card = load_json(path)
+    if card is None:
+        sys.exit("write_card: %s missing or not JSON" % path)
+    manifest = load_json(os.path.join(ds, "capture", "manifest.json"))
+    new = {}
+    for k, v in card.items():
+        new[k] = v
+        if k == "name" and "license" not in card:
+            new["license"] = os.environ.get("DATASET_LICENSE") or DEFAULT_LICENSE
+    new.setdefault("license", os.environ.get("DATASET_LICENSE") or DEFAULT_LICENSE)
+    new.setdefault("recorded_with", recorded_with(manifest, os.environ))
+    write_json(path, new)
+    write_markdown(ds, new, (new.get("truth") or {}).get("tests_mapped", 0))
+
+
+def write_markdown(ds, card, tests_mapped):
+    truth = {k: v for k, v in (card.get("truth") or {}).items() if k != "tests_mapped"}
+    failed = card["workload"].get("failed_tests") or []
     w = card["workload"]
     lines = [
         "# Dataset %s" % card["name"], "",
@@ -120,6 +181,7 @@ def main():
         "- wall time: %.1f s, tempest exit code %d; load average %s before, %s after (2 CPUs, shared machine)" % (
             w["seconds"], w["exit_code"], w["loadavg_before"], w["loadavg_after"]),
         "- results: %s" % ", ".join("%s %d" % kv for kv in sorted(w["results"].items())),
+        "- licence: %s" % card.get("license"),
     ]
     if failed:
         lines.append("- failed: " + ", ".join("`%s`" % t for t in failed))
@@ -128,7 +190,7 @@ def main():
               "- `spans.parquet` (one row per trace point), `edges.parquet` (parent -> child), `tests.parquet` (base_id -> test)",
               "- %s traces, %s points %s, %s edges; %s traces mapped to a test" % (
                   truth.get("traces"), truth.get("points"), json.dumps(truth.get("by_name")), truth.get("edges"),
-                  len(tests))]
+                  tests_mapped)]
     if truth.get("errors"):
         lines.append("- import errors: %s" % truth["errors"])
     lines += ["", "## Capture (capture/)", ""]
@@ -142,6 +204,13 @@ def main():
                   "- events: %s" % json.dumps(c["events"]),
                   "- losses: %s" % json.dumps(c["losses"]),
                   "- counters: %s" % json.dumps(c["counters"])]
+    rw = card.get("recorded_with") or {}
+    lines += ["", "## How it was recorded", "",
+              "- recorder: `%s`, nitrace %s, capture schema version %s, payload redaction %s" % (
+                  rw.get("script"), rw.get("nitrace_version"), rw.get("capture_schema_version"),
+                  {True: "on", False: "OFF (--no-redact)"}.get(rw.get("redact"), "unknown")),
+              "- capture: `%s`" % rw.get("capture_command"),
+              "- ground truth: %s" % rw.get("truth")]
     lines += ["", "## Versions", ""] + ["- %s %s" % kv for kv in card["versions"].items()]
     lines += ["", "## Size", "", "%.2f MB in total (truth %.2f MB, capture %.2f MB)." % (
         card["bytes"]["total"] / 1e6, card["bytes"]["truth"] / 1e6, card["bytes"]["capture"] / 1e6), ""]
@@ -150,4 +219,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--update":
+        update(sys.argv[2])
+    else:
+        main()
