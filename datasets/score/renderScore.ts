@@ -22,6 +22,13 @@ export function renderScore(r: ScoreReport): string {
   for (const [svc, s] of Object.entries(r.by_service)) {
     lines.push(`  ${svc.padEnd(28)} ${pct(s.edge_f1)} ${pct(s.precision)} ${pct(s.recall)} ${pct(s.coverage)} ${String(s.truth_edges).padStart(6)}`);
   }
+  if (r.by_evidence && Object.keys(r.by_evidence).length) {
+    lines.push('');
+    lines.push('per evidence (nitrace): precision, right / predicted edges, by the evidence of each hop to the parent');
+    for (const [ev, e] of Object.entries(r.by_evidence)) {
+      lines.push(`  ${ev.padEnd(40)} ${pct(e.precision)} ${String(e.right).padStart(6)} / ${String(e.predicted).padEnd(6)}`);
+    }
+  }
   lines.push('(percent; strict = traces with every edge right)');
   return lines.join('\n');
 }

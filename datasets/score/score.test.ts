@@ -106,3 +106,21 @@ test('call links come from the reconstruction, else from mirrored ports', () => 
   assert.equal(callLinks(spans, []).get('K2'), 'GK2');
   assert.equal(callLinks(spans, edgesOf(perfectParents())).get('K3'), 'GK3');
 });
+
+test('per evidence: predicted edges grouped by the evidence of every hop to the parent, right and wrong counted', () => {
+  const parents = perfectParents();
+  parents.set('D4', 'K1'); // one wrong db edge
+  const edges = [...parents].map(([child, parent]) => ({
+    parent_span_id: parent,
+    child_span_id: child,
+    edge_kind: null,
+    evidence: fixtureSpans().find((x) => x.span_id === child)!.kind === 'server' ? 'spatial' : 'thread',
+  }));
+  const r = scoreAll(fixtureTruth(), { spans: fixtureSpans(), edges }, []);
+  const e = r.by_evidence!;
+  const total = Object.values(e).reduce((n, x) => n + x.predicted, 0);
+  assert.equal(total, r.tp + r.fp, 'every predicted edge of a truth child is in exactly one evidence group');
+  assert.deepEqual(e.thread, { predicted: 4, right: 3, wrong: 1, precision: 0.75 });
+  assert.equal(e['spatial > thread']!.right, 2); // keystone's server side -> glance's client call -> glance's handler
+  assert.equal(scoreAll(fixtureTruth(), { spans: fixtureSpans(), edges }, ['fcfs']).baselines.fcfs!.by_evidence, undefined);
+});

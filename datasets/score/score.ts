@@ -20,7 +20,8 @@ export function scoreAll(
   maxMistakes = 0,
 ): ScoreReport {
   const mapping = mapTruth(points, observed.spans, opts);
-  const main = scoreEdges(points, mapping, observed.spans, parentMapOf(observed), maxMistakes);
+  const evidence = new Map(observed.edges.filter((e) => e.evidence).map((e) => [e.child_span_id, e.evidence!]));
+  const main = scoreEdges(points, mapping, observed.spans, parentMapOf(observed), maxMistakes, evidence);
   const out: ScoreReport = { ...main, clock_offset_us: mapping.offsetUs, baselines: {} };
   for (const name of baselines) {
     out.baselines[name] = scoreEdges(points, mapping, observed.spans, BASELINES[name](observed.spans, observed.edges));

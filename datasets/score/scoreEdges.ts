@@ -34,6 +34,16 @@ export interface Mistake {
   got: string | null;
 }
 
+/** Predicted edges grouped by the evidence that decided them (see evidenceChain). */
+export interface EvidenceScore {
+  /** predicted edges for truth children whose parent chain used exactly this evidence */
+  predicted: number;
+  right: number;
+  wrong: number;
+  /** right / predicted */
+  precision: number;
+}
+
 export interface Score extends EdgeScore {
   /** traces (base_ids with >= 1 truth edge) whose every edge is right and that have no wrong edge */
   strict_accuracy: number;
@@ -41,6 +51,12 @@ export interface Score extends EdgeScore {
   traces_correct: number;
   by_kind: Record<string, EdgeScore>;
   by_service: Record<string, EdgeScore>;
+  /**
+   * Only for a reconstruction with evidence (edges.parquet): predicted edges by the evidence of each hop walked
+   * from the child's span to the predicted parent, e.g. `thread`, `spatial > thread` (an HTTP server span whose
+   * client side was owned by its thread), `content:_msg_id > spatial`. Sorted by key.
+   */
+  by_evidence?: Record<string, EvidenceScore>;
   /** the first wrong or missed edges (only when asked for) */
   mistakes?: Mistake[];
 }
@@ -97,6 +113,20 @@ export function predictedParent(
   return null;
 }
 
+/** Evidence of each hop from `spanId` up to `to` (inclusive), joined with ' > '; 'unknown' for a hop without one. */
+export function evidenceChain(spanId: string, to: string, parent: ReadonlyMap<string, string>, evidence: ReadonlyMap<string, string>): string {
+  const hops: string[] = [];
+  let c = spanId;
+  for (let guard = 0; c !== to && guard < 256; guard++) {
+    const p = parent.get(c);
+    if (p === undefined) break;
+    const e = evidence.get(c) ?? 'unknown';
+    if (hops[hops.length - 1] !== e) hops.push(e);
+    c = p;
+  }
+  return hops.join(' > ');
+}
+
 /**
  * Scores one parent map against the truth. Truth edges run between observable points (unobservable function
  * points contracted away); a truth child with a span yields one predicted edge; the edge is right when its
@@ -108,7 +138,10 @@ export function scoreEdges(
   spans: readonly ObservedSpan[],
   parent: ReadonlyMap<string, string>,
   maxMistakes = 0,
+  /** child span -> evidence of its edge (edges.parquet); gives `by_evidence` */
+  evidence?: ReadonlyMap<string, string>,
 ): Score {
+  const byEvidence = new Map<string, EvidenceScore>();
   const mistakes: Mistake[] = [];
   const effParent = effectiveParents(points);
   const spanById = new Map(spans.map((s) => [s.span_id, s]));
@@ -146,6 +179,14 @@ export function scoreEdges(
     if (!right && (truthParent !== null || got !== null) && mistakes.length < maxMistakes) {
       mistakes.push({ base_id: p.base_id, point: p.trace_id, point_name: p.name, service: serviceOf(p), span: span ?? null, want: wantSpan ?? null, got });
     }
+    if (evidence && span && got !== null && truthParent !== null) {
+      const key = evidenceChain(span, got, parent, evidence);
+      const e = byEvidence.get(key) ?? { predicted: 0, right: 0, wrong: 0, precision: 0 };
+      e.predicted++;
+      if (right) e.right++;
+      else e.wrong++;
+      byEvidence.set(key, e);
+    }
     if (got !== null && !right) {
       for (const t of ts) t.fp++;
       if (traceOk.has(p.base_id) || truthParent === null) traceOk.set(p.base_id, false);
@@ -161,6 +202,13 @@ export function scoreEdges(
     traces_correct: traces.filter(([, ok]) => ok).length,
     by_kind: Object.fromEntries([...byKind].map(([k, t]) => [k, finish(t)])),
     by_service: Object.fromEntries([...byService].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, t]) => [k, finish(t)])),
+    ...(evidence
+      ? {
+          by_evidence: Object.fromEntries(
+            [...byEvidence].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, e]) => [k, { ...e, precision: ratio(e.right, e.predicted) }]),
+          ),
+        }
+      : {}),
     ...(maxMistakes > 0 ? { mistakes } : {}),
   };
 }
