@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbEngine } from '../analyze/engine/duckdb.js';
-import { EVENT_COLUMNS } from '../analyze/load/loadCaptures.js';
+import { V1_EVENT_COLUMNS } from '../analyze/load/loadCaptures.js';
 
 /** One end of a TCP connection in a synthetic capture. */
 export interface Endpoint {
@@ -84,7 +84,7 @@ export class SyntheticCapture {
       for (const node of nodes) {
         const dir = join(root, node);
         mkdirSync(join(dir, 'events'), { recursive: true });
-        await e.exec(`CREATE OR REPLACE TABLE ev (${EVENT_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
+        await e.exec(`CREATE OR REPLACE TABLE ev (${V1_EVENT_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
         const skew = this.skew.get(node) ?? 0n;
         const rows = this.events
           .filter((x) => x.node === node)

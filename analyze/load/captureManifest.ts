@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { NitraceError } from '../../core/errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 
-/** Capture schema versions this analysis reads (docs/capture-schema.md). */
-export const SUPPORTED_CAPTURE_SCHEMA_VERSIONS = [1] as const;
+/** Capture schema versions this analysis reads (docs/capture-schema.md): 1 has no gid/parent_gid (read as NULL). */
+export const SUPPORTED_CAPTURE_SCHEMA_VERSIONS = [1, 2] as const;
 
 /** The parts of manifest.json the analysis uses. */
 export interface CaptureManifest {

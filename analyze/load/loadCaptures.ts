@@ -3,8 +3,8 @@ import { sqlString, type Engine } from '../engine/engine.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { readCaptureManifest, type CaptureManifest } from './captureManifest.js';
 
-/** Event columns the analysis needs, with the types of docs/capture-schema.md. */
-export const EVENT_COLUMNS: readonly [string, string][] = [
+/** Event columns of capture schema 1, with the types of docs/capture-schema.md. */
+export const V1_EVENT_COLUMNS: readonly [string, string][] = [
   ['ts_ns', 'BIGINT'],
   ['mono_ns', 'BIGINT'],
   ['node', 'VARCHAR'],
@@ -27,6 +27,15 @@ export const EVENT_COLUMNS: readonly [string, string][] = [
   ['payload', 'BLOB'],
   ['payload_truncated', 'BOOLEAN'],
 ];
+
+/** Columns added by capture schema 2 (green threads); NULL when a segment has none (schema 1). */
+const V2_EVENT_COLUMNS: readonly [string, string][] = [
+  ['gid', 'UBIGINT'],
+  ['parent_gid', 'UBIGINT'],
+];
+
+/** Event columns the analysis reads: the `events` table has all of them, whatever the capture's schema. */
+export const EVENT_COLUMNS: readonly [string, string][] = [...V1_EVENT_COLUMNS, ...V2_EVENT_COLUMNS];
 
 const PROCESS_COLUMNS: readonly [string, string][] = [
   ['node', 'VARCHAR'],
@@ -59,12 +68,14 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
   for (const [ci, m] of manifests.entries()) {
     let rows = 0;
     for (const file of m.segmentFiles) {
-      const problem = await checkParquet(engine, file, EVENT_COLUMNS);
+      const { problem, have } = await checkParquet(engine, file, V1_EVENT_COLUMNS);
       if (problem) {
         diag.warn('segment-unreadable', `${file}: ${problem}; segment skipped`);
         continue;
       }
-      const cols = EVENT_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})` : `CAST(${c} AS ${t})`));
+      const cols = EVENT_COLUMNS.map(([c, t]) =>
+        c === 'node' ? `coalesce(node, ${sqlString(m.node)})` : have.has(c) ? `CAST(${c} AS ${t})` : `NULL::${t}`,
+      );
       try {
         const [r] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
         await engine.exec(`INSERT INTO events SELECT ${cols.join(', ')}, ${ci} FROM read_parquet(${sqlString(file)})`);
@@ -76,7 +87,7 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
     if (rows === 0) diag.warn('capture-empty', `${m.dir}: no events (${m.segmentFiles.length} segment files)`);
     diag.add('events', rows);
     if (m.processesFile) {
-      const problem = await checkParquet(engine, m.processesFile, PROCESS_COLUMNS);
+      const { problem } = await checkParquet(engine, m.processesFile, PROCESS_COLUMNS);
       if (problem) diag.warn('processes-unreadable', `${m.processesFile}: ${problem}; process names fall back to comm`);
       else {
         const cols = PROCESS_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})` : `CAST(${c} AS ${t})`));
@@ -95,19 +106,21 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
   return manifests;
 }
 
-/** Why a Parquet file cannot be used (unreadable, or missing/mistyped columns), or null if fine. */
-async function checkParquet(engine: Engine, file: string, columns: readonly [string, string][]): Promise<string | null> {
+/**
+ * Why a Parquet file cannot be used (unreadable, or missing one of the `required` columns), or null if fine; and
+ * the columns it has.
+ */
+async function checkParquet(engine: Engine, file: string, required: readonly [string, string][]): Promise<{ problem: string | null; have: Set<string> }> {
   let described: { column_name: string; column_type: string }[];
   try {
     described = await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
     await engine.query(`SELECT count(*) FROM read_parquet(${sqlString(file)})`);
   } catch (e) {
-    return `not a readable Parquet file (${firstLine((e as Error).message)})`;
+    return { problem: `not a readable Parquet file (${firstLine((e as Error).message)})`, have: new Set() };
   }
-  const have = new Map(described.map((d) => [d.column_name, d.column_type]));
-  const missing = columns.filter(([c]) => !have.has(c)).map(([c]) => c);
-  if (missing.length) return `missing columns ${missing.join(', ')}`;
-  return null;
+  const have = new Set(described.map((d) => d.column_name));
+  const missing = required.filter(([c]) => !have.has(c)).map(([c]) => c);
+  return { problem: missing.length ? `missing columns ${missing.join(', ')}` : null, have };
 }
 
 function firstLine(s: string): string {
