@@ -63,6 +63,8 @@ def build_cflags(cfg):
     flags = ["-I" + HERE, "-Wno-unused-function"]
     defines = {
         "SNAPLEN": cfg["snaplen"],
+        "SNAPLEN_PORTS": int(bool(cfg.get("snaplen_ports"))),
+        "NCPUS": os.cpu_count() or 1,
         "RINGBUF_PAGES": cfg["ring_pages"],
         "CONN_SALT": "%dULL" % int(cfg["salt"]),
         "FILTER_TASKS": int(bool(cfg["pids"] or cfg["comms"])),
@@ -88,6 +90,8 @@ def fill_filters(b, cfg):
         b["port_filter"][ctypes.c_uint16(port)] = one
     for ns in cfg["netns"]:
         b["netns_filter"][ctypes.c_uint32(ns)] = one
+    for port, n in (cfg.get("snaplen_ports") or {}).items():
+        b["snaplen_ports"][ctypes.c_uint16(int(port))] = ctypes.c_uint32(int(n))
 
 
 class RingReader:
@@ -186,10 +190,16 @@ def main():
     except Exception as e:
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
         return 3
+    greenlet = None
+    if cfg.get("greenlet", True):
+        from greenlet_probes import GreenletProbes
+
+        greenlet = GreenletProbes(b, cfg, lambda report: control({"type": "greenlet", **report}))
+        greenlet.scan(force=True)
 
     clock = [clock_sample("start")]
     control({"type": "ready", "pid": os.getpid(), "clock": clock[0],
-             "probes": b.num_open_tracepoints()})
+             "probes": b.num_open_tracepoints() + b.num_open_uprobes()})
     ep = select.epoll()
     ep.register(b["events"].map_fd, select.EPOLLIN)
     out_fd = sys.stdout.fileno()
@@ -206,6 +216,8 @@ def main():
         while not stopping:
             ep.poll(POLL_SECONDS)
             ring.drain(out_fd)
+            if greenlet:
+                greenlet.scan()
             now = time.monotonic()
             if now - last_stats >= 1.0:
                 stats()

@@ -21,6 +21,10 @@ export interface CaptureOptions {
   ports: number[];
   netns: number[];
   snaplen: number;
+  /** --snaplen-port PORT=N: payload bytes kept for sockets with this local or remote port. */
+  snaplenPorts: Map<number, number>;
+  /** Attach the greenlet uprobes (gid on every event, green_spawn events). */
+  greenlet: boolean;
   /** Seconds; 0 = until signal or command exit. */
   duration: number;
   /** Command to run while capturing (`-- CMD ARGS`); empty for none. */
@@ -62,6 +66,10 @@ export function checkPrerequisites(): void {
 export function validateOptions(o: CaptureOptions): void {
   if (!Number.isInteger(o.snaplen) || o.snaplen < 0 || o.snaplen > MAX_SNAPLEN) {
     throw new UsageError('capture', `--snaplen must be an integer from 0 to ${MAX_SNAPLEN}, got ${o.snaplen}`);
+  }
+  for (const [p, n] of o.snaplenPorts) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError('capture', `--snaplen-port ${p}=${n}: ${p} is not a TCP port`);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_SNAPLEN) throw new UsageError('capture', `--snaplen-port ${p}=${n}: the size must be an integer from 0 to ${MAX_SNAPLEN}`);
   }
   for (const p of o.ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError('capture', `--port ${p}: not a TCP port`);
   for (const p of o.pids) if (!Number.isInteger(p) || p < 1) throw new UsageError('capture', `--pid ${p}: not a process id`);
@@ -108,10 +116,11 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     status: 'running',
     agent: null,
     error: null,
+    greenlet: null,
     node: o.node,
     kernel: { release: release(), version: osVersion(), machine: machine() },
     config: {
-      snaplen: o.snaplen, redact: o.redact, pids: o.pids, comms: o.comms, ports: o.ports, netns: o.netns,
+      snaplen: o.snaplen, snaplen_ports: Object.fromEntries(o.snaplenPorts), greenlet: o.greenlet, redact: o.redact, pids: o.pids, comms: o.comms, ports: o.ports, netns: o.netns,
       command: o.command.length ? o.command : null, segment_max_bytes: o.segmentMaxBytes,
       segment_max_seconds: o.segmentMaxSeconds, ring_buffer_bytes: o.ringBufferBytes,
     },
@@ -201,6 +210,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
 
   const agentConfig: AgentConfig = {
     snaplen: o.snaplen,
+    snaplen_ports: Object.fromEntries([...o.snaplenPorts].map(([p, n]) => [String(p), n])),
+    greenlet: o.greenlet,
     ring_pages: o.ringBufferBytes / 4096,
     salt: BigInt.asUintN(63, randomBytes(8).readBigUInt64LE()).toString(),
     pids: o.pids,
@@ -222,6 +233,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     throw e;
   }
   manifest.agent = { pid: agent.pid, probes: agent.probes };
+  manifest.greenlet = agent.greenlet;
   pauseAgent = (paused) => agent.pause(paused);
   monoToRealtime = BigInt(agent.readyClock.realtime_ns) - BigInt(agent.readyClock.monotonic_ns);
   manifest.clock.mono_to_realtime_ns = monoToRealtime.toString();
@@ -289,6 +301,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   await conversions;
   writer.close();
 
+  manifest.greenlet = agent.greenlet;
   if (agent.stopClock) {
     manifest.clock.samples.push(agent.stopClock);
     const stopOffset = BigInt(agent.stopClock.realtime_ns) - BigInt(agent.stopClock.monotonic_ns);

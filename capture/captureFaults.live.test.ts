@@ -86,7 +86,12 @@ test('bad input: non-empty --out, unknown flag, bad --snaplen: usage errors with
     assert.match(r.stderr, /Unknown argument: bogus/);
     r = await nitrace(['capture', '--out', join(dir, 'y'), '--snaplen', '99999']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--snaplen must be an integer from 0 to 8192/);
+    assert.match(r.stderr, /--snaplen must be an integer from 0 to 65536/);
+    for (const bad of ['5672', '5672=70000', '0=100', 'x=1']) {
+      r = await nitrace(['capture', '--out', join(dir, 'w'), '--snaplen-port', bad]);
+      assert.equal(r.code, 2, `--snaplen-port ${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /--snaplen-port/);
+    }
     r = await nitrace(['capture', '--out', join(dir, 'z'), '--port', '70000']);
     assert.equal(r.code, 2);
     assert.deepEqual(readdirSync(dir), ['keep.txt']);

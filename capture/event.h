@@ -12,18 +12,20 @@
 #ifndef NITRACE_EVENT_H
 #define NITRACE_EVENT_H
 
-#define NT_EVENT_VERSION 1
+#define NT_EVENT_VERSION 2
 
-/* Largest --snaplen accepted; a power of two so the BPF verifier can bound copies by masking. */
-#define NT_MAX_SNAPLEN 8192
+/* Largest --snaplen / --snaplen-port accepted; a power of two so the BPF verifier can bound copies by masking. */
+#define NT_MAX_SNAPLEN 65536
 
 /* kind */
 #define NT_KIND_DATA 1    /* bytes sent or received on a TCP socket */
 #define NT_KIND_CONNECT 2 /* connect() on a TCP socket returned 0 or -EINPROGRESS */
 #define NT_KIND_ACCEPT 3  /* accept()/accept4() returned a new fd (4-tuple unknown here: see first data event) */
 #define NT_KIND_CLOSE 4   /* close() of an fd nitrace had seen carrying TCP data */
+#define NT_KIND_BLOCK 5   /* a read/write-family op on a traced TCP socket returned -EAGAIN (non-blocking socket) */
+#define NT_KIND_GREEN_SPAWN 6 /* a greenlet was created: gid = the new one, parent_gid = the one running */
 
-/* direction (NT_KIND_DATA only) */
+/* direction (NT_KIND_DATA and NT_KIND_BLOCK) */
 #define NT_DIR_SEND 1
 #define NT_DIR_RECV 2
 
@@ -44,6 +46,7 @@
 #define NT_SYS_ACCEPT4 14
 #define NT_SYS_CLOSE 15
 #define NT_SYS_UNTRACKED 16 /* the syscall began before the probes were attached: no fd, no payload */
+/* 0: no syscall (green_spawn, from a uprobe in greenlet): the `syscall` column is NULL */
 
 /* Indexes of the per-CPU counters map (summed by the agent and written to the manifest). */
 #define NT_CNT_EMITTED 0        /* events handed to the ring buffer */
@@ -64,18 +67,20 @@ struct nt_event {
 	unsigned int netns;            /* 36: network namespace inode number of the socket */
 	unsigned short local_port;     /* 40 */
 	unsigned short remote_port;    /* 42 */
-	unsigned short payload_len;    /* 44: payload bytes following this header (<= snaplen) */
-	unsigned char kind;            /* 46: NT_KIND_* */
-	unsigned char direction;       /* 47: NT_DIR_* or 0 */
-	unsigned char family;          /* 48: AF_INET (2) or AF_INET6 (10); 0 if unknown */
-	unsigned char syscall;         /* 49: NT_SYS_* */
-	unsigned char pad[6];          /* 50 */
+	unsigned int payload_len;      /* 44: payload bytes following this header (<= snaplen) */
+	unsigned char kind;            /* 48: NT_KIND_* */
+	unsigned char direction;       /* 49: NT_DIR_* or 0 */
+	unsigned char family;          /* 50: AF_INET (2) or AF_INET6 (10); 0 if unknown */
+	unsigned char syscall;         /* 51: NT_SYS_* */
+	unsigned char pad[4];          /* 52 */
 	unsigned char local_addr[16];  /* 56 */
 	unsigned char remote_addr[16]; /* 72 */
 	char comm[16];                 /* 88: thread name (comm) */
-	/* 104: payload */
+	unsigned long long gid;        /* 104: greenlet running on the thread (address xor salt); 0 unknown */
+	unsigned long long parent_gid; /* 112: green_spawn: the greenlet that created it; 0 otherwise */
+	/* 120: payload */
 };
 
-#define NT_EVENT_HEADER_SIZE 104
+#define NT_EVENT_HEADER_SIZE 120
 
 #endif

@@ -2,9 +2,9 @@
  * Offsets of `struct nt_event` (capture/event.h), for decoding ring-buffer records in user space.
  * eventLayout.test.ts checks these against the C header, so the two cannot drift apart silently.
  */
-export const EVENT_VERSION = 1;
-export const EVENT_HEADER_SIZE = 104;
-export const MAX_SNAPLEN = 8192;
+export const EVENT_VERSION = 2;
+export const EVENT_HEADER_SIZE = 120;
+export const MAX_SNAPLEN = 65536;
 
 export const OFFSET = {
   tsMonoNs: 0,
@@ -18,21 +18,23 @@ export const OFFSET = {
   localPort: 40,
   remotePort: 42,
   payloadLen: 44,
-  kind: 46,
-  direction: 47,
-  family: 48,
-  syscall: 49,
+  kind: 48,
+  direction: 49,
+  family: 50,
+  syscall: 51,
   localAddr: 56,
   remoteAddr: 72,
   comm: 88,
-  payload: 104,
+  gid: 104,
+  parentGid: 112,
+  payload: 120,
 } as const;
 
 /** NT_KIND_* -> the `event` column. */
-export const KIND_NAMES: Record<number, string> = { 1: 'data', 2: 'connect', 3: 'accept', 4: 'close' };
+export const KIND_NAMES: Record<number, string> = { 1: 'data', 2: 'connect', 3: 'accept', 4: 'close', 5: 'block', 6: 'green_spawn' };
 /** NT_DIR_* -> the `direction` column. */
 export const DIRECTION_NAMES: Record<number, string | null> = { 0: null, 1: 'send', 2: 'recv' };
-/** NT_SYS_* -> the `syscall` column. */
+/** NT_SYS_* -> the `syscall` column (0, for green_spawn, is NULL). */
 export const SYSCALL_NAMES: Record<number, string> = {
   1: 'read', 2: 'readv', 3: 'recvfrom', 4: 'recvmsg', 5: 'recvmmsg', 6: 'write', 7: 'writev', 8: 'sendto',
   9: 'sendmsg', 10: 'sendmmsg', 11: 'sendfile', 12: 'connect', 13: 'accept', 14: 'accept4', 15: 'close',

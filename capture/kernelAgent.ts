@@ -8,6 +8,10 @@ import { NitraceError } from '../core/errors.js';
 /** Configuration handed to capture/agent.py (JSON on argv). */
 export interface AgentConfig {
   snaplen: number;
+  /** --snaplen-port: payload bytes kept for sockets with this local or remote port (JSON keys are ports). */
+  snaplen_ports: Record<string, number>;
+  /** Attach the greenlet uprobes (green-thread ids, green_spawn events) to libraries traced processes map. */
+  greenlet: boolean;
   ring_pages: number;
   salt: string; // decimal u63, a string because it exceeds 2^53
   pids: number[];
@@ -37,10 +41,17 @@ export interface AgentStats {
   final?: boolean;
 }
 
+/** Greenlet libraries the agent attached its uprobes to, and those it would not (capture/greenlet_probes.py). */
+export interface GreenletReport {
+  attached: { path: string; version: string }[];
+  skipped: { path: string; reason: string }[];
+}
+
 type ControlMessage =
   | { type: 'ready'; pid: number; clock: ClockSample; probes: number }
   | ({ type: 'stats' } & AgentStats)
   | { type: 'error'; stage: string; message: string }
+  | ({ type: 'greenlet' } & GreenletReport)
   | { type: 'stopped'; clock: ClockSample };
 
 export const AGENT_PYTHON = '/usr/bin/python3';
@@ -54,6 +65,8 @@ export class KernelAgent {
   stats: AgentStats | null = null;
   stopClock: ClockSample | null = null;
   error: string | null = null;
+  /** Latest greenlet report (the agent sends one whenever it attaches to a new library). */
+  greenlet: GreenletReport = { attached: [], skipped: [] };
   readonly exited: Promise<number>;
 
   private constructor(
@@ -75,6 +88,7 @@ export class KernelAgent {
     return new Promise((resolve, reject) => {
       let agent: KernelAgent | null = null;
       let pendingError: string | null = null;
+      let greenlet: GreenletReport | null = null;
       child.on('error', (err) => reject(new NitraceError('capture', `cannot start ${AGENT_PYTHON}: ${err.message}`, 3)));
       child.stdout!.on('data', (chunk: Buffer) => onData(chunk));
       const lines = createInterface({ input: child.stdio[3] as Readable });
@@ -87,12 +101,16 @@ export class KernelAgent {
         }
         if (msg.type === 'ready') {
           agent = new KernelAgent(child, msg.clock, msg.pid, msg.probes, exited);
+          if (greenlet) agent.greenlet = greenlet;
           resolve(agent);
         } else if (msg.type === 'stats') {
           if (agent) agent.stats = msg;
         } else if (msg.type === 'error') {
           pendingError = `${msg.stage}: ${msg.message}`;
           if (agent) agent.error = pendingError;
+        } else if (msg.type === 'greenlet') {
+          greenlet = { attached: msg.attached, skipped: msg.skipped };
+          if (agent) agent.greenlet = greenlet;
         } else if (msg.type === 'stopped') {
           if (agent) agent.stopClock = msg.clock;
         }

@@ -1,11 +1,11 @@
 import { writeFileSync, renameSync, readFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClockSample } from './kernelAgent.js';
+import type { ClockSample, GreenletReport } from './kernelAgent.js';
 import type { SegmentInfo } from './segmentWriter.js';
 import { NitraceError } from '../core/errors.js';
 
 /** Version of the capture format (docs/capture-schema.md). Readers reject versions they do not know. */
-export const CAPTURE_SCHEMA_VERSION = 1;
+export const CAPTURE_SCHEMA_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 
 export type CaptureStatus = 'running' | 'complete' | 'interrupted' | 'failed' | 'recovered';
@@ -18,10 +18,16 @@ export interface CaptureManifest {
   /** The kernel agent process (its own events are never captured) and how many probes it attached. */
   agent: { pid: number; probes: number } | null;
   error: string | null;
+  /** Greenlet libraries the uprobes were attached to (schema 2; null until the agent runs). */
+  greenlet: GreenletReport | null;
   node: string;
   kernel: { release: string; version: string; machine: string };
   config: {
     snaplen: number;
+    /** --snaplen-port PORT=N (schema 2). */
+    snaplen_ports: Record<string, number>;
+    /** Greenlet uprobes requested (schema 2). */
+    greenlet: boolean;
     redact: boolean;
     pids: number[];
     comms: string[];

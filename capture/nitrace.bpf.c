@@ -6,15 +6,20 @@
  *   sock:sock_{send,recv}_length  fires inside the syscall only for sockets: keep TCP ones, read the 4-tuple,
  *                              netns and TCP sequence from `struct sock` at offsets taken from the running
  *                              kernel's BTF (-D OFF_* from capture/btf_offsets.py; headers may be of another kernel)
- *   sys_exit_<io syscall>      copy up to SNAPLEN payload bytes from user memory, emit one event to the ring buffer
+ *   sys_exit_<io syscall>      copy up to SNAPLEN (or the --snaplen-port size) payload bytes from user memory,
+ *                              emit one event to the ring buffer; -EAGAIN on a traced socket is a `block` event
  *   connect / accept / close   lifecycle events; sock:inet_sock_set_state(SYN_SENT) ties connect() to its socket
  *   sched:sched_process_fork   children of --pid processes are traced too (uwsgi/glance respawn workers)
+ *   uprobes in greenlet        (capture/agent.py attaches them to each greenlet library traced processes map)
+ *                              keep the running greenlet per thread (`current_gid`), stamped on every event as gid;
+ *                              a new greenlet is a `green_spawn` event
  * Filtering (processes, ports, netns) happens here, in the kernel. Every loss is counted in `counters`.
  *
- * Compile-time parameters (BCC cflags, set by capture/agent.py): SNAPLEN, RINGBUF_PAGES, CONN_SALT,
- * FILTER_TASKS (pid or comm selection active), FILTER_PORT, FILTER_NETNS, and the OFF_* struct offsets.
- * Print the final program with `nitrace capture --ebpf`.
+ * Compile-time parameters (BCC cflags, set by capture/agent.py): SNAPLEN, SNAPLEN_PORTS (per-port sizes in map
+ * `snaplen_ports`), RINGBUF_PAGES, CONN_SALT, NCPUS, FILTER_TASKS (pid or comm selection active), FILTER_PORT,
+ * FILTER_NETNS, and the OFF_* struct offsets. Print the final program with `nitrace capture --ebpf`.
  */
+#include <uapi/linux/ptrace.h>
 #include "event.h"
 
 #define AF_INET_ 2
@@ -28,6 +33,10 @@
 #define TCP_CLOSING_ 11
 #define MSG_PEEK_ 2
 #define EINPROGRESS_ 115
+#define EAGAIN_ 11
+/* greenlet 2.0.x: `struct _greenlet` (the Python object) is PyObject_HEAD, weakreflist, dict, then `pimpl`, the
+ * C++ greenlet::Greenlet whose address is the gid (checked by disassembling Greenlet::Greenlet(_greenlet*)). */
+#define PYGREENLET_PIMPL_OFFSET 32
 #define NT_MAX_IOV 8
 
 /* How the syscall passes its buffer. */
@@ -52,7 +61,8 @@ struct active_t {
 	u8 mode;
 	u8 family;
 	u8 dropped; /* not TCP, or filtered out: the exit handler just forgets the syscall */
-	u8 pad[3];
+	u8 blocked; /* the socket layer returned -EAGAIN: a `block` event if the syscall does too */
+	u8 pad[2];
 	u8 laddr[16];
 	u8 raddr[16];
 };
@@ -79,7 +89,8 @@ struct nt_iovec {
 };
 
 /* Event header + payload. The payload area is larger than NT_MAX_SNAPLEN only so that masked offsets and
- * lengths stay provably inside the buffer for the verifier. */
+ * lengths stay provably inside the buffer for the verifier. One per CPU, in a plain array indexed by CPU:
+ * a per-CPU map value is limited to 32 KiB. */
 struct scratch_t {
 	struct nt_event ev;
 	u8 payload[3 * NT_MAX_SNAPLEN];
@@ -87,7 +98,9 @@ struct scratch_t {
 
 BPF_HASH(active, u32, struct active_t, 16384);
 BPF_TABLE("lru_hash", u64, struct fd_sock_t, fd_socks, 65536);
-BPF_PERCPU_ARRAY(scratch, struct scratch_t, 1);
+BPF_ARRAY(scratch, struct scratch_t, NCPUS);
+BPF_TABLE("lru_hash", u32, u64, current_gid, 65536); /* tid -> running greenlet (address xor salt) */
+BPF_HASH(snaplen_ports, u16, u32, 256);
 BPF_PERCPU_ARRAY(counters, u64, NT_CNT_MAX);
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_HASH(excluded_pids, u32, u8, 64);
@@ -102,6 +115,18 @@ static __always_inline u32 copy_len(u32 n)
 {
 	asm volatile("" : "+r"(n));
 	return n & (2 * NT_MAX_SNAPLEN - 1);
+}
+
+static __always_inline struct scratch_t *scratch_area(void)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	return scratch.lookup(&cpu);
+}
+
+/* A greenlet's identity in the capture: its address, salted (opaque, fits a signed BIGINT). */
+static __always_inline u64 green_id(u64 addr)
+{
+	return addr ? ((addr ^ CONN_SALT) & 0x7fffffffffffffffULL) : 0;
 }
 
 static __always_inline void count(u32 index)
@@ -226,8 +251,7 @@ static __always_inline int emit_untracked(u64 id, void *sk, u16 family, u16 prot
 	if (!socket_selected(a.lport, a.rport, a.netns))
 		return 0;
 	a.seq = first_seq(sk, direction, (u32)ret);
-	u32 zero = 0;
-	struct scratch_t *s = scratch.lookup(&zero);
+	struct scratch_t *s = scratch_area();
 	if (!s)
 		return 0;
 	fill_header(&s->ev, id, &a, NT_KIND_DATA);
@@ -250,9 +274,14 @@ static __always_inline int on_sock_length(void *sk, u16 family, u16 protocol, in
 		a->dropped = 1;
 		return 0;
 	}
-	if (ret <= 0 || (direction == NT_DIR_RECV && (flags & MSG_PEEK_)))
+	if (direction == NT_DIR_RECV && (flags & MSG_PEEK_))
 		return 0;
-	a->bytes += ret;
+	if (ret == -EAGAIN_ && !a->sk)
+		a->blocked = 1; /* nothing to read / no room: the exit handler emits `block` if the syscall fails too */
+	else if (ret <= 0)
+		return 0;
+	else
+		a->bytes += ret;
 	if (a->sk)
 		return 0; /* *mmsg: the tuple was read for the first message */
 	a->sk = (u64)sk;
@@ -262,7 +291,7 @@ static __always_inline int on_sock_length(void *sk, u16 family, u16 protocol, in
 		count(NT_CNT_FILTERED);
 		return 0;
 	}
-	a->seq = first_seq(sk, direction, (u32)ret);
+	a->seq = first_seq(sk, direction, ret > 0 ? (u32)ret : 0);
 	return 0;
 }
 
@@ -335,6 +364,10 @@ static __always_inline void fill_header(struct nt_event *ev, u64 id, struct acti
 	__builtin_memcpy(ev->local_addr, a->laddr, 16);
 	__builtin_memcpy(ev->remote_addr, a->raddr, 16);
 	bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
+	u32 tid = (u32)id;
+	u64 *gid = current_gid.lookup(&tid);
+	ev->gid = gid ? *gid : 0;
+	ev->parent_gid = 0;
 }
 
 static __always_inline int emit(struct scratch_t *s, u32 payload_len)
@@ -351,6 +384,19 @@ static __always_inline int emit(struct scratch_t *s, u32 payload_len)
 	return 1;
 }
 
+/* Payload bytes to keep for this socket: --snaplen-port PORT=N for its local or remote port, else --snaplen. */
+static __always_inline u32 snaplen_of(struct active_t *a)
+{
+#if SNAPLEN_PORTS
+	u32 *n = snaplen_ports.lookup(&a->lport);
+	if (!n)
+		n = snaplen_ports.lookup(&a->rport);
+	if (n)
+		return *n;
+#endif
+	return SNAPLEN;
+}
+
 static __always_inline int exit_io(long ret)
 {
 	u64 id = bpf_get_current_pid_tgid();
@@ -358,17 +404,29 @@ static __always_inline int exit_io(long ret)
 	struct active_t *a = active.lookup(&tid);
 	if (!a)
 		return 0;
-	if (ret <= 0 || !a->sk || a->dropped)
+	if (!a->sk || a->dropped)
 		goto done;
-	u32 zero = 0;
-	struct scratch_t *s = scratch.lookup(&zero);
+	if (ret == -EAGAIN_ && a->blocked) {
+		struct scratch_t *s = scratch_area();
+		if (s) {
+			fill_header(&s->ev, id, a, NT_KIND_BLOCK);
+			s->ev.bytes = 0;
+			emit(s, 0);
+			remember_fd(id >> 32, a->fd, a);
+		}
+		goto done;
+	}
+	if (ret <= 0)
+		goto done;
+	struct scratch_t *s = scratch_area();
 	if (!s)
 		goto done;
 	fill_header(&s->ev, id, a, NT_KIND_DATA);
 	/* *mmsg return a message count; the byte count is what the socket layer reported. */
 	u32 bytes = a->mode == BUF_MMSG ? a->bytes : (u32)ret;
 	s->ev.bytes = bytes;
-	u32 want = bytes < SNAPLEN ? bytes : SNAPLEN;
+	u32 snaplen = snaplen_of(a);
+	u32 want = bytes < snaplen ? bytes : snaplen;
 	u32 got = 0;
 	if (a->mode == BUF_PLAIN) {
 		if (bpf_probe_read_user(s->payload, copy_len(want), (void *)a->buf) == 0)
@@ -447,8 +505,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_connect)
 	if (a->sk && (args->ret == 0 || args->ret == -EINPROGRESS_)) {
 		/* The local port is bound only after SYN_SENT: read the tuple now. */
 		read_tuple((void *)a->sk, &a->family, &a->lport, &a->rport, a->laddr, a->raddr, &a->netns);
-		u32 zero = 0;
-		struct scratch_t *s = scratch.lookup(&zero);
+		struct scratch_t *s = scratch_area();
 		if (s && socket_selected(a->lport, a->rport, a->netns)) {
 			fill_header(&s->ev, id, a, NT_KIND_CONNECT);
 			s->ev.bytes = 0;
@@ -473,8 +530,7 @@ static __always_inline int exit_accept(long ret)
 #if !FILTER_PORT && !FILTER_NETNS
 	/* The new socket's tuple is not known here, so accept events exist only without socket filters. */
 	if (ret >= 0) {
-		u32 zero = 0;
-		struct scratch_t *s = scratch.lookup(&zero);
+		struct scratch_t *s = scratch_area();
 		if (s) {
 			a->fd = (s32)ret;
 			fill_header(&s->ev, id, a, NT_KIND_ACCEPT);
@@ -497,8 +553,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_close)
 	struct fd_sock_t *known = fd_socks.lookup(&key);
 	if (!known)
 		return 0;
-	u32 zero = 0;
-	struct scratch_t *s = scratch.lookup(&zero);
+	struct scratch_t *s = scratch_area();
 	if (s) {
 		struct active_t a = {};
 		a.sk = known->sk;
@@ -529,5 +584,48 @@ TRACEPOINT_PROBE(sched, sched_process_fork)
 		pid_filter.update(&child, &one);
 	}
 #endif
+	return 0;
+}
+
+/* ---- green threads (uprobes in greenlet's _greenlet*.so, attached by capture/agent.py) ---- */
+
+/* greenlet::Greenlet::g_switchstack_success(): runs once per switch, on the thread, after the stack switch, for
+ * the greenlet now running. It returns a struct in memory, so rdi is the return slot and `this` is in rsi. */
+int greenlet_switched(struct pt_regs *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	if (!traced_task(id >> 32))
+		return 0;
+	u32 tid = (u32)id;
+	u64 gid = green_id(PT_REGS_PARM2(ctx));
+	current_gid.update(&tid, &gid);
+	return 0;
+}
+
+/* greenlet::UserGreenlet::UserGreenlet(_greenlet *self, BorrowedGreenlet parent): called by greenlet's tp_new with
+ * parent = the thread's current greenlet, i.e. the spawner (eventlet re-parents new green threads to its hub only
+ * afterwards, in __init__). `this` (rdi) is the new greenlet; the spawner's gid is its Python object's pimpl. */
+int greenlet_created(struct pt_regs *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	if (!traced_task(id >> 32))
+		return 0;
+	u32 tid = (u32)id;
+	u64 parent_obj = PT_REGS_PARM3(ctx), parent = 0;
+	if (parent_obj)
+		bpf_probe_read_user(&parent, sizeof(parent), (void *)(parent_obj + PYGREENLET_PIMPL_OFFSET));
+	u64 parent_gid = green_id(parent);
+	if (parent_gid)
+		current_gid.update(&tid, &parent_gid); /* the running greenlet, even before its first switch was seen */
+	struct scratch_t *s = scratch_area();
+	if (!s)
+		return 0;
+	struct active_t a = {};
+	a.fd = -1;
+	fill_header(&s->ev, id, &a, NT_KIND_GREEN_SPAWN);
+	s->ev.bytes = 0;
+	s->ev.gid = green_id(PT_REGS_PARM1(ctx));
+	s->ev.parent_gid = parent_gid;
+	emit(s, 0);
 	return 0;
 }

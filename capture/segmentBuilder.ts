@@ -17,6 +17,7 @@ const FIXED = [
   // [column, words per row]
   ['mono_ns', 2], ['pid', 1], ['tid', 1], ['fd', 1], ['kind', 1], ['syscall', 1], ['direction', 1], ['family', 1],
   ['conn_id', 2], ['local_port', 1], ['remote_port', 1], ['netns', 2], ['tcp_seq', 2], ['bytes', 2],
+  ['gid', 2], ['parent_gid', 2],
 ] as const;
 type FixedName = (typeof FIXED)[number][0];
 
@@ -94,6 +95,10 @@ export class SegmentBuilder {
     f.tcp_seq[2 * r + 1] = 0;
     f.bytes[2 * r] = buf.readUInt32LE(off + OFFSET.bytes);
     f.bytes[2 * r + 1] = 0;
+    f.gid[2 * r] = buf.readUInt32LE(off + OFFSET.gid);
+    f.gid[2 * r + 1] = buf.readUInt32LE(off + OFFSET.gid + 4);
+    f.parent_gid[2 * r] = buf.readUInt32LE(off + OFFSET.parentGid);
+    f.parent_gid[2 * r + 1] = buf.readUInt32LE(off + OFFSET.parentGid + 4);
     const t = this.text;
     t.comm.byteArray(this.comm(buf, off));
     if (family === 2 || family === 10) {
@@ -104,7 +109,7 @@ export class SegmentBuilder {
       t.local_addr.byteArray(SegmentBuilder.EMPTY);
       t.remote_addr.byteArray(SegmentBuilder.EMPTY);
     }
-    const payloadLen = buf.readUInt16LE(off + OFFSET.payloadLen);
+    const payloadLen = buf.readUInt32LE(off + OFFSET.payloadLen);
     const start = off + EVENT_HEADER_SIZE;
     if (this.redact && payloadLen > 0 && redactSecrets(buf.subarray(start, start + payloadLen)) > 0) this.redacted++;
     t.payload.byteArray(buf, start, payloadLen);
@@ -168,6 +173,8 @@ export class SegmentBuilder {
       { name: 'tcp_seq', type: I64, data: fixed('tcp_seq', 2) },
       { name: 'bytes', type: I64, data: fixed('bytes', 2) },
       { name: 'payload', type: BA, data: t.payload.bytes() },
+      { name: 'gid', type: I64, data: fixed('gid', 2) },
+      { name: 'parent_gid', type: I64, data: fixed('parent_gid', 2) },
     ];
   }
 }

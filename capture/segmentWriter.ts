@@ -41,10 +41,12 @@ function segmentSelect(spool: string, node: string, monoToRealtime: bigint): str
       CASE WHEN ${hasTuple} THEN remote_addr END AS remote_addr,
       CASE WHEN ${hasTuple} THEN remote_port END AS remote_port,
       CASE WHEN ${hasTuple} THEN netns::UBIGINT END AS netns,
-      CASE WHEN kind = 1 THEN tcp_seq::UBIGINT END AS tcp_seq,
+      CASE WHEN kind IN (1, 5) THEN tcp_seq::UBIGINT END AS tcp_seq,
       bytes,
       payload,
-      octet_length(payload) < bytes AS payload_truncated
+      octet_length(payload) < bytes AS payload_truncated,
+      CASE WHEN gid <> 0 THEN gid::UBIGINT END AS gid,
+      CASE WHEN parent_gid <> 0 THEN parent_gid::UBIGINT END AS parent_gid
     FROM read_parquet('${spool}')
     ORDER BY mono_ns`;
 }

@@ -3,6 +3,7 @@ import { defineCommand } from './command.js';
 import { runCapture, defaultNodeName } from '../capture/capture.js';
 import { AGENT_PYTHON, AGENT_SCRIPT } from '../capture/kernelAgent.js';
 import { formatSummary } from '../capture/summary.js';
+import { UsageError } from '../core/errors.js';
 
 export const captureCommand = defineCommand({
   name: 'capture',
@@ -15,7 +16,9 @@ export const captureCommand = defineCommand({
       .option('comm', { alias: 'c', type: 'string', array: true, default: [] as string[], describe: 'trace processes with this name (repeatable; with --pid: either matches)' })
       .option('port', { type: 'number', array: true, default: [] as number[], describe: 'only sockets with this local or remote port (repeatable)' })
       .option('netns', { type: 'number', array: true, default: [] as number[], describe: 'only sockets in this network namespace (inode of /proc/PID/ns/net; repeatable)' })
-      .option('snaplen', { type: 'number', default: 512, describe: 'payload bytes kept per syscall (0..8192)' })
+      .option('snaplen', { type: 'number', default: 512, describe: 'payload bytes kept per syscall (0..65536)' })
+      .option('snaplen-port', { type: 'string', array: true, default: [] as string[], describe: 'PORT=N: keep N payload bytes (0..65536) on sockets with this local or remote port (repeatable)' })
+      .option('greenlet', { type: 'boolean', default: true, describe: 'green-thread ids (gid) and green_spawn events from uprobes in greenlet (--no-greenlet: off)' })
       .option('duration', { alias: 'd', type: 'number', default: 0, describe: 'stop after S seconds (0: at command exit or Ctrl-C)' })
       .option('node', { type: 'string', default: defaultNodeName(), describe: 'node name recorded in every row' })
       .option('redact', { type: 'boolean', default: true, describe: 'replace credentials in payloads before writing (--no-redact keeps them)' })
@@ -28,10 +31,12 @@ export const captureCommand = defineCommand({
       .example('nitrace capture --out /tmp/cap -- curl -s http://127.0.0.1:8080/', 'everything while curl runs')
       .example('nitrace capture --out /tmp/cap --comm uwsgi --comm glance-api --duration 60', 'two services for a minute')
       .example('nitrace capture --out /tmp/cap --port 5672 --snaplen 4096', 'RabbitMQ traffic with long payload heads')
+      .example('nitrace capture --out /tmp/cap --comm nova-conductor --snaplen-port 5672=65536', 'whole oslo.messaging messages, 512-byte heads elsewhere')
       .epilog('Writes DIR/events/seg-*.parquet, DIR/processes.parquet and DIR/manifest.json (docs/capture-schema.md).\nWith -- CMD the exit code is CMD\'s.'),
   run: async (args) => {
+    const snaplenPorts = parseSnaplenPorts(args.snaplenPort);
     if (args.ebpf) {
-      const r = spawnSync(AGENT_PYTHON, [AGENT_SCRIPT, JSON.stringify({ snaplen: args.snaplen, ring_pages: args.ringMb * 256, salt: '0', pids: args.pid, comms: args.comm, ports: args.port, netns: args.netns, exclude_pids: [], stats_path: '/dev/null' }), '--ebpf'], { stdio: 'inherit' });
+      const r = spawnSync(AGENT_PYTHON, [AGENT_SCRIPT, JSON.stringify({ snaplen: args.snaplen, snaplen_ports: Object.fromEntries(snaplenPorts), greenlet: args.greenlet, ring_pages: args.ringMb * 256, salt: '0', pids: args.pid, comms: args.comm, ports: args.port, netns: args.netns, exclude_pids: [], stats_path: '/dev/null' }), '--ebpf'], { stdio: 'inherit' });
       return r.status ?? 1;
     }
     const log = args.quiet ? () => {} : (line: string) => process.stderr.write(line + '\n');
@@ -44,6 +49,8 @@ export const captureCommand = defineCommand({
       ports: args.port,
       netns: args.netns,
       snaplen: args.snaplen,
+      snaplenPorts,
+      greenlet: args.greenlet,
       duration: args.duration,
       command,
       node: args.node,
@@ -57,3 +64,14 @@ export const captureCommand = defineCommand({
     return result.exitCode;
   },
 });
+
+/** `--snaplen-port 5672=65536` (repeatable) -> port -> bytes; ranges are checked by validateOptions. */
+function parseSnaplenPorts(values: string[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const v of values) {
+    const m = /^(\d+)=(\d+)$/.exec(String(v).trim());
+    if (!m) throw new UsageError('capture', `--snaplen-port ${v}: expected PORT=BYTES, e.g. 5672=65536`);
+    out.set(Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
