@@ -16,6 +16,7 @@ command -v ip >/dev/null || need+=(iproute2)         # network namespaces in tes
 command -v setpriv >/dev/null || need+=(util-linux)  # the non-root test
 command -v cc >/dev/null || need+=(gcc)              # event layout test, bench load generator
 command -v wrk >/dev/null || need+=(wrk)             # bench
+/usr/bin/python3 -c 'import eventlet, greenlet' 2>/dev/null || need+=(python3-eventlet python3-greenlet)  # green-thread test
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-kernel: installing ${need[*]}" >&2
   apt-get update -qq

@@ -10,11 +10,14 @@
 #   --no-capture records the ground truth only (no eBPF; for machines without capture support).
 #   Capture is limited to the lab's service ports (CAPTURE_PORTS): other programs on the machine stay out, and so
 #   does redis (6379), which carries OSProfiler's notifications, i.e. the ground truth itself.
+#   AMQP (5672) keeps whole messages (--snaplen-port 5672=$AMQP_SNAPLEN: oslo.messaging puts its ids after the
+#   arguments), and the greenlet probes give nova's eventlet services green-thread ids (capture schema 2).
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$LAB_DIR/../.." && pwd)
 OUT="" REGEX='^tempest\.api\.(identity|image)' CONCURRENCY=2 SNAPLEN=2048 CAPTURE=1 FORCE=0 DATASET_LICENSE=CC-BY-4.0
 CAPTURE_PORTS=${CAPTURE_PORTS:-"5000 9292 8774 8778 9696 3306 5672 11211"}   # keystone glance nova placement neutron mysql amqp memcached
 RING_MB=${RING_MB:-64}
+AMQP_SNAPLEN=${AMQP_SNAPLEN:-65536}
 STEPS="clear_truth_store run_tempest tempest_results export_truth card"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,10 +54,10 @@ step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing te
   TEMPEST_STARTED=$(date -u +%FT%T.%NZ)
   LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
   if [ $CAPTURE = 1 ]; then
-    log "tempest '$REGEX' under nitrace capture (snaplen $SNAPLEN) -> $OUT/capture"
+    log "tempest '$REGEX' under nitrace capture (snaplen $SNAPLEN, 5672: $AMQP_SNAPLEN, greenlet probes) -> $OUT/capture"
     local p ports=()
     for p in $CAPTURE_PORTS; do ports+=(--port "$p"); done
-    node "$REPO/bin/nitrace.js" capture --out "$OUT/capture" --snaplen "$SNAPLEN" --ring-mb "$RING_MB" "${ports[@]}" --force -- "${cmd[@]}" \
+    node "$REPO/bin/nitrace.js" capture --out "$OUT/capture" --snaplen "$SNAPLEN" --snaplen-port "5672=$AMQP_SNAPLEN" --greenlet --ring-mb "$RING_MB" "${ports[@]}" --force -- "${cmd[@]}" \
       >"$OUT/tempest/stdout.txt" 2>"$OUT/tempest/capture-stderr.txt" || rc=$?
   else
     log "tempest '$REGEX' (no capture)"

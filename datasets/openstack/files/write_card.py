@@ -128,6 +128,8 @@ def main():
         "truth": {**truth, "tests_mapped": len(tests)},
         "capture": None if manifest is None else {
             "status": manifest.get("status"),
+            "schema_version": manifest.get("schema_version"),
+            "greenlet": manifest.get("greenlet"),
             "events": manifest.get("events"),
             "losses": manifest.get("losses"),
             "counters": manifest.get("counters"),
