@@ -33,7 +33,7 @@ RINGBUF_HDR = 8
 # The kernel side never wakes us (a wakeup per event would cost the traced threads more than the event itself),
 # so poll: 20 ms bounds the delay; the ring buffer holds seconds of events at full rate.
 POLL_SECONDS = 0.02
-COUNTER_NAMES = ["kernel_emitted", "ringbuf_drops", "payload_faults", "active_map_full", "filtered_in_kernel"]
+COUNTER_NAMES = ["kernel_emitted", "ringbuf_drops", "payload_faults", "active_map_full", "filtered_in_kernel", "green_switches"]
 
 
 def control(msg):

@@ -311,7 +311,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     manifest.losses.ringbuf_drops = stats.ringbuf_drops;
     manifest.losses.active_map_full = stats.active_map_full;
     manifest.losses.payload_faults = stats.payload_faults;
-    manifest.counters = { kernel_emitted: stats.kernel_emitted, filtered_in_kernel: stats.filtered_in_kernel, agent_records: stats.agent_records };
+    manifest.counters = { kernel_emitted: stats.kernel_emitted, filtered_in_kernel: stats.filtered_in_kernel, agent_records: stats.agent_records, green_switches: stats.green_switches };
     manifest.losses.unflushed = failure ? Math.max(0, stats.agent_records - manifest.events.written) : 0;
   }
   manifest.losses.decoder_malformed = decoder.malformed + (decoder.pendingBytes ? 1 : 0);

@@ -54,7 +54,8 @@
 #define NT_CNT_PAYLOAD_FAULT 2  /* payload could not be read from user memory: event kept, payload_len 0 */
 #define NT_CNT_ACTIVE_FULL 3    /* no room to remember a syscall in flight: the event is lost */
 #define NT_CNT_FILTERED 4       /* socket syscalls dropped by --port / --netns filters */
-#define NT_CNT_MAX 5
+#define NT_CNT_GREEN_SWITCHES 5 /* greenlet switches seen in traced processes (each one a uprobe hit) */
+#define NT_CNT_MAX 6
 
 struct nt_event {
 	unsigned long long ts_mono_ns; /*  0: bpf_ktime_get_ns() at syscall exit (CLOCK_MONOTONIC) */

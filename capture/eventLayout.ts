@@ -41,7 +41,7 @@ export const SYSCALL_NAMES: Record<number, string> = {
   16: 'untracked',
 };
 /** Counter indexes (NT_CNT_*), in the order the agent reports them. */
-export const COUNTER_NAMES = ['kernel_emitted', 'ringbuf_drops', 'payload_faults', 'active_map_full', 'filtered_in_kernel'];
+export const COUNTER_NAMES = ['kernel_emitted', 'ringbuf_drops', 'payload_faults', 'active_map_full', 'filtered_in_kernel', 'green_switches'];
 
 /** BPF ring buffer record header (kernel/bpf/ringbuf.c): u32 length with two flag bits, u32 page offset. */
 export const RINGBUF_HEADER_SIZE = 8;

@@ -40,7 +40,8 @@ test('eventlet handlers on one OS thread: each one\'s calls share a gid, spawns 
     assert.equal(r.code, 0, r.stderr);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as CaptureManifest;
     assert.equal(manifest.schema_version, 2);
-    assert.ok(manifest.greenlet!.attached.length >= 1, `greenlet probes attached: ${JSON.stringify(manifest.greenlet)}`);
+    assert.deepEqual(manifest.greenlet!.attached.flatMap((l) => l.pids), [server.pid], 'probes in the traced process only');
+    assert.ok(manifest.counters.green_switches! >= 16, `switches counted: ${manifest.counters.green_switches}`);
     const requests = JSON.parse(readFileSync(log, 'utf8')) as { request: number; client_port: number; backend_port: number }[];
     assert.equal(requests.length, 8);
     const events = `read_parquet('${out}/events/*.parquet')`;

@@ -36,6 +36,7 @@ export interface AgentStats {
   payload_faults: number;
   active_map_full: number;
   filtered_in_kernel: number;
+  green_switches: number;
   agent_records: number;
   agent_bytes: number;
   final?: boolean;
@@ -43,7 +44,8 @@ export interface AgentStats {
 
 /** Greenlet libraries the agent attached its uprobes to, and those it would not (capture/greenlet_probes.py). */
 export interface GreenletReport {
-  attached: { path: string; version: string }[];
+  /** Libraries with the processes (pids) whose memory holds the probes. */
+  attached: { path: string; version: string; pids: number[] }[];
   skipped: { path: string; reason: string }[];
 }
 

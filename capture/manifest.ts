@@ -51,7 +51,8 @@ export interface CaptureManifest {
   segments: SegmentInfo[];
   events: { written: number; redacted: number };
   losses: { ringbuf_drops: number; active_map_full: number; payload_faults: number; unflushed: number | null; decoder_malformed: number };
-  counters: { kernel_emitted: number; filtered_in_kernel: number; agent_records: number };
+  /** green_switches: greenlet switches in traced processes (schema 2), each a uprobe hit (~6.5 us here). */
+  counters: { kernel_emitted: number; filtered_in_kernel: number; agent_records: number; green_switches?: number };
 }
 
 /** Write the manifest atomically (temp file, fsync, rename), so a reader never sees half of it. */

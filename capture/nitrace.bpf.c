@@ -599,6 +599,7 @@ int greenlet_switched(struct pt_regs *ctx)
 	u32 tid = (u32)id;
 	u64 gid = green_id(PT_REGS_PARM2(ctx));
 	current_gid.update(&tid, &gid);
+	count(NT_CNT_GREEN_SWITCHES);
 	return 0;
 }
 
