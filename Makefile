@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: all setup kernel-deps report-deps build test demo bench clean
+.PHONY: all setup kernel-deps report-deps build test demo bench bench-openstack clean
 all: build
 
 # apt packages for BCC and the kernel-header symlinks (scripts/setup-kernel.sh; why the links are needed: docs/capture.md); idempotent and fast when done.
@@ -29,8 +29,16 @@ demo: build
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory kernel-deps; fi
 	node bin/nitrace.js demo --out demo-out
 
+# Capture overhead, side by side in one run (root; ~6 min, `BENCH_FLAGS=--quick` ~2 min): bench/captureBench.ts.
+# Result: bench/results/capture-<time>.json. Run it when the machine is otherwise idle for numbers that go in README.
+BENCH_FLAGS ?=
 bench: setup
-	node dist/bench/captureBench.js
+	node dist/bench/captureBench.js $(BENCH_FLAGS)
+
+# Capture overhead on the OpenStack lab (root, `make lab-up` done; ~60 min, `BENCH_FLAGS=--quick` ~8 min):
+# bench/openstack/openstackBench.ts. Holds the lab lock while it measures. Result: bench/results/openstack-<time>.json.
+bench-openstack: setup
+	LAB=$(LAB) flock -w 3600 /var/lock/nitrace-lab.lock node dist/bench/openstack/openstackBench.js $(BENCH_FLAGS)
 
 include datasets/openstack/Makefile.inc
 

@@ -8,6 +8,8 @@
 #                          [--steps 'tempest_results export_truth card']   (rerun some steps of an existing dataset)
 #   REGEX default '^tempest\.api\.(identity|image)'; --license (the card's licence field) default CC-BY-4.0. Needs root, the lab up (lab-up.sh), and `npx tsc -p .` done.
 #   --no-capture records the ground truth only (no eBPF; for machines without capture support).
+#   --print-capture-args prints the `nitrace capture` options this script uses (one per line) and exits; bench/openstack
+#   runs the capture exactly so, so that the overhead measured is the overhead of a recording.
 #   Capture is limited to the lab's service ports (CAPTURE_PORTS): other programs on the machine stay out, and so
 #   does redis (6379), which carries OSProfiler's notifications, i.e. the ground truth itself.
 #   AMQP (5672) keeps whole messages (--snaplen-port 5672=$AMQP_SNAPLEN: oslo.messaging puts its ids after the
@@ -29,9 +31,16 @@ while [ $# -gt 0 ]; do
     --no-capture) CAPTURE=0; shift ;;
     --force) FORCE=1; shift ;;
     --steps) STEPS=$2; FORCE=1; shift 2 ;;
+    --print-capture-args) PRINT_CAPTURE_ARGS=1; shift ;;
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
+capture_args() {  # the capture options of a recording (without --out / --force / -- CMD), one per line
+  local p
+  printf '%s\n' --snaplen "$SNAPLEN" --snaplen-port "5672=$AMQP_SNAPLEN" --greenlet --ring-mb "$RING_MB"
+  for p in $CAPTURE_PORTS; do printf '%s\n' --port "$p"; done
+}
+if [ "${PRINT_CAPTURE_ARGS:-0}" = 1 ]; then capture_args; exit 0; fi
 [ -n "$OUT" ] || die "--out DATASET is required"
 require_root
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
@@ -55,9 +64,9 @@ step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing te
   LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
   if [ $CAPTURE = 1 ]; then
     log "tempest '$REGEX' under nitrace capture (snaplen $SNAPLEN, 5672: $AMQP_SNAPLEN, greenlet probes) -> $OUT/capture"
-    local p ports=()
-    for p in $CAPTURE_PORTS; do ports+=(--port "$p"); done
-    node "$REPO/bin/nitrace.js" capture --out "$OUT/capture" --snaplen "$SNAPLEN" --snaplen-port "5672=$AMQP_SNAPLEN" --greenlet --ring-mb "$RING_MB" "${ports[@]}" --force -- "${cmd[@]}" \
+    local args
+    mapfile -t args < <(capture_args)
+    node "$REPO/bin/nitrace.js" capture --out "$OUT/capture" "${args[@]}" --force -- "${cmd[@]}" \
       >"$OUT/tempest/stdout.txt" 2>"$OUT/tempest/capture-stderr.txt" || rc=$?
   else
     log "tempest '$REGEX' (no capture)"
