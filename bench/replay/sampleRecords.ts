@@ -3,11 +3,12 @@
  * back into the raw ring-buffer records the kernel side emits (capture/event.h, layout in capture/eventLayout.ts),
  * so the user-space consumer decodes, redacts and writes realistic payloads (HTTP, SQL, AMQP), not synthetic bytes.
  *
- * Tied to the record layout: when the kernel record changes (schema v2), this encoder changes with eventLayout.ts.
+ * Tied to the record layout (capture/eventLayout.ts): offsets come from there; green-thread ids stay 0 (unknown),
+ * as for processes without greenlet. A layout change beyond new offsets (a new mandatory field) changes this file.
  */
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { OFFSET, EVENT_HEADER_SIZE, RINGBUF_HEADER_SIZE, KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from '../../capture/eventLayout.js';
+import { OFFSET, EVENT_HEADER_SIZE, EVENT_VERSION, RINGBUF_HEADER_SIZE, KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from '../../capture/eventLayout.js';
 
 const invert = (m: Record<number, string | null>): Map<string, number> => new Map(Object.entries(m).filter(([, v]) => v !== null).map(([k, v]) => [v!, Number(k)]));
 const KIND = invert(KIND_NAMES);
@@ -64,7 +65,8 @@ export async function buildReplayFile(captureDir: string, path: string, maxEvent
       rec.writeUInt32LE(Number(BigInt.asUintN(32, BigInt(netns ?? 0n))), e + OFFSET.netns);
       rec.writeUInt16LE(lport ?? 0, e + OFFSET.localPort);
       rec.writeUInt16LE(rport ?? 0, e + OFFSET.remotePort);
-      rec.writeUInt16LE(pay.length, e + OFFSET.payloadLen);
+      if (EVENT_VERSION >= 2) rec.writeUInt32LE(pay.length, e + OFFSET.payloadLen); // u16 in record version 1
+      else rec.writeUInt16LE(pay.length, e + OFFSET.payloadLen);
       rec[e + OFFSET.kind] = KIND.get(event) ?? 1;
       rec[e + OFFSET.direction] = direction ? (DIRECTION.get(direction) ?? 0) : 0;
       rec[e + OFFSET.family] = family ? (FAMILY.get(family) ?? 2) : 0;
