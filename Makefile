@@ -26,7 +26,7 @@ test: setup
 
 # No root needed for the shipped sample; as root the demo also captures the built-in app live.
 demo: build
-	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory kernel-deps; fi
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory kernel-deps; bash scripts/setup-reports.sh --fonts-only; fi
 	node bin/nitrace.js demo --out demo-out
 
 # Capture overhead, side by side in one run (root; ~6 min, `BENCH_FLAGS=--quick` ~2 min): bench/captureBench.ts.

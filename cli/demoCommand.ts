@@ -5,12 +5,8 @@ import { packageRoot } from '../core/version.js';
 import { analyzeCaptures } from '../analyze/analyze.js';
 import { renderSummary } from '../analyze/renderSummary.js';
 import { runCapturedDemo } from '../workloads/testapp/demo.js';
-import { readTruth } from '../datasets/truth/truthStore.js';
-import { readObserved } from '../datasets/score/observed.js';
-import { scoreAll } from '../datasets/score/score.js';
 import { renderScore } from '../datasets/score/renderScore.js';
-import { DEFAULT_MAP_OPTIONS } from '../datasets/score/mapTruth.js';
-import { BASELINES, type BaselineName } from '../datasets/score/baselines/registry.js';
+import { writeReport } from '../reports/writeReport.js';
 
 interface DemoArgs {
   out: string;
@@ -40,15 +36,17 @@ export const demoCommand = defineCommand<DemoArgs>({
       .example('$0 demo', 'what `make demo` runs') as never,
   run: async (args) => {
     const samples = args.sample ? [args.sample] : shippedSamples();
+    const reports: string[] = [];
     for (const dataset of samples) {
       const name = dataset.split('/').filter(Boolean).pop()!;
       const out = join(args.out, name);
       process.stderr.write(`\n== ${name}: analyzing the recorded capture (no root needed)\n`);
       const summary = await analyzeCaptures({ captureDirs: [join(dataset, 'capture')], out, progress: true });
       process.stderr.write(renderSummary(summary));
-      const truth = await readTruth(join(dataset, 'truth'));
-      const report = scoreAll(truth.points, await readObserved(out), Object.keys(BASELINES) as BaselineName[], DEFAULT_MAP_OPTIONS);
-      process.stdout.write(`\n== ${name}: accuracy against OSProfiler ground truth\n${renderScore(report)}\n`);
+      // The report scores against the truth (the numbers of nitrace score --json) and draws the figures.
+      const { markdown, data } = await writeReport({ out, truth: dataset, log: (l) => process.stderr.write(`report: ${l}\n`) });
+      process.stdout.write(`\n== ${name}: accuracy against OSProfiler ground truth\n${renderScore(data.accuracy!)}\n`);
+      reports.push(markdown);
     }
     if (!samples.length) process.stderr.write('nitrace demo: no shipped sample dataset found under datasets/samples\n');
     if (args.live) {
@@ -57,6 +55,7 @@ export const demoCommand = defineCommand<DemoArgs>({
     } else {
       process.stderr.write('\n(live capture skipped: run as root, or pass --live)\n');
     }
+    for (const r of reports) process.stdout.write(`\nreport: ${r}\n`);
     return 0;
   },
 });

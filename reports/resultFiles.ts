@@ -1,0 +1,100 @@
+/**
+ * Result files the report shows when they exist: capture overhead (bench/results/capture-*.json, `make bench`)
+ * and sketch error vs memory (bench/results/sketch-eval-*.json, `nitrace sketch-eval`). Both formats belong to
+ * other parts of nitrace and grow; these readers take what they recognise and ignore the rest.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The newest file named PREFIX-<ISO time>.json in dir (names sort by time), or null. */
+export function newestResult(dir: string, prefix: string): string | null {
+  if (!existsSync(dir)) return null;
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.json')).sort();
+  return files.length ? join(dir, files[files.length - 1]!) : null;
+}
+
+/** One baseline-vs-traced measurement found anywhere in a capture benchmark result. */
+export interface OverheadRow {
+  /** where in the result file, e.g. 'syscall_cost.tcp_socket_syscall_ns' */
+  measure: string;
+  baseline: number;
+  traced: number;
+  /** traced - baseline */
+  added: number;
+  unit: string;
+}
+
+export interface Overhead {
+  file: string;
+  date: string | null;
+  load_before: string | null;
+  rows: OverheadRow[];
+  /** throughput runs: events/s and lost events */
+  throughput: { run: string; events_per_second: number; lost: number; bytes_per_event: number | null }[];
+  /** an HTTP server with and without capture */
+  http: { rps_without: number; rps_with: number; ratio: number } | null;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+export function readOverhead(file: string): Overhead {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const rows: OverheadRow[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return;
+    const o = v as Record<string, unknown>;
+    if (isNum(o.baseline) && isNum(o.traced)) {
+      const unit = /_ns$/.test(path) ? 'ns' : /_us$/.test(path) ? 'us' : '';
+      rows.push({ measure: path, baseline: o.baseline, traced: o.traced, added: isNum(o.added) ? o.added : o.traced - o.baseline, unit });
+      return;
+    }
+    for (const [k, x] of Object.entries(o)) walk(x, path ? `${path}.${k}` : k);
+  };
+  walk(r, '');
+  const throughput: Overhead['throughput'] = [];
+  for (const [run, t] of Object.entries((r.throughput as Record<string, Record<string, unknown>>) ?? {})) {
+    if (t && isNum(t.events_per_second)) throughput.push({ run, events_per_second: t.events_per_second, lost: isNum(t.lost) ? t.lost : 0, bytes_per_event: isNum(t.bytes_per_event) ? t.bytes_per_event : null });
+  }
+  const h = r.http as Record<string, unknown> | undefined;
+  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: h.rps_with / h.rps_without } : null;
+  return { file, date: typeof r.date === 'string' ? r.date : null, load_before: typeof r.load_before === 'string' ? r.load_before : null, rows, throughput, http };
+}
+
+/** One sketch configuration's error at its memory size. */
+export interface SketchRow {
+  sketch: string;
+  source: string;
+  query_set: string;
+  params: string;
+  bytes: number;
+  error: number;
+  error_median: number | null;
+  bound: number | null;
+  metric: string;
+}
+
+export interface SketchResults {
+  file: string;
+  dataset: string | null;
+  rows: SketchRow[];
+}
+
+export function readSketchResults(file: string): SketchResults {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as { dataset?: unknown; rows?: unknown };
+  const rows: SketchRow[] = [];
+  for (const x of Array.isArray(r.rows) ? (r.rows as Record<string, unknown>[]) : []) {
+    if (typeof x.sketch !== 'string' || !isNum(x.bytes) || !isNum(x.error)) continue;
+    rows.push({
+      sketch: x.sketch,
+      source: typeof x.source === 'string' ? x.source : '',
+      query_set: typeof x.query_set === 'string' ? x.query_set : '',
+      params: x.params && typeof x.params === 'object' ? Object.entries(x.params).map(([k, v]) => `${k}=${String(v)}`).join(' ') : '',
+      bytes: x.bytes,
+      error: x.error,
+      error_median: isNum(x.error_median) ? x.error_median : null,
+      bound: isNum(x.bound) ? x.bound : null,
+      metric: typeof x.metric === 'string' ? x.metric : '',
+    });
+  }
+  return { file, dataset: typeof r.dataset === 'string' ? r.dataset : null, rows };
+}
