@@ -8,6 +8,7 @@ import { version } from '../core/version.js';
 import { KernelAgent, AGENT_PYTHON, type AgentConfig } from './kernelAgent.js';
 import { RecordDecoder } from './recordDecoder.js';
 import { SegmentBuilder } from './segmentBuilder.js';
+import { PayloadRedactor, redactArgv } from './redact.js';
 import { SegmentWriter } from './segmentWriter.js';
 import { readProcess, type ProcessInfo } from './processTable.js';
 import { writeManifest, CAPTURE_SCHEMA_VERSION, type CaptureManifest } from './manifest.js';
@@ -121,7 +122,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     kernel: { release: release(), version: osVersion(), machine: machine() },
     config: {
       snaplen: o.snaplen, snaplen_ports: Object.fromEntries(o.snaplenPorts), greenlet: o.greenlet, redact: o.redact, pids: o.pids, comms: o.comms, ports: o.ports, netns: o.netns,
-      command: o.command.length ? o.command : null, segment_max_bytes: o.segmentMaxBytes,
+      command: o.command.length ? (o.redact ? redactArgv(o.command) : o.command) : null, segment_max_bytes: o.segmentMaxBytes,
       segment_max_seconds: o.segmentMaxSeconds, ring_buffer_bytes: o.ringBufferBytes,
     },
     clock: { mono_to_realtime_ns: '0', samples: [], drift_ns: null, source: 'clock_gettime(CLOCK_REALTIME) bracketing CLOCK_MONOTONIC in the agent; narrowest of 50 brackets' },
@@ -135,7 +136,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   writeManifest(out, manifest);
 
   const decoder = new RecordDecoder();
-  let builder = new SegmentBuilder(o.redact);
+  const redactor = o.redact ? new PayloadRedactor() : null;
+  let builder = new SegmentBuilder(redactor);
   let segmentStarted = Date.now();
   let segmentCount = 0;
   let failure: string | null = null;
@@ -164,7 +166,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   const rotate = (): void => {
     if (builder.rows === 0 || failure) return;
     const full = builder;
-    builder = new SegmentBuilder(o.redact);
+    builder = new SegmentBuilder(redactor);
     segmentStarted = Date.now();
     const name = segName(++segmentCount);
     const spool = join(out, 'events', `${name}${SPOOL_SUFFIX}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { redactSecrets, maskGroundTruth, redactCommandLine } from './redact.js';
+import { redactSecrets, maskGroundTruth, redactCommandLine, redactArgv } from './redact.js';
 
 function redacted(text: string): string {
   const b = Buffer.from(text, 'latin1');
@@ -20,7 +20,12 @@ const SECRET_CASES: [string, string, string][] = [
   ['authorization and cookie', 'Authorization: Basic Zm9v\r\nCookie: s=1\r\n', 'Authorization: **********\r\nCookie: ***\r\n'],
   ['X-Trace-HMAC is a secret too', 'X-Trace-HMAC: 0a1b\r\n', 'X-Trace-HMAC: ****\r\n'],
   ['value cut by the snaplen', 'GET / HTTP/1.1\r\nX-Auth-Token: gAAAA', 'GET / HTTP/1.1\r\nX-Auth-Token: *****'],
-  ['keystone password body', '{"password": {"user": {"name": "admin", "password": "labpass"}}}', '{"password": {"user": {"name": "admin", "password": "*******"}}}'],
+  ['keystone password body: everything under "password"', '{"password": {"user": {"name": "admin", "password": "labpass"}}}', '{"password": {"user": {"name": "*****", "password": "*******"}}}'],
+  ['any header whose name holds a sensitive word', 'GET / HTTP/1.1\r\nX-Storage-Token: abc\r\nOpenStack-API-Secret: x y\r\n\r\n', 'GET / HTTP/1.1\r\nX-Storage-Token: ***\r\nOpenStack-API-Secret: ***\r\n\r\n'],
+  ['token id in a URL path', 'GET /v3/OS-OAUTH1/access_tokens/0123456789abcdef0123456789abcdef HTTP/1.1\r\n', 'GET /v3/OS-OAUTH1/access_tokens/******************************** HTTP/1.1\r\n'],
+  ['keystone token path without id stays', 'POST /v3/auth/tokens HTTP/1.1\r\n', 'POST /v3/auth/tokens HTTP/1.1\r\n'],
+  ['query parameter', 'GET /x?user=a&api_key=K3Y&b=2 HTTP/1.1', 'GET /x?user=a&api_key=***&b=2 HTTP/1.1'],
+  ['redis inline AUTH', 'AUTH s3cret\r\n', 'AUTH ******\r\n'],
   ['oslo.messaging escaped context', '{"oslo.message": "{\\"_context_auth_token\\": \\"gAAAA\\", \\"_msg_id\\": \\"1\\"}"}', '{"oslo.message": "{\\"_context_auth_token\\": \\"*****\\", \\"_msg_id\\": \\"1\\"}"}'],
   ['form body', 'user=bob&password=hunter2&x=1', 'user=bob&password=*******&x=1'],
   ['redis AUTH', '*2\r\n$4\r\nAUTH\r\n$7\r\nsecret1\r\n', '*2\r\n$4\r\nAUTH\r\n$7\r\n*******\r\n'],
@@ -48,7 +53,7 @@ test('redactSecrets: AMQP connection.start-ok PLAIN response keeps its NULs', ()
   const size = Buffer.alloc(4);
   size.writeUInt32BE(args.length);
   const frame = Buffer.concat([Buffer.from([1, 0, 0]), size, args, Buffer.from([0xce])]);
-  assert.equal(redactSecrets(frame), 1);
+  assert.equal(redactSecrets(frame), 1, 'one value replaced');
   assert.ok(!frame.includes('guestpw'));
   assert.ok(frame.includes(Buffer.from('\0*****\0*******')));
   assert.ok(frame.includes('en_US'));
@@ -81,8 +86,13 @@ test('maskGroundTruth: OSProfiler headers and RPC trace info, nothing else', () 
   );
 });
 
-test('redactCommandLine: flags and header arguments', () => {
+test('redactCommandLine: flags, header arguments and URL passwords', () => {
   assert.equal(redactCommandLine('openstack --os-password labpass server list'), 'openstack --os-password ******* server list');
+  assert.equal(redactCommandLine('nova-manage cell_v2 create_cell --transport-url rabbit://openstack:labpass@127.0.0.1:5672/'), 'nova-manage cell_v2 create_cell --transport-url rabbit://openstack:*******@127.0.0.1:5672/');
   assert.equal(redactCommandLine('curl -H X-Auth-Token: abc http://x'), 'curl -H X-Auth-Token: *** http://x');
   assert.equal(redactCommandLine('uwsgi --http-socket 127.0.0.1:5000'), 'uwsgi --http-socket 127.0.0.1:5000');
+});
+
+test('redactArgv: the recorded command keeps its arguments, secrets replaced', () => {
+  assert.deepEqual(redactArgv(['openstack', '--os-password', 'labpass', '--os-token=abc', 'server', 'list']), ['openstack', '--os-password', '*******', '--os-token=***', 'server', 'list']);
 });

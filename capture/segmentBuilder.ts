@@ -2,7 +2,11 @@ import { GrowableBuffer } from './growableBuffer.js';
 import { OFFSET, EVENT_HEADER_SIZE } from './eventLayout.js';
 import { PHYSICAL, type PlainColumn } from './plainParquet.js';
 import { formatAddr } from './formatAddr.js';
-import { redactSecrets } from './redact.js';
+import { PayloadRedactor } from './redact.js';
+
+/** NT_KIND_DATA and NT_KIND_CLOSE (capture/event.h). */
+const KIND_DATA = 1;
+const KIND_CLOSE = 4;
 
 /**
  * Accumulates decoded events of one segment as PLAIN-encoded spool columns (capture/plainParquet.ts). The hot
@@ -45,7 +49,11 @@ export class SegmentBuilder {
   private lastPid = -1;
   private static readonly EMPTY = Buffer.alloc(0);
 
-  constructor(private readonly redact: boolean) {
+  /**
+   * `redactor` (null: --no-redact) outlives the segment: it holds per-connection state, and a value split across
+   * two syscalls may straddle a segment boundary.
+   */
+  constructor(private readonly redactor: PayloadRedactor | null) {
     this.grow(4096);
   }
 
@@ -111,7 +119,16 @@ export class SegmentBuilder {
     }
     const payloadLen = buf.readUInt32LE(off + OFFSET.payloadLen);
     const start = off + EVENT_HEADER_SIZE;
-    if (this.redact && payloadLen > 0 && redactSecrets(buf.subarray(start, start + payloadLen)) > 0) this.redacted++;
+    const redactor = this.redactor;
+    if (redactor !== null) {
+      const kind = buf[off + OFFSET.kind]!;
+      const conn = buf.readUInt32LE(off + OFFSET.connId);
+      if (kind === KIND_DATA) {
+        if (redactor.redactStream(buf, start, payloadLen, conn, buf[off + OFFSET.direction]!, buf.readUInt32LE(off + OFFSET.bytes), buf.readUInt32LE(off + OFFSET.tcpSeq)) > 0) this.redacted++;
+      } else if (kind === KIND_CLOSE) {
+        redactor.closeConnection(conn);
+      }
+    }
     t.payload.byteArray(buf, start, payloadLen);
     if (pid !== this.lastPid) {
       this.pids.add(pid);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { RecordDecoder } from '../../capture/recordDecoder.js';
 import { SegmentBuilder } from '../../capture/segmentBuilder.js';
 import { SegmentWriter } from '../../capture/segmentWriter.js';
+import { PayloadRedactor } from '../../capture/redact.js';
 
 const SEGMENT_MAX_BYTES = 64 * 2 ** 20; // nitrace capture's default --segment-mb
 
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const writer = await SegmentWriter.open('replay', 0n);
   const decoder = new RecordDecoder();
-  let builder = new SegmentBuilder(true);
+  const redactor = new PayloadRedactor(); // per-connection state lives across segments, as in runCapture
+  let builder = new SegmentBuilder(redactor);
   let segments = 0;
   let events = 0;
   let bytes = 0;
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   const rotate = (): void => {
     if (builder.rows === 0) return;
     const full = builder;
-    builder = new SegmentBuilder(true);
+    builder = new SegmentBuilder(redactor);
     const name = `seg-${String(++segments).padStart(6, '0')}`;
     if (++pending >= 2) process.stdin.pause();
     chain = chain.then(async () => {

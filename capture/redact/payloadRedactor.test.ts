@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PayloadRedactor } from './payloadRedactor.js';
+import { redactOne, redactStream, splits } from '../../testing/redactTestkit.js';
+
+const FERNET = 'gAAAAABrCUVmdbQHyT70K_iC_eJSJaYhkH5ZZoJOnG3J8Z-NM1LO8Tw5VI27kynPHZ6-vBiGVrZO9sIfgkxXTq1IKyMMlX50GOkQLg6lUQCjlDASmz72wKzSjL4u5BTVQU45Z3JKjmATyKZkX56Yky9SGnRsJPxKIQ';
+
+/** Whole exchanges per protocol, as an application writes them; each is also split at every point. */
+const EXCHANGES: [string, string][] = [
+  ['HTTP login answered with a token object (headers and body in separate writes)',
+    `HTTP/1.1 201 Created\r\nX-Subject-Token: ${FERNET}\r\nContent-Type: application/json\r\nContent-Length: 120\r\n\r\n{"token": {"id": "${FERNET}", "methods": ["password"], "expires_at": "2026-11-27T09:51:27Z"}}`],
+  ['HTTP request with credentials in headers and a form body',
+    'POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic dXNlcjpsYWJwYXNz\r\nCookie: session=abc123; theme=dark\r\n\r\nuser=admin&password=labpass&next=%2F'],
+  ['AMQP basic.publish body of an oslo.messaging call', `\x03\x00\x01\x00\x00\x01\x10{"oslo.version": "2.0", "oslo.message": "{\\"_context_auth_token\\": \\"${FERNET}\\", \\"_context_user_name\\": \\"admin\\", \\"method\\": \\"get\\", \\"args\\": {\\"db_connection\\": \\"mysql+pymysql://nova:labpass@127.0.0.1/nova\\"}}"}\xce`],
+  ['memcached set of a JSON value', 'set k1 0 0 56\r\n{"user": "demo", "password": "labpass", "api_key": 12345}\r\n'],
+  ['Redis AUTH then a command', '*2\r\n$4\r\nAUTH\r\n$7\r\nlabpass\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n'],
+];
+
+for (const [what, text] of EXCHANGES) {
+  test(`stream: ${what}: split at every point, the same as written at once`, () => {
+    const whole = redactOne(text);
+    assert.ok(!whole.includes(FERNET.slice(6)) && !whole.includes('labpass'), 'nothing secret left');
+    for (const [how, parts] of splits(text, 4)) assert.equal(redactStream(parts), whole, how);
+  });
+}
+
+/** Feed one payload of a stream. */
+function feed(r: PayloadRedactor, text: string, conn: number, dir: number, seq: number, bytes = text.length): string {
+  const b = Buffer.from(text, 'latin1');
+  r.redactStream(b, 0, b.length, conn, dir, bytes, seq);
+  return b.toString('latin1');
+}
+
+test('stream: context belongs to one connection and one direction', () => {
+  const r = new PayloadRedactor();
+  assert.equal(feed(r, '{"password": ', 1, 1, 100), '{"password": ');
+  assert.equal(feed(r, '"not-after-the-other-key"}', 2, 1, 900), '"not-after-the-other-key"}', 'another connection');
+  assert.equal(feed(r, '"nor-in-the-other-direction"}', 1, 2, 300), '"nor-in-the-other-direction"}', 'the reply direction');
+  assert.equal(feed(r, '"hunter2"}', 1, 1, 113), '"*******"}', 'the same stream, contiguous');
+});
+
+test('stream: bytes missing between two payloads drop the context (nothing is guessed across a gap)', () => {
+  const r = new PayloadRedactor();
+  feed(r, '{"password": "hun', 1, 1, 100);
+  assert.equal(feed(r, 'ter2", "x": 1}', 1, 1, 200), 'ter2", "x": 1}', 'sequence numbers do not join: not continued');
+});
+
+test('stream: a payload cut at the snaplen is masked to its end, and nothing is carried past the cut', () => {
+  const r = new PayloadRedactor();
+  assert.equal(feed(r, '{"password": "hun', 1, 1, 100, 4000), '{"password": "***');
+  assert.equal(feed(r, 'next message, "x": 1', 1, 1, 4100), 'next message, "x": 1');
+});
+
+test('stream: close forgets the connection', () => {
+  const r = new PayloadRedactor();
+  feed(r, '{"password": ', 3, 1, 100);
+  r.closeConnection(3);
+  assert.equal(feed(r, '"x"}', 3, 1, 113), '"x"}');
+});

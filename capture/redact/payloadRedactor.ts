@@ -1,0 +1,191 @@
+import { type Work, type Carry } from './work.js';
+import { findTriggers, TRIGGERS, MAX_WORD } from './triggers.js';
+import { applyTrigger } from './rules.js';
+import { continueCarry } from './carry.js';
+import { maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth } from './handshakes.js';
+import { MysqlResultStream, mysqlCommand, COM_QUERY } from './mysqlResults.js';
+
+/**
+ * Redacts captured payloads in place, per connection and direction (a "stream"), so that secrets split across
+ * syscalls are still found: the last TAIL bytes of a stream's previous payload (as captured, before redaction) are
+ * context for the next one (a key in one write, its value in the next), a value still open at the end of a payload is carried into the next
+ * (`Carry`), and MySQL result sets are followed packet by packet (capture/redact/mysqlResults.ts).
+ * Two payloads are contiguous when the second starts at the TCP sequence number where the first ended and the
+ * first was not cut at the snaplen; otherwise the stream's context is dropped (bytes are missing between them).
+ *
+ * Cost: a payload without any trigger word (capture/redact/triggers.ts) and no open value costs one pass over its
+ * bytes and a map lookup; everything else happens only around trigger words.
+ */
+
+/** Context kept per stream: enough for a key, its quotes and separator, or a header name. */
+export const TAIL = 64;
+/** Streams remembered at most (a capture of many short connections must not grow without bound). */
+const MAX_STREAMS = 1 << 16;
+
+interface Stream {
+  /** TCP sequence number the next payload must start at to be contiguous (u32); -1: none yet. */
+  nextSeq: number;
+  tail: Uint8Array;
+  tailLen: number;
+  /** The tail holds a trigger word: its value may start in the next payload, so the rule runs again there. */
+  tailTriggers: boolean;
+  carry: Carry | null;
+  mysql: MysqlResultStream | null;
+}
+
+export class PayloadRedactor {
+  private readonly streams = new Map<number, Stream>();
+  private scratch = new Uint8Array(TAIL + 8192);
+  private readonly found = new Int32Array(2048);
+  private readonly window = new Uint8Array(2 * MAX_WORD);
+
+  /** Redacts one payload on its own (no stream context). Returns how many values it replaced. */
+  redact(payload: Uint8Array): number {
+    const w: Work = { b: payload, base: 0, end: payload.length, complete: false, changed: 0, carry: null };
+    let values = handshakes(w);
+    const n = findTriggers(payload, 0, payload.length, 0, this.found);
+    for (let k = 0; k < n; k++) values += rule(w, this.found[2 * k]!, TRIGGERS[this.found[2 * k + 1]!]!);
+    return values;
+  }
+
+  /**
+   * Redacts the payload `buf[start, start + len)` of a data event: connection `conn` (low 32 bits of conn_id),
+   * `direction` (1 send, 2 recv), `bytes` moved by the syscall (len < bytes: cut at the snaplen), TCP sequence
+   * number `seq` of its first byte. Returns how many bytes it changed.
+   */
+  redactStream(buf: Uint8Array, start: number, len: number, conn: number, direction: number, bytes: number, seq: number): number {
+    const st = this.stream(conn, direction);
+    if (st.nextSeq !== seq && st.nextSeq !== -1) {
+      // bytes missing between the two payloads (loss, a syscall not seen): no context joins them
+      st.tailLen = 0;
+      st.tailTriggers = false;
+      st.carry = null;
+      st.mysql?.lost();
+    }
+    st.nextSeq = (seq + bytes) >>> 0;
+    const end = start + len;
+    const complete = len === bytes;
+    let values = 0;
+
+    if (len >= 5 && buf[start + 3] === 0) {
+      const cmd = mysqlCommand(buf, start, end, bytes);
+      if (cmd >= 0) {
+        const other = this.stream(conn, 3 - direction);
+        other.mysql ??= new MysqlResultStream();
+        if (cmd === COM_QUERY) other.mysql.startResponse();
+        else other.mysql.lost();
+      }
+    }
+
+    const found = this.found;
+    let n = findTriggers(buf, start, end, start, found);
+    let names = false;
+    if (n === 0 && st.carry === null && !st.tailTriggers && !this.spansBoundary(st, buf, start, end)) {
+      const w: Work = { b: buf, base: start, end, complete, changed: 0, carry: null };
+      values = handshakes(w);
+      this.keepTail(st, buf, start, end, complete, false, true);
+    } else {
+      // Slow path: context + payload in one buffer, every rule around every trigger word (those in the context
+      // too: their values may continue here), then the payload copied back.
+      const base = st.tailLen;
+      if (this.scratch.length < base + len) this.scratch = new Uint8Array(2 * (base + len));
+      const s = this.scratch;
+      s.set(st.tail.subarray(0, base), 0);
+      s.set(buf.subarray(start, end), base);
+      const w: Work = { b: s, base, end: base + len, complete, changed: 0, carry: null };
+      if (st.carry) {
+        continueCarry(w, st.carry);
+        if (w.changed > 0) values++;
+      }
+      values += handshakes(w);
+      n = findTriggers(s, 0, base + len, 0, found);
+      let lastTrigger = -1;
+      for (let k = 0; k < n; k++) {
+        const at = found[2 * k]!;
+        const t = TRIGGERS[found[2 * k + 1]!]!;
+        values += rule(w, at, t);
+        if (t.kind === 'name' && at + t.word.length > base) names = true;
+        lastTrigger = at;
+      }
+      // The tail keeps the bytes as they were: rules that run again over it must see the same structure
+      // (a masked backslash would end a string early).
+      this.keepTail(st, buf, start, end, complete, lastTrigger >= base + len - Math.min(TAIL, base + len), true);
+      if (w.changed > 0) buf.set(s.subarray(base, base + len), start);
+      st.carry = w.carry;
+    }
+
+    if (st.mysql?.active) {
+      const w: Work = { b: buf, base: start, end, complete, changed: 0, carry: null };
+      st.mysql.feed(w, bytes - len, names);
+      if (w.changed > 0) values++;
+    }
+    return values;
+  }
+
+  /** The connection closed: forget both directions. */
+  closeConnection(conn: number): void {
+    this.streams.delete(conn * 4 + 1);
+    this.streams.delete(conn * 4 + 2);
+  }
+
+  private stream(conn: number, direction: number): Stream {
+    const key = conn * 4 + direction;
+    let st = this.streams.get(key);
+    if (st === undefined) {
+      if (this.streams.size >= MAX_STREAMS) this.streams.clear();
+      st = { nextSeq: -1, tail: new Uint8Array(TAIL), tailLen: 0, tailTriggers: false, carry: null, mysql: null };
+      this.streams.set(key, st);
+    }
+    return st;
+  }
+
+  /** Does a trigger word start in the stream's tail and end in this payload? */
+  private spansBoundary(st: Stream, buf: Uint8Array, start: number, end: number): boolean {
+    if (st.tailLen === 0) return false;
+    const fromTail = Math.min(st.tailLen, MAX_WORD - 1);
+    const fromPayload = Math.min(end - start, MAX_WORD - 1);
+    const win = this.window;
+    for (let i = 0; i < fromTail; i++) win[i] = st.tail[st.tailLen - fromTail + i]!;
+    for (let i = 0; i < fromPayload; i++) win[fromTail + i] = buf[start + i]!;
+    return findTriggers(win, 0, fromTail + fromPayload, fromTail, this.found) > 0;
+  }
+
+  /**
+   * The stream's new tail: the last TAIL bytes of `b[from, end)`, preceded by what fits of the old tail when
+   * `b[from, end)` is the payload alone (fast path). Nothing is kept after a payload cut at the snaplen.
+   */
+  private keepTail(st: Stream, b: Uint8Array, from: number, end: number, complete: boolean, triggers: boolean, withOldTail: boolean): void {
+    if (!complete) {
+      st.tailLen = 0;
+      st.tailTriggers = false;
+      return;
+    }
+    const t = st.tail;
+    const take = Math.min(end - from, TAIL);
+    const keep = withOldTail ? Math.min(st.tailLen, TAIL - take) : 0;
+    if (keep > 0) t.copyWithin(0, st.tailLen - keep, st.tailLen);
+    for (let i = 0; i < take; i++) t[keep + i] = b[end - take + i]!;
+    st.tailLen = keep + take;
+    st.tailTriggers = triggers;
+  }
+}
+
+const HANDSHAKES = [maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth];
+
+/** Applies one trigger's rule; 1 if it changed the payload. */
+function rule(w: Work, at: number, t: (typeof TRIGGERS)[number]): number {
+  const before = w.changed;
+  applyTrigger(w, at, t);
+  return w.changed > before ? 1 : 0;
+}
+
+/** Credentials in protocol handshakes, checked on every payload; how many were replaced. */
+function handshakes(w: Work): number {
+  let values = 0;
+  for (const mask of HANDSHAKES) {
+    const before = w.changed;
+    mask(w);
+    if (w.changed > before) values++;
+  }
+  return values;
+}
