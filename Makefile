@@ -2,12 +2,16 @@
 SHELL := /bin/bash
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: all setup kernel-deps report-deps build test demo bench bench-openstack clean
+.PHONY: all setup kernel-deps clickhouse-deps report-deps build test demo bench bench-openstack clean
 all: build
 
 # apt packages for BCC and the kernel-header symlinks (scripts/setup-kernel.sh; why the links are needed: docs/capture.md); idempotent and fast when done.
 kernel-deps:
 	bash scripts/setup-kernel.sh
+
+# clickhouse-server for the store tests (scripts/setup-clickhouse.sh; the tests start and stop their own servers).
+clickhouse-deps:
+	bash scripts/setup-clickhouse.sh
 
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -19,7 +23,7 @@ report-deps:
 build: $(NODE_DEPS)
 	npx tsc -p tsconfig.json
 
-setup: kernel-deps report-deps build
+setup: kernel-deps clickhouse-deps report-deps build
 
 test: setup
 	node scripts/run-tests.mjs

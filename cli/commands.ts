@@ -6,7 +6,8 @@ import { analyzeCommand } from './analyzeCommand.js';
 import { scoreCommand } from './scoreCommand.js';
 import { datasetCommand } from './datasetCommand.js';
 import { reportCommand } from './reportCommand.js';
+import { storeCommand } from './storeCommand.js';
 
 /** Every nitrace subcommand, in the order `--help` lists them. Adding a command means adding one line here. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand, reportCommand, datasetCommand, demoCommand];
+export const commands: Command<any>[] = [captureCommand, recoverCommand, analyzeCommand, scoreCommand, reportCommand, datasetCommand, storeCommand, demoCommand];
