@@ -44,6 +44,13 @@ bench: setup
 bench-openstack: setup
 	LAB=$(LAB) flock -w 3600 /var/lock/nitrace-lab.lock node dist/bench/openstack/openstackBench.js $(BENCH_FLAGS)
 
+# Analysis at scale (issue 8): generated captures of 1 M, 3 M, 10 M events, analyze timed per size and step
+# (bench/analyze/README.md). Data in NITRACE_BENCH_DIR or /var/tmp/nitrace-bench; result bench/results/analyze-*.json.
+BENCH_ANALYZE_ARGS ?=
+.PHONY: bench-analyze
+bench-analyze: build
+	node dist/bench/analyze/benchAnalyze.js $(BENCH_ANALYZE_ARGS)
+
 include datasets/openstack/Makefile.inc
 
 clean:
