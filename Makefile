@@ -36,6 +36,12 @@ demo: build
 # Capture overhead, side by side in one run (root; ~6 min, `BENCH_FLAGS=--quick` ~2 min): bench/captureBench.ts.
 # Result: bench/results/capture-<time>.json. Run it when the machine is otherwise idle for numbers that go in README.
 BENCH_FLAGS ?=
+# The evaluation notebooks (notebooks/*.ipynb, TypeScript on the tslab kernel) on the shipped samples; they rewrite
+# README's generated blocks and docs/figures/. Executed copies in dist/notebooks/.
+notebooks: report-deps build
+	rm -rf dist/notebooks/cache
+	bash scripts/run-notebooks.sh
+
 bench: setup
 	node dist/bench/captureBench.js $(BENCH_FLAGS)
 

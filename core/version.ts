@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** nitrace's version, from package.json, recorded in every manifest and output. */
 export const version: string = (
@@ -6,4 +7,5 @@ export const version: string = (
 ).version;
 
 /** Root of the nitrace checkout (holds capture/*.py, the BPF C source, datasets/). */
-export const packageRoot: string = new URL('../../', import.meta.url).pathname;
+// fileURLToPath, not URL.pathname: a checkout under a path with spaces would otherwise come back as '%20'.
+export const packageRoot: string = fileURLToPath(new URL('../../', import.meta.url));

@@ -196,7 +196,7 @@ export function groupedBarsSpec(
     width: { step: 14 },
     height: 220,
     encoding: {
-      column: { field: 'category', type: 'nominal', title: null, header: { labelOrient: 'bottom' }, sort: null },
+      column: { field: 'category', type: 'nominal', title: null, sort: null, header: { labelOrient: 'bottom', labelAngle: -25, labelAlign: 'right', labelBaseline: 'top', labelLimit: 260 } },
       x: { field: 'series', type: 'nominal', axis: null, sort: null },
       y: { field: 'value', type: 'quantitative', title: opts.valueTitle, ...(opts.percent ? { axis: { format: '.0%' }, scale: { domain: [0, 1] } } : {}) },
       color: { field: 'series', type: 'nominal', title: opts.seriesTitle ?? null, sort: null },

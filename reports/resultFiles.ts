@@ -36,6 +36,8 @@ export interface Overhead {
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** a number, or the point estimate of a bench Interval ({value, ci_low, ci_high, ...}) */
+const pointOf = (v: unknown): number | null => (isNum(v) ? v : v && typeof v === 'object' && isNum((v as { value?: unknown }).value) ? (v as { value: number }).value : null);
 
 export function readOverhead(file: string): Overhead {
   const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -43,9 +45,12 @@ export function readOverhead(file: string): Overhead {
   const walk = (v: unknown, path: string) => {
     if (!v || typeof v !== 'object' || Array.isArray(v)) return;
     const o = v as Record<string, unknown>;
-    if (isNum(o.baseline) && isNum(o.traced)) {
-      const unit = /_ns$/.test(path) ? 'ns' : /_us$/.test(path) ? 'us' : '';
-      rows.push({ measure: path, baseline: o.baseline, traced: o.traced, added: isNum(o.added) ? o.added : o.traced - o.baseline, unit });
+    // {baseline, traced, added} (first bench format, unit in the key's name) or {baseline_ns, traced_ns, added_ns}
+    const baseline = pointOf(o.baseline) ?? pointOf(o.baseline_ns);
+    const traced = pointOf(o.traced) ?? pointOf(o.traced_ns);
+    if (baseline !== null && traced !== null) {
+      const unit = 'baseline_ns' in o || /_ns$/.test(path) ? 'ns' : /_us$/.test(path) ? 'us' : '';
+      rows.push({ measure: path, baseline, traced, added: pointOf(o.added) ?? pointOf(o.added_ns) ?? traced - baseline, unit });
       return;
     }
     for (const [k, x] of Object.entries(o)) walk(x, path ? `${path}.${k}` : k);
@@ -56,7 +61,7 @@ export function readOverhead(file: string): Overhead {
     if (t && isNum(t.events_per_second)) throughput.push({ run, events_per_second: t.events_per_second, lost: isNum(t.lost) ? t.lost : 0, bytes_per_event: isNum(t.bytes_per_event) ? t.bytes_per_event : null });
   }
   const h = r.http as Record<string, unknown> | undefined;
-  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: h.rps_with / h.rps_without } : null;
+  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: pointOf(h.ratio) ?? h.rps_with / h.rps_without } : null;
   return { file, date: typeof r.date === 'string' ? r.date : null, load_before: typeof r.load_before === 'string' ? r.load_before : null, rows, throughput, http };
 }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Executes notebooks headless with the tslab (TypeScript) kernel: `scripts/run-notebooks.sh [NOTEBOOK...]`
+# (default: every notebooks/*.ipynb). Needs `make build` (the notebooks load nitrace from dist/) and
+# scripts/setup-reports.sh (jupyter-nbconvert, python3-ipykernel). Executed copies go to dist/notebooks/;
+# the notebooks themselves stay without outputs. Environment for the notebooks:
+#   NITRACE_FIGURES  where figures go (default docs/figures)    NITRACE_README  file whose generated blocks are
+#   rewritten (default README.md; "none" = leave it)           NITRACE_NB_CACHE  analyses shared between notebooks
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+kernels="$root/dist/jupyter"
+# The kernelspec points at this checkout's tslab binary; installed per checkout (every run: the checkout may have
+# moved), never into the system.
+node_modules/.bin/tslab install --python /usr/bin/python3 --binary "$root/scripts/tslab-kernel.sh" --prefix "$kernels" >/dev/null
+# The notebooks' types: declarations of the library modules they use (tslab resolves modules the Node 10 way and
+# cannot see some dependencies' types from the sources; from .d.ts files it skips what it cannot resolve).
+npx tsc -p tsconfig.notebooks.json
+export JUPYTER_PATH="$kernels/share/jupyter" NITRACE_ROOT="$root"
+export NITRACE_NB_CACHE=${NITRACE_NB_CACHE:-"$root/dist/notebooks/cache"}
+mkdir -p dist/notebooks
+[ $# -gt 0 ] || set -- notebooks/*.ipynb
+for nb in "$@"; do
+  t0=$(date +%s)
+  echo "notebooks: running $nb" >&2
+  jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=tslab \
+    --ExecutePreprocessor.timeout=3600 --output-dir dist/notebooks "$nb"
+  echo "notebooks: $nb done in $(( $(date +%s) - t0 )) s" >&2
+done
