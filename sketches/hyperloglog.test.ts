@@ -50,7 +50,11 @@ test('merge is the union exactly; round trip keeps the registers', () => {
   assert.deepEqual(merged.registers, whole.registers);
   assert.equal(merged.estimate(), whole.estimate());
   assert.equal(HyperLogLog.decode(whole.encode()).estimate(), whole.estimate());
-  assert.equal(whole.encode().length, 2048 + 1 + 14);
+  assert.equal(whole.encode().length, 2048 + 2 + 14, 'dense: one byte per register');
+  const few = new HyperLogLog({ p: 14 });
+  for (let i = 0; i < 100; i++) few.add(`k${i}`);
+  assert.ok(few.encode().length < 400, `sparse: ${few.encode().length} bytes for 100 values at p=14`);
+  assert.deepEqual(HyperLogLog.decode(few.encode()).registers, few.registers);
 });
 
 test('bad input: p out of range, merging different p, corrupt blobs', () => {
@@ -60,8 +64,11 @@ test('bad input: p out of range, merging different p, corrupt blobs', () => {
   h.add('x');
   const blob = h.encode();
   assert.throws(() => HyperLogLog.decode(blob.subarray(0, 12)), /corrupt/);
-  const bad = blob.slice();
-  bad[11] = 200; // a register past 64 - p + 1, with a recomputed CRC so only the content check can catch it
-  assert.throws(() => HyperLogLog.decode(wrapPayload('hyperloglog', bad.subarray(10, bad.length - 4))), /exceeds 61/);
+  // p = 4, dense, a register past 64 - p + 1, in a well-formed envelope: only the content check can catch it.
+  const dense = new Uint8Array(2 + 16);
+  dense.set([4, 0, 200]);
+  assert.throws(() => HyperLogLog.decode(wrapPayload('hyperloglog', dense)), /register 0 = 200 exceeds 61/);
+  assert.throws(() => HyperLogLog.decode(wrapPayload('hyperloglog', Uint8Array.of(4, 1, 1, 20, 3))), /sparse register index 20 >= 16/);
+  assert.throws(() => HyperLogLog.decode(wrapPayload('hyperloglog', Uint8Array.of(4, 7))), /unknown register format 7/);
   assert.throws(() => HyperLogLog.decode(new Uint8Array(3)), /no 'NTSK' header/);
 });

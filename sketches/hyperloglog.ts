@@ -74,16 +74,44 @@ export class HyperLogLog {
     for (let i = 0; i < a.length; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
   }
 
-  /** Payload: p (u8), then the 2^p registers, one byte each. */
+  /**
+   * Payload: p (u8), a format byte, then either the 2^p registers one byte each (0: dense) or, when that is shorter,
+   * the number of non-zero registers and per register the gap to the previous index (varint) and its value
+   * (1: sparse; the sketches of one process in one time window are mostly empty registers).
+   */
   encode(): Uint8Array {
-    return wrapPayload('hyperloglog', new ByteWriter().u8(this.params.p).raw(this.registers).finish());
+    const w = new ByteWriter().u8(this.params.p);
+    const nonZero = this.registers.reduce((n, r) => n + (r !== 0 ? 1 : 0), 0);
+    if (nonZero * 3 < this.registers.length) {
+      w.u8(1).varint(nonZero);
+      let last = -1;
+      this.registers.forEach((r, i) => {
+        if (r === 0) return;
+        w.varint(i - last - 1).u8(r);
+        last = i;
+      });
+    } else w.u8(0).raw(this.registers);
+    return wrapPayload('hyperloglog', w.finish());
   }
 
   static decode(blob: Uint8Array): HyperLogLog {
     const r = new ByteReader(unwrapPayload(blob, 'hyperloglog'), 'hyperloglog blob');
     const p = r.u8('p');
     checkRange('hyperloglog p (from blob)', p, 4, 18, true);
-    const registers = new Uint8Array(r.raw(1 << p, 'registers'));
+    const m = 1 << p;
+    const format = r.u8('format');
+    let registers: Uint8Array;
+    if (format === 0) registers = new Uint8Array(r.raw(m, 'registers'));
+    else if (format === 1) {
+      registers = new Uint8Array(m);
+      const n = r.varint('non-zero registers');
+      let index = -1;
+      for (let k = 0; k < n; k++) {
+        index += r.varint('register gap') + 1;
+        if (index >= m) throw new SketchError(`corrupt hyperloglog blob: sparse register index ${index} >= ${m}`);
+        registers[index] = r.u8('register');
+      }
+    } else throw new SketchError(`corrupt hyperloglog blob: unknown register format ${format}`);
     r.end();
     const max = 64 - p + 1;
     const bad = registers.findIndex((v) => v > max);
