@@ -3,6 +3,7 @@ import { defineCommand } from './command.js';
 import { runCapture, defaultNodeName } from '../capture/capture.js';
 import { AGENT_PYTHON, AGENT_SCRIPT } from '../capture/kernelAgent.js';
 import { formatSummary } from '../capture/summary.js';
+import { runSketchCapture, sketchAgentConfig, SKETCH_AGENT_SCRIPT } from '../capture/sketchCapture.js';
 import { UsageError } from '../core/errors.js';
 
 export const captureCommand = defineCommand({
@@ -26,14 +27,24 @@ export const captureCommand = defineCommand({
       .option('segment-mb', { type: 'number', default: 64, describe: 'close a segment at this much buffered data' })
       .option('segment-seconds', { type: 'number', default: 10, describe: 'close a segment after this long' })
       .option('ring-mb', { type: 'number', default: 64, describe: 'kernel ring buffer size in MiB (power of two); absorbs bursts while segments are written' })
+      .option('mode', { type: 'string', choices: ['full', 'sketch'], default: 'full', describe: 'full: one event per syscall with payload heads; sketch: counts, byte totals, latency histograms and a count-min aggregated in kernel maps (capture/sketch.bpf.c)' })
+      .option('drain-seconds', { type: 'number', default: 10, describe: 'sketch mode: read the kernel maps into DIR/sketch/ this often' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
       .option('ebpf', { type: 'boolean', default: false, hidden: true, describe: 'print the BPF program and its cflags, then exit' })
       .example('nitrace capture --out /tmp/cap -- curl -s http://127.0.0.1:8080/', 'everything while curl runs')
       .example('nitrace capture --out /tmp/cap --comm uwsgi --comm glance-api --duration 60', 'two services for a minute')
       .example('nitrace capture --out /tmp/cap --port 5672 --snaplen 4096', 'RabbitMQ traffic with long payload heads')
       .example('nitrace capture --out /tmp/cap --comm nova-conductor --snaplen-port 5672=65536', 'whole oslo.messaging messages, 512-byte heads elsewhere')
+      .example('nitrace capture --mode sketch --out /tmp/sk --comm uwsgi --duration 600', 'per-connection/process counts and latency histograms only, drained every 10 s')
       .epilog('Writes DIR/events/seg-*.parquet, DIR/processes.parquet and DIR/manifest.json (docs/capture-schema.md).\nWith -- CMD the exit code is CMD\'s.'),
   run: async (args) => {
+    if (args.mode === 'sketch') {
+      const command = ((args['--'] as (string | number)[] | undefined) ?? []).map(String);
+      const cfg = { pids: args.pid, comms: args.comm, ports: args.port, netns: args.netns, drainSeconds: args.drainSeconds };
+      if (args.ebpf) return spawnSync(AGENT_PYTHON, [SKETCH_AGENT_SCRIPT, JSON.stringify(sketchAgentConfig(cfg, [], '0')), '--ebpf'], { stdio: 'inherit' }).status ?? 1;
+      const log = args.quiet ? () => {} : (line: string) => process.stderr.write(line + '\n');
+      return (await runSketchCapture({ ...cfg, out: args.out, force: args.force, duration: args.duration, command, node: args.node, log })).exitCode;
+    }
     const snaplenPorts = parseSnaplenPorts(args.snaplenPort);
     if (args.ebpf) {
       const r = spawnSync(AGENT_PYTHON, [AGENT_SCRIPT, JSON.stringify({ snaplen: args.snaplen, snaplen_ports: Object.fromEntries(snaplenPorts), greenlet: args.greenlet, ring_pages: args.ringMb * 256, salt: '0', pids: args.pid, comms: args.comm, ports: args.port, netns: args.netns, exclude_pids: [], stats_path: '/dev/null' }), '--ebpf'], { stdio: 'inherit' });

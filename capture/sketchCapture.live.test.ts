@@ -1,0 +1,70 @@
+/**
+ * Sketch mode on the real kernel (root): the same workload captured in full and in sketch mode at once. The
+ * in-kernel counts must equal what the full capture saw, and the in-kernel latency histogram must agree with the
+ * latencies of the spans that `nitrace analyze` rebuilds from the full capture, within one log2 bucket.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { nitrace, startHttpServer, startCapture, query, isRoot, PYTHON, HTTP_PAIR } from '../testing/liveTestHelpers.js';
+import { bucketOf } from './sketchDrain.js';
+import type { SketchManifest } from './sketchManifest.js';
+
+const skip = isRoot ? false : 'needs root to load eBPF probes (CI runs as root)';
+
+test('sketch mode: counts equal a full capture of the same traffic, latency histogram within one bucket of the spans', { skip, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace sketch live '));
+  const server = await startHttpServer();
+  try {
+    const P = String(server.port);
+    const sk = join(dir, 'sketch');
+    const full = join(dir, 'full');
+    const sketch = await startCapture(['--mode', 'sketch', '--out', sk, '--port', P, '--drain-seconds', '0.5']);
+    const r = await nitrace(['capture', '--out', full, '--port', P, '--', PYTHON, HTTP_PAIR, 'client', '--port', P, '--log', join(dir, 'client.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const stopped = await sketch.stop('SIGINT');
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const manifest = JSON.parse(readFileSync(join(sk, 'manifest.json'), 'utf8')) as SketchManifest;
+    assert.equal(manifest.status, 'complete');
+    assert.ok(manifest.drains.length >= 2, 'periodic drains and a final one');
+    assert.equal(manifest.drains.at(-1)!.final, true);
+    assert.equal(manifest.counters.conn_map_full, 0);
+    const last = String(manifest.drains.at(-1)!.seq).padStart(6, '0');
+    const procs = `read_parquet('${sk}/sketch/drain-${last}-procs.parquet')`;
+    const conns = `read_parquet('${sk}/sketch/drain-${last}-conns.parquet')`;
+    const latency = `read_parquet('${sk}/sketch/drain-${last}-latency.parquet')`;
+    const events = `read_parquet('${full}/events/*.parquet')`;
+
+    // Calls and bytes per process and direction: the kernel's totals equal the full capture's data events.
+    const fromEvents = await query<[number, string, bigint, bigint]>(`SELECT pid, direction, count(*), sum(bytes) FROM ${events}
+      WHERE event = 'data' AND bytes > 0 GROUP BY ALL ORDER BY ALL`);
+    const fromSketch = await query<[number, string, bigint, bigint]>(`SELECT pid, d, sum(calls), sum(bytes) FROM (
+        SELECT pid, 'send' d, send_calls calls, send_bytes bytes FROM ${procs} UNION ALL SELECT pid, 'recv', recv_calls, recv_bytes FROM ${procs})
+      WHERE calls > 0 GROUP BY ALL ORDER BY ALL`);
+    assert.deepEqual(fromSketch.map(([p, d, c, b]) => [Number(p), d, Number(c), Number(b)]), fromEvents.map(([p, d, c, b]) => [Number(p), d, Number(c), Number(b)]));
+    // Per connection too: every connection the full capture saw, with the same byte totals (client side by port).
+    const connBytes = await query<[bigint, bigint, bigint]>(`SELECT local_port, sum(send_bytes), sum(recv_bytes) FROM ${conns} WHERE role = 'client' GROUP BY ALL ORDER BY ALL`);
+    const eventBytes = await query<[number, bigint, bigint]>(`SELECT local_port, sum(bytes) FILTER (direction = 'send'), sum(bytes) FILTER (direction = 'recv')
+      FROM ${events} WHERE event = 'data' AND remote_port = ${P} GROUP BY ALL ORDER BY ALL`);
+    assert.deepEqual(connBytes.map((x) => x.map(Number)), eventBytes.map((x) => x.map(Number)));
+
+    // Exchanges and latency: spans rebuilt from the full capture against the in-kernel histogram.
+    const a = await nitrace(['analyze', full, '--out', join(dir, 'analysis'), '--quiet']);
+    assert.equal(a.code, 0, a.stderr);
+    const spans = `read_parquet('${join(dir, 'analysis', 'spans.parquet')}')`;
+    for (const role of ['client', 'server']) {
+      const lat = (await query<[bigint]>(`SELECT end_ns - start_ns FROM ${spans} WHERE kind = '${role}' AND status IS NOT NULL`)).map(([x]) => Number(x));
+      const fromSpans = lat.map(bucketOf).sort((x, y) => x - y);
+      const fromKernel = (await query<[bigint, bigint]>(`SELECT bucket, count FROM ${latency} WHERE scope = 'process' AND role = '${role}' ORDER BY bucket`))
+        .flatMap(([b, n]) => Array<number>(Number(n)).fill(Number(b)));
+      assert.equal(fromKernel.length, fromSpans.length, `${role}: exchanges in kernel vs spans`);
+      const far = fromKernel.filter((b, i) => Math.abs(b - fromSpans[i]!) > 1);
+      assert.deepEqual(far, [], `${role}: kernel buckets ${fromKernel.join(',')} vs span buckets ${fromSpans.join(',')}`);
+    }
+  } finally {
+    server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
