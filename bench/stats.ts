@@ -75,7 +75,7 @@ export function tInterval(xs: readonly number[]): Interval {
  * With few units (6 pairs) the bootstrap interval is known to be somewhat too narrow; tInterval is reported
  * beside it where the statistic is a mean.
  */
-export function bootstrap<T>(units: readonly T[], stat: (sample: readonly T[]) => number, label: string, resamples = 10_000, seed = 1): Interval {
+export function bootstrap<T>(units: readonly T[], stat: (sample: readonly T[]) => number, label: string, unit = 'pairs', resamples = 10_000, seed = 1): Interval {
   const n = units.length;
   const value = stat(units);
   if (n < 2) return { value, ci_low: NaN, ci_high: NaN, method: `bootstrap (n < 2: no interval) of ${label}`, n };
@@ -87,7 +87,7 @@ export function bootstrap<T>(units: readonly T[], stat: (sample: readonly T[]) =
     draws[r] = stat(sample);
   }
   draws.sort();
-  return { value, ci_low: sortedQuantile(draws, 0.025), ci_high: sortedQuantile(draws, 0.975), method: `percentile bootstrap (95 %, ${resamples} resamples over ${n} pairs) of ${label}`, n };
+  return { value, ci_low: sortedQuantile(draws, 0.025), ci_high: sortedQuantile(draws, 0.975), method: `percentile bootstrap (95 %, ${resamples} resamples over ${n} ${unit}) of ${label}`, n };
 }
 
 /** Ratio on/off over pairs: the geometric mean of per-pair ratios, with its bootstrap interval. */
