@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: all setup kernel-deps clickhouse-deps report-deps build test demo bench bench-openstack clean
+.PHONY: all setup kernel-deps clickhouse-deps report-deps build test demo bench bench-openstack bench-engines clean
 all: build
 
 # apt packages for BCC and the kernel-header symlinks (scripts/setup-kernel.sh; why the links are needed: docs/capture.md); idempotent and fast when done.
@@ -56,6 +56,12 @@ BENCH_ANALYZE_ARGS ?=
 .PHONY: bench-analyze
 bench-analyze: build
 	node dist/bench/analyze/benchAnalyze.js $(BENCH_ANALYZE_ARGS)
+
+# DuckDB vs embedded ClickHouse (chdb) on one capture, side by side in alternating pairs, and nitrace store into a
+# ClickHouse server and a 2-shard cluster (bench/engineBench.ts; ~15 min, `BENCH_FLAGS=--quick` ~3 min).
+# Result: bench/results/engines-<time>.json. Numbers for README only from a run on an otherwise idle machine.
+bench-engines: setup
+	node dist/bench/engineBench.js $(BENCH_FLAGS)
 
 include datasets/openstack/Makefile.inc
 

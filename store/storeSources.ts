@@ -6,7 +6,7 @@ import { Diagnostics } from '../analyze/diagnostics.js';
 import { readCaptureManifest } from '../analyze/load/captureManifest.js';
 import { analysisDatasetId, captureDatasetId } from './datasetId.js';
 import { duckdbType, type ParquetQuery, type ParquetRows } from './parquetRows.js';
-import { EDGES, EVENTS, MANIFESTS, PROCESSES, SCORES, SPANS, TRACES, type StoreTable } from './storeSchema.js';
+import { EDGES, EVENTS, MANIFESTS, PROCESSES, SCORES, SPANS, TRACES, type StoreColumn, type StoreTable } from './storeSchema.js';
 
 /** Rows for one table: from Parquet through DuckDB, or (small tables) built in JS. Both without dataset_id. */
 export type TableFeed = { table: StoreTable; query: ParquetQuery; rows?: undefined } | { table: StoreTable; rows: unknown[][]; query?: undefined };
@@ -119,6 +119,8 @@ async function parquetQuery(
   const params = [...args.params];
   const types = [...args.types];
   const missing: string[] = [];
+  // Text goes out as its UTF-8 bytes (encode): the RowBinary writer copies them without a JS string in between.
+  const text = (c: StoreColumn, e: string) => (c.type === 'String' || c.type === 'Nullable(String)' ? `encode(${e})` : e);
   const exprs = table.columns.slice(1).map((c) => {
     const t = duckdbType(c.type);
     const q = `"${c.name}"`;
@@ -126,9 +128,9 @@ async function parquetQuery(
       // A column the capture writes on every row; the manifest's value where a row has none (as analyze does).
       params.push(fill[c.name]!);
       types.push(VARCHAR);
-      return have.has(c.name) ? `coalesce(CAST(${q} AS ${t}), $${params.length})` : `$${params.length}`;
+      return text(c, have.has(c.name) ? `coalesce(CAST(${q} AS ${t}), $${params.length})` : `$${params.length}`);
     }
-    if (have.has(c.name)) return `CAST(${q} AS ${t})`;
+    if (have.has(c.name)) return text(c, `CAST(${q} AS ${t})`);
     if (!c.type.startsWith('Nullable(') && !c.type.startsWith('Array(')) {
       throw new NitraceError('store', `${what}: lacks column ${c.name}, which the ${table.name} table needs`, 2);
     }

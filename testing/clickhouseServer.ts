@@ -25,6 +25,8 @@ export interface ClickHouseServer {
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Runs a statement without a result (DDL). */
   exec(sql: string): Promise<void>;
+  /** The server process's peak resident memory so far (VmHWM), MB; for benches. */
+  peakRssMb(): number | null;
   stop(): Promise<void>;
 }
 
@@ -110,7 +112,17 @@ async function startOne(
     if (exited) break;
     try {
       const r = await fetch(`${url}/ping`);
-      if (r.ok) return { url, httpPort, tcpPort, dir, errorLog, stop, query: (sql) => httpQuery(url, sql), exec: (sql) => httpExec(url, sql) };
+      if (r.ok) {
+        const peakRssMb = () => {
+          try {
+            const kb = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+            return kb ? Math.round(Number(kb) / 1024) : null;
+          } catch {
+            return null;
+          }
+        };
+        return { url, httpPort, tcpPort, dir, errorLog, stop, peakRssMb, query: (sql) => httpQuery(url, sql), exec: (sql) => httpExec(url, sql) };
+      }
     } catch {
       // not listening yet
     }
