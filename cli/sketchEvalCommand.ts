@@ -2,12 +2,40 @@ import { join } from 'node:path';
 import { defineCommand } from './command.js';
 import { NitraceError } from '../core/errors.js';
 import { runSketchEval } from '../sketches/eval/sketchEval.js';
+import type { ExternalEngine } from '../sketches/eval/evalContext.js';
+import { ClickHouseNode, identifier } from '../store/clickhouseNode.js';
+import { RowBinaryWriter } from '../store/rowBinary.js';
 
 interface SketchEvalArgs {
   analysisOut: string;
   out: string | undefined;
   json: boolean;
   quiet: boolean;
+  clickhouse: string | undefined;
+}
+
+/** ClickHouse as an evaluation engine: the values go in as a Memory table (RowBinary), the built-ins answer. */
+function clickhouseEngine(node: ClickHouseNode): ExternalEngine {
+  return {
+    name: 'clickhouse',
+    async load(table, valueType, rows) {
+      await node.command(`DROP TABLE IF EXISTS ${identifier(table)}`);
+      await node.command(`CREATE TABLE ${identifier(table)} (key String, value ${valueType}) ENGINE = Memory`);
+      async function* body(): AsyncIterable<Buffer> {
+        const w = new RowBinaryWriter();
+        for (const r of rows) {
+          w.string(r.key);
+          if (valueType === 'Float64') w.f64(Number(r.value));
+          else w.string(String(r.value));
+          if (w.length > 1 << 20) yield w.take();
+        }
+        yield w.take();
+      }
+      await node.insertRowBinary(identifier(table), ['key', 'value'], body(), false);
+    },
+    query: (sql) => node.query(sql),
+    drop: (table) => node.command(`DROP TABLE IF EXISTS ${identifier(table)}`),
+  };
 }
 
 export const sketchEvalCommand = defineCommand<SketchEvalArgs>({
@@ -20,16 +48,21 @@ export const sketchEvalCommand = defineCommand<SketchEvalArgs>({
       .option('out', { type: 'string', describe: 'where the table, plots, JSON and sketches.parquet go (default ANALYSIS_OUT/sketch-eval)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the rows as a JSON list instead of the verdicts' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' })
+      .option('clickhouse', { type: 'string', describe: "also compare ClickHouse's quantileTDigest, uniqHLL12 and topK (the server's HTTP URL; tables nitrace_*_items are made and dropped)" })
       .example('$0 sketch-eval out/', 'error-vs-memory table and plots in out/sketch-eval/')
+      .example('$0 sketch-eval out/ --clickhouse http://127.0.0.1:8123', "with ClickHouse's built-ins beside DuckDB's")
       .example('$0 sketch-eval out/ --json | jq \'.[] | select(.within_bound == false)\'', 'rows whose sketch missed its bound') as never,
   run: async (args) => {
     const outDir = args.out ?? join(args.analysisOut, 'sketch-eval');
     let result;
+    const node = args.clickhouse ? await ClickHouseNode.open(args.clickhouse) : null;
     try {
-      result = await runSketchEval(args.analysisOut, { outDir, progress: !args.quiet });
+      result = await runSketchEval(args.analysisOut, { outDir, progress: !args.quiet, external: node ? [clickhouseEngine(node)] : [] });
     } catch (e) {
       if (e instanceof NitraceError) throw e;
       throw new NitraceError('sketch-eval', (e as Error).message);
+    } finally {
+      await node?.close();
     }
     if (args.json) console.log(JSON.stringify(result.rows, null, 2));
     else {

@@ -75,6 +75,21 @@ export async function evalDistinct(ctx: EvalContext): Promise<EvalRow[]> {
       approx.map((a) => ({ query: a.key, error: relativeError(Number(a.n), exact.get(a.key)!), within: null })),
     ),
   );
+  for (const ext of ctx.external) {
+    await ext.load('nitrace_d_items', 'String', raw);
+    const [ans, ms2] = await timed(() => ext.query<{ key: string; n: number | string }>('SELECT key, uniqHLL12(value) AS n FROM nitrace_d_items GROUP BY key'));
+    await ext.drop('nitrace_d_items');
+    rows.push(
+      summarize(
+        {
+          sketch: 'uniqHLL12', source: ext.name, query_set: QUERY_SET, params: {}, merged: false, parts: 1, sketches: ans.length,
+          bytes: null, part_bytes: null, bound: null, allowed_violation_share: null, build_ms: ms2, merge_ms: null, same_as_single: null,
+          metric: 'relative error of the distinct count',
+        },
+        ans.map((a) => ({ query: a.key, error: relativeError(Number(a.n), exact.get(a.key)!), within: null })),
+      ),
+    );
+  }
   await engine.exec('DROP TABLE d_items');
   return rows;
 }

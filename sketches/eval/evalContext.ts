@@ -16,4 +16,18 @@ export interface EvalContext {
     encode: (s: S) => Uint8Array,
   ): void;
   progress(message: string): void;
+  /** Other engines whose built-ins are compared too (ClickHouse with `--clickhouse URL`); empty for DuckDB only. */
+  external: ExternalEngine[];
+}
+
+/**
+ * An engine besides DuckDB, reached through the CLI (sketches/ does not depend on store/): it receives the
+ * evaluated values as a (key String, value) table and answers its built-in aggregates over it.
+ */
+export interface ExternalEngine {
+  name: string;
+  /** Creates `table` (key String, value of `valueType`) holding `rows`. */
+  load(table: string, valueType: 'String' | 'Float64', rows: readonly { key: string; value: string | number }[]): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  drop(table: string): Promise<void>;
 }

@@ -79,6 +79,22 @@ export async function evalHeavyHitters(ctx: EvalContext): Promise<EvalRow[]> {
         [{ query: `top ${k}`, error: 1 - recall, within: null }],
       ),
     );
+    for (const ext of ctx.external) {
+      await ext.load('nitrace_h_items', 'String', items.map((it) => ({ key: it.key, value: it.value })));
+      const [t, ms2] = await timed(() => ext.query<{ v: string[] }>(`SELECT topK(${k})(value) AS v FROM nitrace_h_items`));
+      await ext.drop('nitrace_h_items');
+      const got2 = new Set(t[0]?.v ?? []);
+      rows.push(
+        summarize(
+          {
+            sketch: 'topK', source: ext.name, query_set: querySet, params: { k }, merged: false, parts: 1, sketches: 1, bytes: null,
+            part_bytes: null, bound: null, allowed_violation_share: null, build_ms: ms2, merge_ms: null, same_as_single: null,
+            metric: `1 - recall of the exact top ${k}`,
+          },
+          [{ query: `top ${k}`, error: 1 - exactTop.filter((x) => got2.has(x)).length / exactTop.length, within: null }],
+        ),
+      );
+    }
     await engine.exec('DROP TABLE h_items');
   }
   return rows;

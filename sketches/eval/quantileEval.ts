@@ -75,13 +75,21 @@ export async function evalQuantiles(ctx: EvalContext): Promise<EvalRow[]> {
 
     const qList = `[${QUANTILES.join(', ')}]::FLOAT[]`;
     const [tdigest, tdMs] = await timed(() => engine.query<{ key: string; v: number[] }>(`SELECT key, approx_quantile(value, ${qList}) v FROM q_items GROUP BY key`));
-    rows.push(builtinRow('approx_quantile', querySet, {}, null, tdMs, exact, tdigest));
+    rows.push(builtinRow('approx_quantile', 'duckdb', querySet, {}, null, tdMs, exact, tdigest));
     for (const size of RESERVOIR_SIZES) {
       const [res, ms] = await timed(() =>
         engine.query<{ key: string; v: number[]; n: bigint }>(`SELECT key, reservoir_quantile(value, ${qList}, ${size}) v, count(*) n FROM q_items GROUP BY key`),
       );
       const bytes = res.reduce((a, r) => a + 8 * Math.min(size, Number(r.n)), 0);
-      rows.push(builtinRow('reservoir_quantile', querySet, { sample_size: size }, bytes, ms, exact, res));
+      rows.push(builtinRow('reservoir_quantile', 'duckdb', querySet, { sample_size: size }, bytes, ms, exact, res));
+    }
+    for (const ext of ctx.external) {
+      await ext.load('nitrace_q_items', 'Float64', items);
+      const [td, ms] = await timed(() =>
+        ext.query<{ key: string; v: number[] }>(`SELECT key, [${QUANTILES.map((q) => `quantileTDigest(${q})(value)`).join(', ')}] AS v FROM nitrace_q_items GROUP BY key`),
+      );
+      await ext.drop('nitrace_q_items');
+      rows.push(builtinRow('quantileTDigest', ext.name, querySet, {}, null, ms, exact, td));
     }
     await engine.exec('DROP TABLE q_items');
   }
@@ -101,6 +109,7 @@ async function exactQuantiles(engine: Engine): Promise<Map<string, Map<number, n
 
 function builtinRow(
   sketch: string,
+  source: string,
   querySet: string,
   params: Record<string, number>,
   bytes: number | null,
@@ -115,7 +124,7 @@ function builtinRow(
   }
   return summarize(
     {
-      sketch, source: 'duckdb', query_set: querySet, params, merged: false, parts: 1, sketches: answers.length, bytes, part_bytes: null,
+      sketch, source, query_set: querySet, params, merged: false, parts: 1, sketches: answers.length, bytes, part_bytes: null,
       bound: null, allowed_violation_share: null, build_ms: ms, merge_ms: null, same_as_single: null, metric: 'relative error of the quantile value',
     },
     outcomes,

@@ -10,6 +10,16 @@ import { readSketches } from '../sketchStore.js';
 import { mergeSketches } from '../decodeSketch.js';
 import { runSketchEval } from './sketchEval.js';
 import { writeSyntheticAnalysis } from '../../testing/syntheticAnalysis.js';
+import { clickhouseServerBinary, startClickHouseServer } from '../../testing/clickhouseServer.js';
+
+function hasClickHouse(): boolean {
+  try {
+    clickhouseServerBinary();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 test('sketch-eval on a synthetic analysis output: every sketch within its bound, files written, sketches re-merge', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nitrace sketch eval '));
@@ -77,6 +87,30 @@ test('nitrace sketch-eval: --json rows; bad input names the file and exits 2', a
     assert.ok(Array.isArray(rows) && rows.length > 50);
     for (const k of ['sketch', 'params', 'bytes', 'error', 'bound', 'within_bound']) assert.ok(k in rows[0]!, k);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--clickhouse URL: ClickHouse's quantileTDigest, uniqHLL12 and topK answer the same questions (real clickhouse-server)", {
+  skip: hasClickHouse() ? false : 'clickhouse-server not installed (scripts/setup-clickhouse.sh; make test installs it)',
+  timeout: 600_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-sketch-eval-ch-'));
+  const server = await startClickHouseServer();
+  try {
+    await writeSyntheticAnalysis(dir, 200);
+    const cli = join(packageRoot, 'bin', 'nitrace.js');
+    const r = spawnSync(process.execPath, [cli, 'sketch-eval', dir, '--json', '--quiet', '--clickhouse', server.url], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr + server.errorLog());
+    const rows = JSON.parse(r.stdout) as { sketch: string; source: string; queries: number; error: number }[];
+    const ch = rows.filter((x) => x.source === 'clickhouse');
+    assert.deepEqual([...new Set(ch.map((x) => x.sketch))].sort(), ['quantileTDigest', 'topK', 'uniqHLL12']);
+    for (const x of ch) assert.ok(x.queries > 0 && Number.isFinite(x.error), JSON.stringify(x));
+    // Small distinct counts are exact in uniqHLL12 (it keeps a small exact set first), so its error is small here.
+    assert.ok(ch.find((x) => x.sketch === 'uniqHLL12')!.error < 0.1);
+    assert.deepEqual(await server.query('SELECT name FROM system.tables WHERE name LIKE \'nitrace_%_items\''), [], 'temporary tables dropped');
+  } finally {
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

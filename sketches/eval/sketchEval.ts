@@ -8,7 +8,7 @@ import { evalHeavyHitters } from './heavyHitterEval.js';
 import { evalQuantiles } from './quantileEval.js';
 import { evalShapes } from './shapeEval.js';
 import { openEvalData } from './evalData.js';
-import type { EvalContext } from './evalContext.js';
+import type { EvalContext, ExternalEngine } from './evalContext.js';
 import type { EvalRow } from './evalRow.js';
 import { errorVsMemoryChart } from './evalChart.js';
 import { renderEvalReport, sketchVerdicts, type SketchVerdict } from './renderEvalReport.js';
@@ -17,6 +17,8 @@ export interface SketchEvalOptions {
   /** where sketch-eval.json, sketch-eval.md, the PNGs and sketches.parquet go */
   outDir: string;
   progress: boolean;
+  /** engines whose built-ins are compared besides DuckDB's (ClickHouse via `--clickhouse URL`) */
+  external?: ExternalEngine[];
 }
 
 export interface SketchEvalResult {
@@ -31,8 +33,7 @@ export interface SketchEvalResult {
 
 export const DEFAULTS: EvalContext['defaults'] = { alpha: 0.01, p: 12, capacity: 64, width: 1024, depth: 7, shapes: 32 };
 
-/** ClickHouse built-ins join when analyze/engine has a ClickHouse engine (issue: H3); until then they are skipped. */
-const SKIPPED = ['clickhouse: quantileTDigest, uniqHLL12, topK not evaluated (no ClickHouse engine in analyze/engine yet)'];
+const CLICKHOUSE_SKIPPED = 'clickhouse: quantileTDigest, uniqHLL12, topK not evaluated (give --clickhouse URL)';
 
 /**
  * Evaluates every sketch on an analysis output: sweeps sizes, answers from single-pass and from merged per-part
@@ -47,6 +48,7 @@ export async function runSketchEval(analysisOut: string, opts: SketchEvalOptions
     engine,
     defaults: DEFAULTS,
     progress: say,
+    external: opts.external ?? [],
     store(kind, params, querySet, partBlobs, merged, encode) {
       for (const p of partBlobs) stored.push({ kind, params, query_set: querySet, key: p.key, part: p.part, blob: p.blob });
       for (const [key, s] of merged) stored.push({ kind, params, query_set: querySet, key, part: 'all', blob: encode(s) });
@@ -65,7 +67,7 @@ export async function runSketchEval(analysisOut: string, opts: SketchEvalOptions
       created: new Date().toISOString(),
       rows,
       verdicts: sketchVerdicts(rows),
-      skipped: SKIPPED,
+      skipped: (opts.external ?? []).some((e) => e.name === 'clickhouse') ? [] : [CLICKHOUSE_SKIPPED],
       files,
     };
     const charts: { querySet: string; png: string }[] = [];
