@@ -23,6 +23,7 @@ const SECRET_CASES: [string, string, string][] = [
   ['keystone password body: everything under "password"', '{"password": {"user": {"name": "admin", "password": "labpass"}}}', '{"password": {"user": {"name": "*****", "password": "*******"}}}'],
   ['any header whose name holds a sensitive word', 'GET / HTTP/1.1\r\nX-Storage-Token: abc\r\nOpenStack-API-Secret: x y\r\n\r\n', 'GET / HTTP/1.1\r\nX-Storage-Token: ***\r\nOpenStack-API-Secret: ***\r\n\r\n'],
   ['token id in a URL path', 'GET /v3/OS-OAUTH1/access_tokens/0123456789abcdef0123456789abcdef HTTP/1.1\r\n', 'GET /v3/OS-OAUTH1/access_tokens/******************************** HTTP/1.1\r\n'],
+  ['resource ids under other sensitive-named collections stay', 'DELETE /v3/users/u1/application_credentials/0123abcd HTTP/1.1\r\nGET /v3/users/u1/credentials/OS-EC2/ab12 HTTP/1.1\r\n', 'DELETE /v3/users/u1/application_credentials/0123abcd HTTP/1.1\r\nGET /v3/users/u1/credentials/OS-EC2/ab12 HTTP/1.1\r\n'],
   ['keystone token path without id stays', 'POST /v3/auth/tokens HTTP/1.1\r\n', 'POST /v3/auth/tokens HTTP/1.1\r\n'],
   ['query parameter', 'GET /x?user=a&api_key=K3Y&b=2 HTTP/1.1', 'GET /x?user=a&api_key=***&b=2 HTTP/1.1'],
   ['redis inline AUTH', 'AUTH s3cret\r\n', 'AUTH ******\r\n'],

@@ -1,4 +1,4 @@
-import { fill, NAME_CHARS, byteClass, type Work } from './work.js';
+import { fill, NAME_CHARS, LOWER, byteClass, type Work } from './work.js';
 import { type Trigger } from './triggers.js';
 import { maskJsonKeyValue } from './jsonValue.js';
 import { maskSqlAssignment, maskSqlInsertColumn, maskIdentifiedBy, maskQuoted } from './sqlLiterals.js';
@@ -60,8 +60,9 @@ function maskAfterName(w: Work, at: number, length: number, sensitiveName: boole
   // Index 0 is a line or field start only when no earlier payload precedes it as context.
   const atStart = ns === 0 && w.base === 0;
 
-  // GET /v3/OS-OAUTH1/access_tokens/<id>, /v2.0/tokens/<id>: the id segment
-  if (sensitiveName && ns > 0 && b[ns - 1] === 0x2f && ne < end && b[ne] === 0x2f && b[ne - 1] === 0x73 /* s */) {
+  // GET /v3/OS-OAUTH1/access_tokens/<id>, /v2.0/tokens/<id>: the id segment (only after ".../*tokens/": other
+  // collections named after a sensitive word, /credentials/<id>, /application_credentials/<id>, hold resource ids)
+  if (sensitiveName && ns > 0 && b[ns - 1] === 0x2f && ne < end && b[ne] === 0x2f && endsWithTokens(b, ne)) {
     maskUntil(w, ne + 1, PATH_END);
     return;
   }
@@ -92,3 +93,10 @@ function maskAfterName(w: Work, at: number, length: number, sensitiveName: boole
   }
 }
 
+
+const TOKENS = Uint8Array.from('tokens', (c) => c.charCodeAt(0));
+
+function endsWithTokens(b: Uint8Array, ne: number): boolean {
+  for (let i = 0; i < TOKENS.length; i++) if (LOWER[b[ne - TOKENS.length + i]!] !== TOKENS[i]) return false;
+  return true;
+}
