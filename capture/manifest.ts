@@ -85,8 +85,8 @@ export function readManifest(dir: string): CaptureManifest {
     throw new NitraceError('capture', `${path}: not valid JSON (${(e as Error).message})`, 2);
   }
   if (m.format !== 'nitrace-capture') throw new NitraceError('capture', `${path}: not a nitrace capture manifest`, 2);
-  if (m.schema_version !== CAPTURE_SCHEMA_VERSION) {
-    throw new NitraceError('capture', `${path}: capture schema version ${m.schema_version} is not supported (this nitrace reads version ${CAPTURE_SCHEMA_VERSION})`, 2);
+  if (!Number.isInteger(m.schema_version) || m.schema_version < 1 || m.schema_version > CAPTURE_SCHEMA_VERSION) {
+    throw new NitraceError('capture', `${path}: capture schema version ${m.schema_version} is not supported (this nitrace reads versions 1 to ${CAPTURE_SCHEMA_VERSION})`, 2);
   }
   return m;
 }

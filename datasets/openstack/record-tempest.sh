@@ -3,6 +3,7 @@
 #   1. clear the OSProfiler store (redis), 2. run Tempest (`[profiler] key` set by lab-up) under
 #   `nitrace capture` (socket I/O of every process on the node), 3. export every test's OSProfiler trace
 #   into DATASET/truth/raw/<base_id>.json and flatten it to DATASET/truth/{spans,edges,tests}.parquet,
+#   (after 2: `nitrace capture-scan` with the lab's passwords and keys; any credential found fails the recording)
 #   4. write the dataset card DATASET/CARD.md + card.json (what ran, versions, config, results, capture losses).
 # Usage: record-tempest.sh --out DATASET [--regex REGEX] [--concurrency N] [--snaplen N] [--license SPDX] [--no-capture] [--force]
 #                          [--steps 'tempest_results export_truth card']   (rerun some steps of an existing dataset)
@@ -20,7 +21,7 @@ OUT="" REGEX='^tempest\.api\.(identity|image)' CONCURRENCY=2 SNAPLEN=2048 CAPTUR
 CAPTURE_PORTS=${CAPTURE_PORTS:-"5000 9292 8774 8778 9696 3306 5672 11211"}   # keystone glance nova placement neutron mysql amqp memcached
 RING_MB=${RING_MB:-64}
 AMQP_SNAPLEN=${AMQP_SNAPLEN:-65536}
-STEPS="clear_truth_store run_tempest tempest_results export_truth card"
+STEPS="clear_truth_store run_tempest scan_secrets tempest_results export_truth card"
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
@@ -79,6 +80,22 @@ step_run_tempest() {  # Tempest under capture; rc of tempest is kept (failing te
   printf 'TEMPEST_STARTED=%s\nTEMPEST_FINISHED=%s\nTEMPEST_SECONDS=%s\nTEMPEST_RC=%s\nLOAD_BEFORE="%s"\nLOAD_AFTER="%s"\nCAPTURE_PORTS="%s"\n' \
     "$TEMPEST_STARTED" "$TEMPEST_FINISHED" "$TEMPEST_SECONDS" "$TEMPEST_RC" "$LOAD_BEFORE" "$LOAD_AFTER" "$CAPTURE_PORTS" >"$OUT/tempest/run.env"
   log "tempest finished rc=$rc in ${TEMPEST_SECONDS}s"
+}
+step_scan_secrets() {  # no credential may reach the dataset: fail the recording on any hit of nitrace capture-scan
+  [ $CAPTURE = 1 ] || return 0
+  # The lab's known secrets: the one password of every user/service/DB/bus, the OSProfiler HMAC key, and
+  # keystone's Fernet and credential keys. Tempest's own tokens and generated passwords are not obtainable (its
+  # logs keep only their SHA-256): the scan catches tokens by shape (Fernet, JWT) and passwords by key.
+  local secrets rc=0
+  secrets=$(mktemp)
+  chmod 600 "$secrets"
+  local f
+  { printf '# record-tempest.sh: lab secrets\n%s\n%s\n' "$PASS" "$PROFILER_KEY"
+    for f in "$DATA"/keystone/fernet-keys/* "$DATA"/keystone/credential-keys/*; do [ -f "$f" ] && { cat "$f"; echo; }; done; } >"$secrets"
+  node "$REPO/bin/nitrace.js" capture-scan "$OUT/capture" --secret-file "$secrets" >"$OUT/tempest/capture-scan.txt" 2>&1 || rc=$?
+  rm -f "$secrets"
+  cat "$OUT/tempest/capture-scan.txt"
+  [ $rc = 0 ] || die "nitrace capture-scan found credentials in $OUT/capture (exit $rc, see $OUT/tempest/capture-scan.txt); the dataset must not be shared"
 }
 step_tempest_results() {  # per-test status (subunit CSV) and base_id -> test map from the per-test logs
   (cd "$WS" && stestr last --subunit) >"$OUT/tempest/results.subunit" 2>/dev/null || true
