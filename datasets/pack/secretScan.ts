@@ -1,11 +1,10 @@
 /**
- * The secret scan `nitrace dataset pack` runs before it packs anything.
- *
- * HOOK (issue 12 item 3): H2 is building `nitrace capture-scan` (capture/scan/). When its library function
- * lands, call it here, once per capture directory, and map its findings to SecretFinding. Until then this returns
- * null: pack records `secret_scan.status = "not-available"` in nitrace-dataset.json and warns on stderr, so an
- * archive packed without a scan says so.
+ * The secret scan `nitrace dataset pack` runs before it packs anything: `nitrace capture-scan`'s library
+ * (capture/scan/scanCaptures.ts) over every capture directory of the dataset, credential shapes only (a dataset
+ * carries no list of its lab's secrets; `nitrace capture-scan --secret-file` checks those).
  */
+import { join, relative } from 'node:path';
+import { scanCaptures } from '../../capture/scan/scanCaptures.js';
 
 export interface SecretFinding {
   /** file inside the dataset, '/'-separated */
@@ -20,7 +19,18 @@ export interface SecretScanResult {
   findings: SecretFinding[];
 }
 
-/** Scans a dataset directory for known secrets; null when no scanner is available in this nitrace. */
-export async function scanForSecrets(_datasetDir: string, _captureDirs: readonly string[]): Promise<SecretScanResult | null> {
-  return null;
+const FILE_OF = { events: 'events', processes: 'processes.parquet', manifest: 'manifest.json' } as const;
+
+/** Scans the dataset's capture directories (relative to `datasetDir`) for credentials that reached disk. */
+export async function scanForSecrets(datasetDir: string, captureDirs: readonly string[]): Promise<SecretScanResult | null> {
+  const report = await scanCaptures(captureDirs.map((c) => join(datasetDir, c)), []);
+  const counts = new Map<string, SecretFinding>();
+  for (const f of report.findings) {
+    const file = relative(datasetDir, join(f.capture, FILE_OF[f.file])).split('\\').join('/');
+    const key = `${file}\0${f.pattern}`;
+    const known = counts.get(key);
+    if (known) known.count += f.rows;
+    else counts.set(key, { file, kind: f.pattern, count: f.rows });
+  }
+  return { tool: 'nitrace capture-scan', findings: [...counts.values()] };
 }
