@@ -242,6 +242,9 @@ async function main(): Promise<void> {
     },
   };
 
+  // The timings are kept even if scoring below is interrupted (the same file is rewritten with accuracy).
+  writeResult('analyze', date, result);
+
   // 4. Accuracy at scale: per-replica counts, and the score on the replicated truth per sample.
   const accuracy: Record<string, unknown>[] = [];
   for (const n of sizes) {
