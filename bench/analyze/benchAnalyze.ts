@@ -19,7 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../../core/version.js';
 import { loadavg, machineInfo, writeResult } from '../machine.js';
@@ -67,7 +67,7 @@ const fmtGB = (b: number): string => `${(b / GB).toFixed(2)} GB`;
 
 const USAGE = `usage: node dist/bench/analyze/benchAnalyze.js [--sizes 1M,3M,10M] [--runs 3] [--timeout-s 1800[,S2,...]]
   [--max-rss-gb 8] [--memory 2GB] [--temp DIR] [--lanes 2] [--layout roles|single] [--score 3M|none] [--dir DIR]
-  [--keep-outputs] [--quick]        (bench/analyze/README.md)`;
+  [--keep-outputs] [--quick] [--finalize WORKDIR]        (bench/analyze/README.md)`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       dir: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'keep-outputs': { type: 'boolean', default: false },
+      finalize: { type: 'string' },
     },
   });
   const quick = values.quick!;
@@ -98,8 +99,11 @@ async function main(): Promise<void> {
   const timeoutS = (n: number): number => timeouts[Math.min(sizes.indexOf(n), timeouts.length - 1)]!;
   const scoreUpTo = values.score === 'none' ? 0 : parseCount(values.score!);
   const root = values.dir ?? benchRoot();
-  const date = new Date().toISOString();
-  const work = join(root, 'runs', date.replaceAll(':', '-'));
+  // --finalize WORKDIR: summarize, score and write the result of a bench stopped before it finished, from the
+  // runs.json it kept (no new measurement; outputs of its last good run per size are still in WORKDIR).
+  const resume = values.finalize ?? null;
+  const date = resume ? basename(resume).replace(/T(\d\d)-(\d\d)-(\d\d)/, 'T$1:$2:$3') : new Date().toISOString();
+  const work = resume ?? join(root, 'runs', date.replaceAll(':', '-'));
   mkdirSync(work, { recursive: true });
   const log = (l: string): void => void process.stderr.write(`bench-analyze: ${l}\n`);
 
@@ -143,10 +147,15 @@ async function main(): Promise<void> {
   }));
 
   // 2. Interleaved runs.
-  const all: Run[] = [];
+  const all: Run[] = resume ? (JSON.parse(readFileSync(join(work, 'runs.json'), 'utf8')) as Run[]) : [];
   const dead = new Set<number>();
   const lastOut = new Map<number, string>();
-  for (let round = 0; round < runs; round++) {
+  if (resume) {
+    result.finalized_from = { work_dir: work, note: 'runs measured by an earlier invocation stopped before its end; summarized and scored afterwards' };
+    result.load_before = all[0]?.load_before ?? null;
+    for (const r of all) if (r.status === 'ok' && existsSync(join(work, `out-${r.size}-${r.round}`, 'summary.json'))) lastOut.set(r.size, join(work, `out-${r.size}-${r.round}`));
+  }
+  for (let round = 0; round < (resume ? 0 : runs); round++) {
     const order = round % 2 === 0 ? sizes : [...sizes].reverse();
     for (const n of order) {
       if (dead.has(n)) continue;
