@@ -89,13 +89,20 @@ export async function duckdbCounts(captureDir: string, out: string): Promise<{ e
   return { events: Number(r!.events), spans: Number(r!.spans), edges: Number(r!.edges), traces: Number(r!.traces) };
 }
 
-/** Every event of a capture as one canonical text line (payload as its MD5), sorted: equal sets, equal arrays. */
+/**
+ * Every event of a capture as one canonical text line (payload as its MD5), sorted: equal sets, equal arrays.
+ * Schema 1 captures have no gid/parent_gid: NULL, as the store keeps them.
+ */
 export async function duckdbEventLines(captureDir: string): Promise<string[]> {
+  const files = `${captureDir}/events/seg-*.parquet`;
+  const have = new Set((await duck<{ column_name: string }>('DESCRIBE SELECT * FROM read_parquet($1, union_by_name = true)', [files])).map((c) => c.column_name));
+  const v2 = (c: string) => (have.has(c) ? c : `NULL AS ${c}`);
   const rows = await duck<Record<string, unknown>>(
     `SELECT ts_ns, mono_ns, node, pid, tid, comm, fd, event, syscall, direction, conn_id, family, local_addr, local_port,
-            remote_addr, remote_port, netns, tcp_seq, bytes, upper(md5(payload)) AS payload_md5, payload_truncated::INTEGER AS payload_truncated
-     FROM read_parquet($1)`,
-    [`${captureDir}/events/seg-*.parquet`],
+            remote_addr, remote_port, netns, tcp_seq, bytes, upper(md5(payload)) AS payload_md5, payload_truncated::INTEGER AS payload_truncated,
+            ${v2('gid')}, ${v2('parent_gid')}
+     FROM read_parquet($1, union_by_name = true)`,
+    [files],
   );
   return canonical(rows);
 }
@@ -103,7 +110,7 @@ export async function duckdbEventLines(captureDir: string): Promise<string[]> {
 export async function clickhouseEventLines(server: ClickHouseServer, db: string, datasetId: string): Promise<string[]> {
   const rows = await server.query<Record<string, unknown>>(
     `SELECT ts_ns, mono_ns, node, pid, tid, comm, fd, event, syscall, direction, conn_id, family, local_addr, local_port,
-            remote_addr, remote_port, netns, tcp_seq, bytes, hex(MD5(payload)) AS payload_md5, payload_truncated
+            remote_addr, remote_port, netns, tcp_seq, bytes, hex(MD5(payload)) AS payload_md5, payload_truncated, gid, parent_gid
      FROM ${db}.events WHERE dataset_id = '${datasetId}'`,
   );
   return canonical(rows);
