@@ -1,12 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NitraceError } from '../../core/errors.js';
+import { loadClickHouseModules, type Arrow, type Chdb, type ChdbSession as Session } from './clickhouseModules.js';
 import type { Engine, Row } from './engine.js';
-
-type Chdb = typeof import('chdb');
-type Arrow = typeof import('apache-arrow');
-type Session = InstanceType<Chdb['Session']>;
 
 /**
  * The analysis engine on embedded ClickHouse (npm `chdb`: ClickHouse 26.7 inside this process), results read as
@@ -28,7 +24,7 @@ export class ClickHouseEngine implements Engine {
 
   /** `path`: a directory for the database (kept), or none for a temporary one. */
   static async open(path?: string, opts: { binaryColumns?: readonly string[] } = {}): Promise<ClickHouseEngine> {
-    const { chdb, arrow } = await loadOptional();
+    const { chdb, arrow } = await loadClickHouseModules();
     const session = path ? new chdb.Session(path) : new chdb.Session();
     const tempDir = mkdtempSync(join(tmpdir(), 'nitrace-chdb-'));
     return new ClickHouseEngine(chdb, arrow, session, tempDir, new Set(opts.binaryColumns ?? ['payload']));
@@ -88,7 +84,7 @@ export class ClickHouseEngine implements Engine {
   }
 
   close(): void {
-    this.session.cleanup?.();
+    this.session.cleanup();
     rmSync(this.tempDir, { recursive: true, force: true });
   }
 
@@ -124,18 +120,6 @@ export class ClickHouseEngine implements Engine {
       out.push(row as T);
     }
     return out;
-  }
-}
-
-async function loadOptional(): Promise<{ chdb: Chdb; arrow: Arrow }> {
-  try {
-    return { chdb: await import('chdb'), arrow: await import('apache-arrow') };
-  } catch (e) {
-    throw new NitraceError(
-      'analyze',
-      `the clickhouse engine needs the optional packages chdb (embedded ClickHouse, ~550 MB) and apache-arrow, which are not installed (${(e as Error).message.split('\n', 1)[0]}): run \`npm install chdb@3.4.0 apache-arrow@21.2.0\` in the nitrace directory (\`npm ci\` installs them unless --omit=optional)`,
-      3,
-    );
   }
 }
 
