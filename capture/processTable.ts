@@ -86,3 +86,20 @@ export function readProcess(pid: number, firstSeenNs: bigint, redact = true): Pr
     first_seen_ns: firstSeenNs,
   };
 }
+
+/** The processes seen in a capture: /proc is read once per pid, as soon as it shows up (short-lived clients are gone by the next segment). */
+export class ProcessTable {
+  private readonly seen = new Map<number, ProcessInfo>();
+
+  constructor(private readonly redact: boolean) {}
+
+  observe(pids: Iterable<number>): void {
+    for (const pid of pids) {
+      if (!this.seen.has(pid)) this.seen.set(pid, readProcess(pid, BigInt(Date.now()) * 1_000_000n, this.redact));
+    }
+  }
+
+  all(): ProcessInfo[] {
+    return [...this.seen.values()];
+  }
+}

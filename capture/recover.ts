@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readManifest, writeManifest, type CaptureManifest } from './manifest.js';
-import { SegmentWriter } from './segmentWriter.js';
-import { SPOOL_SUFFIX } from './capture.js';
+import { SegmentWriter, fsyncDir } from './segmentWriter.js';
+import { SPOOL_SUFFIX } from './segmentPipeline.js';
 import type { AgentStats } from './kernelAgent.js';
 
 export interface RecoveryReport {
@@ -12,80 +13,108 @@ export interface RecoveryReport {
   converted: string[];
   /** Complete segments that the manifest did not list yet. */
   adopted: string[];
-  /** Files that could not be read (left in place, named in the manifest error). */
-  unreadable: string[];
-  /** Unfinished temp files removed. */
+  /** Spools whose segment was already complete (the capture died between the two steps): removed. */
+  droppedSpools: string[];
+  /** Files that could not be read, moved to events/quarantine/ (their events count as lost), with the reason. */
+  quarantined: string[];
+  /** Half-written temp files removed (their events count as lost). */
   removedTemps: string[];
 }
 
+export const QUARANTINE_DIR = 'quarantine';
+const SEGMENT = /^seg-\d+\.parquet$/;
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
 /**
- * Brings a capture that was killed (kill -9, power loss) to a consistent state: converts spooled segments,
- * lists complete segments the manifest missed, drops half-written temp files, and counts the events the agent
- * forwarded that never reached a segment (`losses.unflushed`). Status becomes 'recovered'.
+ * Brings a capture that was killed (kill -9, power loss, full disk) to a consistent state, whatever the moment
+ * it died: every file left under events/ is a readable segment listed in the manifest. Half-written `*.tmp` files
+ * are removed; a spool whose segment is missing is converted, one whose segment exists is removed; a file that
+ * still cannot be read is moved to events/quarantine/. Events the agent forwarded that no segment holds are
+ * counted in `losses.unflushed` (from the agent's last counters). Status becomes 'recovered'.
  */
 export async function recoverCapture(dirArg: string): Promise<RecoveryReport> {
   const dir = resolve(dirArg);
   const manifest = readManifest(dir);
   const events = join(dir, 'events');
-  const report: RecoveryReport = { manifest, converted: [], adopted: [], unreadable: [], removedTemps: [] };
-  const files = existsSync(events) ? readdirSync(events).sort() : [];
-  for (const f of files.filter((f) => f.endsWith('.tmp'))) {
-    rmSync(join(events, f), { force: true });
-    report.removedTemps.push(`events/${f}`);
-  }
-  const offset = BigInt(manifest.clock.mono_to_realtime_ns);
-  const writer = await SegmentWriter.open(manifest.node, offset);
-  try {
-    for (const f of files.filter((f) => f.endsWith(SPOOL_SUFFIX))) {
-      const name = f.slice(0, -SPOOL_SUFFIX.length);
-      try {
-        const info = await writer.convert(join(events, f), join(events, `${name}.parquet`), `events/${name}.parquet`);
-        manifest.segments.push(info);
-        report.converted.push(info.file);
-      } catch (e) {
-        report.unreadable.push(`events/${f}: ${(e as Error).message.split('\n')[0]}`);
-      }
+  const report: RecoveryReport = { manifest, converted: [], adopted: [], droppedSpools: [], quarantined: [], removedTemps: [] };
+  mkdirSync(events, { recursive: true });
+  for (const [folder, prefix] of [[events, 'events/'], [dir, '']] as const) {
+    for (const f of readdirSync(folder).filter((f) => f.endsWith('.tmp'))) {
+      rmSync(join(folder, f), { force: true });
+      report.removedTemps.push(`${prefix}${f}`);
     }
-  } finally {
-    writer.close();
   }
-  const listed = new Set(manifest.segments.map((s) => s.file));
+  const quarantine = (f: string, why: string): void => {
+    mkdirSync(join(events, QUARANTINE_DIR), { recursive: true });
+    renameSync(join(events, f), join(events, QUARANTINE_DIR, f));
+    report.quarantined.push(`events/${f}: ${why.split('\n')[0]}`);
+  };
+
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
   try {
-    for (const f of readdirSync(events).filter((f) => /^seg-\d+\.parquet$/.test(f)).sort()) {
-      const file = `events/${f}`;
-      if (listed.has(file)) continue;
+    // Complete segments first: a spool beside one is a leftover of a finished conversion.
+    const segments = new Map<string, Awaited<ReturnType<typeof readSegment>>>();
+    for (const f of readdirSync(events).filter((f) => SEGMENT.test(f)).sort()) {
       try {
-        const r = await con.runAndReadAll(`SELECT count(*)::BIGINT, min(mono_ns)::VARCHAR, max(mono_ns)::VARCHAR FROM read_parquet('${join(events, f)}')`);
-        const [rows, first, last] = r.getRows()[0] as [bigint, string, string];
-        const { createHash } = await import('node:crypto');
-        const data = readFileSync(join(events, f));
-        manifest.segments.push({ file, rows: Number(rows), bytes: data.length, sha256: createHash('sha256').update(data).digest('hex'), first_mono_ns: first ?? '0', last_mono_ns: last ?? '0' });
-        report.adopted.push(file);
+        segments.set(f, await readSegment(con, join(events, f)));
       } catch (e) {
-        report.unreadable.push(`${file}: ${(e as Error).message.split('\n')[0]}`);
+        quarantine(f, (e as Error).message);
       }
     }
+    const spools = readdirSync(events).filter((f) => f.endsWith(SPOOL_SUFFIX)).sort();
+    const writer = spools.length ? await SegmentWriter.open(manifest.node, BigInt(manifest.clock.mono_to_realtime_ns), manifest.schema_version) : null;
+    try {
+      for (const f of spools) {
+        const name = f.slice(0, -SPOOL_SUFFIX.length);
+        if (segments.has(`${name}.parquet`)) {
+          rmSync(join(events, f), { force: true });
+          report.droppedSpools.push(`events/${f}`);
+          continue;
+        }
+        try {
+          const info = await writer!.convert(join(events, f), join(events, `${name}.parquet`), `events/${name}.parquet`);
+          segments.set(`${name}.parquet`, info);
+          report.converted.push(info.file);
+        } catch (e) {
+          quarantine(f, (e as Error).message);
+        }
+      }
+    } finally {
+      writer?.close();
+    }
+    // The manifest lists exactly the segments on disk.
+    const listed = new Set(manifest.segments.map((s) => s.file));
+    for (const f of segments.keys()) if (!listed.has(`events/${f}`) && !report.converted.includes(`events/${f}`)) report.adopted.push(`events/${f}`);
+    manifest.segments = [...segments.entries()].map(([f, info]) => ({ ...info, file: `events/${f}` })).sort((a, b) => a.file.localeCompare(b.file));
   } finally {
     con.closeSync();
   }
-  manifest.segments.sort((a, b) => a.file.localeCompare(b.file));
+  fsyncDir(events);
   manifest.events.written = manifest.segments.reduce((s, x) => s + x.rows, 0);
   const statsPath = join(dir, 'agent-stats.json');
   if (existsSync(statsPath)) {
     const stats = JSON.parse(readFileSync(statsPath, 'utf8')) as AgentStats;
-    manifest.counters = { kernel_emitted: stats.kernel_emitted, filtered_in_kernel: stats.filtered_in_kernel, agent_records: stats.agent_records };
+    manifest.counters = { kernel_emitted: stats.kernel_emitted, filtered_in_kernel: stats.filtered_in_kernel, agent_records: stats.agent_records, green_switches: stats.green_switches };
     manifest.losses.ringbuf_drops = stats.ringbuf_drops;
     manifest.losses.active_map_full = stats.active_map_full;
     manifest.losses.payload_faults = stats.payload_faults;
     manifest.losses.unflushed = Math.max(0, stats.agent_records - manifest.events.written);
   }
-  if (manifest.status === 'running' || report.converted.length || report.adopted.length) {
+  const changed = report.converted.length + report.adopted.length + report.droppedSpools.length + report.quarantined.length + report.removedTemps.length;
+  if (manifest.status === 'running' || changed) {
     manifest.status = 'recovered';
     manifest.stopped_at ??= new Date().toISOString();
   }
-  if (report.unreadable.length) manifest.error = `unreadable after recovery: ${report.unreadable.join('; ')}`;
+  if (report.quarantined.length) manifest.error = `unreadable after recovery, moved to events/${QUARANTINE_DIR}/: ${report.quarantined.join('; ')}`;
   writeManifest(dir, manifest);
   return report;
+}
+
+/** A segment's manifest entry, read from the file (rows and mono_ns range by DuckDB, which also proves it readable). */
+async function readSegment(con: DuckDBConnection, path: string): Promise<{ file: string; rows: number; bytes: number; sha256: string; first_mono_ns: string; last_mono_ns: string }> {
+  const r = await con.runAndReadAll(`SELECT count(*)::BIGINT, min(mono_ns)::VARCHAR, max(mono_ns)::VARCHAR FROM read_parquet(${sqlString(path)})`);
+  const [rows, first, last] = r.getRows()[0] as [bigint, string | null, string | null];
+  const data = readFileSync(path);
+  return { file: path, rows: Number(rows), bytes: statSync(path).size, sha256: createHash('sha256').update(data).digest('hex'), first_mono_ns: first ?? '0', last_mono_ns: last ?? '0' };
 }

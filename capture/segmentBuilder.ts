@@ -3,6 +3,7 @@ import { OFFSET, EVENT_HEADER_SIZE } from './eventLayout.js';
 import { PHYSICAL, type PlainColumn } from './plainParquet.js';
 import { formatAddr } from './formatAddr.js';
 import { PayloadRedactor } from './redact.js';
+import type { SegmentStats } from './segmentWriter.js';
 
 /** NT_KIND_DATA and NT_KIND_CLOSE (capture/event.h). */
 const KIND_DATA = 1;
@@ -164,6 +165,21 @@ export class SegmentBuilder {
     if (this.addrByConn.size > 200_000) this.addrByConn.clear();
     this.addrByConn.set(key, entry);
     return entry;
+  }
+
+  /** Rows and first/last mono_ns of the segment: the manifest's figures, without reading the segment back. */
+  stats(): SegmentStats {
+    const m = this.fixed.mono_ns;
+    let min = 0;
+    let max = 0;
+    for (let r = 1; r < this.rows; r++) {
+      const hi = m[2 * r + 1]!;
+      const lo = m[2 * r]!;
+      if (hi < m[2 * min + 1]! || (hi === m[2 * min + 1]! && lo < m[2 * min]!)) min = r;
+      if (hi > m[2 * max + 1]! || (hi === m[2 * max + 1]! && lo > m[2 * max]!)) max = r;
+    }
+    const at = (r: number) => (this.rows === 0 ? '0' : ((BigInt(m[2 * r + 1]!) << 32n) | BigInt(m[2 * r]!)).toString());
+    return { rows: this.rows, first_mono_ns: at(min), last_mono_ns: at(max) };
   }
 
   /** The spool columns, in the order segmentWriter's SQL expects. */

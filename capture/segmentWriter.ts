@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, renameSync, rmSync, statSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DuckDBInstance, INTEGER, LIST, listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from './eventLayout.js';
 import { writePlainParquet, type PlainColumn } from './plainParquet.js';
 import type { ProcessInfo } from './processTable.js';
+import { CAPTURE_SCHEMA_VERSION } from './manifest.js';
+
+/** What the builder knows of a segment it filled (so the segment need not be read back). */
+export interface SegmentStats {
+  rows: number;
+  first_mono_ns: string;
+  last_mono_ns: string;
+}
 
 /** What the manifest records of one closed segment. */
 export interface SegmentInfo {
@@ -23,8 +32,11 @@ function caseSql(column: string, names: Record<number, string | null>): string {
   return `CASE ${column} ${arms} END`;
 }
 
-/** Spool columns (capture/segmentBuilder.ts) -> the events schema of docs/capture-schema.md. */
-function segmentSelect(spool: string, node: string, monoToRealtime: bigint): string {
+/**
+ * Spool columns (capture/segmentBuilder.ts) -> the events schema of docs/capture-schema.md. `schemaVersion` 1 (a
+ * capture started by an older nitrace, being recovered) has no gid/parent_gid.
+ */
+function segmentSelect(spool: string, node: string, monoToRealtime: bigint, schemaVersion: number): string {
   const hasTuple = 'family IN (2, 10)';
   return `SELECT
       mono_ns + ${monoToRealtime} AS ts_ns,
@@ -44,9 +56,9 @@ function segmentSelect(spool: string, node: string, monoToRealtime: bigint): str
       CASE WHEN kind IN (1, 5) THEN tcp_seq::UBIGINT END AS tcp_seq,
       bytes,
       payload,
-      octet_length(payload) < bytes AS payload_truncated,
+      octet_length(payload) < bytes AS payload_truncated${schemaVersion >= 2 ? `,
       CASE WHEN gid <> 0 THEN gid::UBIGINT END AS gid,
-      CASE WHEN parent_gid <> 0 THEN parent_gid::UBIGINT END AS parent_gid
+      CASE WHEN parent_gid <> 0 THEN parent_gid::UBIGINT END AS parent_gid` : ''}
     FROM read_parquet('${spool}')
     ORDER BY mono_ns`;
 }
@@ -66,50 +78,69 @@ function fsyncPath(path: string): void {
   }
 }
 
+/** A rename is durable once its directory is fsync'd (power loss; kill -9 alone cannot undo a rename). */
+export function fsyncDir(dir: string): void {
+  fsyncPath(dir);
+}
+
 /**
- * Writes closed segments: the spool (uncompressed PLAIN Parquet, already redacted) is written and fsync'd
- * first, then DuckDB re-encodes it as zstd Parquet into `*.parquet.tmp`, which is fsync'd and renamed. A crash
- * leaves either a complete segment or a spool that `nitrace capture-recover` converts.
+ * Writes closed segments in two durable steps, each ending with a rename, so that `kill -9` (or a crash) at any
+ * moment leaves only whole files under their final names:
+ * 1. the spool (uncompressed PLAIN Parquet, already redacted) is written to `*.spool.parquet.tmp`, fsync'd and
+ *    renamed to `*.spool.parquet`;
+ * 2. DuckDB re-encodes the spool as zstd Parquet into `*.parquet.tmp`, fsync'd and renamed to `*.parquet`; then
+ *    the spool is removed.
+ * `nitrace capture-recover` removes `*.tmp` files (their rows count as lost), converts spools whose segment is
+ * missing, and drops spools whose segment exists (capture/recover.ts).
  */
 export class SegmentWriter {
   private constructor(
     private readonly con: DuckDBConnection,
     private readonly node: string,
     private readonly monoToRealtime: bigint,
+    private readonly schemaVersion: number,
   ) {}
 
-  static async open(node: string, monoToRealtime: bigint): Promise<SegmentWriter> {
+  /** `schemaVersion`: of the capture the segments belong to (recovery of an older capture passes its version). */
+  static async open(node: string, monoToRealtime: bigint, schemaVersion = CAPTURE_SCHEMA_VERSION): Promise<SegmentWriter> {
     const db = await DuckDBInstance.create(':memory:', { threads: '1' });
-    return new SegmentWriter(await db.connect(), node, monoToRealtime);
+    return new SegmentWriter(await db.connect(), node, monoToRealtime, schemaVersion);
   }
 
-  /** Step 1 of a segment: the spool file, durable on disk. */
+  /** Step 1 of a segment: the spool file, whole and durable on disk under its name, or not there at all. */
   static async writeSpool(spoolPath: string, columns: PlainColumn[], rows: number): Promise<void> {
-    await writePlainParquet(spoolPath, columns, rows);
+    const tmp = `${spoolPath}.tmp`;
+    try {
+      await writePlainParquet(tmp, columns, rows); // fsync'd
+      renameSync(tmp, spoolPath);
+      fsyncDir(dirname(spoolPath));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
   }
 
-  /** Step 2: spool -> final zstd segment at `finalPath` (relative name `file` goes in the manifest). */
-  async convert(spoolPath: string, finalPath: string, file: string): Promise<SegmentInfo> {
+  /**
+   * Step 2: spool -> final zstd segment at `finalPath` (relative name `file` goes in the manifest). `stats` from the
+   * builder spare reading the segment back; without them (recovery) DuckDB counts the rows.
+   */
+  async convert(spoolPath: string, finalPath: string, file: string, stats?: SegmentStats): Promise<SegmentInfo> {
     const tmp = `${finalPath}.tmp`;
     try {
       await this.con.run(
-        `COPY (${segmentSelect(spoolPath, this.node, this.monoToRealtime)}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+        `COPY (${segmentSelect(spoolPath, this.node, this.monoToRealtime, this.schemaVersion)}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
       );
       fsyncPath(tmp);
-      const reader = await this.con.runAndReadAll(
-        `SELECT count(*)::BIGINT, min(mono_ns)::VARCHAR, max(mono_ns)::VARCHAR FROM read_parquet('${tmp}')`,
-      );
-      const [rows, first, last] = reader.getRows()[0] as [bigint, string | null, string | null];
+      let known = stats;
+      if (!known) {
+        const reader = await this.con.runAndReadAll(`SELECT count(*)::BIGINT, min(mono_ns)::VARCHAR, max(mono_ns)::VARCHAR FROM read_parquet('${tmp}')`);
+        const [rows, first, last] = reader.getRows()[0] as [bigint, string | null, string | null];
+        known = { rows: Number(rows), first_mono_ns: first ?? '0', last_mono_ns: last ?? '0' };
+      }
       renameSync(tmp, finalPath);
+      fsyncDir(dirname(finalPath));
       rmSync(spoolPath, { force: true });
-      return {
-        file,
-        rows: Number(rows),
-        bytes: statSync(finalPath).size,
-        sha256: await sha256(finalPath),
-        first_mono_ns: first ?? '0',
-        last_mono_ns: last ?? '0',
-      };
+      return { file, rows: known.rows, bytes: statSync(finalPath).size, sha256: await sha256(finalPath), first_mono_ns: known.first_mono_ns, last_mono_ns: known.last_mono_ns };
     } catch (err) {
       rmSync(tmp, { force: true });
       throw err;

@@ -12,15 +12,17 @@ export const recoverCommand = defineCommand({
       .example('nitrace capture-recover /tmp/cap', 'after `kill -9` of a capture'),
   run: async (args) => {
     const r = await recoverCapture(args.dir as string);
+    const list = (xs: string[]) => (xs.length ? xs.join(', ') : 'none');
     const lines = [
       `nitrace capture-recover: ${args.dir}`,
-      `  converted spooled segments: ${r.converted.length ? r.converted.join(', ') : 'none'}`,
-      `  complete segments added to the manifest: ${r.adopted.length ? r.adopted.join(', ') : 'none'}`,
-      `  half-written files removed: ${r.removedTemps.length ? r.removedTemps.join(', ') : 'none'}`,
-      ...(r.unreadable.length ? [`  UNREADABLE: ${r.unreadable.join('; ')}`] : []),
+      `  converted spooled segments: ${list(r.converted)}`,
+      `  complete segments added to the manifest: ${list(r.adopted)}`,
+      `  spools of segments already complete, removed: ${list(r.droppedSpools)}`,
+      `  half-written files removed (their events count as lost): ${list(r.removedTemps)}`,
+      ...(r.quarantined.length ? [`  QUARANTINED (unreadable; their events count as lost): ${r.quarantined.join('; ')}`] : []),
       formatSummary(args.dir as string, r.manifest),
     ];
     process.stderr.write(lines.join('\n') + '\n');
-    return r.unreadable.length ? 1 : 0;
+    return 0;
   },
 });
