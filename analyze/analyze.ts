@@ -20,7 +20,8 @@ import { toOtlp } from './export/otlp.js';
 import { exportSpans } from './export/spanRows.js';
 import { loadCaptures } from './load/loadCaptures.js';
 import { maskPayload } from './load/maskGroundTruth.js';
-import { buildCalls } from './messages/buildCalls.js';
+import { parseConnections } from './parse/parseConnections.js';
+import { buildSpansRaw } from './parse/spansRaw.js';
 
 export interface AnalyzeOptions {
   captureDirs: readonly string[];
@@ -66,7 +67,8 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
   const engine: Engine = await DuckDbEngine.open(join(out, 'analysis.duckdb'));
   try {
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
-    await diag.step('parse', () => buildCalls(engine, diag, maskPayload, opts.progress ?? false));
+    await diag.step('parse', () => parseConnections(engine, diag, maskPayload, opts.progress ?? false));
+    await diag.step('spans_raw', () => buildSpansRaw(engine));
     await diag.step('services', () => buildServices(engine));
     await createCandidates(engine);
     await diag.step('correlate_spatial', () => correlateSpatial(engine, diag));

@@ -5,7 +5,8 @@ import { createCandidates } from '../analyze/correlate/candidates.js';
 import { Diagnostics } from '../analyze/diagnostics.js';
 import { DuckDbEngine } from '../analyze/engine/duckdb.js';
 import { loadCaptures } from '../analyze/load/loadCaptures.js';
-import { buildCalls } from '../analyze/messages/buildCalls.js';
+import { parseConnections } from '../analyze/parse/parseConnections.js';
+import { buildSpansRaw } from '../analyze/parse/spansRaw.js';
 import type { SyntheticCapture } from './syntheticCapture.js';
 
 /** A synthetic capture written, loaded and parsed into an in-memory engine: the input of each correlation step. */
@@ -26,7 +27,8 @@ export async function loadedEngineFromDirs(dirs: string[]): Promise<{ engine: Du
   const engine = await DuckDbEngine.open();
   const diag = new Diagnostics();
   await loadCaptures(engine, dirs, diag);
-  await buildCalls(engine, diag, () => 0, false);
+  await parseConnections(engine, diag, () => 0, false);
+  await buildSpansRaw(engine);
   await createCandidates(engine);
   return {
     engine,

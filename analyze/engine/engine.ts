@@ -1,23 +1,56 @@
+import type { ColumnBatch, ColumnChunk, TableSchema } from './columns.js';
+
 /**
- * The small surface the analysis needs from a SQL engine. DuckDB implements it today (duckdb.ts); ClickHouse is
- * meant to follow, so the SQL the analysis sends keeps to what both understand where that costs nothing.
+ * The small surface the analysis needs from a SQL engine. DuckDB (duckdb.ts) is the embedded default; ClickHouse
+ * implements the same surface. Steps write their SQL in the subset both engines read, and reach for `dialect` for
+ * the few constructs that differ, so nothing outside engine/ knows which engine runs.
  */
 
 /** A row as plain JS values: BIGINT/UBIGINT as bigint, BLOB as Uint8Array, lists as arrays, NULL as null. */
 export type Row = Record<string, unknown>;
 
+/** Limits an analysis runs within. */
+export interface EngineSettings {
+  /** Engine memory limit in bytes (the engine spills to `tempDir` beyond it). */
+  memoryBytes?: number;
+  /** Where the engine spills (default: its own choice next to the database). */
+  tempDir?: string;
+  /** Engine worker threads (default: all cores). */
+  threads?: number;
+}
+
+/** SQL that differs between engines. */
+export interface Dialect {
+  readonly name: 'duckdb' | 'clickhouse';
+  /** `CREATE OR REPLACE TABLE name AS select`, with a sort key for engines that need one. */
+  createTableAs(name: string, select: string, orderBy?: string): string;
+  /** `CREATE OR REPLACE TABLE name (columns)`. */
+  createTable(name: string, schema: TableSchema, orderBy?: string): string;
+  /** Aggregate: the values of `expr` as a list ordered by `orderBy`. */
+  listAgg(expr: string, orderBy: string): string;
+  /** Element `i` (1-based) of a list expression. */
+  listElement(list: string, i: number): string;
+  /** A 64-bit hash of the expressions (unsigned). */
+  hash(...exprs: string[]): string;
+}
+
 export interface Engine {
+  readonly dialect: Dialect;
   /** Runs statements that return nothing useful (DDL, INSERT ... SELECT). */
   exec(sql: string): Promise<void>;
   /** Runs one query and returns every row. Keep results small: aggregate in SQL first. */
   query<T = Row>(sql: string): Promise<T[]>;
+  /** Runs a query and hands its result to `onChunk` block by block, in order; memory stays bounded by one block. */
+  stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void>;
+  /** Appends a batch to an existing table whose columns are the batch's schema, in bulk. */
+  append(table: string, batch: ColumnBatch): Promise<void>;
   /** Creates (or replaces) `table` from Parquet files; returns its row count. */
   loadParquet(table: string, files: readonly string[]): Promise<number>;
   /** Writes the result of `sql` (a query or a table name) to a zstd Parquet file. */
   writeParquet(sql: string, file: string): Promise<void>;
   /**
-   * Appends rows to an existing table, values in the table's column order. Values: string, number (INTEGER or
-   * DOUBLE columns), bigint (BIGINT/UBIGINT), boolean, Uint8Array (BLOB), null.
+   * Appends rows to an existing table, values in the table's column order. For small tables; large ones go
+   * through `append`. Values: string, number, bigint, boolean, Uint8Array, null.
    */
   insertRows(table: string, rows: readonly (readonly unknown[])[]): Promise<void>;
   close(): void;

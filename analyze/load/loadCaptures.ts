@@ -1,10 +1,10 @@
 import { NitraceError } from '../../core/errors.js';
-import { sqlString, type Engine } from '../engine/engine.js';
 import type { Diagnostics } from '../diagnostics.js';
+import { sqlString, type Engine } from '../engine/engine.js';
 import { readCaptureManifest, type CaptureManifest } from './captureManifest.js';
 
-/** Event columns of capture schema 1, with the types of docs/capture-schema.md. */
-export const V1_EVENT_COLUMNS: readonly [string, string][] = [
+/** Event columns the analysis needs, with the types of docs/capture-schema.md (schema v1). */
+export const EVENT_COLUMNS: readonly [string, string][] = [
   ['ts_ns', 'BIGINT'],
   ['mono_ns', 'BIGINT'],
   ['node', 'VARCHAR'],
@@ -28,14 +28,11 @@ export const V1_EVENT_COLUMNS: readonly [string, string][] = [
   ['payload_truncated', 'BOOLEAN'],
 ];
 
-/** Columns added by capture schema 2 (green threads); NULL when a segment has none (schema 1). */
-const V2_EVENT_COLUMNS: readonly [string, string][] = [
+/** Columns schema v2 added (green threads); NULL for captures that lack them. */
+export const EVENT_COLUMNS_V2: readonly [string, string][] = [
   ['gid', 'UBIGINT'],
   ['parent_gid', 'UBIGINT'],
 ];
-
-/** Event columns the analysis reads: the `events` table has all of them, whatever the capture's schema. */
-export const EVENT_COLUMNS: readonly [string, string][] = [...V1_EVENT_COLUMNS, ...V2_EVENT_COLUMNS];
 
 const PROCESS_COLUMNS: readonly [string, string][] = [
   ['node', 'VARCHAR'],
@@ -49,9 +46,11 @@ const PROCESS_COLUMNS: readonly [string, string][] = [
 ];
 
 /**
- * Loads capture directories (one per node) into the tables `events` (plus a `capture` index column) and
- * `processes`. A segment that does not read or lacks columns is skipped with a warning; a capture without any
- * readable event is a warning, all of them empty is an error.
+ * Makes capture directories (one per node) queryable: `events` is a view over every readable segment of every
+ * capture (v1 and v2 columns, plus a `capture` index), read straight from the Parquet files, so payloads are
+ * read once, by the parse step, in the order it needs; `processes` is a table. A segment that does not read or
+ * lacks columns is skipped with a warning; a capture without any readable event is a warning, all of them empty
+ * is an error.
  */
 export async function loadCaptures(engine: Engine, dirs: readonly string[], diag: Diagnostics): Promise<CaptureManifest[]> {
   const manifests = dirs.map((d) => readCaptureManifest(d, diag));
@@ -63,32 +62,32 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
     }
     seen.set(m.node, m.dir);
   }
-  await engine.exec(`CREATE OR REPLACE TABLE events (${EVENT_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')}, capture INTEGER)`);
   await engine.exec(`CREATE OR REPLACE TABLE processes (${PROCESS_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
+  const selects: string[] = [];
   for (const [ci, m] of manifests.entries()) {
+    const good: string[] = [];
     let rows = 0;
+    let hasV2 = true;
     for (const file of m.segmentFiles) {
-      const { problem, have } = await checkParquet(engine, file, V1_EVENT_COLUMNS);
-      if (problem) {
-        diag.warn('segment-unreadable', `${file}: ${problem}; segment skipped`);
+      const checked = await checkParquet(engine, file, EVENT_COLUMNS);
+      if (typeof checked === 'string') {
+        diag.warn('segment-unreadable', `${file}: ${checked}; segment skipped`);
         continue;
       }
-      const cols = EVENT_COLUMNS.map(([c, t]) =>
-        c === 'node' ? `coalesce(node, ${sqlString(m.node)})` : have.has(c) ? `CAST(${c} AS ${t})` : `NULL::${t}`,
-      );
-      try {
-        const [r] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
-        await engine.exec(`INSERT INTO events SELECT ${cols.join(', ')}, ${ci} FROM read_parquet(${sqlString(file)})`);
-        rows += Number(r?.n ?? 0n);
-      } catch (e) {
-        diag.warn('segment-unreadable', `${file}: ${firstLine((e as Error).message)}; segment skipped`);
-      }
+      good.push(file);
+      rows += checked.rows;
+      hasV2 &&= EVENT_COLUMNS_V2.every(([c]) => checked.columns.has(c));
     }
     if (rows === 0) diag.warn('capture-empty', `${m.dir}: no events (${m.segmentFiles.length} segment files)`);
     diag.add('events', rows);
+    if (good.length > 0) {
+      const cols = EVENT_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})::VARCHAR AS node` : `CAST(${c} AS ${t}) AS ${c}`));
+      for (const [c, t] of EVENT_COLUMNS_V2) cols.push(hasV2 ? `CAST(${c} AS ${t}) AS ${c}` : `NULL::${t} AS ${c}`);
+      selects.push(`SELECT ${cols.join(', ')}, ${ci} AS capture FROM read_parquet([${good.map(sqlString).join(', ')}], union_by_name = true)`);
+    }
     if (m.processesFile) {
-      const { problem } = await checkParquet(engine, m.processesFile, PROCESS_COLUMNS);
-      if (problem) diag.warn('processes-unreadable', `${m.processesFile}: ${problem}; process names fall back to comm`);
+      const checked = await checkParquet(engine, m.processesFile, PROCESS_COLUMNS);
+      if (typeof checked === 'string') diag.warn('processes-unreadable', `${m.processesFile}: ${checked}; process names fall back to comm`);
       else {
         const cols = PROCESS_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})` : `CAST(${c} AS ${t})`));
         await engine.exec(`INSERT INTO processes SELECT ${cols.join(', ')} FROM read_parquet(${sqlString(m.processesFile)})`);
@@ -98,6 +97,7 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
   if ((diag.counts.events ?? 0) === 0) {
     throw new NitraceError('analyze', `no events in ${dirs.join(', ')}: nothing to analyze (was the traced program doing network I/O?)`, 2);
   }
+  await engine.exec(`CREATE OR REPLACE VIEW events AS ${selects.join(' UNION ALL ')}`);
   const nodes = await engine.query<{ node: string; capture: number }>('SELECT DISTINCT node, capture FROM events');
   for (const { node, capture } of nodes) {
     const m = manifests[capture]!;
@@ -106,21 +106,21 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
   return manifests;
 }
 
-/**
- * Why a Parquet file cannot be used (unreadable, or missing one of the `required` columns), or null if fine; and
- * the columns it has.
- */
-async function checkParquet(engine: Engine, file: string, required: readonly [string, string][]): Promise<{ problem: string | null; have: Set<string> }> {
+/** Why a Parquet file cannot be used (unreadable, or missing columns), or its row count and column names. */
+async function checkParquet(engine: Engine, file: string, columns: readonly [string, string][]): Promise<string | { rows: number; columns: Set<string> }> {
   let described: { column_name: string; column_type: string }[];
+  let rows: number;
   try {
     described = await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
-    await engine.query(`SELECT count(*) FROM read_parquet(${sqlString(file)})`);
+    const [r] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
+    rows = Number(r?.n ?? 0n);
   } catch (e) {
-    return { problem: `not a readable Parquet file (${firstLine((e as Error).message)})`, have: new Set() };
+    return `not a readable Parquet file (${firstLine((e as Error).message)})`;
   }
   const have = new Set(described.map((d) => d.column_name));
-  const missing = required.filter(([c]) => !have.has(c)).map(([c]) => c);
-  return { problem: missing.length ? `missing columns ${missing.join(', ')}` : null, have };
+  const missing = columns.filter(([c]) => !have.has(c)).map(([c]) => c);
+  if (missing.length) return `missing columns ${missing.join(', ')}`;
+  return { rows, columns: have };
 }
 
 function firstLine(s: string): string {

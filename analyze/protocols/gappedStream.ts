@@ -4,45 +4,89 @@ import type { Chunk } from './types.js';
  * The bytes of one direction of one connection as a single stream of positions 0..length, built from syscall
  * chunks whose tails may not have been captured (gaps). Parsers read the captured bytes at a position and use
  * lengths from the protocol (Content-Length, packet length, frame size) to step over gaps.
+ *
+ * The stream grows: chunks are pushed as the analysis reads them, and chunks wholly before the position the
+ * parser has reached are dropped, so a long connection is parsed in bounded memory. Until `final` is set, the end
+ * of the stream is only the end of what arrived so far: a frame that runs past it needs more data. Chunk indexes
+ * are absolute (they keep counting across dropped chunks).
  */
 export class GappedStream {
-  /** Stream offset where each chunk starts. */
-  private readonly starts: number[] = [];
-  /** Total bytes moved by all chunks (captured or not). */
-  readonly length: number;
+  /** Retained chunks and the stream offset where each starts; index 0 is absolute chunk `dropped`. */
+  private list: Chunk[] = [];
+  private starts: number[] = [];
+  private head = 0;
+  private dropped = 0;
+  /** Total bytes moved by all chunks pushed so far (captured or not). */
+  length = 0;
+  /** True once no chunk will be pushed any more. */
+  final: boolean;
 
-  constructor(readonly chunks: readonly Chunk[]) {
-    let pos = 0;
-    for (const c of chunks) {
-      this.starts.push(pos);
-      pos += Math.max(c.bytes, c.data.length);
-    }
-    this.length = pos;
+  /** A stream of the given chunks; `final` false makes it growable with push(). */
+  constructor(chunks: readonly Chunk[] = [], final = true) {
+    for (const c of chunks) this.push(c);
+    this.final = final;
   }
 
-  /** Index of the chunk holding stream offset `pos` (-1 past the end). Binary search. */
+  push(c: Chunk): void {
+    this.list.push(c);
+    this.starts.push(this.length);
+    this.length += Math.max(c.bytes, c.data.length);
+  }
+
+  /** Forgets chunks that end at or before `pos` (the parser will never read before it again). */
+  dropBefore(pos: number): void {
+    let n = this.head;
+    while (n < this.list.length - 1 && this.starts[n + 1]! <= pos) n++;
+    if (n === this.head) return;
+    this.dropped += n - this.head;
+    this.head = n;
+    if (this.head > 1024 && this.head * 2 > this.list.length) {
+      this.list = this.list.slice(this.head);
+      this.starts = this.starts.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The retained chunks, oldest first. */
+  get chunks(): readonly Chunk[] {
+    return this.head === 0 ? this.list : this.list.slice(this.head);
+  }
+
+  /** Absolute index one past the last chunk pushed. */
+  get chunkCount(): number {
+    return this.dropped + this.list.length - this.head;
+  }
+
+  /** Chunk at absolute index `i` (must be retained). */
+  chunk(i: number): Chunk {
+    const c = this.list[i - this.dropped + this.head];
+    if (c === undefined) throw new RangeError(`gappedStream: chunk ${i} not retained`);
+    return c;
+  }
+
+  /** Absolute index of the chunk holding stream offset `pos` (-1 past the end or before the retained chunks). */
   chunkIndexAt(pos: number): number {
-    if (pos < 0 || pos >= this.length) return -1;
-    let lo = 0;
-    let hi = this.starts.length - 1;
+    if (pos < 0 || pos >= this.length || this.head >= this.list.length || pos < this.starts[this.head]!) return -1;
+    let lo = this.head;
+    let hi = this.list.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (this.starts[mid]! <= pos) lo = mid;
       else hi = mid - 1;
     }
-    return lo;
+    return lo - this.head + this.dropped;
   }
 
-  /** Stream offset where chunk `index` starts (0 <= index < chunks.length). */
+  /** Stream offset where chunk `index` (absolute) starts. */
   chunkStart(index: number): number {
-    return this.starts[index]!;
+    return this.starts[index - this.dropped + this.head]!;
   }
 
-  /** The chunk holding `pos`; throws past the end (a parser bug, not bad input). */
+  /** The chunk holding `pos`; throws outside the retained stream (a parser bug, not bad input). */
   chunkAt(pos: number): Chunk {
     const i = this.chunkIndexAt(pos);
-    if (i < 0) throw new RangeError(`gappedStream: position ${pos} outside 0..${this.length}`);
-    return this.chunks[i]!;
+    if (i < 0) throw new RangeError(`gappedStream: position ${pos} outside the retained stream (length ${this.length})`);
+    return this.chunk(i);
   }
 
   /**
@@ -50,13 +94,21 @@ export class GappedStream {
    * fully captured syscalls reads as one run). Empty if `pos` is inside a gap or at the end.
    */
   contiguousAt(pos: number, max = Number.POSITIVE_INFINITY): Uint8Array {
-    let i = this.chunkIndexAt(pos);
-    if (i < 0) return new Uint8Array(0);
+    const abs = this.chunkIndexAt(pos);
+    if (abs < 0) return new Uint8Array(0);
+    let i = abs - this.dropped + this.head;
+    let off = pos - this.starts[i]!;
+    const first = this.list[i]!;
+    if (off >= first.data.length) return new Uint8Array(0); // inside the chunk's gap
+    // The common case: the run ends in this chunk (enough bytes, or a gap or the end follows).
+    const avail = first.data.length - off;
+    if (avail >= max || first.data.length < first.bytes || i + 1 >= this.list.length) {
+      return first.data.subarray(off, off + Math.min(avail, max));
+    }
     const parts: Uint8Array[] = [];
     let total = 0;
-    let off = pos - this.starts[i]!;
-    while (i < this.chunks.length && total < max) {
-      const c = this.chunks[i]!;
+    while (i < this.list.length && total < max) {
+      const c = this.list[i]!;
       if (off >= c.data.length) break; // inside this chunk's gap
       const part = c.data.subarray(off, Math.min(c.data.length, off + (max - total)));
       parts.push(part);
@@ -90,10 +142,19 @@ export class GappedStream {
     return this.chunkAt(pos).tid;
   }
 
+  /** TCP sequence number of stream position `pos`: its chunk's first-byte seq plus the offset, mod 2^32. */
+  seqAt(pos: number): bigint | null {
+    const i = this.chunkIndexAt(pos);
+    if (i < 0) return null;
+    const c = this.chunk(i);
+    if (c.tcpSeq === null || c.tcpSeq === undefined) return null;
+    return (c.tcpSeq + BigInt(pos - this.chunkStart(i))) & 0xffffffffn;
+  }
+
   /** Start offset of the chunk after the one holding `pos` (a syscall boundary, used to resync), or -1. */
   nextChunkStart(pos: number): number {
     const i = this.chunkIndexAt(pos);
-    if (i < 0 || i + 1 >= this.starts.length) return -1;
-    return this.starts[i + 1]!;
+    if (i < 0 || i + 1 >= this.chunkCount) return -1;
+    return this.chunkStart(i + 1);
   }
 }

@@ -25,6 +25,12 @@ export interface Chunk {
   bytes: number;
   /** Captured head of those bytes, secrets redacted, ground-truth headers masked. */
   data: Uint8Array;
+  /** TCP sequence number of the first byte moved (null if unknown). */
+  tcpSeq?: bigint | null;
+  /** Process that made the syscall. */
+  pid?: number;
+  /** Green thread (greenlet) running when the syscall was made (capture schema v2; null if unknown). */
+  gid?: bigint | null;
 }
 
 /**
@@ -53,6 +59,13 @@ export interface Frame {
   tid: number;
   /** Frame size on the wire, including bytes not captured. */
   length: number;
+  /**
+   * Where the frame's first byte came from, set by the frame reader (frameReader.ts) while its syscall is still
+   * retained: TCP sequence number, process and green thread of that syscall.
+   */
+  tcpSeq?: bigint | null;
+  pid?: number;
+  gid?: bigint | null;
 }
 
 /** A request with its response (null if none was seen), the unit that becomes one span per side. */
@@ -68,6 +81,8 @@ export interface CallRecord {
   resp: Frame | null;
   /** Ids found in request or response that can link calls across processes (content evidence), by field name. */
   ids: Record<string, string[]>;
+  /** A response whose request was not captured (`req` is a zero-length placeholder where it starts). */
+  orphan?: boolean;
 }
 
 /** What a stitcher returns (Pixie's RecordsWithErrorCount): errors are counted, never thrown. */

@@ -1,17 +1,21 @@
 import type { ProtocolSpec } from '../protocol.js';
+import { amqpMessageTable } from './messageTable.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
-import { stitch } from './stitch.js';
-import type { AmqpFrame } from './types.js';
+import { createAmqpStitcher } from './stitch.js';
+import type { AmqpFrame, AmqpOperation } from './types.js';
 
 /**
- * AMQP 0-9-1 as the analysis sees it, for ../registry.ts. Its per-connection `stitch` pairs a call with its reply
- * only when both cross this connection; to pair across a process's connections use stitchConnections, and to follow
- * messages through the broker matchRpc (./stitch.ts).
+ * AMQP 0-9-1 as the analysis sees it, for ../registry.ts. A messaging protocol: its connections carry messages to
+ * and from a broker, not calls, so its stitcher assembles messages into `amqp_messages`; following them through
+ * the broker and pairing RPC calls with replies happens in SQL (analyze/messaging/).
  */
-export const amqpSpec: ProtocolSpec<AmqpFrame> = {
+export const amqpSpec: ProtocolSpec<AmqpFrame, AmqpOperation> = {
   name: 'amqp',
+  edgeKind: 'rpc',
+  defaultPorts: [5672],
   classify: (head) => (detect(head, 'request') ? 'request' : detect(head, 'response') ? 'response' : null),
   parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
   findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),
-  stitch,
+  createStitcher: createAmqpStitcher,
+  messages: amqpMessageTable,
 };

@@ -10,11 +10,15 @@
  * So: `messagesOf` assembles messages per connection direction, `stitchRpc` pairs each call with its reply on one
  * side (the caller's connections or the server's), and `matchRpc` links a publish to its delivery across the broker.
  */
-import type { Frame, RecordsWithErrorCount } from '../types.js';
-import type { AmqpFrame, AmqpMessage, AmqpRecord, BodyFrame, BrokerHop, ContentHeaderFrame, MethodFrame, OsloFields } from './types.js';
+import { createHash } from 'node:crypto';
+import type { Stitcher, StitchSink } from '../protocol.js';
+import type { Frame, MessageType, RecordsWithErrorCount } from '../types.js';
+import type { AmqpFrame, AmqpMessage, AmqpOperation, AmqpRecord, BodyFrame, BrokerHop, ContentHeaderFrame, MethodFrame, OsloFields } from './types.js';
 
 /** Body bytes kept per message for id extraction (a capture head is at most 8 KiB per syscall). */
 export const MAX_MESSAGE_BODY_HEAD = 64 * 1024;
+/** Body prefix hashed to follow a message through the broker when its whole body was not captured. */
+export const BODY_PREFIX_BYTES = 256;
 
 /** Methods followed by content (§4.2.6): the message carriers. */
 const CONTENT_METHODS: ReadonlyMap<string, AmqpMessage['direction']> = new Map([
@@ -24,23 +28,37 @@ const CONTENT_METHODS: ReadonlyMap<string, AmqpMessage['direction']> = new Map([
   ['basic.return', 'return'],
 ]);
 
+/** Methods without content that say how messages flow (see AmqpControl). */
+const CONTROL_METHODS = new Set(['basic.consume', 'basic.consume-ok', 'basic.ack', 'basic.nack', 'basic.reject', 'basic.cancel',
+  'queue.declare', 'queue.declare-ok', 'queue.bind']);
+
 interface PendingMessage {
   method: MethodFrame;
+  type: MessageType;
   header: ContentHeaderFrame | null;
   body: Uint8Array[];
   bodyBytes: number;
-  /** Body captured without a hole so far. */
+  /** Body captured without a hole so far, and how many bytes of it. */
   contiguous: boolean;
+  captured: number;
   last: Frame;
 }
 
 const utf8 = new TextDecoder('utf-8');
 
+function hashOf(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex').slice(0, 16);
+}
+
 function finish(p: PendingMessage, connection: string): AmqpMessage {
-  const bodyHead = utf8.decode(Buffer.concat(p.body)).slice(0, MAX_MESSAGE_BODY_HEAD);
+  const raw = Buffer.concat(p.body);
+  const bodyHead = utf8.decode(raw.subarray(0, MAX_MESSAGE_BODY_HEAD));
   const bodySize = p.header?.bodySize ?? null;
+  const complete = p.contiguous && bodySize !== null && p.bodyBytes >= bodySize;
   const args = p.method.args;
   return {
+    method: p.method.name,
+    type: p.type,
     connection,
     direction: CONTENT_METHODS.get(p.method.name)!,
     channel: p.method.channel,
@@ -51,60 +69,107 @@ function finish(p: PendingMessage, connection: string): AmqpMessage {
     properties: p.header?.properties ?? {},
     bodySize,
     bodyHead,
-    bodyComplete: p.contiguous && bodySize !== null && p.bodyBytes >= bodySize,
-    oslo: parseOslo(bodyHead, p.contiguous && bodySize !== null && p.bodyBytes >= bodySize),
+    bodyCaptured: p.captured,
+    bodyPrefixHash: raw.length >= BODY_PREFIX_BYTES ? hashOf(raw.subarray(0, BODY_PREFIX_BYTES)) : complete ? hashOf(raw) : null,
+    bodyHash: complete ? hashOf(raw.subarray(0, bodySize)) : null,
+    bodyComplete: complete,
+    oslo: parseOslo(bodyHead, complete),
     frame: {
       startPos: p.method.startPos,
       tsStartNs: p.method.tsStartNs,
       tsEndNs: p.last.tsEndNs,
       tid: p.method.tid,
       length: p.last.startPos + p.last.length - p.method.startPos,
+      tcpSeq: p.method.tcpSeq,
+      pid: p.method.pid,
+      gid: p.method.gid,
     },
   };
 }
 
 /**
- * Assembles the frames of one direction of one connection (in stream order) into messages: a content method, its
- * content header, its body frames, per channel. Counted as errors: content frames without their method or header,
- * and messages cut short by a new method on the channel (frames lost to a gap). Messages still open at the end
- * (capture stopped) are returned as they are.
+ * Assembles AMQP frames into messages as they come, per stream and channel: a content method, its content header,
+ * its body frames. Control methods (AmqpControl) are handed on as they are. Counted as errors: content frames
+ * without their method or header, and messages cut short by a new method on the channel (frames lost to a gap).
+ * Messages still open at the end (capture stopped) are handed on as they are.
  */
-export function messagesOf(frames: readonly AmqpFrame[], connection = ''): RecordsWithErrorCount<AmqpMessage> {
-  const records: AmqpMessage[] = [];
-  const pending = new Map<number, PendingMessage>();
-  let errorCount = 0;
-  const complete = (channel: number): void => {
-    const p = pending.get(channel);
-    if (p) records.push(finish(p, connection));
-    pending.delete(channel);
-  };
-  for (const f of frames) {
-    if (f.kind === 'protocol-header') continue;
-    const open = pending.get(f.channel);
+export class AmqpAssembler {
+  errorCount = 0;
+  private readonly pending = new Map<string, PendingMessage>();
+  constructor(
+    private readonly emit: (op: AmqpOperation) => void,
+    private readonly connection = '',
+  ) {}
+
+  private complete(key: string): void {
+    const p = this.pending.get(key);
+    if (p) this.emit({ control: false, message: finish(p, this.connection) });
+    this.pending.delete(key);
+  }
+
+  push(f: AmqpFrame, type: MessageType): void {
+    if (f.kind === 'protocol-header') return;
+    const key = `${type}/${f.channel}`;
+    const open = this.pending.get(key);
     if (f.kind === 'method') {
       if (open) {
-        errorCount++; // the rest of its content was lost
-        complete(f.channel);
+        this.errorCount++; // the rest of its content was lost
+        this.complete(key);
       }
-      if (CONTENT_METHODS.has(f.name)) pending.set(f.channel, { method: f, header: null, body: [], bodyBytes: 0, contiguous: true, last: f });
-      continue;
+      if (CONTENT_METHODS.has(f.name)) {
+        this.pending.set(key, { method: f, type, header: null, body: [], bodyBytes: 0, contiguous: true, captured: 0, last: f });
+      } else if (CONTROL_METHODS.has(f.name)) {
+        this.emit({ control: true, message: { method: f.name, type, channel: f.channel, args: f.args, frame: f } });
+      }
+      return;
     }
     if (!open || (f.kind === 'content-header') !== (open.header === null)) {
-      errorCount++; // content without its method (or a second header): lost frames
-      continue;
+      this.errorCount++; // content without its method (or a second header): lost frames
+      return;
     }
     open.last = f;
     if (f.kind === 'content-header') open.header = f;
     else addBody(open, f);
-    if (open.header && open.bodyBytes >= open.header.bodySize) complete(f.channel);
+    if (open.header && open.bodyBytes >= open.header.bodySize) this.complete(key);
   }
-  for (const channel of [...pending.keys()]) complete(channel);
-  records.sort((a, b) => a.frame.startPos - b.frame.startPos);
-  return { records, errorCount };
+
+  end(): void {
+    for (const key of [...this.pending.keys()]) this.complete(key);
+  }
+}
+
+/**
+ * Assembles the frames of one direction of one connection (in stream order) into messages (see AmqpAssembler),
+ * in stream order. Control methods are left out.
+ */
+export function messagesOf(frames: readonly AmqpFrame[], connection = '', type: MessageType = 'request'): RecordsWithErrorCount<AmqpMessage> {
+  const records: AmqpMessage[] = [];
+  const a = new AmqpAssembler((op) => {
+    if (!op.control) records.push(op.message);
+  }, connection);
+  for (const f of frames) a.push(f, type);
+  a.end();
+  records.sort((x, y) => x.frame.startPos - y.frame.startPos);
+  return { records, errorCount: a.errorCount };
+}
+
+/** The AMQP stitcher for the connection driver: messages and control methods go to the sink, no calls. */
+export function createAmqpStitcher(sink: StitchSink<AmqpOperation>): Stitcher<AmqpFrame> {
+  const a = new AmqpAssembler((op) => sink.message(op));
+  return {
+    push: (f, type) => a.push(f, type),
+    end: () => a.end(),
+    get errorCount() {
+      return a.errorCount;
+    },
+  };
 }
 
 function addBody(p: PendingMessage, f: BodyFrame): void {
-  if (p.contiguous) p.body.push(f.head);
+  if (p.contiguous) {
+    p.body.push(f.head);
+    p.captured += f.head.length;
+  }
   if (f.head.length < f.payloadSize) p.contiguous = false;
   p.bodyBytes += f.payloadSize;
 }
@@ -366,8 +431,8 @@ export function stitchConnections(
   const messages: AmqpMessage[] = [];
   let errorCount = 0;
   for (const c of connections) {
-    for (const frames of [c.requests, c.responses]) {
-      const r = messagesOf(frames, c.connection);
+    for (const [frames, type] of [[c.requests, 'request'], [c.responses, 'response']] as const) {
+      const r = messagesOf(frames, c.connection, type);
       messages.push(...r.records);
       errorCount += r.errorCount;
     }

@@ -1,4 +1,4 @@
-import type { CallRecord, Frame } from '../types.js';
+import type { CallRecord, Frame, MessageType } from '../types.js';
 
 /**
  * AMQP 0-9-1 frames (spec: https://www.rabbitmq.com/resources/specs/amqp0-9-1.pdf §4.2.3, grammar in
@@ -102,6 +102,10 @@ export interface OsloFields {
 
 /** One published or delivered message: method frame + content header + body frames on one channel. */
 export interface AmqpMessage {
+  /** AMQP method that carried it: basic.publish, basic.deliver, basic.get-ok or basic.return. */
+  method: string;
+  /** Which stream of the connection it was on: `request` (client -> broker) or `response` (broker -> client). */
+  type: MessageType;
   /** Caller-chosen label of the TCP connection (e.g. "pid/fd" or a 4-tuple); '' if not given. */
   connection: string;
   /** publish: client -> broker; deliver: broker -> client (basic.deliver, basic.get-ok); return: unroutable, sent back. */
@@ -116,6 +120,15 @@ export interface AmqpMessage {
   bodySize: number | null;
   /** Captured head of the body, decoded as UTF-8. */
   bodyHead: string;
+  /** Body bytes captured without a hole from the body's start. */
+  bodyCaptured: number;
+  /**
+   * Hashes of the body bytes as they travel (the broker passes bodies unchanged), for following a message through
+   * the broker: of its first BODY_PREFIX_BYTES bytes when that many were captured, and of the whole body when it
+   * was captured whole; null otherwise.
+   */
+  bodyPrefixHash: string | null;
+  bodyHash: string | null;
   /** True if every body byte was captured. */
   bodyComplete: boolean;
   oslo: OsloFields | null;
@@ -149,3 +162,18 @@ export interface BrokerHop {
    */
   by: '_unique_id' | '_msg_id' | 'body';
 }
+
+/**
+ * A method without content that tells how messages flow: basic.consume / consume-ok (queue <-> consumer tag),
+ * basic.ack / nack / reject (a delivery handled), queue.declare(-ok) / queue.bind (queue <-> exchange, routing key).
+ */
+export interface AmqpControl {
+  method: string;
+  type: MessageType;
+  channel: number;
+  args: MethodArgs;
+  frame: Frame;
+}
+
+/** What the AMQP stitcher hands on: a message or a control method. */
+export type AmqpOperation = { control: false; message: AmqpMessage } | { control: true; message: AmqpControl };

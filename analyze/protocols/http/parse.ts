@@ -54,8 +54,10 @@ export function parseHttpFrame(stream: GappedStream, pos: number, type: MessageT
   if (headEnd < 0) {
     if (run.length >= MAX_HEAD_BYTES) return { state: 'invalid', reason: 'header block too long' };
     if (reachedEnd) return { state: 'needs-more-data' };
-    // The head was cut by the snaplen: end the frame where the next message of this type starts.
+    // The head was cut by the snaplen: end the frame where the next message of this type starts (wait for it
+    // while the stream still grows).
     const next = findHttpFrameBoundary(stream, pos + 1, type);
+    if (next < 0 && !stream.final) return { state: 'needs-more-data' };
     const length = (next < 0 ? stream.length : next) - pos;
     return { state: 'ok', length, frame: build(stream, pos, length, type, text, startLine, false, length, false) };
   }
@@ -73,6 +75,7 @@ export function parseHttpFrame(stream: GappedStream, pos: number, type: MessageT
     if (r === 'gap') {
       // A chunk-size line fell in a gap: end at the next message of this type, as for a cut head.
       const next = findHttpFrameBoundary(stream, pos + headLen, type);
+      if (next < 0 && !stream.final) return { state: 'needs-more-data' };
       bodyLen = (next < 0 ? stream.length : next) - pos - headLen;
     } else bodyLen = r;
     msg.chunked = true;
@@ -81,6 +84,7 @@ export function parseHttpFrame(stream: GappedStream, pos: number, type: MessageT
     bodyLen = Number(cl.trim());
   } else if (type === 'response') {
     // RFC 9112 6.3: no length -> the body runs until the connection closes.
+    if (!stream.final) return { state: 'needs-more-data' };
     bodyLen = stream.length - pos - headLen;
   } else bodyLen = 0;
   const length = headLen + bodyLen;
@@ -96,10 +100,10 @@ export function parseHttpFrame(stream: GappedStream, pos: number, type: MessageT
 export function findHttpFrameBoundary(stream: GappedStream, pos: number, type: MessageType): number {
   let i = stream.chunkIndexAt(pos);
   if (i < 0) return -1;
-  for (; i < stream.chunks.length; i++) {
+  for (; i < stream.chunkCount; i++) {
     const start = stream.chunkStart(i);
     const from = Math.max(0, pos - start);
-    const data = stream.chunks[i]!.data;
+    const data = stream.chunk(i).data;
     if (from >= data.length) continue;
     const re = type === 'request' ? BOUNDARY_REQUEST : BOUNDARY_RESPONSE;
     re.lastIndex = 0;

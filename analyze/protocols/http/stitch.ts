@@ -1,3 +1,4 @@
+import { stitchAll, type Stitcher, type StitchSink } from '../protocol.js';
 import type { CallRecord, RecordsWithErrorCount } from '../types.js';
 import { HTTP_ID_HEADERS, type HttpMessage } from './types.js';
 
@@ -6,35 +7,52 @@ const REQ_ID_IN_BODY = /req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 const latin1 = new TextDecoder('latin1');
 
 /**
- * Pairs HTTP/1.x requests with responses on one connection. Without pipelining a response answers the latest
- * request sent before it; older requests still waiting then lost their response (counted as errors), so one lost
- * message does not shift every later pair. A response with no request before it is counted and dropped.
+ * Pairs HTTP/1.x requests with responses on one connection, as they come. Without pipelining a response answers
+ * the latest request sent before it; older requests still waiting then lost their response (counted as errors), so
+ * one lost message does not shift every later pair. A response with no request before it is counted; it is still
+ * handed on as an `orphan` record (request unseen), which a server side keeps: its thread was already blocked in
+ * recv when the capture began.
  */
-export function stitchHttp(requests: readonly HttpMessage[], responses: readonly HttpMessage[]): RecordsWithErrorCount<CallRecord> {
-  const records: CallRecord[] = [];
-  let errorCount = 0;
+export function createHttpStitcher(sink: StitchSink): Stitcher<HttpMessage> {
   const pending: HttpMessage[] = [];
-  let ri = 0;
-  const flushUntil = (ts: bigint | null): void => {
-    while (ri < requests.length && (ts === null || requests[ri]!.tsStartNs <= ts)) pending.push(requests[ri++]!);
+  let errorCount = 0;
+  return {
+    push(frame, type) {
+      if (type === 'request') {
+        pending.push(frame);
+        return;
+      }
+      const req = pending.pop();
+      if (!req) {
+        errorCount++;
+        sink.call(orphanRecord(frame));
+        return;
+      }
+      errorCount += pending.length;
+      for (const lost of pending.splice(0)) sink.call(toRecord(lost, null));
+      sink.call(toRecord(req, frame));
+    },
+    end() {
+      // Requests after the last response: still in flight when capture stopped (not an error) - except older ones.
+      errorCount += Math.max(0, pending.length - 1);
+      for (const req of pending.splice(0)) sink.call(toRecord(req, null));
+    },
+    get errorCount() {
+      return errorCount;
+    },
   };
-  for (const resp of responses) {
-    flushUntil(resp.tsStartNs);
-    const req = pending.pop();
-    if (!req) {
-      errorCount++;
-      continue;
-    }
-    errorCount += pending.length;
-    for (const lost of pending.splice(0)) records.push(toRecord(lost, null));
-    records.push(toRecord(req, resp));
-  }
-  flushUntil(null);
-  // Requests after the last response: still in flight when capture stopped (not an error) - except older ones.
-  errorCount += Math.max(0, pending.length - 1);
-  for (const req of pending) records.push(toRecord(req, null));
-  records.sort((a, b) => a.req.startPos - b.req.startPos);
-  return { records, errorCount };
+}
+
+/** Batch form of createHttpStitcher (orphan responses left out). */
+export function stitchHttp(requests: readonly HttpMessage[], responses: readonly HttpMessage[]): RecordsWithErrorCount<CallRecord> {
+  const { records, errorCount } = stitchAll(createHttpStitcher, requests, responses);
+  return { records: records.filter((r) => !r.orphan), errorCount };
+}
+
+/** A response whose request was not captured: a zero-length request placeholder where the response starts. */
+function orphanRecord(resp: HttpMessage): CallRecord {
+  const status = resp.status === null ? null : String(resp.status);
+  return { protocol: 'http', method: null, path: null, status, req: { ...resp, length: 0, tsEndNs: resp.tsStartNs }, resp, ids: {}, orphan: true };
 }
 
 function toRecord(req: HttpMessage, resp: HttpMessage | null): CallRecord {

@@ -1,13 +1,15 @@
 import type { ProtocolSpec } from '../protocol.js';
 import { detect, findFrameBoundary, parseFrame } from './parse.js';
-import { stitch } from './stitch.js';
+import { createMysqlStitcher } from './stitch.js';
 import type { MysqlPacket } from './types.js';
 
 /** MySQL/MariaDB as the analysis sees it, for ../registry.ts. The server speaks first (greeting). */
 export const mysqlSpec: ProtocolSpec<MysqlPacket> = {
   name: 'mysql',
+  edgeKind: 'db',
+  defaultPorts: [3306],
   classify: (head) => (detect(head, 'response') ? 'response' : detect(head, 'request') ? 'request' : null),
   parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
   findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),
-  stitch,
+  createStitcher: createMysqlStitcher,
 };

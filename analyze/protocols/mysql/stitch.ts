@@ -4,6 +4,7 @@
  * the next command only after the whole response, so a response is every server packet from its command up to the
  * next command. That holds even when gaps hid the structure of a large result set.
  */
+import { stitchAll, type Stitcher, type StitchSink } from '../protocol.js';
 import type { Frame, RecordsWithErrorCount } from '../types.js';
 import { COMMANDS, EOF_PACKET, ERR_PACKET, MAX_EOF_PAYLOAD, MAX_PACKET_PAYLOAD, OK_PACKET, type CommandInfo } from './parse.js';
 import type { MysqlPacket, MysqlRecord, MysqlResponseKind } from './types.js';
@@ -81,21 +82,30 @@ export function sqlIds(sql: string): Record<string, string[]> {
   return ids;
 }
 
-/** One frame spanning packets (first to last, in stream order). */
-function spanOf(packets: readonly MysqlPacket[]): Frame {
-  const first = packets[0]!;
-  const last = packets[packets.length - 1]!;
-  return {
-    startPos: first.startPos,
-    tsStartNs: first.tsStartNs,
-    tsEndNs: last.tsEndNs,
-    tid: first.tid,
-    length: last.startPos + last.length - first.startPos,
-  };
+/** A run of packets (first to last, in stream order) as one frame, kept without the packets in between. */
+class PacketRun {
+  count = 1;
+  last: MysqlPacket;
+  constructor(readonly first: MysqlPacket) {
+    this.last = first;
+  }
+  add(p: MysqlPacket): void {
+    this.last = p;
+    this.count++;
+  }
+  frame(): Frame {
+    const { first, last } = this;
+    return { startPos: first.startPos, tsStartNs: first.tsStartNs, tsEndNs: last.tsEndNs, tid: first.tid, length: last.startPos + last.length - first.startPos,
+      tcpSeq: first.tcpSeq, pid: first.pid, gid: first.gid };
+  }
 }
 
 function isTerminator(p: MysqlPacket): boolean {
   return (p.head[0] === EOF_PACKET && p.payloadLength < MAX_PACKET_PAYLOAD) || p.head[0] === ERR_PACKET;
+}
+
+function isSmallEof(p: MysqlPacket): boolean {
+  return p.head[0] === EOF_PACKET && p.payloadLength <= MAX_EOF_PAYLOAD;
 }
 
 interface ResponseSummary {
@@ -116,105 +126,95 @@ function errorOf(p: MysqlPacket): NonNullable<ResponseSummary['error']> {
   };
 }
 
-/** What the packets of one response say, as far as they were captured. */
-function summarise(commandByte: number, packets: readonly MysqlPacket[]): ResponseSummary {
-  const first = packets[0]!;
-  const firstByte = first.head[0];
-  if (firstByte === undefined) return { kind: 'unknown', error: null, rowCount: null, stmtId: null };
-  if (firstByte === ERR_PACKET) return { kind: 'error', error: errorOf(first), rowCount: null, stmtId: null };
-  if (firstByte === OK_PACKET) {
-    if (commandByte === COM_STMT_PREPARE) return { kind: 'prepare-ok', error: null, rowCount: null, stmtId: readUint(first.head, 1, 4) };
-    return { kind: 'ok', error: null, rowCount: null, stmtId: null };
+/**
+ * One response's packets summarised as they come (a result set can be thousands of packets; only counts and the
+ * first and last packet are kept). A result set: column count, column definitions, [EOF], rows, EOF/OK or ERR
+ * (https://mariadb.com/kb/en/result-set-packets/); rows are counted only if every packet was seen.
+ */
+class ResponseRun extends PacketRun {
+  private seqInOrder = true;
+  private readonly columns: number | null;
+  /** Rows so far: packets after the column section up to the first terminator. */
+  private rows = 0;
+  private rowsEnded = false;
+  constructor(first: MysqlPacket) {
+    super(first);
+    this.columns = readLengthEncoded(first.head, 0);
   }
-  if (firstByte === EOF_PACKET && first.payloadLength <= MAX_EOF_PAYLOAD) return { kind: 'eof', error: null, rowCount: null, stmtId: null };
-  // A result set: column count, column definitions, [EOF], rows, EOF/OK or ERR
-  // (https://mariadb.com/kb/en/result-set-packets/). Rows are counted only if every packet was seen.
-  const last = packets[packets.length - 1]!;
-  const error = last.head[0] === ERR_PACKET && packets.length > 1 ? errorOf(last) : null;
-  const columns = readLengthEncoded(first.head, 0);
-  const complete = packets.every((p, i) => p.seq === ((first.seq + i) & 0xff)) && isTerminator(last);
-  let rowCount: number | null = null;
-  if (complete && columns !== null && !error) {
-    let i = 1 + columns;
-    const afterColumns = packets[i];
-    if (afterColumns && afterColumns.head[0] === EOF_PACKET && afterColumns.payloadLength <= MAX_EOF_PAYLOAD && i < packets.length - 1) i++;
-    let rows = 0;
-    for (; i < packets.length && !isTerminator(packets[i]!); i++) rows++;
-    rowCount = rows;
+  override add(p: MysqlPacket): void {
+    const index = this.count; // index of p in the response
+    super.add(p);
+    if (p.seq !== ((this.first.seq + index) & 0xff)) this.seqInOrder = false;
+    if (this.columns === null || index < 1 + this.columns || this.rowsEnded) return;
+    // The EOF after the column definitions (old protocol) is skipped when more packets follow it; if it is the
+    // last packet it ends the (empty) row section, which is the same count.
+    if (index === 1 + this.columns && isSmallEof(p)) return;
+    if (isTerminator(p)) this.rowsEnded = true;
+    else this.rows++;
   }
-  return { kind: error ? 'error' : 'result-set', error, rowCount, stmtId: null };
+  summary(commandByte: number): ResponseSummary {
+    const { first, last } = this;
+    const firstByte = first.head[0];
+    if (firstByte === undefined) return { kind: 'unknown', error: null, rowCount: null, stmtId: null };
+    if (firstByte === ERR_PACKET) return { kind: 'error', error: errorOf(first), rowCount: null, stmtId: null };
+    if (firstByte === OK_PACKET) {
+      if (commandByte === COM_STMT_PREPARE) return { kind: 'prepare-ok', error: null, rowCount: null, stmtId: readUint(first.head, 1, 4) };
+      return { kind: 'ok', error: null, rowCount: null, stmtId: null };
+    }
+    if (isSmallEof(first)) return { kind: 'eof', error: null, rowCount: null, stmtId: null };
+    const error = last.head[0] === ERR_PACKET && this.count > 1 ? errorOf(last) : null;
+    const complete = this.seqInOrder && isTerminator(last);
+    const rowCount = complete && this.columns !== null && !error ? this.rows : null;
+    return { kind: error ? 'error' : 'result-set', error, rowCount, stmtId: null };
+  }
 }
 
 interface Command {
   byte: number;
   info: CommandInfo;
-  packets: MysqlPacket[];
-}
-
-/** Request packets grouped into commands; packets before the first command (handshake response, auth) are dropped. */
-function groupCommands(requests: readonly MysqlPacket[]): Command[] {
-  const commands: Command[] = [];
-  for (const p of requests) {
-    const byte = p.head[0];
-    const info = byte === undefined ? undefined : COMMANDS.get(byte);
-    const current = commands[commands.length - 1];
-    const continues = current !== undefined && current.packets[current.packets.length - 1]!.payloadLength === MAX_PACKET_PAYLOAD;
-    if (p.seq === 0 && info !== undefined && !continues) commands.push({ byte: byte!, info, packets: [p] });
-    else if (current) current.packets.push(p); // continuation, auth switch data, LOCAL INFILE contents
-  }
-  return commands;
+  packets: PacketRun;
+  head: Uint8Array;
+  response: ResponseRun | null;
+  /** Server packets after a command that gets no reply. */
+  unexpected: boolean;
 }
 
 /**
- * Pairs the command and response packets of one connection (each in stream order). Server packets before the
- * first command (greeting, auth switch, OK) are the handshake and are ignored. Errors counted: server packets
- * after a command that gets no reply (COM_STMT_CLOSE, COM_QUIT, ...). A command whose response was not captured
- * gets `resp: null`.
+ * Pairs the command and response packets of one connection as they come. Request packets are grouped into
+ * commands (continuations, auth data and LOCAL INFILE contents join the command before them); server packets
+ * before the first command (greeting, auth switch, OK) are the handshake and are ignored; a command's response is
+ * every server packet up to the next command. Errors counted: server packets after a command that gets no reply
+ * (COM_STMT_CLOSE, COM_QUIT, ...). A command whose response was not captured gets `resp: null`.
  */
-export function stitch(requests: readonly MysqlPacket[], responses: readonly MysqlPacket[]): RecordsWithErrorCount<MysqlRecord> {
-  const commands = groupCommands(requests);
-  const records: MysqlRecord[] = [];
+export function createMysqlStitcher(sink: StitchSink): Stitcher<MysqlPacket> {
   const preparedSql = new Map<number, string>();
+  let current: Command | null = null;
   let errorCount = 0;
-  let r = 0;
-  // The handshake: everything the server sent before the first command.
-  const firstStart = commands[0]?.packets[0]!.tsStartNs;
-  while (r < responses.length && (firstStart === undefined || responses[r]!.tsStartNs < firstStart)) r++;
-
-  for (let i = 0; i < commands.length; i++) {
-    const cmd = commands[i]!;
-    const nextStart = commands[i + 1]?.packets[0]!.tsStartNs;
-    const group: MysqlPacket[] = [];
-    while (r < responses.length && (nextStart === undefined || responses[r]!.tsStartNs < nextStart)) group.push(responses[r++]!);
-    if (!cmd.info.hasResponse && group.length > 0) {
-      errorCount++;
-      group.length = 0;
-    }
-
-    const head = cmd.packets[0]!.head;
+  const finish = (cmd: Command): void => {
+    if (cmd.unexpected) errorCount++;
+    const response = cmd.unexpected ? null : cmd.response;
     let sql: string | null = null;
     let path: string | null = null;
     let method: string = cmd.info.name;
-    if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) sql = sqlText(head.subarray(1));
+    if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) sql = sqlText(cmd.head.subarray(1));
     if (cmd.byte === COM_STMT_EXECUTE) {
-      const stmtId = readUint(head, 1, 4);
+      const stmtId = readUint(cmd.head, 1, 4);
       sql = stmtId === null ? null : (preparedSql.get(stmtId) ?? null);
     }
     if (sql !== null) {
       path = normaliseSql(sql);
       if (cmd.byte !== COM_STMT_PREPARE) method = sqlVerb(sql) ?? method;
     }
-    if (cmd.byte === COM_INIT_DB) path = utf8.decode(head.subarray(1));
-
-    const summary = group.length > 0 ? summarise(cmd.byte, group) : null;
+    if (cmd.byte === COM_INIT_DB) path = utf8.decode(cmd.head.subarray(1));
+    const summary = response ? response.summary(cmd.byte) : null;
     if (summary?.stmtId != null && sql !== null) preparedSql.set(summary.stmtId, sql);
-    records.push({
+    const record: MysqlRecord = {
       protocol: 'mysql',
       method,
       path,
       status: summary === null ? null : summary.kind === 'error' ? 'error' : 'ok',
-      req: spanOf(cmd.packets),
-      resp: group.length > 0 ? spanOf(group) : null,
+      req: cmd.packets.frame(),
+      resp: response ? response.frame() : null,
       ids: sql === null ? {} : sqlIds(sql),
       command: cmd.info.name,
       sql,
@@ -223,9 +223,40 @@ export function stitch(requests: readonly MysqlPacket[], responses: readonly Mys
       sqlState: summary?.error?.sqlState ?? null,
       errorMessage: summary?.error?.message ?? null,
       rowCount: summary?.rowCount ?? null,
-      requestPackets: cmd.packets.length,
-      responsePackets: group.length,
-    });
-  }
-  return { records, errorCount };
+      requestPackets: cmd.packets.count,
+      responsePackets: response ? response.count : 0,
+    };
+    sink.call(record);
+  };
+  return {
+    push(p, type) {
+      if (type === 'response') {
+        if (!current) return; // the handshake
+        if (!current.info.hasResponse) current.unexpected = true;
+        else if (current.response) current.response.add(p);
+        else current.response = new ResponseRun(p);
+        return;
+      }
+      const byte = p.head[0];
+      const info = byte === undefined ? undefined : COMMANDS.get(byte);
+      const continues = current !== null && current.packets.last.payloadLength === MAX_PACKET_PAYLOAD;
+      if (p.seq === 0 && info !== undefined && !continues) {
+        if (current) finish(current);
+        current = { byte: byte!, info, packets: new PacketRun(p), head: p.head, response: null, unexpected: false };
+      } else if (current) current.packets.add(p); // continuation, auth switch data, LOCAL INFILE contents
+    },
+    end() {
+      if (current) finish(current);
+      current = null;
+    },
+    get errorCount() {
+      return errorCount;
+    },
+  };
+}
+
+/** Batch form of createMysqlStitcher. */
+export function stitch(requests: readonly MysqlPacket[], responses: readonly MysqlPacket[]): RecordsWithErrorCount<MysqlRecord> {
+  const { records, errorCount } = stitchAll(createMysqlStitcher, requests, responses);
+  return { records: records as MysqlRecord[], errorCount };
 }

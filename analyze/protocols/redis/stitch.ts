@@ -3,6 +3,7 @@
  * (https://redis.io/docs/latest/develop/use/pipelining/), so pairing is first-in first-out; pub/sub messages are
  * pushed without a command and are skipped.
  */
+import { stitchAll, type Stitcher, type StitchSink } from '../protocol.js';
 import type { CallRecord, RecordsWithErrorCount } from '../types.js';
 import type { RedisFrame } from './types.js';
 
@@ -66,46 +67,55 @@ function isError(resp: RedisFrame): boolean {
 }
 
 /**
- * Pairs the requests and responses of one connection (each in stream order). A response that ends before its
- * request starts, and responses left over after every request, are counted as errors; requests left without a
- * response (capture ended) are returned with `resp: null`.
+ * Pairs the requests and responses of one connection as they come: each command takes the next replies in order
+ * (subscriptions one per channel), skipping pushed pub/sub messages. Counted as errors: a reply that ends before
+ * its command starts (its command was not captured) and replies left over after every command; commands left
+ * without a reply (capture ended) get `resp: null`.
  */
-export function stitch(requests: readonly RedisFrame[], responses: readonly RedisFrame[]): RecordsWithErrorCount<RedisRecord> {
-  const records: RedisRecord[] = [];
-  let errorCount = 0;
-  let next = 0;
+export function createRedisStitcher(sink: StitchSink): Stitcher<RedisFrame> {
+  /** Commands waiting for replies, oldest first; replies not yet taken. */
+  const commands: { req: RedisFrame; command: string | null; replies: number; resp: RedisFrame | null; taken: number }[] = [];
+  const replies: RedisFrame[] = [];
   let subscribed = false;
-  for (const req of requests) {
-    const command = commandOf(req);
-    if (command !== null && SUBSCRIBE_COMMANDS.has(command)) subscribed = true;
-    const replies = command !== null && SUBSCRIBE_COMMANDS.has(command) ? Math.max(1, req.values.length - 1) : 1;
-    let resp: RedisFrame | null = null;
-    let taken = 0;
-    while (next < responses.length && taken < replies) {
-      const candidate = responses[next]!;
-      if (isPubSubMessage(candidate, subscribed)) {
-        next++;
-        continue;
-      }
-      if (candidate.tsEndNs < req.tsStartNs) {
+  let errorCount = 0;
+  const emit = (c: (typeof commands)[number]): void => {
+    sink.call({ protocol: 'redis', method: c.command, path: firstKeyOf(c.req), status: c.resp === null ? null : isError(c.resp) ? 'error' : 'ok', req: c.req, resp: c.resp, ids: {} } as RedisRecord);
+  };
+  const match = (): void => {
+    while (commands.length > 0 && replies.length > 0) {
+      const c = commands[0]!;
+      const candidate = replies.shift()!;
+      if (isPubSubMessage(candidate, subscribed)) continue;
+      if (candidate.tsEndNs < c.req.tsStartNs) {
         errorCount++; // a reply older than the command: its command was not captured
-        next++;
         continue;
       }
-      resp ??= candidate;
-      taken++;
-      next++;
+      c.resp ??= candidate;
+      if (++c.taken >= c.replies) emit(commands.shift()!);
     }
-    records.push({
-      protocol: 'redis',
-      method: command,
-      path: firstKeyOf(req),
-      status: resp === null ? null : isError(resp) ? 'error' : 'ok',
-      req,
-      resp,
-      ids: {},
-    });
-  }
-  for (; next < responses.length; next++) if (!isPubSubMessage(responses[next]!, subscribed)) errorCount++;
-  return { records, errorCount };
+  };
+  return {
+    push(frame, type) {
+      if (type === 'request') {
+        const command = commandOf(frame);
+        const subscribes = command !== null && SUBSCRIBE_COMMANDS.has(command);
+        if (subscribes) subscribed = true;
+        commands.push({ req: frame, command, replies: subscribes ? Math.max(1, frame.values.length - 1) : 1, resp: null, taken: 0 });
+      } else replies.push(frame);
+      match();
+    },
+    end() {
+      for (const c of commands.splice(0)) emit(c);
+      for (const r of replies.splice(0)) if (!isPubSubMessage(r, subscribed)) errorCount++;
+    },
+    get errorCount() {
+      return errorCount;
+    },
+  };
+}
+
+/** Batch form of createRedisStitcher. */
+export function stitch(requests: readonly RedisFrame[], responses: readonly RedisFrame[]): RecordsWithErrorCount<RedisRecord> {
+  const { records, errorCount } = stitchAll(createRedisStitcher, requests, responses);
+  return { records: records as RedisRecord[], errorCount };
 }
