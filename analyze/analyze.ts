@@ -7,10 +7,9 @@ import { buildServices } from './assemble/services.js';
 import { assembleTraces } from './assemble/traces.js';
 import { createCandidates, countCandidates } from './correlate/candidates.js';
 import { applyClocks, clockBounds, estimateClocks, type NodeClock } from './correlate/clockOffset.js';
-import { correlateBrokerHops } from './correlate/brokerHop.js';
 import { correlateContent } from './correlate/content.js';
 import { correlateSpatial } from './correlate/spatial.js';
-import { correlateThread } from './correlate/thread.js';
+import { correlateOwnership } from './correlate/ownership.js';
 import { correlateTiming } from './correlate/timing.js';
 import { Diagnostics, type Warning } from './diagnostics.js';
 import { DuckDbEngine } from './engine/duckdb.js';
@@ -22,6 +21,9 @@ import { loadCaptures } from './load/loadCaptures.js';
 import { maskPayload } from './load/maskGroundTruth.js';
 import { parseConnections } from './parse/parseConnections.js';
 import { buildSpansRaw } from './parse/spansRaw.js';
+import { correlateBrokerHops } from './messaging/brokerHops.js';
+import { buildMessageSpans } from './messaging/messageSpans.js';
+import { pairRpcReplies } from './messaging/rpcPairs.js';
 
 export interface AnalyzeOptions {
   captureDirs: readonly string[];
@@ -69,9 +71,12 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
     await diag.step('parse', () => parseConnections(engine, diag, maskPayload, opts.progress ?? false));
     await diag.step('spans_raw', () => buildSpansRaw(engine));
+    await diag.step('message_spans', () => buildMessageSpans(engine));
     await diag.step('services', () => buildServices(engine));
     await createCandidates(engine);
     await diag.step('correlate_spatial', () => correlateSpatial(engine, diag));
+    await diag.step('correlate_broker_hops', () => correlateBrokerHops(engine));
+    await diag.step('pair_rpc_replies', () => pairRpcReplies(engine));
     const clocks: NodeClock[] = await diag.step('clock_offsets', async () => {
       // Nodes as the events name them, the first capture's node first: it is the reference clock.
       const rows = await engine.query<{ node: string }>('SELECT node, min(capture) AS c FROM events GROUP BY node ORDER BY c, node');
@@ -80,10 +85,9 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
       await applyClocks(engine, c);
       return c;
     });
-    await diag.step('correlate_thread', () => correlateThread(engine));
+    await diag.step('correlate_ownership', () => correlateOwnership(engine));
     await diag.step('correlate_timing', () => correlateTiming(engine));
     await diag.step('correlate_content', () => correlateContent(engine));
-    await diag.step('correlate_broker_hops', () => correlateBrokerHops(engine));
     const { traces, edges } = await diag.step('assemble', () => assembleTraces(engine, diag));
     await diag.step('final_tables', () => buildFinalTables(engine));
     const outputs = {

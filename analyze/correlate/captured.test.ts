@@ -13,7 +13,7 @@ import { loadedEngineFromDirs } from '../../testing/loadedEngine.js';
 import { applyClocks, clockBounds, estimateClocks } from './clockOffset.js';
 import { correlateContent } from './content.js';
 import { correlateSpatial } from './spatial.js';
-import { correlateThread } from './thread.js';
+import { correlateOwnership } from './ownership.js';
 
 /**
  * Each correlation step on a real two-node capture of the test app (analyze/fixtures/http-concurrent: 12 requests,
@@ -61,7 +61,7 @@ test('captured: both namespaces share one kernel clock, and the estimate says so
 test('captured: thread evidence for handler threads, content for pool threads and the single-threaded async service', { skip }, async () => {
   const { engine, cleanup } = await loadedEngineFromDirs(fixtureCaptureDirs(fixture));
   try {
-    await correlateThread(engine);
+    await correlateOwnership(engine);
     await correlateContent(engine);
     const rows = await engine.query<{ svc: string; evidence: string; n: bigint; rows: bigint; lo: number; hi: number }>(`
       SELECT p.comm AS svc, regexp_replace(x.evidence, ':.*', '') AS evidence, count(DISTINCT x.child) AS n, count(*) AS rows,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SyntheticCapture } from '../../testing/syntheticCapture.js';
 import { candidateLines, loadedEngine } from '../../testing/loadedEngine.js';
 import { correlateSpatial } from './spatial.js';
-import { correlateThread } from './thread.js';
+import { correlateOwnership } from './ownership.js';
 
 const ms = 1_000_000n;
 
@@ -58,7 +58,7 @@ test('spatial: a server side whose request read was not captured is matched by t
     assert.equal(s!.req_seen, false);
     assert.equal(s!.call_index, 0);
     assert.ok(s!.raw_start_ns <= 2n * ms, `estimated arrival ${s!.raw_start_ns} before the db call`);
-    await correlateThread(engine);
+    await correlateOwnership(engine);
     assert.deepEqual(await candidateLines(engine, 'thread'), ['server:/first@2 > client:/q@2 thread 0.9']);
   } finally {
     cleanup();

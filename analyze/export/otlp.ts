@@ -1,8 +1,7 @@
 import { spanAttributes, spanName, type ExportSpan } from './spanRows.js';
 
 // OTLP span kinds (opentelemetry/proto/trace/v1/trace.proto), as integers in OTLP/JSON.
-const SPAN_KIND_SERVER = 2;
-const SPAN_KIND_CLIENT = 3;
+const SPAN_KINDS: Record<string, number> = { server: 2, client: 3, producer: 4, consumer: 5 };
 const STATUS_CODE_ERROR = 2;
 
 /**
@@ -31,7 +30,7 @@ export function toOtlp(spans: readonly ExportSpan[]): unknown {
               traceId: s.trace_id,
               spanId: s.span_id,
               name: spanName(s),
-              kind: s.kind === 'server' ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT,
+              kind: SPAN_KINDS[s.kind] ?? 1,
               startTimeUnixNano: String(s.start_ns),
               endTimeUnixNano: String(s.end_ns < s.start_ns ? s.start_ns : s.end_ns),
               attributes: spanAttributes(s).map(([key, v]) => ({

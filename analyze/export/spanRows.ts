@@ -5,7 +5,7 @@ export interface ExportSpan {
   span_id: string;
   trace_id: string;
   parent_span_id: string | null;
-  kind: 'client' | 'server';
+  kind: 'client' | 'server' | 'producer' | 'consumer';
   node: string;
   pid: number;
   tid: number;
