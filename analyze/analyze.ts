@@ -12,11 +12,8 @@ import { correlateSpatial } from './correlate/spatial.js';
 import { correlateOwnership } from './correlate/ownership.js';
 import { correlateTiming } from './correlate/timing.js';
 import { Diagnostics, type Warning } from './diagnostics.js';
-import { DuckDbEngine } from './engine/duckdb.js';
-import type { Engine } from './engine/engine.js';
-import { toJaeger } from './export/jaeger.js';
-import { toOtlp } from './export/otlp.js';
-import { exportSpans } from './export/spanRows.js';
+import { defaultMemoryBytes, openEngine } from './engine/openEngine.js';
+import { writeExports } from './export/writeExports.js';
 import { loadCaptures } from './load/loadCaptures.js';
 import { maskPayload } from './load/maskGroundTruth.js';
 import { parseConnections } from './parse/parseConnections.js';
@@ -28,7 +25,12 @@ import { pairRpcReplies } from './messaging/rpcPairs.js';
 export interface AnalyzeOptions {
   captureDirs: readonly string[];
   out: string;
-  engine?: 'duckdb';
+  /** Engine name (analyze/engine/openEngine.ts); default duckdb. */
+  engine?: string;
+  /** Engine memory limit in bytes (default: a share of RAM); the engine spills to `tempDir` beyond it. */
+  memoryBytes?: number;
+  /** Where the engine spills (default OUT/.tmp, removed at the end). */
+  tempDir?: string;
   /** Progress lines on stderr for long steps. */
   progress?: boolean;
 }
@@ -52,7 +54,7 @@ export interface AnalyzeSummary {
 }
 
 /** Output files analyze owns in OUT (and removes before writing, so a rerun never mixes two analyses). */
-const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.json', 'analysis.duckdb', 'analysis.duckdb.wal', 'summary.json'];
+const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.json', 'otlp', 'jaeger', 'analysis.duckdb', 'analysis.duckdb.wal', 'summary.json', '.tmp'];
 
 /**
  * The whole analysis, one way: load -> parse + stitch -> correlate (spatial, clocks, thread, timing, content) ->
@@ -60,13 +62,13 @@ const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.jso
  */
 export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSummary> {
   if (opts.captureDirs.length === 0) throw new NitraceError('analyze', 'give at least one capture directory', 2);
-  if ((opts.engine ?? 'duckdb') !== 'duckdb') throw new NitraceError('analyze', `engine ${opts.engine} is not available (only duckdb)`, 2);
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
-  for (const f of OUTPUT_FILES) rmSync(join(out, f), { force: true });
+  for (const f of OUTPUT_FILES) rmSync(join(out, f), { force: true, recursive: true });
   const diag = new Diagnostics();
   const t0 = performance.now();
-  const engine: Engine = await DuckDbEngine.open(join(out, 'analysis.duckdb'));
+  const tempDir = opts.tempDir ?? join(out, '.tmp');
+  const { engine, database } = await openEngine(opts.engine ?? 'duckdb', out, { memoryBytes: opts.memoryBytes ?? defaultMemoryBytes(), tempDir });
   try {
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
     await diag.step('parse', () => parseConnections(engine, diag, maskPayload, opts.progress ?? false));
@@ -95,15 +97,15 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
       edges: join(out, 'edges.parquet'),
       otlp: join(out, 'otlp.json'),
       jaeger: join(out, 'jaeger.json'),
-      database: join(out, 'analysis.duckdb'),
+      database,
       summary: join(out, 'summary.json'),
     };
     await diag.step('export', async () => {
-      await engine.writeParquet('spans', outputs.spans);
-      await engine.writeParquet('edges', outputs.edges);
-      const rows = await exportSpans(engine);
-      writeFileSync(outputs.otlp, JSON.stringify(toOtlp(rows)));
-      writeFileSync(outputs.jaeger, JSON.stringify(toJaeger(rows)));
+      await engine.writeParquet('SELECT * FROM spans ORDER BY trace_id, start_ns, span_id', outputs.spans);
+      await engine.writeParquet('SELECT * FROM edges ORDER BY trace_id, child_span_id', outputs.edges);
+      const files = await writeExports(engine, out);
+      outputs.otlp = files.otlp;
+      outputs.jaeger = files.jaeger;
     });
     const [k] = await engine.query<{ n: bigint; c: bigint; s: bigint }>(
       "SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'client') AS c, count(*) FILTER (WHERE kind = 'server') AS s FROM spans",
@@ -139,9 +141,10 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     return summary;
   } finally {
     engine.close();
+    if (opts.tempDir === undefined) rmSync(tempDir, { force: true, recursive: true });
     if (!existsSync(join(out, 'summary.json'))) {
       // A failed analysis leaves no half outputs that could be mistaken for results.
-      for (const f of OUTPUT_FILES) rmSync(join(out, f), { force: true });
+      for (const f of OUTPUT_FILES) rmSync(join(out, f), { force: true, recursive: true });
     }
   }
 }

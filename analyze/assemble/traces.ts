@@ -1,86 +1,92 @@
-import type { Engine } from '../engine/engine.js';
 import type { Diagnostics } from '../diagnostics.js';
-import { traceId } from '../messages/spanId.js';
+import type { Engine } from '../engine/engine.js';
+import { protocols } from '../protocols/registry.js';
 
-/** The protocol of a child call, as the edge's kind (docs/analysis-schema.md). */
-export const EDGE_KIND_SQL = `CASE protocol WHEN 'http' THEN 'http' WHEN 'mysql' THEN 'db' WHEN 'redis' THEN 'cache'
-  WHEN 'memcached' THEN 'cache' WHEN 'amqp' THEN 'rpc' WHEN 'kafka' THEN 'rpc' ELSE protocol END`;
+/** The kind of the edge into a span, from its protocol's spec (docs/analysis-schema.md). */
+export const EDGE_KIND_SQL = `CASE protocol ${protocols.map((p) => `WHEN '${p.name}' THEN '${p.edgeKind}'`).join(' ')} ELSE protocol END`;
 
-interface Choice {
-  child: string;
-  parent: string;
-  evidence: string;
-  all_evidence: string[];
-  confidence: number;
-  alternatives: bigint;
+/** Pointer-doubling rounds: enough for ancestors 2^40 hops up; a span still unresolved after them is in a cycle. */
+const MAX_ROUNDS = 40;
+
+/**
+ * Trace assembly, in the engine: for every span, the parent whose evidence is strongest (confidences of agreeing
+ * evidence kinds combine as 1 - prod(1 - c)); then every span's root by pointer doubling (each round replaces a
+ * span's ancestor by its ancestor's ancestor: log2(depth) joins over the spans, not a walk per span in JS). A link
+ * that closes a cycle (conflicting evidence) is dropped, weakest first, and counted. Connected components become
+ * traces, each with one root (a span with no parent), its id derived from the root's. Writes `edges_t` (chosen
+ * links) and `span_links` (span -> parent, trace).
+ */
+export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise<{ traces: number; edges: number }> {
+  const d = engine.dialect;
+  await engine.exec(
+    d.createTableAs(
+      'edges_t',
+      `WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
+       pc AS (
+         SELECT child, parent, ${d.listElement(d.listAgg('evidence', 'confidence DESC, evidence'), 1)} AS evidence,
+                to_json(${d.listAgg('evidence', 'confidence DESC, evidence')})::VARCHAR AS all_evidence_json,
+                1 - product(1 - confidence) AS confidence
+         FROM dedup GROUP BY child, parent),
+       ranked AS (
+         SELECT *, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk,
+                count(*) OVER (PARTITION BY child) - 1 AS alternatives
+         FROM pc)
+       SELECT parent AS parent_span_id, child AS child_span_id, evidence, all_evidence_json, confidence, alternatives::INTEGER AS alternatives
+       FROM ranked WHERE rk = 1`,
+    ),
+  );
+  for (let attempt = 0; ; attempt++) {
+    const cyclic = await resolveRoots(engine);
+    if (cyclic === 0 || attempt >= 10) break;
+    // Break each cycle at its weakest link: drop, among the links of spans that never reached a root, the weakest
+    // one per cycle (approximated by the weakest per connected ancestor group).
+    const [n] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM edges_t WHERE child_span_id IN (
+        SELECT child_span_id FROM (SELECT e.child_span_id, row_number() OVER (PARTITION BY r.anc ORDER BY e.confidence, e.child_span_id) AS rk
+          FROM edges_t e JOIN span_roots r ON r.span_id = e.child_span_id WHERE NOT r.done) WHERE rk = 1)`);
+    await engine.exec(`DELETE FROM edges_t WHERE child_span_id IN (
+        SELECT child_span_id FROM (SELECT e.child_span_id, row_number() OVER (PARTITION BY r.anc ORDER BY e.confidence, e.child_span_id) AS rk
+          FROM edges_t e JOIN span_roots r ON r.span_id = e.child_span_id WHERE NOT r.done) WHERE rk = 1)`);
+    diag.warn('edge-cycle', 'parent links dropped because they would make a cycle', Number(n?.n ?? 0n));
+  }
+  await engine.exec(
+    d.createTableAs(
+      'span_links',
+      `SELECT r.span_id, e.parent_span_id, substr(sha256('trace|' || r.anc), 1, 32) AS trace_id
+       FROM span_roots r LEFT JOIN edges_t e ON e.child_span_id = r.span_id`,
+    ),
+  );
+  const [k] = await engine.query<{ traces: bigint; edges: bigint }>(
+    'SELECT (SELECT count(DISTINCT trace_id) FROM span_links) AS traces, (SELECT count(*) FROM edges_t) AS edges',
+  );
+  return { traces: Number(k!.traces), edges: Number(k!.edges) };
 }
 
 /**
- * Trace assembly: for every span, the parent whose evidence is strongest (confidences of agreeing evidence kinds
- * combine as 1 - prod(1 - c)); links are taken strongest first and one that would close a cycle is dropped and
- * counted. Connected components become traces, each with one root (a span with no parent). Writes
- * `edges_t` (chosen links) and `span_links` (span -> parent, trace).
+ * `span_roots(span_id, anc, done)`: each span's root (done) by pointer doubling over edges_t; returns how many
+ * spans never reached one (they are on or below a cycle).
  */
-export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise<{ traces: number; edges: number }> {
-  const choices = await engine.query<Choice>(`
-    WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
-    pc AS (
-      SELECT child, parent, list(evidence ORDER BY confidence DESC, evidence)[1] AS evidence,
-             list(evidence ORDER BY confidence DESC, evidence) AS all_evidence,
-             1 - product(1 - confidence) AS confidence
-      FROM dedup GROUP BY child, parent),
-    ranked AS (
-      SELECT *, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk,
-             count(*) OVER (PARTITION BY child) - 1 AS alternatives
-      FROM pc)
-    SELECT child, parent, evidence, all_evidence, confidence, alternatives FROM ranked WHERE rk = 1
-    ORDER BY confidence DESC, child`);
-  const spans = await engine.query<{ span_id: string; start_ns: bigint }>('SELECT span_id, start_ns FROM spans_t ORDER BY start_ns, span_id');
-  const parent = new Map<string, string>();
-  const kept: Choice[] = [];
-  for (const c of choices) {
-    // Walk up from the proposed parent: reaching the child means this link would close a cycle.
-    let p: string | undefined = c.parent;
-    let cycle = false;
-    for (let guard = 0; p !== undefined && guard < 100_000; guard++) {
-      if (p === c.child) {
-        cycle = true;
-        break;
-      }
-      p = parent.get(p);
-    }
-    if (cycle) {
-      diag.warn('edge-cycle', 'parent links dropped because they would make a cycle');
-      continue;
-    }
-    parent.set(c.child, c.parent);
-    kept.push(c);
-  }
-  const root = new Map<string, string>();
-  const rootOf = (id: string): string => {
-    const path: string[] = [];
-    let cur = id;
-    while (!root.has(cur) && parent.has(cur)) {
-      path.push(cur);
-      cur = parent.get(cur)!;
-    }
-    const r = root.get(cur) ?? cur;
-    root.set(cur, r);
-    for (const p of path) root.set(p, r);
-    return r;
-  };
-  const links = spans.map((s) => {
-    const r = rootOf(s.span_id);
-    return [s.span_id, parent.get(s.span_id) ?? null, traceId(r)];
-  });
-  await engine.exec('CREATE OR REPLACE TABLE span_links (span_id VARCHAR, parent_span_id VARCHAR, trace_id VARCHAR)');
-  await engine.insertRows('span_links', links);
-  await engine.exec(`CREATE OR REPLACE TABLE edges_t (parent_span_id VARCHAR, child_span_id VARCHAR, evidence VARCHAR,
-    all_evidence_json VARCHAR, confidence DOUBLE, alternatives INTEGER)`);
-  await engine.insertRows(
-    'edges_t',
-    kept.map((c) => [c.parent, c.child, c.evidence, JSON.stringify(c.all_evidence), c.confidence, Number(c.alternatives)]),
+async function resolveRoots(engine: Engine): Promise<number> {
+  const d = engine.dialect;
+  await engine.exec(
+    d.createTableAs(
+      'span_roots',
+      `SELECT s.span_id, coalesce(e.parent_span_id, s.span_id) AS anc, e.parent_span_id IS NULL AS done
+       FROM spans_t s LEFT JOIN edges_t e ON e.child_span_id = s.span_id`,
+    ),
   );
-  const traces = new Set(links.map((l) => l[2])).size;
-  return { traces, edges: kept.length };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM span_roots WHERE NOT done');
+    if (Number(r?.n ?? 0n) === 0) return 0;
+    await engine.exec(
+      d.createTableAs(
+        'span_roots_next',
+        `SELECT x.span_id, CASE WHEN x.done THEN x.anc ELSE y.anc END AS anc, x.done OR y.done AS done
+         FROM span_roots x LEFT JOIN span_roots y ON y.span_id = x.anc`,
+      ),
+    );
+    await engine.exec('DROP TABLE span_roots');
+    await engine.exec('ALTER TABLE span_roots_next RENAME TO span_roots');
+  }
+  const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM span_roots WHERE NOT done');
+  return Number(r?.n ?? 0n);
 }

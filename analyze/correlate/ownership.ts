@@ -1,4 +1,5 @@
 import { ColumnBatch } from '../engine/columns.js';
+import type { ColumnChunk } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
 
 /** Confidence of an owner when the thread had one inbound request open (vPath's and DeepFlow's case). */
@@ -9,6 +10,8 @@ export const RESUME_CONFIDENCE = 0.85;
 export const FIFO_CONFIDENCE = 0.7;
 /** The capture named the green thread (capture schema v2: greenlet id at every syscall). */
 export const GREENLET_CONFIDENCE = 0.97;
+/** The green thread sent the reply to an RPC call whose `_msg_id` names it: it was handling that call. */
+export const REPLY_CONFIDENCE = 0.98;
 
 const CANDIDATE_SCHEMA = [
   ['parent', 'VARCHAR'],
@@ -17,40 +20,102 @@ const CANDIDATE_SCHEMA = [
   ['confidence', 'DOUBLE'],
 ] as const;
 
-/**
- * What happens on a thread, in order, as far as ownership needs it. `call`: a span that needs an owner starts
- * (an outbound request, an RPC call or cast, a reply or notification published); `resume`: the response to an
- * earlier call of this thread arrived in full; `serve`/`served`: an inbound request was read / answered;
- * `deliver`: a message was delivered to this process (an RPC request to handle, or a reply someone waits for).
- */
-type OpKind = 'resume' | 'serve' | 'deliver' | 'call' | 'served';
+/** How long a green thread made runnable may wait for the hub before it is taken to have done no socket I/O. */
+const READY_EXPIRY_NS = BigInt(process.env.NITRACE_READY_EXPIRY_MS ?? 20) * 1_000_000n;
 
-/** A green thread (or, where there are none, the OS thread itself) as the sweep tracks it. */
+/** Calls a green thread keeps before its owner is settled (bounds memory on long-lived background green threads). */
+const MAX_PENDING_CHILDREN = 10_000;
+
+/**
+ * What happens on a thread, in order, as far as ownership needs it (see correlateOwnership):
+ * - `call`: a span that needs an owner starts (an outbound request, an RPC call or cast, a reply or notification);
+ * - `resume`: the response to an earlier call of this thread arrived in full;
+ * - `serve` / `served`: an inbound request was read / answered;
+ * - `deliver`: a message was delivered to this process (an RPC request to handle, or a reply someone waits for);
+ * - `spawn`: a green thread was created (capture schema v2).
+ */
+type OpKind = 'resume' | 'serve' | 'deliver' | 'spawn' | 'call' | 'served';
+
+/** How a context came to own the call it makes: evidence names and confidences. */
+type How = 'thread' | 'resume' | 'fifo' | 'greenlet' | 'reply';
+const EVIDENCE: Record<How, [string, number]> = {
+  thread: ['thread', THREAD_CONFIDENCE],
+  resume: ['green:resume', RESUME_CONFIDENCE],
+  fifo: ['green:fifo', FIFO_CONFIDENCE],
+  greenlet: ['green:greenlet', GREENLET_CONFIDENCE],
+  reply: ['green:reply', REPLY_CONFIDENCE],
+};
+
+/** A green thread (or, in a thread-per-request server, the OS thread's current request) as the sweep tracks it. */
 interface Ctx {
-  /** The inbound span it works for (null: background work such as periodic tasks or message polling). */
+  /** The inbound span it works for, as far as known (null: background work such as polling or periodic tasks). */
   owner: string | null;
   /** Waiting for a response or reply: it cannot be the one making the next call. */
   blocked: boolean;
-  /** How it got to run the next call: resumed after its own call, or started for a delivery / woken by a reply. */
-  how: 'thread' | 'resume' | 'fifo' | 'greenlet';
+  /** How it got to run its latest call. */
+  how: How;
+  /** Calls made under a guessed (FIFO) owner, emitted when the owner is settled by a reply or the context ends. */
+  pending: { span: string; how: How; single: boolean }[] | null;
+  /** An RPC this context handles (counted among the thread's open inbound requests until it replies). */
+  rpc: boolean;
+  /** When it was last made runnable (raw ns). */
+  readyAt: bigint;
+}
+
+interface ThreadState {
+  running: Ctx | null;
+  /** Contexts made runnable by a delivery (spawned) or a reply (woken), in order. */
+  ready: Ctx[];
+  /** Inbound HTTP spans being served on this thread -> their context. */
+  served: Map<string, Ctx>;
+  /** Calls waiting for their response -> the context that made them. */
+  callCtx: Map<string, Ctx>;
+  /** RPC calls waiting for their reply -> the context that made them; and those whose reply cannot be named. */
+  waiting: Map<string, Ctx>;
+  unpairedWaiting: Ctx[];
+  /** Inbound requests open on the thread. */
+  open: number;
+  lastOp: OpKind | null;
+  /** Capture schema v2: contexts by greenlet id, and deliveries each poller greenlet read but did not spawn for yet. */
+  byGid: Map<bigint, Ctx>;
+  deliveriesBy: Map<bigint, Ctx[]>;
+}
+
+/** Whether anything can still make `ctx` run again (a response, a reply, its greenlet). */
+function reachable(t: ThreadState, ctx: Ctx): boolean {
+  if (t.ready.includes(ctx) || t.unpairedWaiting.includes(ctx)) return true;
+  for (const m of [t.byGid, t.served, t.callCtx, t.waiting] as Map<unknown, Ctx>[]) for (const c of m.values()) if (c === ctx) return true;
+  return false;
+}
+
+function newThread(): ThreadState {
+  return {
+    running: null, ready: [], served: new Map(), callCtx: new Map(), waiting: new Map(), unpairedWaiting: [], open: 0,
+    lastOp: null, byGid: new Map(), deliveriesBy: new Map(),
+  };
 }
 
 /**
- * Ownership by sweep (the `thread` and `green:*` evidence): every thread's calls, responses, inbound requests and
- * deliveries in time order, replayed through a model of how a thread runs work. A thread-per-request server runs one
- * request at a time; an eventlet process runs many requests as green threads on one OS thread, and a green thread
- * runs until it blocks: on a socket it sent a request on (it resumes when that response arrives), on an RPC reply
- * (it resumes after the reply is delivered), or when it is done. So, without any green-thread id:
+ * Ownership by sweep (`thread` and `green:*` evidence): every thread's calls, responses, inbound requests and
+ * deliveries in time order, replayed through a model of how a thread runs work, in one pass (O(n) after the
+ * engine's sort; per-thread state bounded by the work in flight).
+ *
+ * A thread-per-request server runs one request at a time (`thread`). An eventlet process runs many requests as green
+ * threads on one OS thread, and a green thread runs until it blocks: on a socket it sent a request on (it resumes
+ * when that response arrives), on an RPC reply (after the reply is delivered), or when it is done. So, without any
+ * green-thread id (capture schema v1):
  * - a call made right after a response arrived belongs to the green thread that made the earlier call (`green:resume`);
- * - a call made when no green thread is running belongs to the next one made runnable: started for a delivered RPC
- *   request or woken by a delivered reply, in the order of the deliveries (`green:fifo`);
- * - where the thread had one inbound request open, it is plain `thread` evidence.
- * With capture schema v2 the greenlet id at each syscall names the green thread (`green:greenlet`). One pass, O(n)
- * after the engine's sort, with per-thread state bounded by the work in flight.
+ * - a call made when no green thread runs belongs to the next one made runnable: started for a delivered RPC request
+ *   or woken by a delivered reply, in delivery order (`green:fifo`). Runnable green threads run at the hub's next
+ *   turn, before sockets are polled again: one still waiting at the next socket event did no socket I/O and is dropped;
+ * - a green thread that sends the reply of an RPC call whose `_msg_id` names it was handling that call: its calls
+ *   are re-owned accordingly (`green:reply`).
+ * With capture schema v2 every syscall names its greenlet, and `green_spawn` names the greenlet that created it: a
+ * poller that read deliveries spawns their handlers in order (`green:greenlet`).
  */
 export async function correlateOwnership(engine: Engine): Promise<void> {
   const d = engine.dialect;
-  // Which client span a delivered reply answers (its _msg_id pairing, when captured).
+  // Which client span a delivered reply answers, and which server span a published reply answers (_msg_id).
   await engine.exec(
     d.createTableAs(
       'reply_waits',
@@ -61,164 +126,220 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     ),
   );
   const app = `(protocol <> 'amqp' OR NOT coalesce(broker, false))`;
-  // op, time, priority at equal times (what makes a thread run first), span, the span's own extra
+  // Columns: node pid tid gid op t prio span blocks finishes handles unpaired_call is_reply is_rpc parent_gid reply_owner
   const ops = `
-    SELECT node, pid, tid, gid, 'call' AS op, raw_start_ns AS t, 3 AS prio, span_id,
-           CASE WHEN protocol <> 'amqp' THEN raw_resp_start_ns IS NOT NULL
-                WHEN kind = 'client' THEN coalesce(rpc_kind, '') <> 'cast' ELSE false END AS blocks,
-           kind = 'producer' AND rpc_kind = 'reply' AS finishes, NULL::VARCHAR AS handles,
-           protocol = 'amqp' AND span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call, false AS is_reply,
-           protocol = 'amqp' AS is_rpc
-    FROM spans_raw WHERE ${app} AND (kind = 'client' OR (kind = 'producer' AND protocol = 'amqp' AND msg_idx NOT IN
+    SELECT s.node, s.pid, s.tid, s.gid, 'call' AS op, s.raw_start_ns AS t, 5 AS prio, s.span_id,
+           CASE WHEN s.protocol <> 'amqp' THEN s.raw_resp_start_ns IS NOT NULL
+                WHEN s.kind = 'client' THEN coalesce(s.rpc_kind, '') <> 'cast' ELSE false END AS blocks,
+           s.kind = 'producer' AND s.rpc_kind = 'reply' AS finishes, NULL::VARCHAR AS handles,
+           s.protocol = 'amqp' AND s.kind = 'client' AND s.span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call,
+           false AS is_reply, s.protocol = 'amqp' AS is_rpc, NULL::UBIGINT AS parent_gid, rp.parent AS reply_owner
+    FROM spans_raw s LEFT JOIN candidates rp ON rp.child = s.span_id AND rp.evidence = 'content:_msg_id'
+    WHERE ${app.replaceAll('protocol', 's.protocol').replaceAll('broker', 's.broker')}
+      AND (s.kind = 'client' OR (s.kind = 'producer' AND s.protocol = 'amqp' AND s.msg_idx NOT IN
       (SELECT msg_idx FROM spans_raw WHERE kind = 'client' AND protocol = 'amqp')))
     UNION ALL
-    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'resume', raw_end_ns, 0, span_id, false, false, NULL, false, false, false
+    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'resume', raw_end_ns, 0, span_id, false, false, NULL, false, false, false, NULL, NULL
     FROM spans_raw WHERE kind = 'client' AND protocol <> 'amqp' AND raw_resp_start_ns IS NOT NULL
     UNION ALL
-    SELECT node, pid, tid, gid, 'serve', raw_start_ns, 1, span_id, false, false, NULL, false, false, false
+    SELECT node, pid, tid, gid, 'serve', raw_start_ns, 1, span_id, false, false, NULL, false, false, false, NULL, NULL
     FROM spans_raw WHERE kind = 'server' AND protocol <> 'amqp'
     UNION ALL
-    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'served', raw_end_ns, 4, span_id, false, false, NULL, false, false, false
+    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'served', raw_end_ns, 6, span_id, false, false, NULL, false, false, false, NULL, NULL
     FROM spans_raw WHERE kind = 'server' AND protocol <> 'amqp'
     UNION ALL
-    SELECT c.node, c.pid, c.tid, c.gid, 'deliver', c.raw_start_ns, 2, w.call, false, false, s.span_id, false, c.rpc_kind = 'reply', false
+    SELECT c.node, c.pid, c.tid, c.gid, 'deliver', c.raw_start_ns, 2, w.call, false, false, s.span_id, false, c.rpc_kind = 'reply', false, NULL, NULL
     FROM spans_raw c LEFT JOIN spans_raw s ON s.msg_idx = c.msg_idx AND s.kind = 'server'
     LEFT JOIN reply_waits w ON w.reply = c.span_id
-    WHERE c.kind = 'consumer' AND c.protocol = 'amqp' AND NOT c.broker`;
+    WHERE c.kind = 'consumer' AND c.protocol = 'amqp' AND NOT c.broker
+    UNION ALL
+    SELECT node, pid, tid, gid, 'spawn', ts_ns, 3, NULL, false, false, NULL, false, false, false, parent_gid, NULL
+    FROM events WHERE event = 'green_spawn' AND gid IS NOT NULL`;
+
   const out = new ColumnBatch(CANDIDATE_SCHEMA);
-  const [parent, child, evidence, confidence] = out.columns as { push(v: unknown): void }[];
-  const link = (owner: string, span: string, how: Ctx['how'], threadOpen: number): void => {
-    const single = how !== 'greenlet' && threadOpen === 1;
-    parent!.push(owner);
-    child!.push(span);
-    evidence!.push(single ? 'thread' : how === 'thread' ? 'thread' : `green:${how}`);
-    confidence!.push(single || how === 'thread' ? THREAD_CONFIDENCE : how === 'greenlet' ? GREENLET_CONFIDENCE : how === 'resume' ? RESUME_CONFIDENCE : FIFO_CONFIDENCE);
+  const [parentCol, childCol, evidenceCol, confidenceCol] = out.columns as { push(v: unknown): void }[];
+  const emit = (owner: string, span: string, how: How, single: boolean): void => {
+    const [evidence, confidence] = single && how !== 'greenlet' && how !== 'reply' ? EVIDENCE.thread : EVIDENCE[how];
+    parentCol!.push(owner);
+    childCol!.push(span);
+    evidenceCol!.push(evidence);
+    confidenceCol!.push(confidence);
+  };
+  /** Settles a context's owner (a reply named it, or it ended) and emits the calls it held back. */
+  const settle = (ctx: Ctx, owner: string | null, how: How | null): void => {
+    if (owner !== null && owner !== ctx.owner) ctx.owner = owner;
+    for (const c of ctx.pending ?? []) if (ctx.owner !== null) emit(ctx.owner, c.span, how ?? c.how, c.single);
+    ctx.pending = null;
+  };
+  const attribute = (ctx: Ctx, span: string, how: How, t: ThreadState): void => {
+    const single = t.open === 1;
+    if (ctx.pending !== null && ctx.pending.length < MAX_PENDING_CHILDREN) ctx.pending.push({ span, how, single });
+    else if (ctx.owner !== null) emit(ctx.owner, span, how, single);
   };
 
   let threadKey = '';
   let t = newThread();
-  await engine.stream(`SELECT node, pid, tid, gid, op, span_id, blocks, finishes, handles, unpaired_call, is_reply, is_rpc FROM (${ops}) WHERE t IS NOT NULL
-    ORDER BY node, pid, tid, t, prio, span_id`, async (chunk) => {
-    for (let i = 0; i < chunk.rowCount; i++) {
-      const key = `${chunk.string(0, i)}/${chunk.number(1, i)}/${chunk.number(2, i)}`;
-      if (key !== threadKey) {
-        threadKey = key;
-        t = newThread();
+  const endThread = (): void => {
+    for (const ctx of [...t.byGid.values(), ...t.ready, ...t.served.values(), ...t.callCtx.values(), ...t.waiting.values(), ...t.unpairedWaiting]) settle(ctx, null, null);
+    if (t.running) settle(t.running, null, null);
+  };
+  await engine.stream(
+    `SELECT node, pid, tid, gid, op, span_id, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
+     FROM (${ops}) WHERE t IS NOT NULL ORDER BY node, pid, tid, t, prio, span_id`,
+    async (chunk: ColumnChunk) => {
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const key = `${chunk.string(0, i)}/${chunk.number(1, i)}/${chunk.number(2, i)}`;
+        if (key !== threadKey) {
+          endThread();
+          threadKey = key;
+          t = newThread();
+        }
+        step(t, chunk, i);
+        if (out.rows >= 50_000) {
+          await engine.append('candidates', out);
+          out.clear();
+        }
       }
-      const op = chunk.string(4, i) as OpKind;
-      const span = chunk.string(5, i) ?? '';
-      // Green threads made runnable (spawned for a delivery, woken by a reply) run at the hub's next turn, before it
-      // polls sockets again: one still waiting when the next socket event is handled did no socket I/O at all
-      // (handled in memory, e.g. a fanout cast), so it is dropped rather than given someone else's calls. Deliveries
-      // read in one burst are one socket event.
-      if ((op === 'resume' || op === 'serve' || op === 'deliver') && !(op === 'deliver' && t.lastOp === 'deliver')) expireReady(t);
-      t.lastOp = op;
-      switch (op) {
-        case 'serve': {
-          const ctx: Ctx = { owner: span, blocked: false, how: 'thread' };
-          t.ctxOf.set(span, ctx);
+    },
+  );
+  endThread();
+  await engine.append('candidates', out);
+
+  /** Makes `ctx` the running context; the one it replaces, if nothing can resume it any more, is settled. */
+  function run(t: ThreadState, ctx: Ctx | null): void {
+    const prev = t.running;
+    t.running = ctx;
+    if (prev && prev !== ctx && !prev.blocked && prev.pending !== null && !reachable(t, prev)) settle(prev, null, null);
+  }
+
+  function step(t: ThreadState, chunk: ColumnChunk, i: number): void {
+    const gid = chunk.bigint(3, i);
+    const op = chunk.string(4, i) as OpKind;
+    const span = chunk.string(5, i) ?? '';
+    // Runnable green threads run at the hub's next turn, after the green threads the same poll of sockets woke:
+    // one still waiting at a later socket event, READY_EXPIRY_NS after it became runnable, did no socket I/O at all
+    // (handled in memory, e.g. a fanout cast) and is dropped. Deliveries read in one burst are one socket event.
+    const now = chunk.bigint(14, i)!;
+    if ((op === 'resume' || op === 'serve' || op === 'deliver') && !(op === 'deliver' && t.lastOp === 'deliver')) {
+      t.ready = t.ready.filter((ctx) => {
+        if (now - ctx.readyAt < READY_EXPIRY_NS) return true;
+        if (ctx.rpc) t.open--;
+        settle(ctx, null, null);
+        return false;
+      });
+    }
+    t.lastOp = op;
+    switch (op) {
+      case 'serve': {
+        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, readyAt: now };
+        t.served.set(span, ctx);
+        t.open++;
+        run(t, ctx);
+        if (gid !== null) t.byGid.set(gid, ctx);
+        return;
+      }
+      case 'served': {
+        const ctx = t.served.get(span);
+        if (ctx) {
+          t.open--;
+          t.served.delete(span);
+          if (t.running === ctx) run(t, null);
+          if (gid !== null && t.byGid.get(gid) === ctx) t.byGid.delete(gid);
+        }
+        return;
+      }
+      case 'spawn': {
+        // A greenlet created by a poller that read RPC requests handles the oldest one it has not spawned for yet.
+        const parent = chunk.bigint(12, i);
+        const old = gid === null ? undefined : t.byGid.get(gid);
+        if (old) settle(old, null, null); // the address of a dead greenlet, reused
+        const queue = parent === null ? undefined : t.deliveriesBy.get(parent);
+        const delivery = queue?.shift();
+        if (gid !== null) {
+          if (delivery) {
+            delivery.how = 'greenlet';
+            t.ready = t.ready.filter((c) => c !== delivery);
+            t.byGid.set(gid, delivery);
+          } else t.byGid.delete(gid);
+        }
+        return;
+      }
+      case 'deliver': {
+        // The poller read it; what it starts or wakes runs later. `handles`: the RPC server span of a delivered
+        // request; `span`: the call a delivered reply answers, when the ids name it.
+        const handles = chunk.string(8, i);
+        const waiter = span === '' ? undefined : t.waiting.get(span);
+        if (handles !== null) {
+          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, readyAt: now };
           t.open++;
-          t.running = ctx;
-          break;
-        }
-        case 'served': {
-          const ctx = t.ctxOf.get(span);
-          if (ctx) {
-            t.open--;
-            t.ctxOf.delete(span);
-            if (t.running === ctx) t.running = null;
+          t.ready.push(ctx);
+          if (gid !== null) {
+            const q = t.deliveriesBy.get(gid) ?? [];
+            q.push(ctx);
+            t.deliveriesBy.set(gid, q);
           }
-          break;
+        } else if (waiter) {
+          t.waiting.delete(span);
+          waiter.blocked = false;
+          waiter.readyAt = now;
+          t.ready.push(waiter);
+        } else if (chunk.boolean(10, i) && t.unpairedWaiting.length > 0) {
+          // A reply whose call the capture cannot name wakes the longest waiting caller.
+          const ctx = t.unpairedWaiting.shift()!;
+          ctx.blocked = false;
+          ctx.readyAt = now;
+          t.ready.push(ctx);
         }
-        case 'deliver': {
-          // The poller read it; what it starts or wakes runs later, in delivery order. `span` is the call a reply
-          // answers when the ids name it; `handles` the RPC server span of a delivered request.
-          const handles = chunk.string(8, i);
-          const waiter = chunk.string(5, i) === null ? undefined : t.waiting.get(chunk.string(5, i)!);
-          if (handles !== null) {
-            const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo' };
-            t.rpcOpen.add(ctx);
-            t.open++;
-            t.ready.push(ctx);
-          } else if (waiter) {
-            t.waiting.delete(chunk.string(5, i)!);
-            waiter.blocked = false;
-            t.ready.push(waiter);
-          } else if (chunk.boolean(10, i) && t.unpairedWaiting.length > 0) {
-            // A reply whose call the capture could not name: wake the longest waiting caller.
-            const ctx = t.unpairedWaiting.shift()!;
-            ctx.blocked = false;
-            t.ready.push(ctx);
-          }
-          t.running = null;
-          break;
+        run(t, null);
+        return;
+      }
+      case 'resume': {
+        const ctx = t.callCtx.get(span);
+        if (ctx) {
+          t.callCtx.delete(span);
+          ctx.blocked = false;
+          if (ctx.how !== 'thread' && ctx.how !== 'greenlet') ctx.how = 'resume';
+          run(t, ctx);
         }
-        case 'resume': {
-          const ctx = t.callCtx.get(span);
-          if (ctx) {
-            t.callCtx.delete(span);
-            ctx.blocked = false;
-            ctx.how = ctx.how === 'thread' ? 'thread' : 'resume';
-            t.running = ctx;
-          }
-          break;
-        }
-        case 'call': {
-          let ctx = t.running;
+        return;
+      }
+      case 'call': {
+        let ctx: Ctx | null;
+        if (gid !== null && t.byGid.has(gid)) ctx = t.byGid.get(gid)!;
+        else {
+          ctx = t.running;
           if (!ctx || ctx.blocked) {
             ctx = t.ready.shift() ?? null;
             if (ctx) ctx.how = 'fifo';
-            t.running = ctx;
           }
-          if (!ctx) break;
-          if (ctx.owner !== null) link(ctx.owner, span, ctx.how, t.open);
-          if (chunk.boolean(6, i)) {
-            ctx.blocked = true;
-            // A call's response resumes it (`resume`); an RPC call's reply wakes it (`deliver`).
-            if (chunk.boolean(11, i)) {
-              if (chunk.boolean(9, i)) t.unpairedWaiting.push(ctx);
-              else t.waiting.set(span, ctx);
-            } else t.callCtx.set(span, ctx);
-            t.running = null;
-          }
-          if (chunk.boolean(7, i)) {
-            // A reply sent: that RPC is handled.
-            if (t.rpcOpen.delete(ctx)) t.open--;
-            t.running = null;
-          }
-          break;
+          if (ctx && gid !== null) t.byGid.set(gid, ctx);
         }
-      }
-      if (out.rows >= 50_000) {
-        await engine.append('candidates', out);
-        out.clear();
+        run(t, ctx);
+        if (!ctx) return;
+        attribute(ctx, span, ctx.how, t);
+        if (chunk.boolean(6, i)) {
+          ctx.blocked = true;
+          // A call's response resumes it (`resume`); an RPC call's reply wakes it (`deliver`).
+          if (chunk.boolean(11, i)) {
+            if (chunk.boolean(9, i)) t.unpairedWaiting.push(ctx);
+            else t.waiting.set(span, ctx);
+          } else t.callCtx.set(span, ctx);
+          run(t, null);
+        }
+        if (chunk.boolean(7, i)) {
+          // The reply of an RPC: it was handling the call the reply's _msg_id names (if captured); that RPC is done.
+          const named = chunk.string(13, i);
+          // Only a named greenlet's calls are re-owned by it: an inferred one may be the wrong green thread.
+          settle(ctx, ctx.how === 'greenlet' ? named : null, ctx.how === 'greenlet' && named !== null && named !== ctx.owner ? 'reply' : null);
+          if (ctx.rpc) {
+            t.open--;
+            ctx.rpc = false;
+          }
+          if (gid !== null && t.byGid.get(gid) === ctx) t.byGid.delete(gid);
+          run(t, null);
+        }
+        return;
       }
     }
-  });
-  await engine.append('candidates', out);
-}
-
-interface ThreadState {
-  running: Ctx | null;
-  ready: Ctx[];
-  /** Inbound spans being served on this thread (HTTP) -> their context. */
-  ctxOf: Map<string, Ctx>;
-  /** Calls waiting for their response -> the context that made them. */
-  callCtx: Map<string, Ctx>;
-  /** RPC calls waiting for their reply -> the context that made them. */
-  waiting: Map<string, Ctx>;
-  unpairedWaiting: Ctx[];
-  rpcOpen: Set<Ctx>;
-  /** Inbound requests open on the thread. */
-  open: number;
-  lastOp: OpKind | null;
-}
-
-function expireReady(t: ThreadState): void {
-  for (const ctx of t.ready) if (t.rpcOpen.delete(ctx)) t.open--;
-  t.ready = [];
-}
-
-function newThread(): ThreadState {
-  return { running: null, ready: [], ctxOf: new Map(), callCtx: new Map(), waiting: new Map(), unpairedWaiting: [], rpcOpen: new Set(), open: 0, lastOp: null };
+  }
 }

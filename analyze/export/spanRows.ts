@@ -1,5 +1,3 @@
-import type { Engine } from '../engine/engine.js';
-
 /** What the exporters read of a span. */
 export interface ExportSpan {
   span_id: string;
@@ -23,14 +21,6 @@ export interface ExportSpan {
   request_ids: string[];
   evidence: string | null;
   confidence: number | null;
-}
-
-export async function exportSpans(engine: Engine): Promise<ExportSpan[]> {
-  return engine.query<ExportSpan>(`SELECT s.span_id, s.trace_id, s.parent_span_id, s.kind, s.node, s.pid, s.tid, s.service,
-      s.protocol, s.method, s.path, s.status, s.start_ns, s.end_ns, s.local_addr, s.local_port, s.remote_addr,
-      s.remote_port, s.request_ids, e.evidence, e.confidence
-    FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id
-    ORDER BY s.trace_id, s.start_ns, s.span_id`);
 }
 
 /** Span name shown by trace UIs: 'GET /v1/items'. */

@@ -3,8 +3,8 @@ import type { Diagnostics } from '../diagnostics.js';
 import { sqlString, type Engine } from '../engine/engine.js';
 import { readCaptureManifest, type CaptureManifest } from './captureManifest.js';
 
-/** Event columns the analysis needs, with the types of docs/capture-schema.md (schema v1). */
-export const EVENT_COLUMNS: readonly [string, string][] = [
+/** Event columns of capture schema 1, with the types of docs/capture-schema.md. */
+export const V1_EVENT_COLUMNS: readonly [string, string][] = [
   ['ts_ns', 'BIGINT'],
   ['mono_ns', 'BIGINT'],
   ['node', 'VARCHAR'],
@@ -69,7 +69,7 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
     let rows = 0;
     let hasV2 = true;
     for (const file of m.segmentFiles) {
-      const checked = await checkParquet(engine, file, EVENT_COLUMNS);
+      const checked = await checkParquet(engine, file, V1_EVENT_COLUMNS);
       if (typeof checked === 'string') {
         diag.warn('segment-unreadable', `${file}: ${checked}; segment skipped`);
         continue;
@@ -81,7 +81,7 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
     if (rows === 0) diag.warn('capture-empty', `${m.dir}: no events (${m.segmentFiles.length} segment files)`);
     diag.add('events', rows);
     if (good.length > 0) {
-      const cols = EVENT_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})::VARCHAR AS node` : `CAST(${c} AS ${t}) AS ${c}`));
+      const cols = V1_EVENT_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})::VARCHAR AS node` : `CAST(${c} AS ${t}) AS ${c}`));
       for (const [c, t] of EVENT_COLUMNS_V2) cols.push(hasV2 ? `CAST(${c} AS ${t}) AS ${c}` : `NULL::${t} AS ${c}`);
       selects.push(`SELECT ${cols.join(', ')}, ${ci} AS capture FROM read_parquet([${good.map(sqlString).join(', ')}], union_by_name = true)`);
     }

@@ -60,7 +60,11 @@ export class ConnectionParser {
     if (this.unrecognised) return;
     if (!this.spec) {
       this.early[direction].push(chunk);
-      if (!this.recognise(false)) return;
+      // Only a match of the first protocol in the registry decides before enough chunks were seen (the chunks before
+      // this one were tried already), so a full attempt waits until then.
+      const enough = this.early.send.length >= CLASSIFY_CHUNKS || this.early.recv.length >= CLASSIFY_CHUNKS;
+      const firstMatches = chunk.data.length > 0 && this.early[direction].length <= CLASSIFY_CHUNKS && protocols[0]!.classify(chunk.data) !== null;
+      if (!(enough || firstMatches) || !this.recognise(false)) return;
     } else this.streams![direction].push(chunk);
     this.advance();
   }
@@ -98,7 +102,7 @@ export class ConnectionParser {
       for (const c of this.early[dir].slice(0, CLASSIFY_CHUNKS)) if (c.data.length) heads.push({ ts: c.tsNs, dir, data: c.data });
     }
     heads.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-    const enough = atEnd || (this.early.send.length >= CLASSIFY_CHUNKS && this.early.recv.length >= CLASSIFY_CHUNKS);
+    const enough = atEnd || this.early.send.length >= CLASSIFY_CHUNKS || this.early.recv.length >= CLASSIFY_CHUNKS;
     for (const [i, spec] of protocols.entries()) {
       const h = heads.find((x) => spec.classify(x.data) !== null);
       if (h) {

@@ -1,0 +1,34 @@
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { NitraceError } from '../../core/errors.js';
+import { DuckDbEngine } from './duckdb.js';
+import type { Engine, EngineSettings } from './engine.js';
+
+/** Engines `nitrace analyze --engine` can run on. */
+export const ENGINE_NAMES = ['duckdb'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** Default engine memory: a quarter of the machine's RAM, at least 1 GiB (the JS side needs its share too). */
+export function defaultMemoryBytes(): number {
+  return Math.max(1024 ** 3, Math.floor(totalmem() / 4));
+}
+
+/** Parses sizes such as `2GB`, `1.5G`, `800MB`, `512m`; null if not a size. */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/**
+ * Opens the analysis engine `name` with its database in directory `out` (the file users reopen afterwards). The one
+ * place that knows which engines exist.
+ */
+export async function openEngine(name: string, out: string, settings: EngineSettings): Promise<{ engine: Engine; database: string; files: string[] }> {
+  if (name === 'duckdb') {
+    const database = join(out, 'analysis.duckdb');
+    return { engine: await DuckDbEngine.open(database, settings), database, files: ['analysis.duckdb', 'analysis.duckdb.wal'] };
+  }
+  throw new NitraceError('analyze', `unknown engine '${name}' (available: ${ENGINE_NAMES.join(', ')})`, 2);
+}
