@@ -23,6 +23,8 @@ const CANDIDATE_SCHEMA = [
 /** How long a green thread made runnable may wait for the hub before it is taken to have done no socket I/O. */
 const READY_EXPIRY_NS = BigInt(process.env.NITRACE_READY_EXPIRY_MS ?? 20) * 1_000_000n;
 
+const DEBUG_PID = process.env.NITRACE_DEBUG_SWEEP ? Number(process.env.NITRACE_DEBUG_SWEEP) : null;
+
 /** Calls a green thread keeps before its owner is settled (bounds memory on long-lived background green threads). */
 const MAX_PENDING_CHILDREN = 10_000;
 
@@ -60,6 +62,8 @@ interface Ctx {
   rpc: boolean;
   /** When it was last made runnable (raw ns). */
   readyAt: bigint;
+  /** Its request was answered (HTTP response sent, RPC reply published): a late response cannot make it run again. */
+  done: boolean;
 }
 
 interface ThreadState {
@@ -195,6 +199,9 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           t = newThread();
         }
         step(t, chunk, i);
+        if (DEBUG_PID !== null && chunk.number(1, i) === DEBUG_PID) {
+          process.stderr.write(`sweep ${chunk.bigint(14, i)} ${chunk.string(4, i)} ${chunk.string(5, i)} running=${t.running?.owner ?? '-'} ready=${t.ready.length} open=${t.open}\n`);
+        }
         if (out.rows >= 50_000) {
           await engine.append('candidates', out);
           out.clear();
@@ -231,7 +238,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     t.lastOp = op;
     switch (op) {
       case 'serve': {
-        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, readyAt: now };
+        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, readyAt: now, done: false };
         t.served.set(span, ctx);
         t.open++;
         run(t, ctx);
@@ -242,8 +249,10 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         const ctx = t.served.get(span);
         if (ctx) {
           t.open--;
+          ctx.done = true;
           t.served.delete(span);
-          if (t.running === ctx) run(t, null);
+          // It keeps the thread until another request or response comes: work after the response (session
+          // cleanup, a ROLLBACK) is still that request's (vPath's rule).
           if (gid !== null && t.byGid.get(gid) === ctx) t.byGid.delete(gid);
         }
         return;
@@ -270,7 +279,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         const handles = chunk.string(8, i);
         const waiter = span === '' ? undefined : t.waiting.get(span);
         if (handles !== null) {
-          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, readyAt: now };
+          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, readyAt: now, done: false };
           t.open++;
           t.ready.push(ctx);
           if (gid !== null) {
@@ -295,7 +304,10 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
       }
       case 'resume': {
         const ctx = t.callCtx.get(span);
-        if (ctx) {
+        if (ctx && ctx.done) {
+          t.callCtx.delete(span);
+          if (ctx.how === 'thread') run(t, ctx); // its own cleanup call answered: still its thread
+        } else if (ctx) {
           t.callCtx.delete(span);
           ctx.blocked = false;
           if (ctx.how !== 'thread' && ctx.how !== 'greenlet') ctx.how = 'resume';
@@ -334,6 +346,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           if (ctx.rpc) {
             t.open--;
             ctx.rpc = false;
+            ctx.done = true;
           }
           if (gid !== null && t.byGid.get(gid) === ctx) t.byGid.delete(gid);
           run(t, null);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { NitraceError } from '../../core/errors.js';
 import type { Diagnostics } from '../diagnostics.js';
 import { sqlString, type Engine } from '../engine/engine.js';
@@ -53,7 +54,8 @@ const PROCESS_COLUMNS: readonly [string, string][] = [
  * is an error.
  */
 export async function loadCaptures(engine: Engine, dirs: readonly string[], diag: Diagnostics): Promise<CaptureManifest[]> {
-  const manifests = dirs.map((d) => readCaptureManifest(d, diag));
+  // Absolute paths: the `events` view keeps them, and users reopen analysis.duckdb from anywhere.
+  const manifests = dirs.map((d) => readCaptureManifest(resolve(d), diag));
   const seen = new Map<string, string>();
   for (const m of manifests) {
     const other = seen.get(m.node);

@@ -87,6 +87,14 @@ export function parseHttpFrame(stream: GappedStream, pos: number, type: MessageT
     if (!stream.final) return { state: 'needs-more-data' };
     bodyLen = stream.length - pos - headLen;
   } else bodyLen = 0;
+  // A response to HEAD has no body whatever its Content-Length says (RFC 9110 9.3.2); the parser does not see the
+  // request, but the bytes say it: the server closed the connection right after the head it announced closing, or
+  // the next response follows the head.
+  if (type === 'response' && bodyLen > 0 && !msg.chunked) {
+    const after = stream.contiguousAt(pos + headLen, 8);
+    const ended = stream.final && pos + headLen === stream.length && /^close$/i.test(header(msg, 'connection') ?? '');
+    if (ended || (after.length >= 7 && latin1.decode(after).startsWith('HTTP/1.'))) bodyLen = 0;
+  }
   const length = headLen + bodyLen;
   if (pos + length > stream.length) return { state: 'needs-more-data' };
   msg.length = length;

@@ -10,6 +10,29 @@ import type { MemcachedFrame, MemcachedRecord } from './types.js';
 const RETRIEVAL_COMMANDS = new Set(['get', 'gets', 'gat', 'gats', 'mg']);
 
 /**
+ * Reply words each command can get (protocol.txt), besides the errors every command can get. A reply that cannot
+ * answer the oldest waiting command but can answer the next one means the oldest lost its reply (the capture
+ * dropped it): pairing resyncs instead of shifting every later pair by one.
+ */
+const REPLIES_OF: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries({
+    get: ['VALUE', 'END'], gets: ['VALUE', 'END'], gat: ['VALUE', 'END'], gats: ['VALUE', 'END'],
+    set: ['STORED', 'NOT_STORED'], add: ['STORED', 'NOT_STORED'], replace: ['STORED', 'NOT_STORED'],
+    append: ['STORED', 'NOT_STORED'], prepend: ['STORED', 'NOT_STORED'], cas: ['STORED', 'EXISTS', 'NOT_FOUND'],
+    delete: ['DELETED', 'NOT_FOUND'], touch: ['TOUCHED', 'NOT_FOUND'],
+    mg: ['VA', 'HD', 'EN'], ms: ['HD', 'NS', 'EX', 'NF'], md: ['HD', 'NF', 'EX'], ma: ['HD', 'VA', 'NF', 'NS', 'EX'], mn: ['MN'],
+  }).map(([k, v]) => [k, new Set(v)]),
+);
+const ANY_COMMAND_REPLIES = new Set(['ERROR', 'CLIENT_ERROR', 'SERVER_ERROR']);
+
+/** Whether `reply` can answer `req` (unknown commands and numeric incr/decr replies: yes). */
+function canAnswer(req: MemcachedFrame, reply: MemcachedFrame): boolean {
+  const words = REPLIES_OF.get(req.command);
+  if (!words || ANY_COMMAND_REPLIES.has(reply.command)) return true;
+  return words.has(reply.command);
+}
+
+/**
  * Pairs the commands and replies of one connection as they come. Counted as errors: replies older than their
  * command, and replies left over after every command. Commands without a reply get `resp: null`.
  */
@@ -43,6 +66,15 @@ export function createMemcachedStitcher(sink: StitchSink): Stitcher<MemcachedFra
         replies.shift();
       }
       if (replies.length === 0) return;
+      const reply = replies[0]!;
+      if (!canAnswer(req, reply)) {
+        const next = commands.slice(1).find((c) => !c.noreply);
+        if (next === undefined) return; // wait: the next command may show whose reply this is
+        errorCount++;
+        if (canAnswer(next, reply)) emit(commands.shift()!, null); // this command's reply was lost
+        else replies.shift(); // a reply no waiting command can take
+        continue;
+      }
       emit(commands.shift()!, replies.shift()!);
     }
   };
