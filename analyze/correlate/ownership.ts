@@ -264,13 +264,19 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         if (old) settle(old, null, null); // the address of a dead greenlet, reused
         const queue = parent === null ? undefined : t.deliveriesBy.get(parent);
         const delivery = queue?.shift();
-        if (gid !== null) {
-          if (delivery) {
-            delivery.how = 'greenlet';
-            t.ready = t.ready.filter((c) => c !== delivery);
-            t.byGid.set(gid, delivery);
-          } else t.byGid.delete(gid);
+        if (gid === null) return;
+        if (delivery) {
+          delivery.how = 'greenlet';
+          t.ready = t.ready.filter((c) => c !== delivery);
+          t.byGid.set(gid, delivery);
+          return;
         }
+        // A green thread spawned by one working for a request works for that request too (nova's utils.spawn
+        // hands its request context to the new green thread); one spawned by background work is background work.
+        const spawner = parent === null ? undefined : t.byGid.get(parent);
+        if (spawner && spawner.owner !== null && !spawner.done) {
+          t.byGid.set(gid, { owner: spawner.owner, blocked: false, how: 'greenlet', pending: null, rpc: false, readyAt: now, done: false });
+        } else t.byGid.delete(gid);
         return;
       }
       case 'deliver': {
