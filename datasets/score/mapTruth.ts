@@ -121,6 +121,32 @@ function shapeMatches(p: TruthPoint, o: Observable, s: ObservedSpan, opts: MapOp
   return s.method === m || (s.path ?? '').includes(m) || !s.method || /^basic\./.test(s.method);
 }
 
+/**
+ * How far span `s` is from a point that ran from `ts` to `tf` (µs, clocks aligned). The start always counts; the end
+ * counts where the wire cannot differ from the point: an RPC span that is one message says nothing by its end;
+ * a service handles a request inside the server span's bytes (OSProfiler's WSGI point starts after the first byte
+ * and stops before the last), and a call's bytes lie inside the client point that made them (SQLAlchemy's cursor
+ * execute, the neutron client's do_request), whose end a busy green-thread hub can delay by far more than the call
+ * took. So an end past the point's (server: before it) costs in full, the other way round a quarter.
+ */
+/** An RPC span no longer than this is one message (a cast's, or a call whose reply was not paired): its end says nothing. */
+const RPC_SINGLE_MESSAGE_US = 1_000;
+/** Weight of a whole call's end difference: the reply is sent after the handler's point stops, by a busy hub's delay. */
+const RPC_END_WEIGHT = 0.1;
+
+/** Weight of an end difference the wire allows (see mappingCost): small, so it still tells apart close neighbours. */
+const INSIDE_END_WEIGHT = 0.25;
+
+function mappingCost(o: Observable, s: ObservedSpan, ts: number, tf: number): number {
+  const dStart = Math.abs(s.start_us - ts);
+  // An RPC span that is a whole call (handled until its reply, or made until the reply came back) ends about when
+  // the point does, a busy hub's delay later: a weak tie-breaker between calls of one method started together.
+  if (o.kind === 'rpc') return s.end_us - s.start_us > RPC_SINGLE_MESSAGE_US ? dStart + RPC_END_WEIGHT * Math.abs(s.end_us - tf) : dStart;
+  if (s.end_us <= s.start_us) return 2 * dStart;
+  const endOutside = o.side === 'server' ? tf - s.end_us : s.end_us - tf;
+  return dStart + Math.max(0, endOutside) + INSIDE_END_WEIGHT * Math.max(0, -endOutside);
+}
+
 interface Candidate {
   point: string;
   span: string;
@@ -183,8 +209,7 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
       for (const s of bySide[o.side].between(ts - tol, ts + tol)) {
         // RPC spans are single messages (a cast, or a call whose reply is its own span): their end says nothing
         // about the point's end, so they match on the start alone; so does a span whose response was never seen
-        const cost =
-          o.kind === 'rpc' ? Math.abs(s.start_us - ts) : s.end_us > s.start_us ? Math.abs(s.start_us - ts) + Math.abs(s.end_us - tf) : 2 * Math.abs(s.start_us - ts);
+        const cost = mappingCost(o, s, ts, tf);
         if (cost > tol || !shapeMatches(p, o, s, opts)) continue;
         if (encl) {
           // a call the process made while serving a request: same process, inside the request's span
@@ -229,6 +254,17 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   // makes the call, so when the request that process was serving (nearest server-side ancestor of the same
   // service) has a span, the call's span must come from that process and start inside that request's time. This uses the truth's
   // structure and span attributes only (pid, times), never the reconstruction's edges or thread ids.
+  // How long each point's work went on: its own end, or a later end of any point below it (work it handed to a green
+  // thread it spawned, as nova's compute does with builds, ends after the RPC point that started it).
+  const extent = new Map<string, number>();
+  for (const p of points) {
+    const end = toUs(p.finished_ns) ?? toUs(p.started_ns)!;
+    let q: TruthPoint | undefined = p;
+    for (let guard = 0; q && guard < 1000; guard++, q = pointById.get(q.parent_id)) {
+      if ((extent.get(q.trace_id) ?? -Infinity) >= end) break;
+      extent.set(q.trace_id, end);
+    }
+  }
   const enclosing = new Map<string, Enclosure>();
   for (const { p, o } of observables) {
     if (o.side !== 'client') continue;
@@ -239,9 +275,10 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
         const sid = spanOf.get(q.trace_id);
         const pid = sid ? spanById.get(sid)!.pid : null;
         if (pid !== null) {
-          // the request's time from the truth (an RPC span is one message long, so not the span's)
+          // the request's time from the truth, up to the end of the work it started (an RPC span is one message
+          // long, so not the span's)
           const lo = toUs(q.started_ns)! + offsetUs - ENCLOSING_SLACK_US;
-          const hi = (toUs(q.finished_ns) ?? toUs(q.started_ns)!) + offsetUs + ENCLOSING_SLACK_US;
+          const hi = extent.get(q.trace_id)! + offsetUs + ENCLOSING_SLACK_US;
           enclosing.set(p.trace_id, { pid, lo, hi });
         }
         break;
