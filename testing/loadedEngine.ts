@@ -7,6 +7,7 @@ import { DuckDbEngine } from '../analyze/engine/duckdb.js';
 import { loadCaptures } from '../analyze/load/loadCaptures.js';
 import { parseConnections } from '../analyze/parse/parseConnections.js';
 import { buildSpansRaw } from '../analyze/parse/spansRaw.js';
+import { buildMessageSpans } from '../analyze/messaging/messageSpans.js';
 import type { SyntheticCapture } from './syntheticCapture.js';
 
 /** A synthetic capture written, loaded and parsed into an in-memory engine: the input of each correlation step. */
@@ -29,6 +30,7 @@ export async function loadedEngineFromDirs(dirs: string[]): Promise<{ engine: Du
   await loadCaptures(engine, dirs, diag);
   await parseConnections(engine, diag, () => 0, false);
   await buildSpansRaw(engine);
+  await buildMessageSpans(engine);
   await createCandidates(engine);
   return {
     engine,

@@ -35,18 +35,25 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
        FROM ranked WHERE rk = 1`,
     ),
   );
-  for (let attempt = 0; ; attempt++) {
-    const cyclic = await resolveRoots(engine);
-    if (cyclic === 0 || attempt >= 10) break;
-    // Break each cycle at its weakest link: drop, among the links of spans that never reached a root, the weakest
-    // one per cycle (approximated by the weakest per connected ancestor group).
-    const [n] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM edges_t WHERE child_span_id IN (
-        SELECT child_span_id FROM (SELECT e.child_span_id, row_number() OVER (PARTITION BY r.anc ORDER BY e.confidence, e.child_span_id) AS rk
-          FROM edges_t e JOIN span_roots r ON r.span_id = e.child_span_id WHERE NOT r.done) WHERE rk = 1)`);
-    await engine.exec(`DELETE FROM edges_t WHERE child_span_id IN (
-        SELECT child_span_id FROM (SELECT e.child_span_id, row_number() OVER (PARTITION BY r.anc ORDER BY e.confidence, e.child_span_id) AS rk
-          FROM edges_t e JOIN span_roots r ON r.span_id = e.child_span_id WHERE NOT r.done) WHERE rk = 1)`);
-    diag.warn('edge-cycle', 'parent links dropped because they would make a cycle', Number(n?.n ?? 0n));
+  const cyclic = await resolveRoots(engine);
+  if (cyclic > 0) {
+    // Conflicting evidence closed cycles: among the few spans that never reached a root, take links strongest first
+    // and drop each one that would close a cycle (the small set is handled in JS).
+    const links = await engine.query<{ child: string; parent: string; confidence: number }>(`SELECT e.child_span_id AS child, e.parent_span_id AS parent, e.confidence
+      FROM edges_t e JOIN span_roots r ON r.span_id = e.child_span_id WHERE NOT r.done ORDER BY e.confidence DESC, e.child_span_id`);
+    const parent = new Map<string, string>();
+    const dropped: string[] = [];
+    for (const l of links) {
+      let p: string | undefined = l.parent;
+      for (let guard = 0; p !== undefined && p !== l.child && guard < links.length + 1; guard++) p = parent.get(p);
+      if (p === l.child) dropped.push(l.child);
+      else parent.set(l.child, l.parent);
+    }
+    for (let i = 0; i < dropped.length; i += 1000) {
+      await engine.exec(`DELETE FROM edges_t WHERE child_span_id IN (${dropped.slice(i, i + 1000).map((x) => `'${x}'`).join(', ')})`);
+    }
+    diag.warn('edge-cycle', 'parent links dropped because they would make a cycle', dropped.length);
+    await resolveRoots(engine);
   }
   await engine.exec(
     d.createTableAs(
