@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClickHouseModules, type Arrow, type Chdb, type ChdbSession as Session } from './clickhouseModules.js';
-import type { Engine, Row } from './engine.js';
+import { NitraceError } from '../../core/errors.js';
+import { columnList, type ColumnBatch, type ColumnChunk, type ColumnType, type TableSchema } from './columns.js';
+import type { Dialect, Engine, Row } from './engine.js';
 
 /**
  * The analysis engine on embedded ClickHouse (npm `chdb`: ClickHouse 26.7 inside this process), results read as
@@ -13,6 +15,7 @@ import type { Engine, Row } from './engine.js';
  * query parameters ({name:String}), never in SQL text.
  */
 export class ClickHouseEngine implements Engine {
+  readonly dialect = clickhouseDialect;
   private constructor(
     private readonly chdb: Chdb,
     private readonly arrow: Arrow,
@@ -83,6 +86,19 @@ export class ClickHouseEngine implements Engine {
     await this.session.insert({ table, values: rows as unknown[][] });
   }
 
+  /** First cut (lead, for the new Engine interface): reads the whole result, then hands it on in blocks. */
+  async stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void> {
+    const rows = await this.rows<Record<string, unknown>>(sql, {});
+    for (let off = 0; off < rows.length; off += 2048) await onChunk(new RowsChunk(rows.slice(off, off + 2048)));
+  }
+
+  /** First cut (lead): rows through insertRows. */
+  async append(table: string, batch: ColumnBatch): Promise<void> {
+    const rows: unknown[][] = [];
+    for (let i = 0; i < batch.rows; i++) rows.push(batch.columns.map((c) => c.get(i)));
+    await this.insertRows(table, rows);
+  }
+
   close(): void {
     this.session.cleanup();
     rmSync(this.tempDir, { recursive: true, force: true });
@@ -129,4 +145,55 @@ function quoteId(name: string): string {
 
 function nullable(type: string): string {
   return type.startsWith('Nullable(') || type.startsWith('Array(') || type.startsWith('LowCardinality(') ? type : `Nullable(${type})`;
+}
+
+const CLICKHOUSE_TYPES: Record<ColumnType, string> = {
+  BIGINT: 'Nullable(Int64)', UBIGINT: 'Nullable(UInt64)', INTEGER: 'Nullable(Int32)', DOUBLE: 'Nullable(Float64)',
+  BOOLEAN: 'Nullable(Bool)', VARCHAR: 'Nullable(String)', BLOB: 'Nullable(String)',
+};
+
+/** First cut (lead) of the ClickHouse dialect for the portable analysis SQL; H3 owns it from here. */
+export const clickhouseDialect: Dialect = {
+  name: 'clickhouse',
+  createTableAs: (name, select, orderBy) => `CREATE OR REPLACE TABLE ${name} ENGINE = MergeTree ORDER BY ${orderBy ?? 'tuple()'} AS ${select}`,
+  createTable: (name, schema: TableSchema, orderBy) =>
+    `CREATE OR REPLACE TABLE ${name} (${schema.map(([n, t]) => `${n} ${CLICKHOUSE_TYPES[t]}`).join(', ')}) ENGINE = MergeTree ORDER BY ${orderBy ?? 'tuple()'}`,
+  listAgg: (expr, orderBy) => `arrayMap(x -> x.2, arraySort(x -> x.1, groupArray((${orderBy.replace(/\s+(ASC|DESC)\b/gi, '')}, ${expr}))))`,
+  listElement: (list, i) => `arrayElement(${list}, ${i})`,
+  hash: (...exprs) => `cityHash64(${exprs.join(', ')})`,
+};
+void columnList;
+
+/** Rows already in JS behind the ColumnChunk accessors (column i = the i-th key). */
+class RowsChunk implements ColumnChunk {
+  private readonly keys: string[];
+  constructor(private readonly rowsIn: Record<string, unknown>[]) {
+    this.keys = rowsIn.length ? Object.keys(rowsIn[0]!) : [];
+  }
+  get rowCount(): number {
+    return this.rowsIn.length;
+  }
+  private v(col: number, row: number): unknown {
+    return this.rowsIn[row]![this.keys[col]!] ?? null;
+  }
+  bigint(col: number, row: number): bigint | null {
+    const v = this.v(col, row);
+    return v === null ? null : BigInt(v as number | bigint);
+  }
+  number(col: number, row: number): number | null {
+    const v = this.v(col, row);
+    return v === null ? null : Number(v);
+  }
+  string(col: number, row: number): string | null {
+    const v = this.v(col, row);
+    return v === null ? null : String(v);
+  }
+  bytes(col: number, row: number): Uint8Array | null {
+    const v = this.v(col, row);
+    return v === null ? null : v instanceof Uint8Array ? v : new TextEncoder().encode(String(v));
+  }
+  boolean(col: number, row: number): boolean | null {
+    const v = this.v(col, row);
+    return v === null ? null : Boolean(v);
+  }
 }
