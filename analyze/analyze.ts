@@ -37,7 +37,7 @@ export interface AnalyzeOptions {
 
 export interface AnalyzeSummary {
   nitrace_version: string;
-  analysis_schema_version: 1;
+  analysis_schema_version: 2;
   captures: { dir: string; node: string; status: string }[];
   spans: number;
   client_spans: number;
@@ -116,7 +116,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     diag.timingsMs.total = Math.round(performance.now() - t0);
     const summary: AnalyzeSummary = {
       nitrace_version: version,
-      analysis_schema_version: 1,
+      analysis_schema_version: 2,
       captures: manifests.map((m) => ({ dir: m.dir, node: m.node, status: m.status })),
       spans: Number(k!.n),
       client_spans: Number(k!.c),

@@ -17,7 +17,7 @@ export const ARCHIVE_VERSION = 1;
 /** Versions of card.json (format "nitrace-dataset") this nitrace reads. */
 export const SUPPORTED_CARD_VERSIONS = [1] as const;
 /** Analysis output schema versions (summary.json analysis_schema_version) this nitrace reads. */
-export const SUPPORTED_ANALYSIS_SCHEMA_VERSIONS = [1] as const;
+export const SUPPORTED_ANALYSIS_SCHEMA_VERSIONS = [1, 2] as const;
 
 export interface FileEntry {
   /** path inside the dataset, '/'-separated */

@@ -121,30 +121,34 @@ function shapeMatches(p: TruthPoint, o: Observable, s: ObservedSpan, opts: MapOp
   return s.method === m || (s.path ?? '').includes(m) || !s.method || /^basic\./.test(s.method);
 }
 
-/**
- * How far span `s` is from a point that ran from `ts` to `tf` (µs, clocks aligned). The start always counts; the end
- * counts where the wire cannot differ from the point: an RPC span that is one message says nothing by its end;
- * a service handles a request inside the server span's bytes (OSProfiler's WSGI point starts after the first byte
- * and stops before the last), and a call's bytes lie inside the client point that made them (SQLAlchemy's cursor
- * execute, the neutron client's do_request), whose end a busy green-thread hub can delay by far more than the call
- * took. So an end past the point's (server: before it) costs in full, the other way round a quarter.
- */
-/** An RPC span no longer than this is one message (a cast's, or a call whose reply was not paired): its end says nothing. */
+/** An RPC span no longer than this is one message (a cast's, or a call whose reply was not paired). */
 const RPC_SINGLE_MESSAGE_US = 1_000;
 /** Weight of a whole call's end difference: the reply is sent after the handler's point stops, by a busy hub's delay. */
 const RPC_END_WEIGHT = 0.1;
-
 /** Weight of an end difference the wire allows (see mappingCost): small, so it still tells apart close neighbours. */
 const INSIDE_END_WEIGHT = 0.25;
 
+/**
+ * How far span `s` is from a point that ran from `ts` to `tf` (µs, clocks aligned), by how each observable sits in
+ * its wire span. A service handles a request inside the server span's bytes (OSProfiler's WSGI point starts after
+ * the first byte and stops before the last); a call's bytes lie inside the client point that made them
+ * (SQLAlchemy's cursor execute, the neutron client's do_request), whose ends a busy green-thread hub can move by
+ * far more than the call took. So an end on the impossible side costs in full, one on the expected side a quarter.
+ * An RPC span that is one message says nothing by its end; one that is a whole call (handled until its reply, or
+ * made until the reply came back) ends about when the point does, a weak tie-breaker between calls of one method.
+ */
 function mappingCost(o: Observable, s: ObservedSpan, ts: number, tf: number): number {
-  const dStart = Math.abs(s.start_us - ts);
-  // An RPC span that is a whole call (handled until its reply, or made until the reply came back) ends about when
-  // the point does, a busy hub's delay later: a weak tie-breaker between calls of one method started together.
-  if (o.kind === 'rpc') return s.end_us - s.start_us > RPC_SINGLE_MESSAGE_US ? dStart + RPC_END_WEIGHT * Math.abs(s.end_us - tf) : dStart;
-  if (s.end_us <= s.start_us) return 2 * dStart;
-  const endOutside = o.side === 'server' ? tf - s.end_us : s.end_us - tf;
-  return dStart + Math.max(0, endOutside) + INSIDE_END_WEIGHT * Math.max(0, -endOutside);
+  if (o.kind === 'rpc') {
+    const dStart = Math.abs(s.start_us - ts);
+    return s.end_us - s.start_us > RPC_SINGLE_MESSAGE_US ? dStart + RPC_END_WEIGHT * Math.abs(s.end_us - tf) : dStart;
+  }
+  const end = s.end_us > s.start_us ? s.end_us : null;
+  // Positive: the span reaches beyond the point (the server side's expected way), negative: inside it.
+  const before = ts - s.start_us;
+  const after = end === null ? null : end - tf;
+  const sign = o.side === 'server' ? 1 : -1;
+  const cost = (d: number): number => (d * sign >= 0 ? INSIDE_END_WEIGHT * Math.abs(d) : Math.abs(d));
+  return end === null ? 2 * cost(before) : cost(before) + cost(after!);
 }
 
 interface Candidate {

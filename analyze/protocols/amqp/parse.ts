@@ -24,8 +24,8 @@ export const FRAME_HEADER_LENGTH = 7;
  * 128 KiB, https://www.rabbitmq.com/docs/configure frame_max); 16 MiB rejects garbage without rejecting real traffic.
  */
 export const MAX_FRAME_PAYLOAD = 16 * 1024 * 1024;
-/** Body bytes kept per body frame (the capture keeps at most 8 KiB per syscall anyway). */
-export const MAX_BODY_HEAD = 8192;
+/** Body bytes kept per body frame (the capture keeps at most 64 KiB per syscall, with --snaplen-port). */
+export const MAX_BODY_HEAD = 64 * 1024;
 
 /**
  * Class and method names (spec XML amqp0-9-1.extended.xml, <class>/<method> index attributes). A hand table: the

@@ -15,7 +15,7 @@ import type { Stitcher, StitchSink } from '../protocol.js';
 import type { Frame, MessageType, RecordsWithErrorCount } from '../types.js';
 import type { AmqpFrame, AmqpMessage, AmqpOperation, AmqpRecord, BodyFrame, BrokerHop, ContentHeaderFrame, MethodFrame, OsloFields } from './types.js';
 
-/** Body bytes kept per message for id extraction (a capture head is at most 8 KiB per syscall). */
+/** Body bytes kept per message for id extraction. */
 export const MAX_MESSAGE_BODY_HEAD = 64 * 1024;
 /** Body prefix hashed to follow a message through the broker when its whole body was not captured. */
 export const BODY_PREFIX_BYTES = 256;
