@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnChunk } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
-import { jaegerTrace } from './jaeger.js';
+import { JaegerProcesses, jaegerSpan } from './jaeger.js';
 import { otlpResource, otlpSpan } from './otlp.js';
 import type { ExportSpan } from './spanRows.js';
 
@@ -13,6 +13,9 @@ import type { ExportSpan } from './spanRows.js';
  * can take one at a time (docs/analysis-schema.md).
  */
 export const SPANS_PER_FILE = 500_000;
+
+/** Spans in one OTLP `resourceSpans` element: bounded so a collector can take one element at a time. */
+const RESOURCE_SPANS_PER_ELEMENT = 10_000;
 
 const SPAN_COLUMNS = `s.span_id, s.trace_id, s.parent_span_id, s.kind, s.node, s.pid, s.tid, s.service, s.protocol, s.method, s.path,
   s.status, s.start_ns, s.end_ns, s.local_addr, s.local_port, s.remote_addr, s.remote_port,
@@ -45,20 +48,49 @@ function exportSpanAt(c: ColumnChunk, i: number): ExportSpan {
   };
 }
 
-/** A JSON file written piece by piece, opened and closed around a fixed prefix and suffix. */
+/** Characters gathered before one write: few system calls, no giant string built. */
+const WRITE_BUFFER_CHARS = 4 << 20;
+
+/**
+ * A JSON file of the form PREFIX element,element,... SUFFIX, written buffered. An element is written in pieces:
+ * `begin(head)`, then `item(piece)` for each of its inner array's items (commas added), then `end(tail)`.
+ */
 class JsonWriter {
-  private fd: number;
-  private written = 0;
+  private readonly fd: number;
+  private elements = 0;
+  private items = 0;
+  private buffered: string[] = [];
+  private bufferedChars = 0;
   constructor(file: string, prefix: string, private readonly suffix: string) {
     this.fd = openSync(file, 'w');
-    writeSync(this.fd, prefix);
+    this.push(prefix);
   }
-  write(piece: string): void {
-    writeSync(this.fd, (this.written++ > 0 ? ',' : '') + piece);
+  begin(head: string): void {
+    if (this.elements++ > 0) this.push(',');
+    this.items = 0;
+    this.push(head);
+  }
+  item(piece: string): void {
+    if (this.items++ > 0) this.push(',');
+    this.push(piece);
+  }
+  end(tail: string): void {
+    this.push(tail);
   }
   close(): void {
-    writeSync(this.fd, this.suffix);
+    this.push(this.suffix);
+    this.flush();
     closeSync(this.fd);
+  }
+  private push(text: string): void {
+    this.buffered.push(text);
+    this.bufferedChars += text.length;
+    if (this.bufferedChars >= WRITE_BUFFER_CHARS) this.flush();
+  }
+  private flush(): void {
+    writeSync(this.fd, this.buffered.join(''));
+    this.buffered = [];
+    this.bufferedChars = 0;
   }
 }
 
@@ -72,9 +104,9 @@ export interface ExportFiles {
  * Writes OTLP/JSON and Jaeger JSON from `spans` and `edges`, streamed from the engine in column chunks: memory holds
  * one resource's pending JSON piece or one trace, never the analysis (V8 strings stop at ~512 MB).
  */
-export async function writeExports(engine: Engine, out: string): Promise<ExportFiles> {
+export async function writeExports(engine: Engine, out: string, spansPerFile = SPANS_PER_FILE): Promise<ExportFiles> {
   const [k] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM spans');
-  const parts = Number(k?.n ?? 0n) > SPANS_PER_FILE;
+  const parts = Number(k?.n ?? 0n) > spansPerFile;
   const files: ExportFiles = parts ? { otlp: join(out, 'otlp'), jaeger: join(out, 'jaeger') } : { otlp: join(out, 'otlp.json'), jaeger: join(out, 'jaeger.json') };
   if (parts) {
     mkdirSync(files.otlp, { recursive: true });
@@ -82,21 +114,18 @@ export async function writeExports(engine: Engine, out: string): Promise<ExportF
   }
   const partFile = (dir: string, n: number) => join(dir, `part-${String(n).padStart(5, '0')}.json`);
 
-  // OTLP: spans grouped by resource (service, node), a resource's spans in trace order.
+  // OTLP: spans grouped by resource (service, node), a resource's spans in trace order; one `resourceSpans`
+  // element per resource and at most RESOURCE_SPANS_PER_ELEMENT spans.
   {
     let part = 1;
     let inPart = 0;
+    let inElement = 0;
     let file: JsonWriter | null = null;
     let resource = '';
     const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.otlp, part++) : files.otlp, '{"resourceSpans":[', ']}');
-    // A resource's spans are gathered into one `resourceSpans` element; written when the resource changes.
-    let pending: string[] = [];
-    let pendingResource: string | null = null;
-    const flushResource = (): void => {
-      if (pendingResource === null || pending.length === 0) return;
-      file ??= openPart();
-      file.write(`{"resource":${pendingResource},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[${pending.join(',')}]}]}`);
-      pending = [];
+    const endElement = (): void => {
+      if (file && inElement > 0) file.end(']}]}');
+      inElement = 0;
     };
     await engine.stream(
       `SELECT ${SPAN_COLUMNS} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id
@@ -105,56 +134,64 @@ export async function writeExports(engine: Engine, out: string): Promise<ExportF
         for (let i = 0; i < c.rowCount; i++) {
           const s = exportSpanAt(c, i);
           const key = `${s.service ?? 'unknown'}\u0000${s.node}`;
-          if (key !== resource || pending.length >= 10_000) {
-            flushResource();
-            resource = key;
-            pendingResource = JSON.stringify(otlpResource(s.service, s.node));
-          }
-          if (parts && inPart >= SPANS_PER_FILE) {
-            flushResource();
+          if (parts && inPart >= spansPerFile) {
+            endElement();
             file?.close();
             file = null;
             inPart = 0;
           }
-          pending.push(JSON.stringify(otlpSpan(s)));
+          if (key !== resource || inElement >= RESOURCE_SPANS_PER_ELEMENT) endElement();
+          if (inElement === 0) {
+            file ??= openPart();
+            resource = key;
+            file.begin(`{"resource":${JSON.stringify(otlpResource(s.service, s.node))},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[`);
+          }
+          file!.item(JSON.stringify(otlpSpan(s)));
+          inElement++;
           inPart++;
         }
       },
     );
-    flushResource();
+    endElement();
     (file ?? openPart()).close();
   }
 
-  // Jaeger: whole traces, in trace order.
+  // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
   {
     let part = 1;
     let inPart = 0;
     const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.jaeger, part++) : files.jaeger, '{"data":[', ']}');
     let file: JsonWriter | null = null;
-    let trace: ExportSpan[] = [];
-    const flushTrace = (): void => {
-      if (trace.length === 0) return;
-      if (parts && inPart + trace.length > SPANS_PER_FILE && inPart > 0) {
-        file?.close();
-        file = null;
-        inPart = 0;
-      }
-      file ??= openPart();
-      file.write(JSON.stringify(jaegerTrace(trace[0]!.trace_id, trace)));
-      inPart += trace.length;
-      trace = [];
+    let traceId: string | null = null;
+    let processes = new JaegerProcesses();
+    const endTrace = (): void => {
+      if (traceId !== null) file!.end(`],"processes":${JSON.stringify(processes.byId)},"warnings":null}`);
+      traceId = null;
     };
     await engine.stream(
       `SELECT ${SPAN_COLUMNS} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id ORDER BY s.trace_id, s.start_ns, s.span_id`,
       (c) => {
         for (let i = 0; i < c.rowCount; i++) {
           const s = exportSpanAt(c, i);
-          if (trace.length > 0 && trace[0]!.trace_id !== s.trace_id) flushTrace();
-          trace.push(s);
+          if (s.trace_id !== traceId) {
+            endTrace();
+            // Parts hold whole traces: a new part starts only between traces.
+            if (parts && inPart >= spansPerFile) {
+              file?.close();
+              file = null;
+              inPart = 0;
+            }
+            file ??= openPart();
+            traceId = s.trace_id;
+            processes = new JaegerProcesses();
+            file.begin(`{"traceID":${JSON.stringify(traceId)},"spans":[`);
+          }
+          file!.item(JSON.stringify(jaegerSpan(s.trace_id, s, processes)));
+          inPart++;
         }
       },
     );
-    flushTrace();
+    endTrace();
     (file ?? openPart()).close();
   }
   return files;
