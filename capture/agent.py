@@ -128,6 +128,11 @@ class RingReader:
                 n += 1
             if cons == start:
                 return total  # the oldest record is still being written
+            # Counted before the write: if the pipe breaks in the middle of this run (nitrace capture was killed),
+            # each of its records is either in what Node read or lost with Node, never missing from both counts.
+            self.records += n
+            self.bytes += cons - start
+            total += n
             off = base + (start & mask)
             view = memoryview(prod_map)[off: off + (cons - start)]
             while len(view):
@@ -135,9 +140,6 @@ class RingReader:
                 view = view[written:]
             view.release()
             struct.pack_into("<Q", self.consumer, 0, cons)
-            self.records += n
-            self.bytes += cons - start
-            total += n
 
 
 def read_counters(b):
@@ -173,7 +175,9 @@ def main():
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(1))
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # A broken pipe (nitrace capture was killed) must surface as BrokenPipeError, so that the final counters are
+    # still written for `nitrace capture-recover`; SIG_DFL would kill the agent with stale counters on disk.
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     try:
         from bcc import BPF

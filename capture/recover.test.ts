@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { recoverCapture } from './recover.js';
 import { SegmentBuilder } from './segmentBuilder.js';
@@ -92,6 +93,69 @@ test('capture-recover: temps removed, spools converted or dropped, unlisted segm
 
     const again = await recoverCapture(dir);
     assert.deepEqual([again.converted, again.adopted, again.droppedSpools, again.removedTemps, again.quarantined], [[], [], [], [], []], 'recovering twice changes nothing');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A stand-in for an agent that outlived its capture: its command line names the stats file, as the real one's does. */
+function fakeAgent(statsPath: string, finishAfterMs: number, records: number): ChildProcess {
+  const script = `setTimeout(() => {
+    const fs = require('node:fs');
+    fs.writeFileSync(${JSON.stringify(statsPath)} + '.tmp', JSON.stringify({ kernel_emitted: ${records}, ringbuf_drops: 0, payload_faults: 0, active_map_full: 0, filtered_in_kernel: 0, green_switches: 0, agent_records: ${records}, agent_bytes: 0, final: true }));
+    fs.renameSync(${JSON.stringify(statsPath)} + '.tmp', ${JSON.stringify(statsPath)});
+  }, ${finishAfterMs});`;
+  return spawn(process.execPath, ['-e', script, JSON.stringify({ stats_path: statsPath })], { stdio: 'ignore' });
+}
+
+test('capture-recover waits for an agent that outlived its capture, refuses a capture whose agent keeps running, says when counters are not final', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace recover-agent '));
+  const stats = join(dir, 'agent-stats.json');
+  const periodic = { kernel_emitted: 3, ringbuf_drops: 0, payload_faults: 0, active_map_full: 0, filtered_in_kernel: 0, green_switches: 0, agent_records: 3, agent_bytes: 0, final: false, time_ns: '1796000000000000000' };
+  const capture = (pid: number) => {
+    rmSync(join(dir, 'events'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'events'));
+    const m = startManifest('n', { release: 'r', version: 'v', machine: 'm' }, {
+      snaplen: 512, snaplen_ports: {}, greenlet: false, redact: true, pids: [], comms: [], ports: [], netns: [], command: null,
+      segment_max_bytes: 1, segment_max_seconds: 1, ring_buffer_bytes: 1,
+    });
+    m.agent = { pid, probes: 1 };
+    writeManifest(dir, m);
+    writeFileSync(stats, JSON.stringify(periodic));
+  };
+  const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)));
+  try {
+    // The agent writes its final counters 1.5 s after the capture died: recover waits for them.
+    let agent = fakeAgent(stats, 1500, 42);
+    capture(agent.pid!);
+    const t0 = Date.now();
+    const lines: string[] = [];
+    let r = await recoverCapture(dir, { log: (l) => lines.push(l) });
+    assert.ok(Date.now() - t0 >= 1000, 'waited for the agent');
+    assert.equal(r.agentCounters, 'final');
+    assert.equal(r.manifest.counters.agent_records, 42);
+    assert.equal(r.manifest.losses.unflushed, 42);
+    assert.equal(r.manifest.error, null);
+    assert.match(lines.join('\n'), new RegExp(`waiting for the kernel agent \\(pid ${agent.pid}\\)`));
+    await exited(agent);
+
+    // An agent that keeps running (the capture is still running): an error after the timeout, nothing changed.
+    agent = fakeAgent(stats, 60_000, 1);
+    capture(agent.pid!);
+    writeFileSync(join(dir, 'events', 'seg-000001.parquet.tmp'), 'half');
+    await assert.rejects(recoverCapture(dir, { agentTimeoutMs: 500 }), /agent \(pid \d+\) still runs after 1 s: is the capture still running\?/);
+    assert.equal((JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as CaptureManifest).status, 'running');
+    assert.deepEqual(readdirSync(join(dir, 'events')), ['seg-000001.parquet.tmp']);
+    agent.kill('SIGKILL');
+    await exited(agent);
+
+    // The agent is gone without final counters (killed too): its periodic ones, said to give a lower bound.
+    capture(agent.pid!);
+    r = await recoverCapture(dir);
+    assert.equal(r.agentCounters, 'periodic');
+    assert.equal(r.agentCountersAt, new Date(1796000000000).toISOString());
+    assert.equal(r.manifest.losses.unflushed, 3);
+    assert.match(r.manifest.error!, /died without its final counters; losses\.unflushed is a lower bound/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readManifest, writeManifest, type CaptureManifest } from './manifest.js';
 import { SegmentWriter, fsyncDir } from './segmentWriter.js';
 import { SPOOL_SUFFIX } from './segmentPipeline.js';
 import type { AgentStats } from './kernelAgent.js';
+import { NitraceError } from '../core/errors.js';
 
 export interface RecoveryReport {
   manifest: CaptureManifest;
@@ -19,6 +21,19 @@ export interface RecoveryReport {
   quarantined: string[];
   /** Half-written temp files removed (their events count as lost). */
   removedTemps: string[];
+  /**
+   * Which agent counters `losses.unflushed` comes from: 'final' (written as the agent stopped: exact), 'periodic'
+   * (the agent died without its final ones, e.g. killed too: a lower bound), 'none' (no agent-stats.json: unknown).
+   */
+  agentCounters: 'final' | 'periodic' | 'none';
+  /** When the agent wrote the counters used (ISO time), if they say. */
+  agentCountersAt: string | null;
+}
+
+export interface RecoverOptions {
+  /** How long to wait for a still-running kernel agent of this capture to write its final counters and exit. */
+  agentTimeoutMs?: number;
+  log?: (line: string) => void;
 }
 
 export const QUARANTINE_DIR = 'quarantine';
@@ -30,13 +45,21 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
  * it died: every file left under events/ is a readable segment listed in the manifest. Half-written `*.tmp` files
  * are removed; a spool whose segment is missing is converted, one whose segment exists is removed; a file that
  * still cannot be read is moved to events/quarantine/. Events the agent forwarded that no segment holds are
- * counted in `losses.unflushed` (from the agent's last counters). Status becomes 'recovered'.
+ * counted in `losses.unflushed`, from the agent's final counters: an agent that outlived the capture is waited for
+ * until it has written them (if it died without them, its last periodic ones give a lower bound, said in `error`).
+ * Status becomes 'recovered'.
  */
-export async function recoverCapture(dirArg: string): Promise<RecoveryReport> {
+export async function recoverCapture(dirArg: string, options: RecoverOptions = {}): Promise<RecoveryReport> {
   const dir = resolve(dirArg);
   const manifest = readManifest(dir);
   const events = join(dir, 'events');
-  const report: RecoveryReport = { manifest, converted: [], adopted: [], droppedSpools: [], quarantined: [], removedTemps: [] };
+  // First, before touching anything: the agent outlives a killed capture while it drains and writes its final
+  // counters (and its agent-stats.json.tmp, which the clean-up below would remove under it).
+  const stats = await finalAgentStats(dir, manifest.agent?.pid ?? null, options.agentTimeoutMs ?? 120_000, options.log ?? (() => {}));
+  const report: RecoveryReport = {
+    manifest, converted: [], adopted: [], droppedSpools: [], quarantined: [], removedTemps: [],
+    agentCounters: stats ? (stats.final ? 'final' : 'periodic') : 'none', agentCountersAt: stats ? statsTime(stats) : null,
+  };
   mkdirSync(events, { recursive: true });
   for (const [folder, prefix] of [[events, 'events/'], [dir, '']] as const) {
     for (const f of readdirSync(folder).filter((f) => f.endsWith('.tmp'))) {
@@ -92,9 +115,7 @@ export async function recoverCapture(dirArg: string): Promise<RecoveryReport> {
   }
   fsyncDir(events);
   manifest.events.written = manifest.segments.reduce((s, x) => s + x.rows, 0);
-  const statsPath = join(dir, 'agent-stats.json');
-  if (existsSync(statsPath)) {
-    const stats = JSON.parse(readFileSync(statsPath, 'utf8')) as AgentStats;
+  if (stats) {
     manifest.counters = { kernel_emitted: stats.kernel_emitted, filtered_in_kernel: stats.filtered_in_kernel, agent_records: stats.agent_records, green_switches: stats.green_switches };
     manifest.losses.ringbuf_drops = stats.ringbuf_drops;
     manifest.losses.active_map_full = stats.active_map_full;
@@ -106,9 +127,58 @@ export async function recoverCapture(dirArg: string): Promise<RecoveryReport> {
     manifest.status = 'recovered';
     manifest.stopped_at ??= new Date().toISOString();
   }
-  if (report.quarantined.length) manifest.error = `unreadable after recovery, moved to events/${QUARANTINE_DIR}/: ${report.quarantined.join('; ')}`;
+  const notes: string[] = [];
+  if (report.quarantined.length) notes.push(`unreadable after recovery, moved to events/${QUARANTINE_DIR}/: ${report.quarantined.join('; ')}`);
+  if (report.agentCounters === 'periodic') notes.push(`the kernel agent died without its final counters; losses.unflushed is a lower bound (counters from ${report.agentCountersAt ?? 'an unknown time'})`);
+  if (report.agentCounters === 'none' && manifest.agent) notes.push('agent-stats.json is missing: losses.unflushed is unknown');
+  if (notes.length) manifest.error = notes.join('; ');
   writeManifest(dir, manifest);
   return report;
+}
+
+const AGENT_STATS = 'agent-stats.json';
+
+/**
+ * The agent's counters once they are final: while the capture's agent still runs (it notices the capture died,
+ * drains, writes its final counters, then exits), wait for it. Returns its last counters (final or not), or null
+ * if it never wrote any. A capture that is still running keeps its agent: that is an error after the timeout.
+ */
+async function finalAgentStats(dir: string, pid: number | null, timeoutMs: number, log: (line: string) => void): Promise<(AgentStats & { time_ns?: string }) | null> {
+  const path = join(dir, AGENT_STATS);
+  const read = (): (AgentStats & { time_ns?: string }) | null => {
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as AgentStats;
+    } catch {
+      return null; // missing (replaced atomically, so never half-written)
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    const stats = read();
+    if (stats?.final) return stats;
+    // Exited: read once more, it may have written its final counters between the two looks.
+    if (pid === null || !agentRunning(pid, path)) return read();
+    if (Date.now() > deadline) {
+      throw new NitraceError('capture', `${dir}: its kernel agent (pid ${pid}) still runs after ${Math.round(timeoutMs / 1000)} s: is the capture still running? Stop it first (Ctrl-C, or kill its nitrace capture process), then run capture-recover again. Nothing was changed.`, 1);
+    }
+    if (!told) log(`nitrace capture-recover: waiting for the kernel agent (pid ${pid}) to write its final counters and exit`);
+    told = true;
+    await sleep(100);
+  }
+}
+
+/** Whether `pid` is this capture's agent (its command line names this capture's stats file: pids are reused). */
+function agentRunning(pid: number, statsPath: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(JSON.stringify(statsPath)); // a zombie's is empty
+  } catch {
+    return false;
+  }
+}
+
+function statsTime(s: { time_ns?: string }): string | null {
+  return s.time_ns ? new Date(Number(BigInt(s.time_ns) / 1_000_000n)).toISOString() : null;
 }
 
 /** A segment's manifest entry, read from the file (rows and mono_ns range by DuckDB, which also proves it readable). */
