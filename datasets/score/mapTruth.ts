@@ -210,7 +210,8 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
       const tf = (toUs(p.finished_ns) ?? toUs(p.started_ns)!) + offset;
       const pids = pidsOf?.get(serviceOf(p));
       const label = lookup(SERVICE_LABELS, p);
-      for (const s of bySide[o.side].between(ts - tol, ts + tol)) {
+      // The window admits every start mappingCost can accept: an end on the expected side costs a quarter.
+      for (const s of bySide[o.side].between(ts - tol / INSIDE_END_WEIGHT, ts + tol / INSIDE_END_WEIGHT)) {
         // RPC spans are single messages (a cast, or a call whose reply is its own span): their end says nothing
         // about the point's end, so they match on the start alone; so does a span whose response was never seen
         const cost = mappingCost(o, s, ts, tf);
