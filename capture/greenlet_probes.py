@@ -10,9 +10,11 @@ nothing. A uprobe hit costs ~6.5 us of CPU on the lab VM (trap + single-step; me
 so this matters: every greenlet switch of a traced process pays it.
 Traced processes are found in /proc (--pid, their children the kernel added to pid_filter, --comm, or all):
   - at start, every running traced process that maps a greenlet library;
-  - then every RESCAN_SECONDS, processes not seen before, once they are MIN_AGE_SECONDS old (Python imports
-    greenlet at startup). A process started after the capture began is covered from then on (within a few
-    seconds); its earlier events have no gid and its earlier greenlets no green_spawn.
+  - then every RESCAN_SECONDS, processes not seen before, once they are MIN_AGE_SECONDS old; a traced process that
+    has not mapped greenlet yet is looked at again at every scan while younger than YOUNG_SECONDS, then every
+    RECHECK_SECONDS (importing eventlet took 12 s on this VM under load; some programs import it late). A process
+    that maps greenlet after the capture began is covered from then on; its earlier events have no gid and its
+    earlier greenlets no green_spawn.
 Only greenlet 2.x is attached: the register holding `this` and the layout of the Python greenlet object were
 checked on 2.0.2 (docs/capture.md); other versions are reported as skipped, and their events have no gid.
 """
@@ -27,6 +29,8 @@ LIBRARY_RE = re.compile(r"\s(/\S*/greenlet/_greenlet[^/]*\.so)$")
 VERSION_RE = re.compile(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", re.M)
 RESCAN_SECONDS = 2.0
 MIN_AGE_SECONDS = 1.0
+YOUNG_SECONDS = 60.0
+RECHECK_SECONDS = 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -69,7 +73,8 @@ class GreenletProbes:
         self.all_tasks = not (cfg["pids"] or cfg["comms"])
         self.exclude = set(cfg["exclude_pids"]) | {os.getpid()}
         self.on_change = on_change
-        self.scanned = set()
+        self.scanned = set()  # pids settled: attached, not traced, or gone
+        self.recheck = {}  # traced pid without greenlet (yet) -> (monotonic time of the next look,)
         self.libraries = {}  # (st_dev, st_ino) -> {"path", "version", "pids": [...]} or {"path", "reason"}
         self.last_scan = 0.0
 
@@ -102,17 +107,26 @@ class GreenletProbes:
             if not entry.isdigit():
                 continue
             pid = int(entry)
-            if pid in self.scanned:
+            if pid in self.scanned or self.recheck.get(pid, (0.0,))[0] > now:
                 continue
             try:
-                if process_age_seconds(pid) < MIN_AGE_SECONDS:
+                age = process_age_seconds(pid)
+                if age < MIN_AGE_SECONDS:
                     continue  # look again next time: it may not have imported greenlet yet
+                if not self.traced(pid):
+                    self.scanned.add(pid)
+                    continue
+                paths = sorted(mapped_libraries(pid))
+                if not paths:  # not yet, maybe later: every scan while the process is young, then rarely
+                    self.recheck[pid] = (now + (RESCAN_SECONDS if age < YOUNG_SECONDS else RECHECK_SECONDS),)
+                    continue
                 self.scanned.add(pid)
-                if self.traced(pid):
-                    for path in sorted(mapped_libraries(pid)):
-                        changed |= self.attach(pid, path)
+                self.recheck.pop(pid, None)
+                for path in paths:
+                    changed |= self.attach(pid, path)
             except (OSError, IndexError, ValueError):
                 self.scanned.add(pid)  # gone, or a kernel thread
+                self.recheck.pop(pid, None)
         if changed:
             self.on_change(self.report())
 
