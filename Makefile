@@ -35,6 +35,8 @@ demo: build
 
 # Capture overhead, side by side in one run (root; ~6 min, `BENCH_FLAGS=--quick` ~2 min): bench/captureBench.ts.
 # Result: bench/results/capture-<time>.json. Run it when the machine is otherwise idle for numbers that go in README.
+# `BENCH_FLAGS='--baseline DIR'` adds another built checkout's capture as a third arm (old vs new data path).
+# `node dist/bench/datapath/compareDataPaths.js --baseline DIR`: both captures at once on the same traffic, rows equal?
 BENCH_FLAGS ?=
 # The evaluation notebooks (notebooks/*.ipynb, TypeScript on the tslab kernel) on the shipped samples; they rewrite
 # README's generated blocks and docs/figures/. Executed copies in dist/notebooks/.

@@ -1,7 +1,11 @@
 /**
  * captureBench: what `nitrace capture` costs, side by side in one run (`make bench`; never by timed unit tests).
  *
- *   node dist/bench/captureBench.js [--quick] [--pairs N] [--sections syscall,bpf,replay,http]      (root)
+ *   node dist/bench/captureBench.js [--quick] [--pairs N] [--sections syscall,bpf,replay,http] [--baseline DIR]  (root)
+ *
+ * --baseline DIR: another nitrace checkout (built), e.g. the commit before a data-path change. Every block of
+ * sections 1 and 4 then has three arms, off / DIR's capture / this checkout's capture, in rotating order, and the
+ * result adds DIR's cost and this checkout's against DIR's (`vs_baseline`), pair by pair; section 2 runs for both.
  *
  * 1. syscall: added CPU per syscall, in N alternating capture-off / capture-on pairs (order alternating too), the
  *    generator (bench/syscall_loop.c) on CPU 1 and the capture pinned to CPU 0 (taskset), in the generator's own CPU
@@ -30,12 +34,22 @@ import { machineInfo, loadavg, writeResult } from './machine.js';
 import { cpuOf, cpuDelta, processTree } from './procCpu.js';
 import { median, pairedDifference, pairedRatio, fmtDiff, fmtRatio, type Interval } from './stats.js';
 import { buildReplayFile } from './replay/sampleRecords.js';
+import { startCaptureFrom } from './captureFrom.js';
 
 const argv = process.argv.slice(2);
 const arg = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
 const quick = argv.includes('--quick');
 const PAIRS = Number(arg('--pairs') ?? (quick ? 3 : 6));
 const SECTIONS = (arg('--sections') ?? 'syscall,bpf,replay,http').split(',');
+const BASELINE = arg('--baseline');
+/** The arms of every block: no capture, the baseline checkout's capture (with --baseline), this checkout's. */
+type Arm = 'off' | 'baseline' | 'new';
+const ARMS: Arm[] = BASELINE ? ['off', 'baseline', 'new'] : ['off', 'new'];
+/** The arms in pair p's order: rotated by p, and reversed on odd pairs (off/on alternate with two arms, as before). */
+const armsOf = (p: number): Arm[] => {
+  const r = [...ARMS.slice(p % ARMS.length), ...ARMS.slice(0, p % ARMS.length)];
+  return ARMS.length === 2 ? (p % 2 === 0 ? ['off', 'new'] : ['new', 'off']) : r;
+};
 const REPS = 3; // runs of each generator per block; the block's value is their median
 const TCP_ITER = quick ? 50_000 : 150_000; // write+read pairs per run: 2 socket syscalls each
 const CHEAP_ITER = quick ? 500_000 : 1_500_000; // getppid / devnull writes per run
@@ -92,8 +106,10 @@ interface Manifest {
 const readManifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 const lost = (m: Manifest): number => Object.entries(m.losses).filter(([k]) => k !== 'payload_faults').reduce((s, [, v]) => s + (v ?? 0), 0);
 
-async function startPinnedCapture(out: string, filter: string[]): Promise<BackgroundCapture> {
-  return startBackgroundCapture(['--out', out, ...filter, '--force'], ['taskset', '-c', CAPTURE_CPU], 300_000);
+async function startPinnedCapture(out: string, filter: string[], arm: Arm = 'new'): Promise<BackgroundCapture> {
+  const args = ['--out', out, ...filter, '--force'];
+  if (arm === 'baseline') return startCaptureFrom(BASELINE!, args, ['taskset', '-c', CAPTURE_CPU]);
+  return startBackgroundCapture(args, ['taskset', '-c', CAPTURE_CPU], 300_000);
 }
 
 /** BPF programs loaded now (bpftool; Debian's build lists no owner pids, see programsOf). */
@@ -134,11 +150,12 @@ function otherBpfPrograms(ours: Set<number> = new Set()): string[] {
 
 // ---------------------------------------------------------------------------------------------------------------
 async function syscallSection(): Promise<Record<string, unknown>> {
-  const blocks: { pair: number; capture: boolean; loadavg: string; ns: Record<Measure, number>; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_per_event?: number }[] = [];
+  const blocks: { pair: number; capture: boolean; arm: Arm; loadavg: string; ns: Record<Measure, number>; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_per_event?: number }[] = [];
   for (let pair = 0; pair < PAIRS; pair++) {
-    for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
+    for (const arm of armsOf(pair)) {
+      const on = arm !== 'off';
       const out = join(work, `syscall-${pair}`);
-      const cap = on ? await startPinnedCapture(out, ['--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64']) : null;
+      const cap = on ? await startPinnedCapture(out, ['--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64'], arm) : null;
       await sleep(1000);
       const capPids = cap ? processTree([cap.child.pid!]) : [];
       const cpu0 = cpuOf(capPids);
@@ -150,7 +167,7 @@ async function syscallSection(): Promise<Record<string, unknown>> {
         ns[name] = r.ns;
         if (name === 'hooked_socket_syscall') socketSyscalls = r.syscalls;
       }
-      const b: (typeof blocks)[number] = { pair, capture: on, loadavg: la, ns };
+      const b: (typeof blocks)[number] = { pair, capture: on, arm, loadavg: la, ns };
       if (cap) {
         b.capture_cpu_s = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
         await cap.stop();
@@ -162,20 +179,29 @@ async function syscallSection(): Promise<Record<string, unknown>> {
         rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
       }
       blocks.push(b);
-      log(`syscall pair ${pair} ${on ? 'ON ' : 'off'}: ${Object.entries(ns).map(([k, v]) => `${k} ${v.toFixed(0)} ns`).join(', ')}${on ? `; ${b.events} events, ${b.lost} lost` : ''}`);
+      log(`syscall pair ${pair} ${arm.padEnd(8)}: ${Object.entries(ns).map(([k, v]) => `${k} ${v.toFixed(0)} ns`).join(', ')}${on ? `; ${b.events} events, ${b.lost} lost` : ''}`);
     }
   }
   const result: Record<string, unknown> = {};
   for (const m of Object.keys(MEASURES) as Measure[]) {
-    const pairs = Array.from({ length: PAIRS }, (_, p) => ({ off: blocks.find((b) => b.pair === p && !b.capture)!.ns[m], on: blocks.find((b) => b.pair === p && b.capture)!.ns[m] }));
+    const at = (p: number, arm: Arm) => blocks.find((b) => b.pair === p && b.arm === arm)!.ns[m];
+    const pairs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off'), on: at(p, 'new') }));
     result[m] = {
       baseline_ns: median(pairs.map((p) => p.off)),
       traced_ns: median(pairs.map((p) => p.on)),
       added_ns: pairedDifference(pairs),
       ratio: pairedRatio(pairs),
     };
+    if (BASELINE) {
+      const old = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off'), on: at(p, 'baseline') }));
+      const vs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'baseline'), on: at(p, 'new') }));
+      Object.assign(result[m] as object, {
+        baseline_capture: { traced_ns: median(old.map((p) => p.on)), added_ns: pairedDifference(old), ratio: pairedRatio(old) },
+        vs_baseline: { difference_ns: pairedDifference(vs), ratio: pairedRatio(vs) },
+      });
+    }
   }
-  const ons = blocks.filter((b) => b.capture);
+  const ons = blocks.filter((b) => b.arm === 'new');
   result.capture = {
     filter: '--comm syscall_loop --snaplen 512 --ring-mb 64 (the 256-byte payload is copied whole)',
     events: ons.reduce((s, b) => s + (b.events ?? 0), 0),
@@ -188,9 +214,9 @@ async function syscallSection(): Promise<Record<string, unknown>> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-async function bpfSection(): Promise<Record<string, unknown>> {
+async function bpfSection(arm: Arm = 'new'): Promise<Record<string, unknown>> {
   const out = join(work, 'bpf');
-  const cap = await startPinnedCapture(out, ['--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64']);
+  const cap = await startPinnedCapture(out, ['--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64'], arm);
   const prev = execFileSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).trim();
   const phases: Record<string, unknown> = {};
   try {
@@ -219,7 +245,7 @@ async function bpfSection(): Promise<Record<string, unknown>> {
         bpf_ns_per_syscall: total / g.syscalls,
         note: 'run counts include every other process whose syscalls hit the same programs during the phase',
       };
-      log(`bpf ${phase}: ${(total / g.syscalls).toFixed(0)} ns of BPF per generated syscall; top: ${[...progs].sort((a, b) => b.run_time_ns - a.run_time_ns).slice(0, 4).map((p) => `${p.name.replace(/^tracepoint__/, '')} ${p.ns_per_run?.toFixed(0)} ns x ${p.run_cnt}`).join(', ')}`);
+      log(`bpf ${arm} ${phase}: ${(total / g.syscalls).toFixed(0)} ns of BPF per generated syscall; top: ${[...progs].sort((a, b) => b.run_time_ns - a.run_time_ns).slice(0, 4).map((p) => `${p.name.replace(/^tracepoint__/, '')} ${p.ns_per_run?.toFixed(0)} ns x ${p.run_cnt}`).join(', ')}`);
     }
   } finally {
     execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${prev}`]);
@@ -310,17 +336,18 @@ async function httpSection(): Promise<Record<string, unknown>> {
     const port = Number(readFileSync(portfile, 'utf8'));
     const secs = quick ? 3 : 5;
     wrk(port, 2); // warm up (JIT)
-    const blocks: { pair: number; capture: boolean; rps: number; loadavg: string; events?: number; lost?: number; capture_cpu_s?: number }[] = [];
+    const blocks: { pair: number; capture: boolean; arm: Arm; rps: number; loadavg: string; events?: number; lost?: number; capture_cpu_s?: number }[] = [];
     for (let pair = 0; pair < PAIRS; pair++) {
-      for (const on of pair % 2 === 0 ? [false, true] : [true, false]) {
+      for (const arm of armsOf(pair)) {
+        const on = arm !== 'off';
         const out = join(work, `http-${pair}`);
-        const cap = on ? await startPinnedCapture(out, ['--port', String(port), '--snaplen', '512']) : null;
+        const cap = on ? await startPinnedCapture(out, ['--port', String(port), '--snaplen', '512'], arm) : null;
         await sleep(1000);
         const capPids = cap ? processTree([cap.child.pid!]) : [];
         const cpu0 = cpuOf(capPids);
         const la = loadavg();
         const rps = wrk(port, secs);
-        const b: (typeof blocks)[number] = { pair, capture: on, rps, loadavg: la };
+        const b: (typeof blocks)[number] = { pair, capture: on, arm, rps, loadavg: la };
         if (cap) {
           b.capture_cpu_s = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
           await cap.stop();
@@ -330,19 +357,29 @@ async function httpSection(): Promise<Record<string, unknown>> {
           rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
         }
         blocks.push(b);
-        log(`http pair ${pair} ${on ? 'ON ' : 'off'}: ${rps.toFixed(0)} req/s${on ? `, ${b.events} events, ${b.lost} lost, capture CPU ${b.capture_cpu_s?.toFixed(2)} s` : ''}`);
+        log(`http pair ${pair} ${arm.padEnd(8)}: ${rps.toFixed(0)} req/s${on ? `, ${b.events} events, ${b.lost} lost, capture CPU ${b.capture_cpu_s?.toFixed(2)} s` : ''}`);
       }
     }
-    const pairs = Array.from({ length: PAIRS }, (_, p) => ({ off: blocks.find((b) => b.pair === p && !b.capture)!.rps, on: blocks.find((b) => b.pair === p && b.capture)!.rps }));
-    return {
+    const at = (p: number, arm: Arm) => blocks.find((b) => b.pair === p && b.arm === arm)!;
+    const pairs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off').rps, on: at(p, 'new').rps }));
+    const result: Record<string, unknown> = {
       setup: 'server pinned to CPU 1; wrk -t1 -c8 (keep-alive) and the capture pinned to CPU 0; capture --port <server> --snaplen 512',
       rps_without: median(pairs.map((p) => p.off)),
       rps_with: median(pairs.map((p) => p.on)),
       ratio: pairedRatio(pairs),
-      events: blocks.reduce((s, b) => s + (b.events ?? 0), 0),
-      lost: blocks.reduce((s, b) => s + (b.lost ?? 0), 0),
+      events: blocks.filter((b) => b.arm === 'new').reduce((s, b) => s + (b.events ?? 0), 0),
+      lost: blocks.filter((b) => b.arm === 'new').reduce((s, b) => s + (b.lost ?? 0), 0),
       blocks,
     };
+    if (BASELINE) {
+      const old = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off').rps, on: at(p, 'baseline').rps }));
+      const vs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'baseline').rps, on: at(p, 'new').rps }));
+      const cpuPerEvent = (arm: Arm) => median(blocks.filter((b) => b.arm === arm).map((b) => ((b.capture_cpu_s ?? 0) * 1e9) / Math.max(1, b.events ?? 0)));
+      result.baseline_capture = { rps_with: median(old.map((p) => p.on)), ratio: pairedRatio(old), lost: blocks.filter((b) => b.arm === 'baseline').reduce((s, b) => s + (b.lost ?? 0), 0), capture_cpu_ns_per_event: cpuPerEvent('baseline') };
+      result.vs_baseline = { ratio: pairedRatio(vs) };
+      result.capture_cpu_ns_per_event = cpuPerEvent('new');
+    }
+    return result;
   } finally {
     server.kill();
   }
@@ -363,13 +400,15 @@ async function main(): Promise<void> {
 
   const result: Record<string, unknown> = {
     date, kind: 'bench', quick, label: process.env.BENCH_LABEL ?? null, machine,
-    config: { pairs: PAIRS, reps_per_block: REPS, tcp_iterations: TCP_ITER, cheap_iterations: CHEAP_ITER, payload_bytes: PAYLOAD, capture_cpu: CAPTURE_CPU, load_cpu: LOAD_CPU, sections: SECTIONS },
+    baseline: BASELINE ? { root: BASELINE, git_commit: spawnSync('git', ['-C', BASELINE, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || null } : null,
+    config: { pairs: PAIRS, arms: ARMS, reps_per_block: REPS, tcp_iterations: TCP_ITER, cheap_iterations: CHEAP_ITER, payload_bytes: PAYLOAD, capture_cpu: CAPTURE_CPU, load_cpu: LOAD_CPU, sections: SECTIONS },
     targets: TARGETS,
     other_bpf_programs_at_start: others,
   };
   log(`make bench${quick ? ' --quick' : ''}: ${PAIRS} pairs; sections ${SECTIONS.join(', ')}; load ${machine.load_before}`);
   if (SECTIONS.includes('syscall')) result.syscall_cost = await syscallSection();
   if (SECTIONS.includes('bpf')) result.bpf_stats = await bpfSection();
+  if (SECTIONS.includes('bpf') && BASELINE) result.bpf_stats_baseline = await bpfSection('baseline');
   if (SECTIONS.includes('replay')) result.agent_replay = await replaySection();
   if (SECTIONS.includes('http')) result.http = await httpSection();
   result.load_after = loadavg();
@@ -386,6 +425,10 @@ async function main(): Promise<void> {
     row('unhooked syscall (getppid), untraced process', d('unhooked_syscall_getppid'), TARGETS.unhooked_syscall_added_ns);
     row('write to /dev/null, untraced process', d('non_socket_write_untraced_process'), TARGETS.non_socket_write_added_ns);
     row('write to /dev/null, traced process', d('non_socket_write_traced_process'), '');
+    if (BASELINE) {
+      const v = sc as unknown as Record<string, { baseline_capture: { added_ns: Interval }; vs_baseline: { difference_ns: Interval } }>;
+      for (const m of Object.keys(MEASURES) as Measure[]) row(`  baseline's capture: ${m}`, `${fmtDiff(v[m]!.baseline_capture.added_ns, 'ns')}; this - baseline ${fmtDiff(v[m]!.vs_baseline.difference_ns, 'ns')}`, '');
+    }
   }
   const bs = result.bpf_stats as { phases: Record<string, { bpf_ns_per_syscall: number }> } | undefined;
   if (bs) row('BPF run time per hooked socket syscall', `${bs.phases.hooked_socket_syscall!.bpf_ns_per_syscall.toFixed(0)} ns (bpf_stats; per program in JSON)`, '');
@@ -397,6 +440,8 @@ async function main(): Promise<void> {
   }
   const h = result.http as { rps_without: number; rps_with: number; ratio: Interval } | undefined;
   if (h) row('tiny HTTP server under wrk, with/without', `${fmtRatio(h.ratio)} (${h.rps_without.toFixed(0)} -> ${h.rps_with.toFixed(0)} req/s)`, TARGETS.http_server_ratio);
+  const hb = result.http as { baseline_capture?: { ratio: Interval; rps_with: number }; vs_baseline?: { ratio: Interval } } | undefined;
+  if (hb?.baseline_capture) row('  baseline\'s capture, with/without; this/baseline', `${fmtRatio(hb.baseline_capture.ratio)}; ${fmtRatio(hb.vs_baseline!.ratio)}`, '');
   console.log(`  written to ${file}`);
 }
 
