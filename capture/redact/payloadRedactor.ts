@@ -1,5 +1,5 @@
 import { type Work, type Carry } from './work.js';
-import { findTriggers, TRIGGERS, MAX_WORD } from './triggers.js';
+import { findTriggers, TRIGGERS, MAX_WORD, WORD_BYTES } from './triggers.js';
 import { applyTrigger } from './rules.js';
 import { continueCarry } from './carry.js';
 import { maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth } from './handshakes.js';
@@ -19,8 +19,18 @@ import { MysqlResultStream, mysqlCommand, COM_QUERY } from './mysqlResults.js';
 
 /** Context kept per stream: enough for a key, its quotes and separator, or a header name. */
 export const TAIL = 64;
-/** Streams remembered at most (a capture of many short connections must not grow without bound). */
-const MAX_STREAMS = 1 << 16;
+/** Connections remembered at most (a capture of many short connections must not grow without bound). */
+const MAX_CONNECTIONS = 1 << 16;
+
+function newStream(): Stream {
+  return { nextSeq: -1, tail: new Uint8Array(TAIL), tailLen: 0, tailTriggers: false, carry: null, mysql: null };
+}
+
+/** Both directions of one connection (keyed by the low 32 bits of conn_id: a small integer, a fast map key). */
+interface Connection {
+  send: Stream | null;
+  recv: Stream | null;
+}
 
 interface Stream {
   /** TCP sequence number the next payload must start at to be contiguous (u32); -1: none yet. */
@@ -34,7 +44,7 @@ interface Stream {
 }
 
 export class PayloadRedactor {
-  private readonly streams = new Map<number, Stream>();
+  private readonly connections = new Map<number, Connection>();
   private scratch = new Uint8Array(TAIL + 8192);
   private readonly found = new Int32Array(2048);
   private readonly window = new Uint8Array(2 * MAX_WORD);
@@ -81,8 +91,7 @@ export class PayloadRedactor {
     let n = findTriggers(buf, start, end, start, found);
     let names = false;
     if (n === 0 && st.carry === null && !st.tailTriggers && !this.spansBoundary(st, buf, start, end)) {
-      const w: Work = { b: buf, base: start, end, complete, changed: 0, carry: null };
-      values = handshakes(w);
+      if (mayBeHandshake(buf, start, end)) values = handshakes({ b: buf, base: start, end, complete, changed: 0, carry: null });
       this.keepTail(st, buf, start, end, complete, false, true);
     } else {
       // Slow path: context + payload in one buffer, every rule around every trigger word (those in the context
@@ -124,24 +133,24 @@ export class PayloadRedactor {
 
   /** The connection closed: forget both directions. */
   closeConnection(conn: number): void {
-    this.streams.delete(conn * 4 + 1);
-    this.streams.delete(conn * 4 + 2);
+    this.connections.delete(conn | 0);
   }
 
   private stream(conn: number, direction: number): Stream {
-    const key = conn * 4 + direction;
-    let st = this.streams.get(key);
-    if (st === undefined) {
-      if (this.streams.size >= MAX_STREAMS) this.streams.clear();
-      st = { nextSeq: -1, tail: new Uint8Array(TAIL), tailLen: 0, tailTriggers: false, carry: null, mysql: null };
-      this.streams.set(key, st);
+    const key = conn | 0;
+    let c = this.connections.get(key);
+    if (c === undefined) {
+      if (this.connections.size >= MAX_CONNECTIONS) this.connections.clear();
+      c = { send: null, recv: null };
+      this.connections.set(key, c);
     }
-    return st;
+    if (direction === 1) return (c.send ??= newStream());
+    return (c.recv ??= newStream());
   }
 
   /** Does a trigger word start in the stream's tail and end in this payload? */
   private spansBoundary(st: Stream, buf: Uint8Array, start: number, end: number): boolean {
-    if (st.tailLen === 0) return false;
+    if (st.tailLen === 0 || end === start || WORD_BYTES[st.tail[st.tailLen - 1]!] !== 1 || WORD_BYTES[buf[start]!] !== 1) return false;
     const fromTail = Math.min(st.tailLen, MAX_WORD - 1);
     const fromPayload = Math.min(end - start, MAX_WORD - 1);
     const win = this.window;
@@ -164,13 +173,24 @@ export class PayloadRedactor {
     const take = Math.min(end - from, TAIL);
     const keep = withOldTail ? Math.min(st.tailLen, TAIL - take) : 0;
     if (keep > 0) t.copyWithin(0, st.tailLen - keep, st.tailLen);
-    for (let i = 0; i < take; i++) t[keep + i] = b[end - take + i]!;
+    if (take >= 32) t.set(b.subarray(end - take, end), keep); // one native copy beats a loop from ~32 bytes
+    else for (let i = 0; i < take; i++) t[keep + i] = b[end - take + i]!;
     st.tailLen = keep + take;
     st.tailTriggers = triggers;
   }
 }
 
 const HANDSHAKES = [maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth];
+
+/**
+ * Could the payload be one of the handshakes (first bytes only): an AMQP method frame on channel 0, a MySQL packet
+ * with sequence id 1, an inline Redis AUTH. Spares building a Work for every other payload.
+ */
+function mayBeHandshake(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s < 6) return false;
+  const c = b[s]!;
+  return (c === 1 && b[s + 1] === 0 && b[s + 2] === 0) || b[s + 3] === 1 || c === 0x41 || c === 0x61;
+}
 
 /** Applies one trigger's rule; 1 if it changed the payload. */
 function rule(w: Work, at: number, t: (typeof TRIGGERS)[number]): number {

@@ -29,6 +29,8 @@ export interface Trigger {
   exact: boolean;
   /** Offset of the anchor pair in the word. */
   anchor: number;
+  /** The anchor pair, lower-cased (words sharing it are checked together). */
+  anchorKey?: number;
 }
 
 // [word, kind, anchor offset, exact]. Anchor pairs per million payload bytes of the samples in the comment.
@@ -66,19 +68,35 @@ export const TRIGGERS: Trigger[] = WORDS.map(([w, kind, anchor, exact], id) => (
   exact,
   anchor,
 }));
+/** Bytes that occur in some trigger word (both cases): a word can span two payloads only where both edges hold one. */
+export const WORD_BYTES = new Uint8Array(256);
+for (const t of TRIGGERS) {
+  for (const c of t.word) {
+    WORD_BYTES[c] = 1;
+    if (!t.exact && c >= 0x61 && c <= 0x7a) WORD_BYTES[c - 32] = 1;
+  }
+}
+
 /** Longest word: how far a word may reach back into the previous payload. */
 export const MAX_WORD = Math.max(...TRIGGERS.map((t) => t.word.length));
 
-/** Anchor pair (lower-cased bytes) -> 1 + index into GROUPS; 0 = no word anchored there. */
+/**
+ * Anchor pair, as raw bytes in every case the word may take -> 1 + index into GROUPS; 0 = no word anchored there.
+ * Indexed by the raw bytes, so the scan does one table load per byte (no lower-casing).
+ */
 const ANCHORS = new Uint8Array(65536);
 const GROUPS: Trigger[][] = [];
+const cases = (c: number, exact: boolean): number[] => (!exact && c >= 0x61 && c <= 0x7a ? [c, c - 32] : [c]);
 for (const t of TRIGGERS) {
-  const key = (LOWER[t.word[t.anchor]!]! << 8) | LOWER[t.word[t.anchor + 1]!]!;
-  if (ANCHORS[key] === 0) {
+  const lower = (LOWER[t.word[t.anchor]!]! << 8) | LOWER[t.word[t.anchor + 1]!]!;
+  let group = GROUPS.findIndex((g) => g[0]!.anchorKey === lower);
+  if (group < 0) {
     GROUPS.push([]);
-    ANCHORS[key] = GROUPS.length;
+    group = GROUPS.length - 1;
   }
-  GROUPS[ANCHORS[key]! - 1]!.push(t);
+  (t as Trigger & { anchorKey: number }).anchorKey = lower;
+  GROUPS[group]!.push(t);
+  for (const a of cases(t.word[t.anchor]!, t.exact)) for (const b of cases(t.word[t.anchor + 1]!, t.exact)) ANCHORS[(a << 8) | b] = group + 1;
 }
 
 function wordAt(b: Uint8Array, at: number, end: number, t: Trigger): boolean {
@@ -101,9 +119,9 @@ export function findTriggers(b: Uint8Array, from: number, end: number, firstEnd:
   let n = 0;
   const max = out.length >> 1;
   if (end - from < 2) return 0;
-  let prev = LOWER[b[from]!]!;
+  let prev = b[from]!;
   for (let j = from + 1; j < end; j++) {
-    const c = LOWER[b[j]!]!;
+    const c = b[j]!;
     const g = ANCHORS[(prev << 8) | c]!;
     prev = c;
     if (g === 0) continue;
