@@ -39,23 +39,34 @@ export class SegmentBuilder {
 
   private capacity = 0;
   private fixed = {} as Record<FixedName, Uint32Array>;
-  private readonly text = {
-    comm: new GrowableBuffer(),
-    local_addr: new GrowableBuffer(),
-    remote_addr: new GrowableBuffer(),
-    payload: new GrowableBuffer(1 << 20),
-  };
-  private readonly commByTid = new Map<number, { raw: Buffer; text: Buffer }>();
-  private readonly addrByConn = new Map<number, { conn: Buffer; raw: Buffer; local: Buffer; remote: Buffer }>();
+  private readonly text: { comm: GrowableBuffer; local_addr: GrowableBuffer; remote_addr: GrowableBuffer; payload: GrowableBuffer };
+  private readonly commByTid: Map<number, { raw: Buffer; text: Buffer }>;
+  private readonly addrByConn: Map<number, { conn: Buffer; raw: Buffer; local: Buffer; remote: Buffer }>;
   private lastPid = -1;
   private static readonly EMPTY = Buffer.alloc(0);
 
   /**
    * `redactor` (null: --no-redact) outlives the segment: it holds per-connection state, and a value split across
-   * two syscalls may straddle a segment boundary.
+   * two syscalls may straddle a segment boundary. `recycled`: a builder whose spool is on disk, whose memory this
+   * one takes over (already grown to a segment's size and mapped: growing fresh buffers for every segment cost
+   * more, in page faults and copies, than filling them; measured in bench/decodeRedactBench.ts).
    */
-  constructor(private readonly redactor: PayloadRedactor | null) {
-    this.grow(4096);
+  constructor(private readonly redactor: PayloadRedactor | null, recycled?: SegmentBuilder) {
+    if (recycled) {
+      this.fixed = recycled.fixed;
+      this.capacity = recycled.capacity;
+      this.text = recycled.text;
+      for (const t of Object.values(this.text)) t.reset();
+      this.commByTid = recycled.commByTid;
+      this.addrByConn = recycled.addrByConn;
+      recycled.capacity = 0;
+      recycled.rows = 0;
+    } else {
+      this.text = { comm: new GrowableBuffer(), local_addr: new GrowableBuffer(), remote_addr: new GrowableBuffer(), payload: new GrowableBuffer(1 << 20) };
+      this.commByTid = new Map();
+      this.addrByConn = new Map();
+      this.grow(4096);
+    }
   }
 
   private grow(capacity: number): void {
@@ -143,7 +154,7 @@ export class SegmentBuilder {
     const tid = buf.readUInt32LE(off + OFFSET.tid);
     const at = off + OFFSET.comm;
     const known = this.commByTid.get(tid);
-    if (known && sameBytes(known.raw, buf, at, 16)) return known.text;
+    if (known && sameWords(known.raw, buf, at, 4)) return known.text;
     let end = 0;
     while (end < 16 && buf[at + end] !== 0) end++;
     const entry = { raw: Buffer.from(buf.subarray(at, at + 16)), text: Buffer.from(buf.subarray(at, at + end)) };
@@ -155,7 +166,7 @@ export class SegmentBuilder {
   private addresses(buf: Buffer, off: number, family: number): { local: Buffer; remote: Buffer } {
     const key = buf.readUInt32LE(off + OFFSET.connId);
     const known = this.addrByConn.get(key);
-    if (known && sameBytes(known.conn, buf, off + OFFSET.connId, 8) && sameBytes(known.raw, buf, off + OFFSET.localAddr, 32)) return known;
+    if (known && sameWords(known.conn, buf, off + OFFSET.connId, 2) && sameWords(known.raw, buf, off + OFFSET.localAddr, 8)) return known;
     const entry = {
       conn: Buffer.from(buf.subarray(off + OFFSET.connId, off + OFFSET.connId + 8)),
       raw: Buffer.from(buf.subarray(off + OFFSET.localAddr, off + OFFSET.localAddr + 32)),
@@ -212,7 +223,8 @@ export class SegmentBuilder {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, at: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[at + i]) return false;
+/** `n` 32-bit words of `a` equal those of `b` at `at`? (Fields compared word by word: 4x fewer loads than bytes.) */
+function sameWords(a: Buffer, b: Buffer, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a.readUInt32LE(4 * i) !== b.readUInt32LE(at + 4 * i)) return false;
   return true;
 }

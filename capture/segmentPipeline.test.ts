@@ -19,11 +19,11 @@ function newManifest(): CaptureManifest {
 }
 
 /** `n` request/response events on one connection, with a token in each request. */
-function records(n: number, t0 = 1_000_000n): Buffer {
+function records(n: number, t0 = 1_000_000n, path = '/v3'): Buffer {
   const parts: Buffer[] = [];
   let seq = 1;
   for (let i = 0; i < n; i++) {
-    const p = `GET /v3 HTTP/1.1\r\nX-Auth-Token: secret${i}\r\n\r\n`;
+    const p = `GET ${path} HTTP/1.1\r\nX-Auth-Token: secret${i}\r\n\r\n`;
     parts.push(ringRecord({ monoNs: t0 + BigInt(i) * 1000n, direction: 1, seq, payload: p }));
     seq += p.length;
   }
@@ -57,6 +57,34 @@ test('segment pipeline: rotation by size and by age, every segment listed and re
     assert.equal(Number(rows), 503);
     assert.equal(Number(leaks), 0);
     assert.equal(manifest.segments[0]!.first_mono_ns, String(first), 'first/last mono_ns from the builder');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('segment pipeline: a builder reused once its spool is on disk holds only its own segment (larger ones before it)', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'nitrace-pipe-'));
+  try {
+    mkdirSync(join(out, 'events'));
+    const manifest = newManifest();
+    const p = new SegmentPipeline({ out, manifest, redactor: new PayloadRedactor(), segmentMaxBytes: 1 << 30, segmentMaxSeconds: 1000, processes: null, pause: () => {}, fail: assert.fail });
+    p.attachWriter(await SegmentWriter.open('t', 0n));
+    const sizes = [80, 50, 30, 60, 10];
+    for (const [k, n] of sizes.entries()) {
+      p.push(records(n, BigInt(k + 1) * 1_000_000_000n, `/k${k}`));
+      p.rotate();
+      while (p.waiting > 0) await new Promise((r) => setTimeout(r, 5)); // written: its builder is the next spare
+    }
+    await p.close();
+    assert.deepEqual(manifest.segments.map((s) => s.rows), sizes);
+    for (const [k, n] of sizes.entries()) {
+      const file = join(out, manifest.segments[k]!.file);
+      const [[rows, own, leaks, first, last]] = await query<[bigint, bigint, bigint, bigint, bigint]>(
+        `SELECT count(*), count(*) FILTER (contains(decode(payload), ' /k${k} ')), count(*) FILTER (contains(decode(payload), 'secret')), min(mono_ns), max(mono_ns) FROM read_parquet('${file}')`);
+      assert.deepEqual([rows, own, leaks].map(Number), [n, n, 0], `segment ${k}: only its own ${n} events, redacted`);
+      assert.equal(String(first), manifest.segments[k]!.first_mono_ns);
+      assert.equal(String(last), manifest.segments[k]!.last_mono_ns);
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

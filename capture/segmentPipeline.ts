@@ -51,6 +51,8 @@ export class SegmentPipeline {
   private attach!: (w: SegmentWriter) => void;
   private readonly now: () => number;
   private readonly add = (buf: Buffer, off: number): void => this.builder.add(buf, off);
+  /** A builder whose spool is written: the next segment reuses its memory (SegmentBuilder's constructor). */
+  private spare: SegmentBuilder | null = null;
 
   constructor(private readonly o: SegmentPipelineOptions) {
     this.builder = new SegmentBuilder(o.redactor);
@@ -85,7 +87,9 @@ export class SegmentPipeline {
   rotate(): void {
     if (this.builder.rows === 0 || this.failed) return;
     const full = this.builder;
-    this.builder = new SegmentBuilder(this.o.redactor);
+    const stats = full.stats();
+    this.builder = new SegmentBuilder(this.o.redactor, this.spare ?? undefined);
+    this.spare = null;
     this.started = this.now();
     const name = segmentName(++this.segments);
     const events = join(this.o.out, 'events');
@@ -101,10 +105,11 @@ export class SegmentPipeline {
         } catch (e) {
           return this.stop(diskError(e, spool));
         }
+        this.spare ??= full; // its columns are on disk now
         const writer = await this.writer;
         const final = join(events, `${name}.parquet`);
         try {
-          const info = await writer.convert(spool, final, `events/${name}.parquet`, full.stats());
+          const info = await writer.convert(spool, final, `events/${name}.parquet`, stats);
           m.segments.push(info);
           m.events.written += info.rows;
           if (this.o.processes) await writer.writeProcesses(join(this.o.out, 'processes.parquet'), this.o.processes.all());
