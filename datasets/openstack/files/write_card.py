@@ -67,7 +67,11 @@ def recorded_with(manifest, env):
         inner = shlex.join(cfg.get("command") or [])
         ring = cfg.get("ring_buffer_bytes")
         ring = " --ring-mb %d" % (ring // (1 << 20)) if ring else ""
-        cmd = "nitrace capture --out capture --snaplen %s%s %s%s -- %s" % (cfg.get("snaplen"), ring, ports, redact, inner)
+        # capture schema 2: per-port snaplens and the greenlet probes (manifest `greenlet`: attached or not)
+        per_port = "".join(" --snaplen-port %s=%s" % (p, n) for p, n in sorted((cfg.get("snaplen_ports") or {}).items()))
+        greenlet = (manifest or {}).get("greenlet")
+        green = "" if greenlet is None else (" --greenlet" if greenlet.get("attached") else " --no-greenlet")
+        cmd = "nitrace capture --out capture --snaplen %s%s%s%s %s%s -- %s" % (cfg.get("snaplen"), per_port, green, ring, ports, redact, inner)
     return {
         "script": RECORDER,
         "nitrace_version": (manifest or {}).get("nitrace_version"),
