@@ -2,12 +2,33 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAll, streamOf, type RecordedChunk } from '../../../testing/protocolTestkit.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
-import { matchRpc, messagesOf, parseOslo, stitch, stitchConnections, targetOf, type ConnectionFrames } from './stitch.js';
+import { messagesOf, parseOslo } from './stitch.js';
 import { connection0, connection1, connection2 } from './testdata.js';
-import type { AmqpMessage } from './types.js';
+import type { AmqpFrame, AmqpMessage } from './types.js';
 
 const parser = { parseFrame, findFrameBoundary };
 const RECORDED: Record<string, readonly RecordedChunk[]> = { connection0, connection1, connection2 };
+
+/** One connection's two directions, framed. */
+interface ConnectionFrames {
+  connection: string;
+  requests: readonly AmqpFrame[];
+  responses: readonly AmqpFrame[];
+}
+
+/** Every message of the recorded connections, per connection in stream order (request side first). */
+function messagesOfAll(connections: readonly ConnectionFrames[]): { messages: AmqpMessage[]; errorCount: number } {
+  const messages: AmqpMessage[] = [];
+  let errorCount = 0;
+  for (const c of connections) {
+    for (const [frames, type] of [[c.requests, 'request'], [c.responses, 'response']] as const) {
+      const r = messagesOf(frames, c.connection, type);
+      messages.push(...r.records);
+      errorCount += r.errorCount;
+    }
+  }
+  return { messages, errorCount };
+}
 
 function framesOf(snaplen = Infinity): ConnectionFrames[] {
   return Object.entries(RECORDED).map(([connection, recorded]) => ({
@@ -25,7 +46,7 @@ const GLOBAL_REQUEST_ID = 'req-0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9';
 
 describe('amqp messagesOf', () => {
   it('assembles 14 messages from the three recorded connections, nothing lost', () => {
-    const { messages, errorCount } = stitchConnections(framesOf());
+    const { messages, errorCount } = messagesOfAll(framesOf());
     assert.equal(errorCount, 0);
     assert.deepEqual(
       messages.map((m) => `${m.connection} ${m.direction} ${m.oslo?.kind} ${m.oslo?.method ?? ''}`),
@@ -45,6 +66,19 @@ describe('amqp messagesOf', () => {
     assert.equal(big.oslo?.globalRequestId, GLOBAL_REQUEST_ID);
   });
 
+  it('snaplen 512: ids past the captured body head are missing, never wrong', () => {
+    const cut = messagesOfAll(framesOf(512)).messages;
+    const full = messagesOfAll(framesOf()).messages;
+    assert.equal(cut.length, full.length);
+    for (const [i, m] of cut.entries()) {
+      for (const key of ['msgId', 'uniqueId', 'requestId', 'globalRequestId', 'method'] as const) {
+        const v = m.oslo?.[key] ?? null;
+        if (v !== null) assert.equal(v, full[i]!.oslo?.[key], `message ${i} ${key}`);
+      }
+    }
+    assert.ok(cut.some((m) => m.oslo?.msgId === null && full[cut.indexOf(m)]!.oslo?.msgId !== null), 'some ids were cut off');
+  });
+
   it('counts content whose method or header was lost', () => {
     const conn = framesOf()[2]!;
     const withoutFirstHeader = conn.requests.filter((f, i) => !(f.kind === 'content-header' && i === conn.requests.findIndex((g) => g.kind === 'content-header')));
@@ -55,91 +89,7 @@ describe('amqp messagesOf', () => {
   });
 });
 
-describe('amqp stitchRpc', () => {
-  it('pairs each call with its reply on the caller side and on the server side', () => {
-    const { records } = stitchConnections(framesOf());
-    assert.deepEqual(
-      records.map((r) => [r.role, r.kind, r.method, r.path, r.status, r.ids['_msg_id']?.[0] ?? null, r.req.tsStartNs <= (r.resp?.tsStartNs ?? r.req.tsStartNs)]),
-      [
-        ['client', 'call', 'ping', 'openstack/conductor', 'ok', MSG_PING, true],
-        ['server', 'call', 'ping', 'openstack/conductor', 'ok', MSG_PING, true],
-        ['client', 'cast', 'build_instances', 'openstack/conductor', null, null, true],
-        ['server', 'cast', 'build_instances', 'openstack/conductor', null, null, true],
-        ['client', 'call', 'fail', 'openstack/conductor', 'error', MSG_FAIL, true],
-        ['server', 'call', 'fail', 'openstack/conductor', 'error', MSG_FAIL, true],
-        ['client', 'call', 'ping', 'openstack/conductor', 'ok', MSG_BIG_PING, true],
-        ['server', 'call', 'ping', 'openstack/conductor', 'ok', MSG_BIG_PING, true],
-      ],
-    );
-    for (const r of records) {
-      assert.deepEqual(r.ids['request_id'], [REQUEST_ID]);
-      assert.deepEqual(r.ids['global_request_id'], [GLOBAL_REQUEST_ID]);
-      if (r.kind === 'call') assert.equal(r.ids['_unique_id']?.length, 2); // the call's and the reply's
-    }
-    const client = records[0]!;
-    assert.deepEqual([client.topic, client.server, client.namespace], ['conductor', null, 'compute_task']);
-    assert.equal(client.request.connection, 'connection2');
-    assert.equal(client.reply?.connection, 'connection1');
-  });
 
-  it('per connection (the registry stitch): calls unpaired, replies on a connection of their own left out', () => {
-    const [server, replies, publisher] = framesOf();
-    assert.deepEqual(stitch(replies!.requests, replies!.responses), { records: [], errorCount: 0 });
-    const published = stitch(publisher!.requests, publisher!.responses);
-    assert.deepEqual(published.records.map((r) => [r.role, r.kind, r.method, r.resp]), [
-      ['client', 'call', 'ping', null], ['client', 'cast', 'build_instances', null], ['client', 'call', 'fail', null], ['client', 'call', 'ping', null],
-    ]);
-    const delivered = stitch(server!.requests, server!.responses);
-    assert.deepEqual(delivered.records.map((r) => [r.role, r.kind, r.ids['_msg_id']?.[0] ?? null]), [
-      ['server', 'call', MSG_PING], ['server', 'cast', null], ['server', 'call', MSG_FAIL], ['server', 'call', MSG_BIG_PING],
-    ]);
-  });
-
-  it('unpaired replies are records of kind reply unless turned off', () => {
-    const replies = framesOf()[1]!;
-    const { records } = stitchConnections([replies]);
-    assert.deepEqual(records.map((r) => [r.role, r.kind, r.method, r.status]), [
-      ['client', 'reply', 'basic.deliver', 'ok'], ['client', 'reply', 'basic.deliver', 'error'], ['client', 'reply', 'basic.deliver', 'ok'],
-    ]);
-    assert.equal(stitchConnections([replies], { unpairedReplies: false }).records.length, 0);
-  });
-
-  it('snaplen 512: ids past the captured body head are missing, never wrong', () => {
-    const { records, messages } = stitchConnections(framesOf(512));
-    const full = stitchConnections(framesOf()).messages;
-    for (const [i, m] of messages.entries()) {
-      for (const key of ['msgId', 'uniqueId', 'requestId', 'globalRequestId', 'method'] as const) {
-        const v = m.oslo?.[key] ?? null;
-        if (v !== null) assert.equal(v, full[i]!.oslo?.[key], `message ${i} ${key}`);
-      }
-    }
-    assert.equal(records.filter((r) => r.resp !== null).length, 2); // only the first ping's ids fit in 512 bytes
-  });
-});
-
-describe('amqp matchRpc', () => {
-  it('links each publish to its delivery through the broker by _unique_id', () => {
-    const hops = matchRpc(stitchConnections(framesOf()).messages);
-    assert.deepEqual(
-      hops.map((h) => `${h.by} ${h.publish.connection}->${h.deliver.connection} ${h.publish.oslo?.kind}`),
-      [
-        '_unique_id connection2->connection0 call', '_unique_id connection2->connection1 reply', '_unique_id connection2->connection0 cast',
-        '_unique_id connection2->connection0 call', '_unique_id connection2->connection1 reply', '_unique_id connection2->connection0 call',
-        '_unique_id connection2->connection1 reply',
-      ],
-    );
-  });
-
-  it('falls back to _msg_id and kind when _unique_id was not captured', () => {
-    const { messages } = stitchConnections(framesOf());
-    const strip = (m: AmqpMessage): AmqpMessage => ({ ...m, oslo: { ...m.oslo!, uniqueId: null } });
-    const publish = strip(messages.find((m) => m.direction === 'publish' && m.oslo?.kind === 'call')!);
-    const delivers = messages.filter((m) => m.direction === 'deliver' && m.oslo?.msgId === publish.oslo!.msgId);
-    assert.equal(delivers.length, 2); // the call delivered to the server, the reply delivered to the caller
-    const hops = matchRpc([publish, ...delivers]);
-    assert.deepEqual(hops.map((h) => [h.by, h.deliver.oslo?.kind]), [['_msg_id', 'call']]);
-  });
-});
 
 describe('amqp parseOslo', () => {
   const call = String.raw`{"oslo.version": "2.0", "oslo.message": "{\"method\": \"select_destinations\", \"args\": {\"spec_obj\": {\"nova_object.name\": \"RequestSpec\"}}, \"namespace\": \"compute_task\", \"version\": \"1.25\", \"_msg_id\": \"0123456789abcdef0123456789abcdef\", \"_reply_q\": \"reply_aa\", \"_timeout\": null, \"_unique_id\": \"fedcba9876543210fedcba9876543210\", \"_context_request_id\": \"req-11111111-2222-3333-4444-555555555555\", \"_context_global_request_id\": null, \"_context_trace_info\": {\"hmac_key\": \"xxxxxxxx\", \"base_id\": \"xxxxxxxx\"}}"}`;
@@ -181,19 +131,9 @@ describe('amqp parseOslo', () => {
 });
 
 
-describe('amqp targetOf', () => {
-  it('topic and server from the routing key or the fanout exchange', () => {
-    const { messages } = stitchConnections(framesOf());
-    const call = messages.find((m) => m.oslo?.kind === 'call')!;
-    assert.deepEqual(targetOf({ ...call, routingKey: 'compute.host1' }), { topic: 'compute', server: 'host1' });
-    assert.deepEqual(targetOf({ ...call, exchange: 'scheduler_fanout', routingKey: 'scheduler' }), { topic: 'scheduler', server: null });
-    const reply = messages.find((m) => m.oslo?.kind === 'reply')!;
-    assert.deepEqual(targetOf(reply), { topic: null, server: null });
-  });
-});
 
 describe('amqp after capture redaction and ground-truth masking', () => {
-  it('parses to the same records when every chunk went through capture/redact.ts', async () => {
+  it('parses to the same messages when every chunk went through capture/redact.ts', async () => {
     const { maskGroundTruth, redactSecrets } = await import('../../../capture/redact.js');
     const masked = Object.entries(RECORDED).map(([connection, recorded]) => {
       const scrub = (type: 'request' | 'response') => {
@@ -206,11 +146,11 @@ describe('amqp after capture redaction and ground-truth masking', () => {
       };
       return { connection, requests: scrub('request'), responses: scrub('response') };
     });
-    const plain = stitchConnections(framesOf());
-    const scrubbed = stitchConnections(masked);
+    const plain = messagesOfAll(framesOf());
+    const scrubbed = messagesOfAll(masked);
     assert.equal(scrubbed.errorCount, 0);
-    const view = (r: typeof plain.records[number]) => [r.role, r.kind, r.method, r.path, r.status, r.ids, r.req.length, r.resp?.length];
-    assert.deepEqual(scrubbed.records.map(view), plain.records.map(view));
+    const view = (m: AmqpMessage) => [m.connection, m.direction, m.exchange, m.routingKey, m.bodySize, m.oslo?.kind, m.oslo?.method, m.oslo?.msgId, m.oslo?.uniqueId, m.oslo?.requestId, m.frame.length];
+    assert.deepEqual(scrubbed.messages.map(view), plain.messages.map(view));
     // The start-ok's SASL response was redacted, the trace info masked: the bytes did change.
     assert.notDeepEqual(masked[2]!.requests, framesOf()[2]!.requests);
   });
@@ -249,19 +189,3 @@ describe('amqp bodies over several frames', () => {
   });
 });
 
-describe('amqp matchRpc without ids', () => {
-  it('snaplen 200: heads too short for any id still link every publish to its delivery by body bytes', () => {
-    const key = (h: { publish: AmqpMessage; deliver: AmqpMessage }) => `${h.publish.connection}@${h.publish.frame.startPos}->${h.deliver.connection}@${h.deliver.frame.startPos}`;
-    const full = matchRpc(stitchConnections(framesOf()).messages);
-    const cut = matchRpc(stitchConnections(framesOf(200)).messages);
-    assert.ok(cut.every((h) => h.by === 'body'));
-    assert.deepEqual(cut.map(key).sort(), full.map(key).sort());
-  });
-  it('a body match never takes a delivery whose ids disagree', () => {
-    const { messages } = stitchConnections(framesOf());
-    const publish = messages.find((m) => m.direction === 'publish' && m.oslo?.kind === 'call')!;
-    const deliver = messages.find((m) => m.direction === 'deliver' && m.oslo?.msgId === publish.oslo!.msgId && m.oslo?.kind === 'call')!;
-    const other = { ...deliver, oslo: { ...deliver.oslo!, uniqueId: null, msgId: 'ffffffffffffffffffffffffffffffff' } };
-    assert.deepEqual(matchRpc([{ ...publish, oslo: { ...publish.oslo!, uniqueId: null } }, other]), []);
-  });
-});

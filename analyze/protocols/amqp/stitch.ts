@@ -1,5 +1,5 @@
 /**
- * From AMQP frames to messages, and from messages to RPC records.
+ * From AMQP frames to messages.
  *
  * AMQP is not request/response on one connection: an oslo.messaging RPC call is a basic.publish on one connection
  * of the caller, a basic.deliver on a connection of the server, a publish of the reply on the server (often another
@@ -7,13 +7,14 @@
  * sequence numbers cannot link the hops; ids in the body can:
  * - `_msg_id` is shared by a call and its reply (oslo_messaging/_drivers/amqpdriver.py),
  * - `_unique_id` is one per message (the call and the reply each have their own), the same on publish and deliver.
- * So: `messagesOf` assembles messages per connection direction, `stitchRpc` pairs each call with its reply on one
- * side (the caller's connections or the server's), and `matchRpc` links a publish to its delivery across the broker.
+ * So the assembler here turns each connection direction's frames into messages with their oslo envelope fields
+ * (`parseOslo`); linking them across connections, processes and the broker is relational work done in the engine
+ * (analyze/messaging/: messageSpans, brokerHops, rpcPairs).
  */
 import { createHash } from 'node:crypto';
 import type { Stitcher, StitchSink } from '../protocol.js';
 import type { Frame, MessageType, RecordsWithErrorCount } from '../types.js';
-import type { AmqpFrame, AmqpMessage, AmqpOperation, AmqpRecord, BodyFrame, BrokerHop, ContentHeaderFrame, MethodFrame, OsloFields } from './types.js';
+import type { AmqpFrame, AmqpMessage, AmqpOperation, BodyFrame, ContentHeaderFrame, MethodFrame, OsloFields } from './types.js';
 
 /** Body bytes kept per message for id extraction. */
 export const MAX_MESSAGE_BODY_HEAD = 64 * 1024;
@@ -240,213 +241,4 @@ export function parseOslo(body: string, complete: boolean): OsloFields | null {
     failed,
     eventType,
   };
-}
-
-function addId(ids: Record<string, string[]>, key: string, value: string | null | undefined): void {
-  if (value === null || value === undefined || value === '') return;
-  const list = (ids[key] ??= []);
-  if (!list.includes(value)) list.push(value);
-}
-
-function idsOf(messages: readonly (AmqpMessage | null)[]): Record<string, string[]> {
-  const ids: Record<string, string[]> = {};
-  for (const m of messages) {
-    if (!m?.oslo) continue;
-    addId(ids, '_msg_id', m.oslo.msgId);
-    addId(ids, '_unique_id', m.oslo.uniqueId);
-    addId(ids, '_reply_q', m.oslo.replyQ);
-    addId(ids, 'request_id', m.oslo.requestId);
-    addId(ids, 'global_request_id', m.oslo.globalRequestId);
-    addId(ids, 'message_id', m.properties.messageId);
-    addId(ids, 'correlation_id', m.properties.correlationId);
-  }
-  return ids;
-}
-
-/** Direction in which the reply to a call travels, seen from the same process: publish <-> deliver. */
-function replyDirection(call: AmqpMessage): AmqpMessage['direction'] {
-  return call.direction === 'publish' ? 'deliver' : 'publish';
-}
-
-export interface StitchRpcOptions {
-  /**
-   * Return replies whose call was not among the messages as records of kind 'reply' (default true). Per-connection
-   * stitching turns this off: there a reply usually travels on another connection than its call, and a record for
-   * it would be a second span carrying the call's `_msg_id`.
-   */
-  unpairedReplies?: boolean;
-}
-
-/**
- * Pairs RPC calls with their replies by `_msg_id` among the messages of one process (all its connections: the
- * caller publishes on one and gets the reply on its reply-queue connection). A call published here (role client)
- * pairs with a reply delivered here; a call delivered here (role server) with a reply published here. Casts,
- * notifications and other messages become records without a reply; replies whose call was not seen become records
- * of kind 'reply'. Nothing here is an error (errorCount 0): messagesOf counts what was lost.
- */
-export function stitchRpc(messages: readonly AmqpMessage[], options: StitchRpcOptions = {}): RecordsWithErrorCount<AmqpRecord> {
-  const sorted = [...messages].sort((a, b) => (a.frame.tsStartNs < b.frame.tsStartNs ? -1 : a.frame.tsStartNs > b.frame.tsStartNs ? 1 : 0));
-  const replies = new Map<string, AmqpMessage[]>();
-  for (const m of sorted) {
-    if (m.oslo?.kind === 'reply' && m.oslo.msgId) {
-      const list = replies.get(m.oslo.msgId) ?? [];
-      list.push(m);
-      replies.set(m.oslo.msgId, list);
-    }
-  }
-  const usedReplies = new Set<AmqpMessage>();
-  const records: AmqpRecord[] = [];
-  for (const m of sorted) {
-    if (m.oslo?.kind === 'reply' || m.direction === 'return') continue;
-    let reply: AmqpMessage | null = null;
-    if (m.oslo?.kind === 'call' && m.oslo.msgId) {
-      // Replies in the opposite direction, after the call; the last one ends the call (oslo may send a result, then `ending`).
-      const candidates = (replies.get(m.oslo.msgId) ?? []).filter(
-        (r) => r.direction === replyDirection(m) && r.frame.tsStartNs >= m.frame.tsStartNs && !usedReplies.has(r),
-      );
-      for (const r of candidates) usedReplies.add(r);
-      reply = candidates[candidates.length - 1] ?? null;
-    }
-    records.push(recordOf(m, reply));
-  }
-  for (const m of sorted) {
-    const unpairedReply = m.oslo?.kind === 'reply' && !usedReplies.has(m);
-    if ((unpairedReply && options.unpairedReplies !== false) || m.direction === 'return') records.push(recordOf(m, null));
-  }
-  return { records, errorCount: 0 };
-}
-
-/** oslo.messaging's target from where a call or cast was sent (amqpdriver: topic, topic.server, topic_fanout). */
-export function targetOf(m: AmqpMessage): { topic: string | null; server: string | null } {
-  if (m.oslo?.kind !== 'call' && m.oslo?.kind !== 'cast') return { topic: null, server: null };
-  if (m.exchange?.endsWith('_fanout')) return { topic: m.exchange.slice(0, -'_fanout'.length), server: null };
-  if (!m.routingKey) return { topic: null, server: null };
-  const dot = m.routingKey.indexOf('.');
-  return dot < 0 ? { topic: m.routingKey, server: null } : { topic: m.routingKey.slice(0, dot), server: m.routingKey.slice(dot + 1) };
-}
-
-function recordOf(m: AmqpMessage, reply: AmqpMessage | null): AmqpRecord {
-  const failed = (reply ?? (m.oslo?.kind === 'reply' ? m : null))?.oslo?.failed;
-  const isReplyOnly = m.oslo?.kind === 'reply';
-  return {
-    protocol: 'amqp',
-    method: m.oslo?.method ?? m.oslo?.eventType ?? (m.direction === 'publish' ? 'basic.publish' : m.direction === 'return' ? 'basic.return' : 'basic.deliver'),
-    path: `${m.exchange ?? ''}/${m.routingKey ?? ''}`,
-    status: m.direction === 'return' ? 'error' : reply || isReplyOnly ? (failed === true ? 'error' : 'ok') : null,
-    req: m.frame,
-    resp: reply?.frame ?? null,
-    ids: idsOf([m, reply]),
-    // Calls are published by clients and delivered to servers; replies the other way round.
-    role: (m.direction === 'deliver') !== isReplyOnly ? 'server' : 'client',
-    kind: m.oslo?.kind ?? 'message',
-    ...targetOf(m),
-    namespace: m.oslo?.namespace ?? null,
-    request: m,
-    reply,
-  };
-}
-
-/** Body bytes two captured heads must share to count as the same message (bodies start with the envelope). */
-const MIN_SHARED_BODY_CHARS = 64;
-
-function sameBody(a: AmqpMessage, b: AmqpMessage): boolean {
-  if (a.bodySize === null || a.bodySize !== b.bodySize || a.exchange !== b.exchange || a.routingKey !== b.routingKey) return false;
-  const n = Math.min(a.bodyHead.length, b.bodyHead.length);
-  if (n < Math.min(MIN_SHARED_BODY_CHARS, a.bodySize)) return false;
-  return a.bodyHead.slice(0, n) === b.bodyHead.slice(0, n);
-}
-
-/**
- * Follows messages through the broker: each publish is linked to every delivery of the same message (fanout gives
- * several) by its `_unique_id`; when a capture head cut `_unique_id` off either side, by `_msg_id` and the same
- * kind (call with call, reply with reply); when the head holds no id at all (oslo puts args first: a 512-byte head
- * often ends inside them), by identical body bytes, size, exchange and routing key, taking per connection the
- * earliest delivery not yet linked. Deliveries must not start before the publish.
- */
-export function matchRpc(messages: readonly AmqpMessage[]): BrokerHop[] {
-  const byTime = [...messages].sort((a, b) => (a.frame.tsStartNs < b.frame.tsStartNs ? -1 : a.frame.tsStartNs > b.frame.tsStartNs ? 1 : 0));
-  const delivers = byTime.filter((m) => m.direction === 'deliver');
-  const byUnique = new Map<string, AmqpMessage[]>();
-  const byMsgId = new Map<string, AmqpMessage[]>();
-  for (const d of delivers) {
-    if (d.oslo?.uniqueId) byUnique.set(d.oslo.uniqueId, [...(byUnique.get(d.oslo.uniqueId) ?? []), d]);
-    if (d.oslo?.msgId) byMsgId.set(d.oslo.msgId, [...(byMsgId.get(d.oslo.msgId) ?? []), d]);
-  }
-  const hops: BrokerHop[] = [];
-  const linked = new Set<AmqpMessage>();
-  const link = (publish: AmqpMessage, deliver: AmqpMessage, by: BrokerHop['by']): void => {
-    hops.push({ publish, deliver, by });
-    linked.add(deliver);
-  };
-  const unmatched: AmqpMessage[] = [];
-  for (const p of byTime) {
-    if (p.direction !== 'publish') continue;
-    const notBefore = (d: AmqpMessage): boolean => d.frame.tsStartNs >= p.frame.tsStartNs;
-    const unique = p.oslo?.uniqueId ? (byUnique.get(p.oslo.uniqueId) ?? []).filter(notBefore) : [];
-    for (const d of unique) link(p, d, '_unique_id');
-    if (unique.length > 0) continue;
-    let found = false;
-    if (p.oslo?.msgId) {
-      for (const d of (byMsgId.get(p.oslo.msgId) ?? []).filter(notBefore)) {
-        const sameKind = (d.oslo!.kind === 'reply') === (p.oslo.kind === 'reply');
-        const uniqueDisagrees = p.oslo.uniqueId !== null && d.oslo!.uniqueId !== null;
-        if (sameKind && !uniqueDisagrees) {
-          link(p, d, '_msg_id');
-          found = true;
-        }
-      }
-    }
-    if (!found) unmatched.push(p);
-  }
-  // Last resort, after every id-based link is made so that body matching never steals an id-linked delivery.
-  for (const p of unmatched) {
-    const perConnection = new Map<string, AmqpMessage>();
-    for (const d of delivers) {
-      if (linked.has(d) || d.frame.tsStartNs < p.frame.tsStartNs || perConnection.has(d.connection)) continue;
-      // Ids on both sides that disagree rule a pair out.
-      if (p.oslo?.uniqueId && d.oslo?.uniqueId) continue;
-      if (p.oslo?.msgId && d.oslo?.msgId && p.oslo.msgId !== d.oslo.msgId) continue;
-      if (sameBody(p, d)) perConnection.set(d.connection, d);
-    }
-    for (const d of perConnection.values()) link(p, d, 'body');
-  }
-  hops.sort((a, b) => (a.publish.frame.tsStartNs < b.publish.frame.tsStartNs ? -1 : a.publish.frame.tsStartNs > b.publish.frame.tsStartNs ? 1 : 0));
-  return hops;
-}
-
-/** One connection's two directions, already framed. */
-export interface ConnectionFrames {
-  connection: string;
-  /** Client -> broker frames. */
-  requests: readonly AmqpFrame[];
-  /** Broker -> client frames. */
-  responses: readonly AmqpFrame[];
-}
-
-/** messagesOf on every connection of one process, then stitchRpc over all of them. */
-export function stitchConnections(
-  connections: readonly ConnectionFrames[],
-  options: StitchRpcOptions = {},
-): RecordsWithErrorCount<AmqpRecord> & { messages: AmqpMessage[] } {
-  const messages: AmqpMessage[] = [];
-  let errorCount = 0;
-  for (const c of connections) {
-    for (const [frames, type] of [[c.requests, 'request'], [c.responses, 'response']] as const) {
-      const r = messagesOf(frames, c.connection, type);
-      messages.push(...r.records);
-      errorCount += r.errorCount;
-    }
-  }
-  const { records } = stitchRpc(messages, options);
-  return { records, errorCount, messages };
-}
-
-/**
- * Per-connection stitching (for the registry): one record per call, cast or notification published or delivered
- * on this connection, paired with its reply only if the reply crossed this same connection. Replies without their
- * call here are left out (see StitchRpcOptions); stitchConnections over a process's connections pairs them.
- */
-export function stitch(requests: readonly AmqpFrame[], responses: readonly AmqpFrame[]): RecordsWithErrorCount<AmqpRecord> {
-  const { records, errorCount } = stitchConnections([{ connection: '', requests, responses }], { unpairedReplies: false });
-  return { records, errorCount };
 }

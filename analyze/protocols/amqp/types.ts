@@ -1,4 +1,4 @@
-import type { CallRecord, Frame, MessageType } from '../types.js';
+import type { Frame, MessageType } from '../types.js';
 
 /**
  * AMQP 0-9-1 frames (spec: https://www.rabbitmq.com/resources/specs/amqp0-9-1.pdf §4.2.3, grammar in
@@ -134,33 +134,6 @@ export interface AmqpMessage {
   oslo: OsloFields | null;
   /** Span of the message on the stream: method frame to last body frame. */
   frame: Frame;
-}
-
-/** An RPC call (or cast/notification) with its reply, seen from one side. */
-export interface AmqpRecord extends CallRecord {
-  protocol: 'amqp';
-  /** client: the call was published here (reply delivered here); server: the call was delivered here. */
-  role: 'client' | 'server';
-  kind: OsloFields['kind'] | 'message';
-  /** oslo.messaging target of a call or cast, from the routing key `<topic>[.<server>]` or a `<topic>_fanout` exchange. */
-  topic: string | null;
-  server: string | null;
-  /** Target namespace from the body (e.g. compute_task), null if absent or not captured. */
-  namespace: string | null;
-  request: AmqpMessage;
-  reply: AmqpMessage | null;
-}
-
-/** A message followed through the broker: published on one connection, delivered on another. */
-export interface BrokerHop {
-  publish: AmqpMessage;
-  deliver: AmqpMessage;
-  /**
-   * What links them: each message's own _unique_id; else _msg_id (+ call/reply kind) when _unique_id was not
-   * captured; else `body`: same exchange, routing key and body size, and the same captured body bytes (the broker
-   * passes bodies unchanged), for heads too short to hold any id.
-   */
-  by: '_unique_id' | '_msg_id' | 'body';
 }
 
 /**
