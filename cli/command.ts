@@ -2,7 +2,7 @@ import type { Argv, ArgumentsCamelCase } from 'yargs';
 
 /**
  * One `nitrace` subcommand. Each lives in its concern's folder (capture/, analyze/, datasets/, ...) and is
- * listed once, in order, in cli/commands.ts. `run` returns the process exit code.
+ * listed once, in order, in cli/commands.ts (loaded only when named). `run` returns the process exit code.
  */
 export interface Command<A = Record<string, unknown>> {
   name: string;

@@ -5,7 +5,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { commands } from './commands.js';
+import { commandsFor } from './commands.js';
 import { NitraceError } from '../core/errors.js';
 import { version } from '../core/version.js';
 
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
       process.stderr.write(`${y.help() && ''}nitrace: ${msg}\nRun \`nitrace --help\` or \`nitrace <command> --help\`.\n`);
       process.exit(2);
     });
-  for (const c of commands) {
+  for (const c of await commandsFor(hideBin(process.argv))) {
     parser.command(
       c.positionals ? `${c.name} ${c.positionals}` : c.name,
       c.describe,
