@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_DEPS := node_modules/.package-lock.json
 
-.PHONY: all setup kernel-deps clickhouse-deps report-deps build test demo bench bench-openstack bench-engines clean
+.PHONY: all setup kernel-deps clickhouse-deps rabbitmq-deps report-deps build test demo bench bench-openstack bench-engines clean
 all: build
 
 # apt packages for BCC and the kernel-header symlinks (scripts/setup-kernel.sh; why the links are needed: docs/capture.md); idempotent and fast when done.
@@ -12,6 +12,11 @@ kernel-deps:
 # clickhouse-server for the store tests (scripts/setup-clickhouse.sh; the tests start and stop their own servers).
 clickhouse-deps:
 	bash scripts/setup-clickhouse.sh
+
+# rabbitmq-server, python3-oslo.messaging, python3-eventlet for the RPC live test (scripts/setup-rabbitmq.sh; the
+# test starts and stops its own broker on free ports, the packaged service is not started).
+rabbitmq-deps:
+	bash scripts/setup-rabbitmq.sh
 
 $(NODE_DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,7 +28,7 @@ report-deps:
 build: $(NODE_DEPS)
 	npx tsc -p tsconfig.json
 
-setup: kernel-deps clickhouse-deps report-deps build
+setup: kernel-deps clickhouse-deps rabbitmq-deps report-deps build
 
 test: setup
 	node scripts/run-tests.mjs
