@@ -119,7 +119,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   await engine.exec(
     d.createTableAs(
       'reply_waits',
-      `SELECT r.span_id AS reply, c.span_id AS call FROM spans_raw c JOIN amqp_msgs cm ON cm.msg_idx = c.msg_idx
+      `SELECT r.span_id AS reply, c.span_id AS call, r.tid <> c.tid AS other_thread FROM spans_raw c JOIN amqp_msgs cm ON cm.msg_idx = c.msg_idx
        JOIN amqp_msgs rm ON rm.msg_id = cm.msg_id AND rm.node = cm.node AND rm.pid = cm.pid AND rm.oslo_kind = 'reply' AND rm.dir = 'recv'
        JOIN spans_raw r ON r.msg_idx = rm.msg_idx AND r.kind = 'consumer'
        WHERE c.kind = 'client' AND c.protocol = 'amqp'`,
@@ -130,7 +130,11 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   const ops = `
     SELECT s.node, s.pid, s.tid, s.gid, 'call' AS op, s.raw_start_ns AS t, 5 AS prio, s.span_id,
            CASE WHEN s.protocol <> 'amqp' THEN s.raw_resp_start_ns IS NOT NULL
-                WHEN s.kind = 'client' THEN coalesce(s.rpc_kind, '') <> 'cast' ELSE false END AS blocks,
+                WHEN s.kind = 'client' THEN coalesce(s.rpc_kind, '') <> 'cast'
+                  -- a reply read by another OS thread (oslo's reply listener in a threaded service) never wakes
+                  -- this one in the sweep; the thread itself waits, so its next event is still this caller's
+                  AND s.span_id NOT IN (SELECT call FROM reply_waits WHERE other_thread)
+                ELSE false END AS blocks,
            s.kind = 'producer' AND s.rpc_kind = 'reply' AS finishes, NULL::VARCHAR AS handles,
            s.protocol = 'amqp' AND s.kind = 'client' AND s.span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call,
            false AS is_reply, s.protocol = 'amqp' AS is_rpc, NULL::UBIGINT AS parent_gid, rp.parent AS reply_owner

@@ -138,17 +138,29 @@ const INSIDE_END_WEIGHT = 0.25;
  * made until the reply came back) ends about when the point does, a weak tie-breaker between calls of one method.
  */
 function mappingCost(o: Observable, s: ObservedSpan, ts: number, tf: number): number {
+  if (o.kind === 'rpc' && o.side === 'client') {
+    // The caller's point (rpcapi's cast/call) encloses its publish, and a call's reply: its messages lie inside it.
+    // One message (a cast, or a call whose reply was not paired) says nothing by how long the point went on after it.
+    if (s.end_us - s.start_us > RPC_SINGLE_MESSAGE_US) return containmentCost(-1, ts - s.start_us, s.end_us - tf);
+    return containmentCost(-1, ts - s.start_us, 0) + Math.max(0, s.start_us - tf);
+  }
   if (o.kind === 'rpc') {
     const dStart = Math.abs(s.start_us - ts);
     return s.end_us - s.start_us > RPC_SINGLE_MESSAGE_US ? dStart + RPC_END_WEIGHT * Math.abs(s.end_us - tf) : dStart;
   }
   const end = s.end_us > s.start_us ? s.end_us : null;
-  // Positive: the span reaches beyond the point (the server side's expected way), negative: inside it.
   const before = ts - s.start_us;
-  const after = end === null ? null : end - tf;
   const sign = o.side === 'server' ? 1 : -1;
+  return end === null ? containmentCost(sign, before, before) : containmentCost(sign, before, end - tf);
+}
+
+/**
+ * Cost of a span whose start is `before` earlier and end `after` later than its point's (µs; negative: inside the
+ * point). `sign` 1: the span should reach beyond the point (server side), -1: lie inside it (client side).
+ */
+function containmentCost(sign: 1 | -1, before: number, after: number): number {
   const cost = (d: number): number => (d * sign >= 0 ? INSIDE_END_WEIGHT * Math.abs(d) : Math.abs(d));
-  return end === null ? 2 * cost(before) : cost(before) + cost(after!);
+  return cost(before) + cost(after);
 }
 
 interface Candidate {
@@ -166,6 +178,57 @@ function greedy(cands: Candidate[], spanOf: Map<string, string>, used: Set<strin
     used.add(c.span);
   }
 }
+
+/**
+ * Greedy, then local repairs until none helps: two points swap spans when each can take the other's and the sum
+ * of their costs drops, and a point left without a span takes one whose holder can move to a free span. Cheapest
+ * pairs first can force a neighbour onto a worse span: two oslo.db pool pings of two green threads 20 ms apart,
+ * each inside its own point, were mapped crosswise when one point's start happened to lie closer to the other's
+ * bytes. Reads costs only, so every method is scored on the same mapping.
+ */
+function assign(cands: Candidate[], spanOf: Map<string, string>, used: Set<string>): void {
+  greedy(cands, spanOf, used);
+  const costs = new Map<string, Map<string, number>>();
+  for (const c of cands) (costs.get(c.point) ?? costs.set(c.point, new Map()).get(c.point)!).set(c.span, c.cost);
+  const holder = new Map<string, string>();
+  for (const [point, span] of spanOf) if (costs.has(point)) holder.set(span, point);
+  const give = (point: string, span: string): void => {
+    spanOf.set(point, span);
+    holder.set(span, point);
+    used.add(span);
+  };
+  for (let round = 0; round < MAX_REPAIR_ROUNDS; round++) {
+    let changed = false;
+    for (const [p1, mine] of costs) {
+      const s1 = spanOf.get(p1);
+      for (const [s2, c12] of mine) {
+        if (s2 === s1) continue;
+        const p2 = holder.get(s2);
+        if (p2 === undefined) continue; // free spans were offered by greedy; spans of earlier passes are not ours
+        const theirs = costs.get(p2)!;
+        if (s1 === undefined) {
+          // p1 has no span: p2 yields s2 if it can move to a span nobody holds
+          const free = [...theirs].filter(([s]) => !used.has(s)).sort((a, b) => a[1] - b[1])[0];
+          if (!free) continue;
+          give(p2, free[0]);
+          give(p1, s2);
+          changed = true;
+          break;
+        }
+        const c21 = theirs.get(s1);
+        if (c21 === undefined || c12 + c21 >= mine.get(s1)! + theirs.get(s2)! - 1e-9) continue;
+        give(p1, s2);
+        give(p2, s1);
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) break;
+  }
+}
+
+/** Repair rounds over all points; each round only lowers the total cost or maps one more point, so few are needed. */
+const MAX_REPAIR_ROUNDS = 20;
 
 function median(xs: number[]): number {
   if (xs.length === 0) return 0;
@@ -254,7 +317,7 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   // Pass 2: server-side points (requests a service handled), aligned, within the tolerance.
   const spanOf = new Map<string, string>();
   const used = new Set<string>();
-  greedy(candidates(observables.filter((x) => x.o.side === 'server'), offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
+  assign(candidates(observables.filter((x) => x.o.side === 'server'), offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
   // Pass 3: client-side points (SQL, RPC casts/calls, neutron requests). OSProfiler records them in the process that
   // makes the call, so when the request that process was serving (nearest server-side ancestor of the same
   // service) has a span, the call's span must come from that process and start inside that request's time. This uses the truth's
@@ -290,6 +353,6 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
       }
     }
   }
-  greedy(candidates(observables.filter((x) => x.o.side === 'client'), offsetUs, opts.toleranceUs, pidsOf, enclosing), spanOf, used);
+  assign(candidates(observables.filter((x) => x.o.side === 'client'), offsetUs, opts.toleranceUs, pidsOf, enclosing), spanOf, used);
   return { spanOf, offsetUs };
 }
