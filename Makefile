@@ -25,8 +25,15 @@ $(NODE_DEPS): package.json package-lock.json
 report-deps:
 	bash scripts/setup-reports.sh
 
-build: $(NODE_DEPS)
+build: $(NODE_DEPS) dist/capture/nitrace_consumer
 	npx tsc -p tsconfig.json
+
+# The capture's ring-buffer consumer (capture/agent.py also builds it on first use if missing or stale). Without a
+# C compiler (analysis-only machines) it is skipped with a note; `make kernel-deps` installs gcc for capture.
+dist/capture/nitrace_consumer: capture/nitrace_consumer.c capture/event.h
+	@mkdir -p dist/capture
+	@if command -v cc >/dev/null; then echo 'cc -O2 -pthread -o $@ capture/nitrace_consumer.c'; cc -O2 -pthread -o "$@" capture/nitrace_consumer.c; \
+	else echo "build: no C compiler (cc): skipped dist/capture/nitrace_consumer (capture needs it: make kernel-deps installs gcc)" >&2; fi
 
 setup: kernel-deps clickhouse-deps rabbitmq-deps report-deps build
 

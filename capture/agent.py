@@ -1,38 +1,38 @@
 #!/usr/bin/python3
-"""agent.py - the thin kernel agent of `nitrace capture`: loads nitrace.bpf.c with BCC and forwards raw events.
+"""agent.py - launcher of `nitrace capture`'s kernel side: loads nitrace.bpf.c with BCC, starts the consumer.
 
 USAGE: started by `nitrace capture` (capture/kernelAgent.ts), not by hand:
-    /usr/bin/python3 capture/agent.py '<json config>'      # forward events
+    /usr/bin/python3 capture/agent.py '<json config>'          # trace
     /usr/bin/python3 capture/agent.py '<json config>' --ebpf   # print the final BPF program and exit
 
-What it does, and why it is this thin: a Python callback per event costs about 1 us, the first bottleneck of
-BCC tools. This agent never looks at an event. It maps the BPF ring buffer into its own memory, finds the end
-of the committed records (8-byte record headers only) and writes whole runs of raw records to stdout in one
-write(2); `nitrace capture` (Node) decodes, redacts and writes Parquet. Control messages (ready, stats, error,
-stopped) are JSON lines on fd 3. Counters are also written to <stats_path> every second, so that a capture
-killed with -9 can still be accounted for by `nitrace capture-recover`.
+Python never touches an event (a Python callback per event costs ~1 us, the first bottleneck of BCC tools).
+This script compiles and attaches the probes, fills the filter maps, and starts capture/nitrace_consumer.c
+(compiled on first use into dist/capture/) with the ring buffer's map fd: the consumer drains the ring and writes
+self-contained events to stdout, which it inherits from this process, so they go straight to `nitrace capture`
+(Node). Here remain the slow things: greenlet probes for new processes (capture/greenlet_probes.py), and every
+second the kernel's and the consumer's counters, as JSON lines on fd 3 (with ready, greenlet, error, stopped)
+and in <stats_path>, so that a capture killed with -9 can still be accounted for by `nitrace capture-recover`.
 
 Exit codes: 0 stopped cleanly (SIGTERM/SIGINT or parent gone), 3 BPF could not be loaded, 1 other failure.
-Needs: root, /usr/bin/python3 with python3-bpfcc (BCC), kernel headers linked as in scripts/setup-kernel.sh.
+Needs: root, /usr/bin/python3 with python3-bpfcc (BCC), kernel headers linked as in scripts/setup-kernel.sh, cc.
 """
 import ctypes
 import json
 import mmap
 import os
-import select
 import signal
-import struct
+import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_ROOT = os.path.dirname(HERE)
+CONSUMER_SOURCES = [os.path.join(HERE, "nitrace_consumer.c"), os.path.join(HERE, "event.h")]
+CONSUMER_BINARY = os.path.join(PACKAGE_ROOT, "dist", "capture", "nitrace_consumer")
 PR_SET_PDEATHSIG = 1
-RINGBUF_BUSY = 1 << 31
-RINGBUF_DISCARD = 1 << 30
-RINGBUF_HDR = 8
-# The kernel side never wakes us (a wakeup per event would cost the traced threads more than the event itself),
-# so poll: 20 ms bounds the delay; the ring buffer holds seconds of events at full rate.
-POLL_SECONDS = 0.02
+# The shared BPF ring buffer carries only what is not socket I/O (connect, close, green_spawn, ...): 4 MiB.
+SHARED_RING_PAGES = 1024
+LOOP_SECONDS = 0.1
 COUNTER_NAMES = ["kernel_emitted", "ringbuf_drops", "payload_faults", "active_map_full", "filtered_in_kernel", "green_switches"]
 
 
@@ -56,16 +56,43 @@ def clock_sample(when):
     return {"when": when, "realtime_ns": str(best[0]), "monotonic_ns": str(best[1]), "uncertainty_ns": best[2]}
 
 
+def possible_cpus():
+    """CPU ids the kernel may run on (bpf_get_smp_processor_id() is below this), from "0-7" or "0,2-3"."""
+    with open("/sys/devices/system/cpu/possible") as f:
+        return max(int(part.split("-")[-1]) for part in f.read().strip().split(",")) + 1
+
+
+def ring_sizes(cfg):
+    """(per-CPU socket ring bytes, shared ring buffer pages): --ring-mb split over the CPUs, powers of two."""
+    total = cfg["ring_pages"] * mmap.PAGESIZE
+    per_cpu = 1 << max(16, (total // possible_cpus()).bit_length() - 1)
+    return per_cpu, SHARED_RING_PAGES
+
+
+def realtime_kernel():
+    """PREEMPT_RT kernels say so in /sys/kernel/realtime; elsewhere tracepoint programs run with preemption off."""
+    try:
+        with open("/sys/kernel/realtime") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
 def build_cflags(cfg):
     sys.path.insert(0, HERE)
     from btf_offsets import kernel_offsets
 
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    fast_bytes, shared_pages = ring_sizes(cfg)
     flags = ["-I" + HERE, "-Wno-unused-function"]
     defines = {
         "SNAPLEN": cfg["snaplen"],
         "SNAPLEN_PORTS": int(bool(cfg.get("snaplen_ports"))),
-        "NCPUS": os.cpu_count() or 1,
-        "RINGBUF_PAGES": cfg["ring_pages"],
+        "NCPUS": possible_cpus(),
+        "PID_MAX": pid_max,
+        "FAST_BYTES": fast_bytes,
+        "RINGBUF_PAGES": shared_pages,
         "CONN_SALT": "%dULL" % int(cfg["salt"]),
         "FILTER_TASKS": int(bool(cfg["pids"] or cfg["comms"])),
         "FILTER_PORT": int(bool(cfg["ports"])),
@@ -94,52 +121,65 @@ def fill_filters(b, cfg):
         b["snaplen_ports"][ctypes.c_uint16(int(port))] = ctypes.c_uint32(int(n))
 
 
-class RingReader:
-    """Consumer side of a BPF ring buffer, mapped directly (layout: kernel/bpf/ringbuf.c)."""
+def consumer_binary():
+    """dist/capture/nitrace_consumer, compiled now if missing or older than its sources (`make build` does it too)."""
+    newest = max(os.path.getmtime(p) for p in CONSUMER_SOURCES)
+    if os.path.exists(CONSUMER_BINARY) and os.path.getmtime(CONSUMER_BINARY) >= newest:
+        return CONSUMER_BINARY
+    os.makedirs(os.path.dirname(CONSUMER_BINARY), exist_ok=True)
+    tmp = "%s.%d.tmp" % (CONSUMER_BINARY, os.getpid())
+    try:
+        r = subprocess.run(["cc", "-O2", "-pthread", "-o", tmp, CONSUMER_SOURCES[0]], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise RuntimeError("no C compiler (cc) to build %s: install gcc (`make kernel-deps` does)" % CONSUMER_BINARY)
+    if r.returncode != 0:
+        raise RuntimeError("cannot compile %s: %s" % (CONSUMER_SOURCES[0], r.stderr.strip()[-1000:]))
+    os.replace(tmp, CONSUMER_BINARY)
+    return CONSUMER_BINARY
 
-    def __init__(self, map_fd, data_size):
-        page = mmap.PAGESIZE
-        self.size = data_size
-        self.mask = data_size - 1
-        self.base = page
-        self.consumer = mmap.mmap(map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        # Producer page, then the data area mapped twice in a row, so any run of records reads contiguously.
-        self.producer = mmap.mmap(map_fd, page + 2 * data_size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
-        self.records = 0
-        self.bytes = 0
 
-    def drain(self, out_fd):
-        """Write every committed record to out_fd; return the number of records."""
-        unpack_u64, unpack_u32 = struct.Struct("<Q").unpack_from, struct.Struct("<I").unpack_from
-        prod_map, base, mask = self.producer, self.base, self.mask
-        total = 0
+class Consumer:
+    """capture/nitrace_consumer.c as a child: ring in, events on our stdout, stats as JSON lines on a pipe."""
+
+    def __init__(self, b, cfg):
+        fast_bytes, shared_pages = ring_sizes(cfg)
+        ring_fd, fast_fd = b["events"].map_fd, b["fast"].map_fd
+        stride = (ctypes.sizeof(b["fast"].Leaf) + 7) & ~7  # array elements are 8-byte aligned
+        stats_r, stats_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [consumer_binary(), "--ring-fd", str(ring_fd), "--ring-bytes", str(shared_pages * mmap.PAGESIZE),
+             "--fast-fd", str(fast_fd), "--fast-cpus", str(possible_cpus()), "--fast-bytes", str(fast_bytes),
+             "--fast-stride", str(stride), "--stats-fd", str(stats_w)],
+            stdin=subprocess.DEVNULL, stdout=None, stderr=None, pass_fds=(ring_fd, fast_fd, stats_w))
+        os.close(stats_w)
+        os.set_blocking(stats_r, False)
+        self.stats_fd = stats_r
+        self.pending = b""
+        self.stats = {}
+
+    def poll_stats(self):
+        """Read whatever stats lines arrived; keep the latest."""
         while True:
-            cons = unpack_u64(self.consumer, 0)[0]
-            prod = unpack_u64(prod_map, 0)[0]
-            if cons >= prod:
-                return total
-            start, n = cons, 0
-            limit = min(prod, start + self.size)
-            while cons < limit:
-                hdr = unpack_u32(prod_map, base + (cons & mask))[0]
-                if hdr & RINGBUF_BUSY:
-                    break
-                cons += ((hdr & ~(RINGBUF_BUSY | RINGBUF_DISCARD)) + RINGBUF_HDR + 7) & ~7
-                n += 1
-            if cons == start:
-                return total  # the oldest record is still being written
-            # Counted before the write: if the pipe breaks in the middle of this run (nitrace capture was killed),
-            # each of its records is either in what Node read or lost with Node, never missing from both counts.
-            self.records += n
-            self.bytes += cons - start
-            total += n
-            off = base + (start & mask)
-            view = memoryview(prod_map)[off: off + (cons - start)]
-            while len(view):
-                written = os.write(out_fd, view)
-                view = view[written:]
-            view.release()
-            struct.pack_into("<Q", self.consumer, 0, cons)
+            try:
+                chunk = os.read(self.stats_fd, 65536)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            self.pending += chunk
+            *lines, self.pending = self.pending.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    self.stats = json.loads(line)
+
+    def stop(self):
+        """Drain what the kernel wrote, write every event, exit; returns the consumer's exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait()
+        os.set_blocking(self.stats_fd, True)
+        self.poll_stats()
+        return code
 
 
 def read_counters(b):
@@ -148,6 +188,16 @@ def read_counters(b):
     for i in range(len(COUNTER_NAMES)):
         sums[i] = sum(table[ctypes.c_int(i)])
     return dict(zip(COUNTER_NAMES, sums))
+
+
+def detach_probes(b):
+    """Stop every probe (maps stay): what the kernel emitted before this is all the consumer has to drain."""
+    for ev in list(b.uprobe_fds):
+        b.detach_uprobe_event(ev)
+    for tp in list(b.tracepoint_fds):
+        b.detach_tracepoint(tp)
+    for tp in list(b.raw_tracepoint_fds):
+        b.detach_raw_tracepoint(tp)
 
 
 def write_stats(path, stats):
@@ -165,6 +215,10 @@ def main():
     except Exception as e:  # BTF missing or a field renamed in a new kernel
         control({"type": "error", "stage": "btf", "message": str(e)})
         return 3
+    if realtime_kernel():
+        control({"type": "error", "stage": "load", "message": "PREEMPT_RT kernel: its tracepoints run preemptible, "
+                 "and the per-CPU rings of nitrace's data path need one writer at a time (docs/capture.md, Limits)"})
+        return 3
     if "--ebpf" in sys.argv:
         print("// cflags: " + " ".join(cflags))
         with open(src_path) as f:
@@ -175,8 +229,8 @@ def main():
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(1))
-    # A broken pipe (nitrace capture was killed) must surface as BrokenPipeError, so that the final counters are
-    # still written for `nitrace capture-recover`; SIG_DFL would kill the agent with stale counters on disk.
+    # Node gone (kill -9): control() then fails with EPIPE and is ignored, so the final counters still reach
+    # agent-stats.json for `nitrace capture-recover` (SIG_DFL would kill this process at the first write to fd 3).
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     try:
@@ -190,7 +244,8 @@ def main():
         finally:
             os.dup2(saved, 2)
         fill_filters(b, cfg)
-        ring = RingReader(b["events"].map_fd, cfg["ring_pages"] * mmap.PAGESIZE)
+        consumer = Consumer(b, cfg)
+        b["excluded_pids"][ctypes.c_uint32(consumer.proc.pid)] = ctypes.c_uint8(1)
     except Exception as e:
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
         return 3
@@ -202,37 +257,33 @@ def main():
         greenlet.scan(force=True)
 
     clock = [clock_sample("start")]
-    control({"type": "ready", "pid": os.getpid(), "clock": clock[0],
-             "probes": b.num_open_tracepoints() + b.num_open_uprobes()})
-    ep = select.epoll()
-    ep.register(b["events"].map_fd, select.EPOLLIN)
-    out_fd = sys.stdout.fileno()
+    probes = len(b.tracepoint_fds) + len(b.raw_tracepoint_fds) + b.num_open_uprobes()
+    control({"type": "ready", "pid": os.getpid(), "clock": clock[0], "probes": probes})
     last_stats = 0.0
 
     def stats(final=False):
         s = read_counters(b)
-        s.update({"agent_records": ring.records, "agent_bytes": ring.bytes, "final": final,
-                  "time_ns": str(time.time_ns())})
+        c = consumer.stats
+        s.update({"agent_records": c.get("events_written", 0), "agent_bytes": c.get("bytes_out", 0),
+                  "consumer": c, "final": final, "time_ns": str(time.time_ns())})
         write_stats(cfg["stats_path"], s)
         control({"type": "stats", **s})
 
-    try:
-        while not stopping:
-            ep.poll(POLL_SECONDS)
-            ring.drain(out_fd)
-            if greenlet:
-                greenlet.scan()
-            now = time.monotonic()
-            if now - last_stats >= 1.0:
-                stats()
-                last_stats = now
-        ring.drain(out_fd)  # what the kernel produced before the stop
-    except BrokenPipeError:
-        stats(final=True)
-        return 1
-    except OSError as e:
-        control({"type": "error", "stage": "forward", "message": str(e)})
-        stats(final=True)
+    while not stopping and consumer.proc.poll() is None:
+        time.sleep(LOOP_SECONDS)
+        consumer.poll_stats()
+        if greenlet:
+            greenlet.scan()
+        now = time.monotonic()
+        if now - last_stats >= 1.0:
+            stats()
+            last_stats = now
+    failed = consumer.proc.poll() is not None  # the consumer died on its own: stdout broke or a crash
+    detach_probes(b)
+    code = consumer.stop()  # drains what the kernel produced before the probes stopped
+    if failed or code != 0:
+        stats(final=True)  # first: the counters matter most when Node is gone
+        control({"type": "error", "stage": "forward", "message": "the consumer exited with code %s" % code})
         return 1
     clock.append(clock_sample("stop"))
     stats(final=True)

@@ -2,7 +2,7 @@
 
 The kernel headers BCC compiles against may belong to another kernel version (Debian 6.1 headers on a 6.18
 kernel here), so nitrace never trusts their struct layouts. The few fields the probes read from `struct sock`,
-`struct tcp_sock` and `struct net` are located here and handed to the BPF program as -D defines.
+`struct tcp_sock`, `struct net` and `struct task_struct` are located here and handed to the BPF program as -D defines.
 
 Format: https://docs.kernel.org/bpf/btf.html (header, type section, string section).
 Run directly to print the offsets: /usr/bin/python3 capture/btf_offsets.py
@@ -107,6 +107,10 @@ FIELDS = {
     "OFF_TCP_COPIED_SEQ": "tcp_sock.copied_seq",
     "OFF_TCP_RCV_NXT": "tcp_sock.rcv_nxt",
     "OFF_SKC_STATE": "sock_common.skc_state",
+    "OFF_SK_PROTOCOL": "sock.sk_protocol",
+    "OFF_TASK_FLAGS": "task_struct.flags",
+    "OFF_TASK_PID": "task_struct.pid",
+    "OFF_TASK_TGID": "task_struct.tgid",
 }
 
 

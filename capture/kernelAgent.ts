@@ -37,8 +37,11 @@ export interface AgentStats {
   active_map_full: number;
   filtered_in_kernel: number;
   green_switches: number;
+  /** Events the consumer wrote to Node (capture/nitrace_consumer.c), and their bytes. */
   agent_records: number;
   agent_bytes: number;
+  /** The consumer's own counters (records, conns, threads, unknown_conn, unknown_thread, queue sizes, ...). */
+  consumer?: Record<string, number | boolean>;
   final?: boolean;
 }
 

@@ -1,82 +1,145 @@
 /*
- * nitrace.bpf.c - kernel side of `nitrace capture`: TCP socket I/O of chosen processes, with payload heads.
+ * nitrace.bpf.c - kernel side of `nitrace capture`: TCP socket I/O of chosen processes, with payload heads, from
+ * the socket layer only.
  *
- * How it traces (no kprobes: CONFIG_KPROBES is off on the target kernels; see docs/capture.md):
- *   sys_enter_<io syscall>     remember the syscall's fd and user buffer for this thread (map `active`)
- *   sock:sock_{send,recv}_length  fires inside the syscall only for sockets: keep TCP ones, read the 4-tuple,
- *                              netns and TCP sequence from `struct sock` at offsets taken from the running
- *                              kernel's BTF (-D OFF_* from capture/btf_offsets.py; headers may be of another kernel)
- *   sys_exit_<io syscall>      copy up to SNAPLEN (or the --snaplen-port size) payload bytes from user memory,
- *                              emit one event to the ring buffer; -EAGAIN on a traced socket is a `block` event
- *   connect / accept / close   lifecycle events; sock:inet_sock_set_state(SYN_SENT) ties connect() to its socket
- *   sched:sched_process_fork   children of --pid processes are traced too (uwsgi/glance respawn workers)
- *   uprobes in greenlet        (capture/agent.py attaches them to each greenlet library traced processes map)
- *                              keep the running greenlet per thread (`current_gid`), stamped on every event as gid;
- *                              a new greenlet is a `green_spawn` event
- * Filtering (processes, ports, netns) happens here, in the kernel. Every loss is counted in `counters`.
+ * Why no syscall hooks: once any syscalls:* tracepoint is attached, every thread of every process takes the slow
+ * syscall path, and enter/exit pairs cost two dispatches and a hash update per syscall. Here nothing runs for
+ * non-socket syscalls, and a socket operation costs one program run:
+ *   raw sock_{send,recv}_length  fires inside sock_sendmsg/sock_recvmsg after the protocol moved the bytes (or
+ *                              failed: -EAGAIN is a `block` event). The syscall number, fd and user buffer come
+ *                              from the task's saved registers (bpf_task_pt_regs); the payload is copied from
+ *                              the user buffer straight into its record, written in place in a per-CPU ring.
+ *   inet_sock_set_state        SYN_SENT (in connect()) remembers the call, ESTABLISHED emits `connect`; the
+ *                              first close()/shutdown() state change emits `close`
+ *   tcp_destroy_sock           forgets the socket (and emits `close` if close() found it already closed)
+ *   task_rename, sched_process_fork   reset a thread's state; children of --pid processes are traced too
+ *   uprobes in greenlet        (capture/greenlet_probes.py attaches them per traced process) keep the running
+ *                              greenlet per thread, stamped on every event as gid; a new greenlet is `green_spawn`
+ * What does not change per event is sent once: a connection's 4-tuple when its socket is first seen
+ * (NT_REC_CONN), a thread's pid and name when it is first seen (NT_REC_THREAD). Per-thread state (filter verdict,
+ * running greenlet, last socket used) is an array indexed by thread id; per-socket state one hash keyed by the
+ * socket, which a thread skips while it keeps using the same socket.
+ *
+ * Two outputs, both read by capture/nitrace_consumer.c:
+ *   `fast`    one ring per CPU in an mmap-able array, written only by the sock_* programs. They run with
+ *             preemption disabled and never in interrupt context, so a CPU's ring has one writer at a time: a
+ *             record is written in place and published by advancing `head` (x86 keeps stores in order), with no
+ *             lock. Measured here (noisy VM), BPF's ring buffer costs ~165 ns per reserve+submit (its lock
+ *             disables interrupts, expensive in this VM); this costs a few stores.
+ *   `events`  BPF's ring buffer, for everything else (connect/close in softirq, uprobes, which can be preempted).
+ * A record names connections and threads sent earlier, possibly through the other output; the consumer holds an
+ * event back until what it names has arrived.
+ * Struct fields are read at offsets from the running kernel's BTF (-D OFF_*, capture/btf_offsets.py): BCC
+ * compiles with headers of another kernel. Every loss is counted in `counters`.
  *
  * Compile-time parameters (BCC cflags, set by capture/agent.py): SNAPLEN, SNAPLEN_PORTS (per-port sizes in map
- * `snaplen_ports`), RINGBUF_PAGES, CONN_SALT, NCPUS, FILTER_TASKS (pid or comm selection active), FILTER_PORT,
- * FILTER_NETNS, and the OFF_* struct offsets. Print the final program with `nitrace capture --ebpf`.
+ * `snaplen_ports`), RINGBUF_PAGES, FAST_BYTES (per-CPU ring size, a power of two), CONN_SALT, NCPUS, PID_MAX,
+ * FILTER_TASKS (pid or comm selection), FILTER_PORT, FILTER_NETNS, and the OFF_* offsets. Print the final
+ * program with `nitrace capture --ebpf`.
  */
 #include <uapi/linux/ptrace.h>
+#include <linux/sched.h>
 #include "event.h"
 
 #define AF_INET_ 2
 #define AF_INET6_ 10
 #define IPPROTO_TCP_ 6
+#define TCP_ESTABLISHED_ 1
 #define TCP_SYN_SENT_ 2
+#define TCP_FIN_WAIT1_ 4
 #define TCP_TIME_WAIT_ 6
 #define TCP_CLOSE_ 7
 #define TCP_CLOSE_WAIT_ 8
 #define TCP_LAST_ACK_ 9
 #define TCP_CLOSING_ 11
 #define MSG_PEEK_ 2
-#define EINPROGRESS_ 115
 #define EAGAIN_ 11
-/* greenlet 2.0.x: `struct _greenlet` (the Python object) is PyObject_HEAD, weakreflist, dict, then `pimpl`, the
- * C++ greenlet::Greenlet whose address is the gid (checked by disassembling Greenlet::Greenlet(_greenlet*)). */
-#define PYGREENLET_PIMPL_OFFSET 32
+#define ENOSYS_ 38
+#define PF_KTHREAD_ 0x00200000
+#define PF_IO_WORKER_ 0x00000010
 #define NT_MAX_IOV 8
 
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl) */
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_CLOSE 3
+#define NR_READV 19
+#define NR_WRITEV 20
+#define NR_SENDFILE 40
+#define NR_CONNECT 42
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+#define NR_SHUTDOWN 48
+#define NR_EXIT 60
+#define NR_EXIT_GROUP 231
+#define NR_RECVMMSG 299
+#define NR_SENDMMSG 307
+
 /* How the syscall passes its buffer. */
-#define BUF_NONE 0   /* sendfile, connect, accept */
+#define BUF_NONE 0   /* sendfile, *mmsg, untracked: no payload */
 #define BUF_PLAIN 1  /* read, write, recvfrom, sendto */
 #define BUF_IOV 2    /* readv, writev */
 #define BUF_MSGHDR 3 /* recvmsg, sendmsg */
-#define BUF_MMSG 4   /* recvmmsg, sendmmsg: first message only */
 
-struct active_t {
-	u64 buf;
-	u64 sk;
-	u32 bytes;
-	u32 iovcnt;
-	s32 fd;
-	u32 seq;
-	u32 netns;
-	u16 lport;
-	u16 rport;
-	u8 syscall;
-	u8 direction;
-	u8 mode;
-	u8 family;
-	u8 dropped; /* not TCP, or filtered out: the exit handler just forgets the syscall */
-	u8 blocked; /* the socket layer returned -EAGAIN: a `block` event if the syscall does too */
-	u8 pad[2];
-	u8 laddr[16];
-	u8 raddr[16];
+/* greenlet 2.0.x: `struct _greenlet` (the Python object) is PyObject_HEAD, weakreflist, dict, then `pimpl`, the
+ * C++ greenlet::Greenlet whose address is the gid (checked by disassembling Greenlet::Greenlet(_greenlet*)). */
+#define PYGREENLET_PIMPL_OFFSET 32
+
+#define FAST_MASK (FAST_BYTES - 1)
+/* Room after the ring for a record that starts near its end: records are written (and read) contiguously. */
+#define FAST_SLACK (8 + NT_KREC_EVENT_SIZE + NT_MAX_SNAPLEN + 4096)
+#define RECORD_TOTAL(len) ((8 + (len) + 7) & ~7U)
+
+/* One CPU's ring. The consumer maps the array and writes `tail`; only that CPU's sock_* programs write the rest. */
+struct fast_ring {
+	u64 head;     /* bytes written (published), ever increasing */
+	u64 pad0[7];
+	u64 tail;     /* bytes consumed: written by the consumer */
+	u64 pad1[7];
+	u8 data[FAST_BYTES + FAST_SLACK];
 };
 
-/* What close() needs to report a socket, remembered per (tgid, fd) from data and connect events. */
-struct fd_sock_t {
-	u64 sk;
-	u32 netns;
-	u16 lport;
-	u16 rport;
-	u8 family;
-	u8 pad[7];
-	u8 laddr[16];
-	u8 raddr[16];
+/* Per thread, indexed by thread id (< PID_MAX); reset when the thread is created or renamed. */
+struct thread_state {
+	u64 gid;            /* running greenlet (green_id), 0 unknown */
+	u64 cached_sk;      /* the socket this thread used last, traced, with its number and snaplen */
+	u32 cached_conn;
+	u32 cached_snaplen;
+	u32 cached_gen;     /* globals[GLOBAL_DESTROYS] when cached: any destroyed socket ends every cache */
+	u8 known;           /* verdict computed */
+	u8 traced;          /* the thread's process is selected */
+	u8 thread_sent;     /* NT_REC_THREAD written since the verdict */
+	u8 untracked;       /* kernel thread or io_uring worker: its registers are not a syscall's */
+};
+
+/* Per socket. */
+#define VERDICT_UNKNOWN 0
+#define VERDICT_IGNORE 1  /* not TCP, or filtered out */
+#define VERDICT_TRACE 2
+struct conn_state {
+	u32 conn;       /* connection number (NT_REC_CONN) */
+	u32 snaplen;    /* payload bytes kept */
+	u8 verdict;
+	u8 close_sent;  /* `close` emitted */
+	u8 connecting;  /* connect() seen (SYN_SENT), `connect` not emitted yet */
+	u8 pad;
+	s32 connect_fd;
+	u32 connect_tid;
+	u32 pad2;
+	u64 connect_ts;
+	u64 connect_gid;
+};
+
+/* x86_64 struct pt_regs from ax (offset 80) to orig_ax (120): one read. */
+struct regs_tail {
+	u64 ax;
+	u64 cx;
+	u64 dx;
+	u64 si;
+	u64 di;
+	u64 orig_ax;
 };
 
 struct comm_key_t {
@@ -88,45 +151,34 @@ struct nt_iovec {
 	u64 len;
 };
 
-/* Event header + payload. The payload area is larger than NT_MAX_SNAPLEN only so that masked offsets and
- * lengths stay provably inside the buffer for the verifier. One per CPU, in a plain array indexed by CPU:
- * a per-CPU map value is limited to 32 KiB. */
-struct scratch_t {
-	struct nt_event ev;
-	u8 payload[3 * NT_MAX_SNAPLEN];
+/* Gather area for iovec payloads (readv/writev/sendmsg/recvmsg), then copied into the record. Larger than
+ * NT_MAX_SNAPLEN so that masked offsets and lengths stay provably inside it for the verifier. */
+struct gather_t {
+	u8 data[3 * NT_MAX_SNAPLEN];
 };
 
-BPF_HASH(active, u32, struct active_t, 16384);
-BPF_TABLE("lru_hash", u64, struct fd_sock_t, fd_socks, 65536);
-BPF_ARRAY(scratch, struct scratch_t, NCPUS);
-BPF_TABLE("lru_hash", u32, u64, current_gid, 65536); /* tid -> running greenlet (address xor salt) */
-BPF_HASH(snaplen_ports, u16, u32, 256);
-BPF_PERCPU_ARRAY(counters, u64, NT_CNT_MAX);
+#define GLOBAL_DESTROYS 0
+BPF_F_TABLE("array", u32, struct fast_ring, fast, NCPUS, BPF_F_MMAPABLE);
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+BPF_ARRAY(threads, struct thread_state, PID_MAX);
+BPF_TABLE("lru_hash", u64, struct conn_state, conns, 65536);
+BPF_ARRAY(gather, struct gather_t, NCPUS);
+BPF_ARRAY(globals, u32, 1);
+BPF_PERCPU_ARRAY(conn_numbers, u32, 1);
+BPF_PERCPU_ARRAY(counters, u64, NT_CNT_MAX);
 BPF_HASH(excluded_pids, u32, u8, 64);
 BPF_HASH(pid_filter, u32, u8, 8192);
 BPF_HASH(comm_filter, struct comm_key_t, u8, 64);
 BPF_HASH(port_filter, u16, u8, 256);
 BPF_HASH(netns_filter, u32, u8, 64);
+BPF_HASH(snaplen_ports, u16, u32, 256);
 
 /* Bound a copy length for the verifier. The empty asm hides the value's known range from clang, which would
  * otherwise drop the mask as redundant and leave the verifier with an unbounded register. */
-static __always_inline u32 copy_len(u32 n)
+static __always_inline u32 bound(u32 n, u32 mask)
 {
 	asm volatile("" : "+r"(n));
-	return n & (2 * NT_MAX_SNAPLEN - 1);
-}
-
-static __always_inline struct scratch_t *scratch_area(void)
-{
-	u32 cpu = bpf_get_smp_processor_id();
-	return scratch.lookup(&cpu);
-}
-
-/* A greenlet's identity in the capture: its address, salted (opaque, fits a signed BIGINT). */
-static __always_inline u64 green_id(u64 addr)
-{
-	return addr ? ((addr ^ CONN_SALT) & 0x7fffffffffffffffULL) : 0;
+	return n & mask;
 }
 
 static __always_inline void count(u32 index)
@@ -136,8 +188,45 @@ static __always_inline void count(u32 index)
 		(*c)++;
 }
 
-/* Is the current process one we trace? --pid and --comm select processes (either matches); none: all. */
-static __always_inline int traced_task(u32 tgid)
+/* A greenlet's identity in the capture: its address, salted (opaque, fits a signed BIGINT). */
+static __always_inline u64 green_id(u64 addr)
+{
+	return addr ? ((addr ^ CONN_SALT) & 0x7fffffffffffffffULL) : 0;
+}
+
+/* ---- outputs ---- */
+
+/* Space for a record of `len` bytes in this CPU's ring (header written), or NULL if the ring is full. */
+static __always_inline u8 *fast_reserve(struct fast_ring *r, u32 len)
+{
+	u64 head = r->head;
+	if (head + RECORD_TOTAL(len) - r->tail > FAST_BYTES) {
+		count(NT_CNT_RINGBUF_DROP);
+		return 0;
+	}
+	u8 *p = r->data + (head & FAST_MASK);
+	*(u32 *)p = len;
+	*(u32 *)(p + 4) = 0;
+	return p + 8;
+}
+
+/* Publish the record reserved last: everything written before this store is visible before `head` moves. */
+static __always_inline void fast_commit(struct fast_ring *r, u32 len)
+{
+	asm volatile("" ::: "memory");
+	r->head += RECORD_TOTAL(len);
+}
+
+static __always_inline struct fast_ring *this_cpu_ring(void)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	return fast.lookup(&cpu);
+}
+
+/* ---- threads ---- */
+
+/* Is the current thread's process one we trace? --pid and --comm select processes (either matches); none: all. */
+static __always_inline int selected_task(u32 tgid)
 {
 	if (excluded_pids.lookup(&tgid))
 		return 0;
@@ -152,47 +241,63 @@ static __always_inline int traced_task(u32 tgid)
 #endif
 }
 
-static __always_inline int enter(s32 fd, u64 buf, u32 iovcnt, u8 syscall, u8 direction, u8 mode)
+/* The current thread's state, with its verdict computed once (again after a rename or exec). */
+static __always_inline struct thread_state *current_state(u64 id)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	if (!traced_task(id >> 32))
-		return 0;
 	u32 tid = (u32)id;
-	struct active_t a = {};
-	a.fd = fd;
-	a.buf = buf;
-	a.iovcnt = iovcnt;
-	a.syscall = syscall;
-	a.direction = direction;
-	a.mode = mode;
-	if (active.update(&tid, &a) != 0)
-		count(NT_CNT_ACTIVE_FULL);
-	return 0;
+	struct thread_state *t = threads.lookup(&tid);
+	if (!t)
+		return 0;
+	if (!t->known) {
+		t->traced = selected_task(id >> 32);
+		u32 flags = 0;
+		bpf_probe_read_kernel(&flags, sizeof(flags), (void *)bpf_get_current_task() + OFF_TASK_FLAGS);
+		t->untracked = (flags & (PF_KTHREAD_ | PF_IO_WORKER_)) != 0;
+		t->thread_sent = 0;
+		t->cached_sk = 0;
+		t->known = 1;
+	}
+	return t;
 }
 
-/* 4-tuple and netns of a socket, from `struct sock_common` at BTF offsets. */
-static __always_inline void read_tuple(void *sk, u8 *family, u16 *lport, u16 *rport, u8 *laddr, u8 *raddr, u32 *netns)
+static __always_inline void fill_thread(struct nt_krec_thread *r, u64 id)
 {
-	u16 fam = 0, dport = 0, num = 0;
-	bpf_probe_read_kernel(&fam, sizeof(fam), sk + OFF_SKC_FAMILY);
-	bpf_probe_read_kernel(&dport, sizeof(dport), sk + OFF_SKC_DPORT);
-	bpf_probe_read_kernel(&num, sizeof(num), sk + OFF_SKC_NUM);
-	*family = (u8)fam;
-	*rport = __builtin_bswap16(dport);
-	*lport = num;
-	if (fam == AF_INET6_) {
-		bpf_probe_read_kernel(laddr, 16, sk + OFF_SKC_V6_RCV_SADDR);
-		bpf_probe_read_kernel(raddr, 16, sk + OFF_SKC_V6_DADDR);
-	} else {
-		bpf_probe_read_kernel(laddr, 4, sk + OFF_SKC_RCV_SADDR);
-		bpf_probe_read_kernel(raddr, 4, sk + OFF_SKC_DADDR);
-	}
-	void *net = 0;
-	bpf_probe_read_kernel(&net, sizeof(net), sk + OFF_SKC_NET);
-	*netns = 0;
-	if (net)
-		bpf_probe_read_kernel(netns, sizeof(*netns), net + OFF_NET_NS_INUM);
+	r->tid = (u32)id;
+	r->pid = id >> 32;
+	bpf_get_current_comm(&r->comm, sizeof(r->comm));
+	r->kind = NT_REC_THREAD;
+	r->pad2 = 0;
 }
+
+/* NT_REC_THREAD for the current thread unless already sent: into this CPU's ring (sock_* programs)... */
+static __always_inline void send_thread_fast(struct fast_ring *ring, struct thread_state *t, u64 id)
+{
+	if (t->thread_sent)
+		return;
+	struct nt_krec_thread *r = (void *)fast_reserve(ring, sizeof(*r));
+	if (!r)
+		return;
+	fill_thread(r, id);
+	fast_commit(ring, sizeof(*r));
+	t->thread_sent = 1;
+}
+
+/* ... or into the shared ring buffer (every other program). */
+static __always_inline void send_thread_rb(struct thread_state *t, u64 id)
+{
+	if (t->thread_sent)
+		return;
+	struct nt_krec_thread *r = events.ringbuf_reserve(sizeof(struct nt_krec_thread));
+	if (!r) {
+		count(NT_CNT_RINGBUF_DROP);
+		return;
+	}
+	fill_thread(r, id);
+	events.ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	t->thread_sent = 1;
+}
+
+/* ---- sockets ---- */
 
 /* --port / --netns: does this socket pass? */
 static __always_inline int socket_selected(u16 lport, u16 rport, u32 netns)
@@ -208,6 +313,112 @@ static __always_inline int socket_selected(u16 lport, u16 rport, u32 netns)
 	return 1;
 }
 
+/* Fill NT_REC_CONN for a TCP socket; 0 if --port/--netns leave it out. */
+static __always_inline int fill_conn(struct nt_krec_conn *r, void *sk)
+{
+	u16 fam = 0, dport = 0, num = 0;
+	bpf_probe_read_kernel(&fam, sizeof(fam), sk + OFF_SKC_FAMILY);
+	bpf_probe_read_kernel(&dport, sizeof(dport), sk + OFF_SKC_DPORT);
+	bpf_probe_read_kernel(&num, sizeof(num), sk + OFF_SKC_NUM);
+	__builtin_memset(r->local_addr, 0, 16);
+	__builtin_memset(r->remote_addr, 0, 16);
+	if (fam == AF_INET6_) {
+		bpf_probe_read_kernel(r->local_addr, 16, sk + OFF_SKC_V6_RCV_SADDR);
+		bpf_probe_read_kernel(r->remote_addr, 16, sk + OFF_SKC_V6_DADDR);
+	} else {
+		bpf_probe_read_kernel(r->local_addr, 4, sk + OFF_SKC_RCV_SADDR);
+		bpf_probe_read_kernel(r->remote_addr, 4, sk + OFF_SKC_DADDR);
+	}
+	void *net = 0;
+	u32 netns = 0;
+	bpf_probe_read_kernel(&net, sizeof(net), sk + OFF_SKC_NET);
+	if (net)
+		bpf_probe_read_kernel(&netns, sizeof(netns), net + OFF_NET_NS_INUM);
+	u16 lport = num, rport = __builtin_bswap16(dport);
+	if (!socket_selected(lport, rport, netns))
+		return 0;
+	r->conn_id = ((u64)sk ^ CONN_SALT) & 0x7fffffffffffffffULL; /* fits a signed BIGINT */
+	r->netns = netns;
+	r->local_port = lport;
+	r->remote_port = rport;
+	r->family = (u8)fam;
+	r->kind = NT_REC_CONN;
+	r->pad2 = 0;
+	return 1;
+}
+
+/* A new connection number: a per-CPU count (no atomic needed) in the high 24 bits, the CPU in the low 8. */
+static __always_inline u32 next_conn_number(void)
+{
+	u32 zero = 0;
+	u32 *last = conn_numbers.lookup(&zero);
+	if (!last)
+		return 0;
+	*last += 1;
+	u32 number = (*last << 8) | (bpf_get_smp_processor_id() & 0xff);
+	return number ? number : 0x100; /* 0 means "no connection" */
+}
+
+static __always_inline u32 snaplen_for(u16 lport, u16 rport)
+{
+#if SNAPLEN_PORTS
+	u32 *n = snaplen_ports.lookup(&lport);
+	if (!n)
+		n = snaplen_ports.lookup(&rport);
+	if (n)
+		return *n;
+#endif
+	return SNAPLEN;
+}
+
+/* Decide a socket's verdict and send NT_REC_CONN if traced: in this CPU's ring (ring != NULL) or the ring buffer. */
+static __always_inline void identify(void *sk, struct conn_state *c, struct fast_ring *ring)
+{
+	struct nt_krec_conn *r = ring ? (void *)fast_reserve(ring, sizeof(struct nt_krec_conn))
+				      : events.ringbuf_reserve(sizeof(struct nt_krec_conn));
+	if (!r) {
+		if (!ring)
+			count(NT_CNT_RINGBUF_DROP);
+		return; /* verdict stays unknown: the next event tries again */
+	}
+	if (!fill_conn(r, sk)) {
+		if (!ring)
+			events.ringbuf_discard(r, BPF_RB_NO_WAKEUP); /* an unpublished fast record is simply not committed */
+		c->verdict = VERDICT_IGNORE;
+		count(NT_CNT_FILTERED);
+		return;
+	}
+	u32 number = next_conn_number();
+	r->conn = number;
+	u32 snaplen = snaplen_for(r->local_port, r->remote_port); /* before the record is handed over */
+	if (ring)
+		fast_commit(ring, sizeof(struct nt_krec_conn));
+	else
+		events.ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	c->conn = number;
+	c->snaplen = snaplen;
+	c->verdict = VERDICT_TRACE;
+}
+
+/* A socket's state, created on first sight (TCP over IPv4/IPv6 only; everything else is remembered as ignored). */
+static __always_inline struct conn_state *socket_state(void *sk)
+{
+	u64 key = (u64)sk;
+	struct conn_state *c = conns.lookup(&key);
+	if (c)
+		return c;
+	u16 protocol = 0, fam = 0;
+	bpf_probe_read_kernel(&protocol, sizeof(protocol), sk + OFF_SK_PROTOCOL);
+	bpf_probe_read_kernel(&fam, sizeof(fam), sk + OFF_SKC_FAMILY);
+	struct conn_state fresh = {};
+	fresh.verdict = (protocol == IPPROTO_TCP_ && (fam == AF_INET_ || fam == AF_INET6_)) ? VERDICT_UNKNOWN : VERDICT_IGNORE;
+	conns.update(&key, &fresh);
+	c = conns.lookup(&key);
+	if (!c)
+		count(NT_CNT_ACTIVE_FULL);
+	return c;
+}
+
 /* TCP sequence number of the first byte this call moved: the counters already include the call's bytes. */
 static __always_inline u32 first_seq(void *sk, u8 direction, u32 len)
 {
@@ -217,96 +428,72 @@ static __always_inline u32 first_seq(void *sk, u8 direction, u32 len)
 	if (direction == NT_DIR_RECV) {
 		/* A read that reaches the peer's FIN advances copied_seq one more (the FIN takes a sequence number):
 		 * the peer has closed and everything up to rcv_nxt has been read. */
-		u32 rcv_nxt = 0;
 		u8 state = 0;
-		bpf_probe_read_kernel(&rcv_nxt, sizeof(rcv_nxt), sk + OFF_TCP_RCV_NXT);
 		bpf_probe_read_kernel(&state, sizeof(state), sk + OFF_SKC_STATE);
-		if (rcv_nxt == seq && (state == TCP_CLOSE_WAIT_ || state == TCP_LAST_ACK_ || state == TCP_CLOSING_ ||
-				       state == TCP_TIME_WAIT_ || state == TCP_CLOSE_))
-			first -= 1;
+		if (state == TCP_CLOSE_WAIT_ || state == TCP_LAST_ACK_ || state == TCP_CLOSING_ || state == TCP_TIME_WAIT_ ||
+		    state == TCP_CLOSE_) {
+			u32 rcv_nxt = 0;
+			bpf_probe_read_kernel(&rcv_nxt, sizeof(rcv_nxt), sk + OFF_TCP_RCV_NXT);
+			if (rcv_nxt == seq)
+				first -= 1;
+		}
 	}
 	return first;
 }
 
-static __always_inline void fill_header(struct nt_event *ev, u64 id, struct active_t *a, u8 kind);
-static __always_inline int emit(struct scratch_t *s, u32 payload_len);
+/* ---- the data path ---- */
 
-/*
- * Socket I/O by a thread whose syscall entered before the probes were attached (typically a server thread
- * blocked in recv when the capture starts). The user buffer is unknown, so the event has no payload; its bytes
- * and TCP sequence number still let analysis take the payload from the peer's send of the same bytes.
- */
-static __always_inline int emit_untracked(u64 id, void *sk, u16 family, u16 protocol, int ret, int flags, u8 direction)
+/* Which syscall is running, from the thread's saved registers: NT_SYS_*, buffer mode, fd, buffer, count. */
+struct call_t {
+	u64 buf;
+	u64 arg3;
+	s32 fd;
+	u8 syscall;
+	u8 mode;
+};
+
+static __always_inline void read_regs(struct regs_tail *r)
 {
-	if (protocol != IPPROTO_TCP_ || (family != AF_INET_ && family != AF_INET6_) || ret <= 0)
-		return 0;
-	if ((direction == NT_DIR_RECV && (flags & MSG_PEEK_)) || !traced_task(id >> 32))
-		return 0;
-	struct active_t a = {};
-	a.sk = (u64)sk;
-	a.fd = -1;
-	a.direction = direction;
-	a.syscall = NT_SYS_UNTRACKED;
-	read_tuple(sk, &a.family, &a.lport, &a.rport, a.laddr, a.raddr, &a.netns);
-	if (!socket_selected(a.lport, a.rport, a.netns))
-		return 0;
-	a.seq = first_seq(sk, direction, (u32)ret);
-	struct scratch_t *s = scratch_area();
-	if (!s)
-		return 0;
-	fill_header(&s->ev, id, &a, NT_KIND_DATA);
-	s->ev.bytes = (u32)ret;
-	emit(s, 0);
-	return 0;
+	bpf_probe_read_kernel(r, sizeof(*r), (void *)bpf_task_pt_regs(bpf_get_current_task_btf()) + 80);
 }
 
-/* Inside a socket syscall: this is a socket; keep it if TCP and selected, and read its identity once. */
-static __always_inline int on_sock_length(void *sk, u16 family, u16 protocol, int ret, int flags, u8 direction)
+static __always_inline void decode_call(struct thread_state *t, struct call_t *call)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id;
-	struct active_t *a = active.lookup(&tid);
-	if (!a)
-		return emit_untracked(id, sk, family, protocol, ret, flags, direction);
-	if (a->dropped || a->direction != direction)
-		return 0;
-	if (protocol != IPPROTO_TCP_ || (family != AF_INET_ && family != AF_INET6_)) {
-		a->dropped = 1;
-		return 0;
+	call->fd = -1;
+	call->syscall = NT_SYS_UNTRACKED;
+	call->mode = BUF_NONE;
+	if (t->untracked)
+		return;
+	struct regs_tail r = {};
+	read_regs(&r);
+	/* Inside a syscall, ax holds -ENOSYS until it returns. Anything else (io_uring task work run on the way back
+	 * to user space, say) did not come from the syscall the registers describe. */
+	if ((s64)r.ax != -ENOSYS_)
+		return;
+	u8 sys = 0, mode = BUF_NONE;
+	switch (r.orig_ax) {
+	case NR_READ: sys = NT_SYS_READ; mode = BUF_PLAIN; break;
+	case NR_WRITE: sys = NT_SYS_WRITE; mode = BUF_PLAIN; break;
+	case NR_RECVFROM: sys = NT_SYS_RECVFROM; mode = BUF_PLAIN; break;
+	case NR_SENDTO: sys = NT_SYS_SENDTO; mode = BUF_PLAIN; break;
+	case NR_READV: sys = NT_SYS_READV; mode = BUF_IOV; break;
+	case NR_WRITEV: sys = NT_SYS_WRITEV; mode = BUF_IOV; break;
+	case NR_RECVMSG: sys = NT_SYS_RECVMSG; mode = BUF_MSGHDR; break;
+	case NR_SENDMSG: sys = NT_SYS_SENDMSG; mode = BUF_MSGHDR; break;
+	case NR_RECVMMSG: sys = NT_SYS_RECVMMSG; break; /* one event per message; payload not taken */
+	case NR_SENDMMSG: sys = NT_SYS_SENDMMSG; break;
+	case NR_SENDFILE: sys = NT_SYS_SENDFILE; break;
+	default: return;
 	}
-	if (direction == NT_DIR_RECV && (flags & MSG_PEEK_))
-		return 0;
-	if (ret == -EAGAIN_ && !a->sk)
-		a->blocked = 1; /* nothing to read / no room: the exit handler emits `block` if the syscall fails too */
-	else if (ret <= 0)
-		return 0;
-	else
-		a->bytes += ret;
-	if (a->sk)
-		return 0; /* *mmsg: the tuple was read for the first message */
-	a->sk = (u64)sk;
-	read_tuple(sk, &a->family, &a->lport, &a->rport, a->laddr, a->raddr, &a->netns);
-	if (!socket_selected(a->lport, a->rport, a->netns)) {
-		a->dropped = 1;
-		count(NT_CNT_FILTERED);
-		return 0;
-	}
-	a->seq = first_seq(sk, direction, ret > 0 ? (u32)ret : 0);
-	return 0;
+	call->syscall = sys;
+	call->mode = mode;
+	call->fd = (s32)r.di;
+	call->buf = r.si;
+	call->arg3 = r.dx;
 }
 
-TRACEPOINT_PROBE(sock, sock_send_length)
-{
-	return on_sock_length(args->sk, args->family, args->protocol, args->ret, args->flags, NT_DIR_SEND);
-}
-
-TRACEPOINT_PROBE(sock, sock_recv_length)
-{
-	return on_sock_length(args->sk, args->family, args->protocol, args->ret, args->flags, NT_DIR_RECV);
-}
-
-/* Copy up to `want` bytes gathered from an iovec array in user memory into the payload area. */
-static __always_inline u32 copy_iov(u8 *payload, u64 iovp, u32 iovcnt, u32 want)
+/* Gather up to `want` bytes from an iovec array in user memory into the gather area; bytes gathered. */
+static __always_inline u32 gather_iov(u8 *dst, u64 iovp, u32 iovcnt, u32 want)
 {
 	u32 off = 0;
 #pragma unroll
@@ -321,284 +508,300 @@ static __always_inline u32 copy_iov(u8 *payload, u64 iovp, u32 iovcnt, u32 want)
 			n = (u32)iov.len;
 		if (n == 0)
 			continue;
-		if (bpf_probe_read_user(payload + (off & (NT_MAX_SNAPLEN - 1)), copy_len(n), (void *)iov.base) != 0)
+		if (bpf_probe_read_user(dst + bound(off, NT_MAX_SNAPLEN - 1), bound(n, 2 * NT_MAX_SNAPLEN - 1), (void *)iov.base) != 0)
 			break;
 		off += n;
 	}
 	return off;
 }
 
-static __always_inline void remember_fd(u32 tgid, s32 fd, struct active_t *a)
+static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 direction)
 {
-	u64 key = ((u64)tgid << 32) | (u32)fd;
-	struct fd_sock_t *known = fd_socks.lookup(&key);
-	if (known && known->sk == a->sk)
-		return;
-	struct fd_sock_t s = {};
-	s.sk = a->sk;
-	s.netns = a->netns;
-	s.lport = a->lport;
-	s.rport = a->rport;
-	s.family = a->family;
-	__builtin_memcpy(s.laddr, a->laddr, 16);
-	__builtin_memcpy(s.raddr, a->raddr, 16);
-	fd_socks.update(&key, &s);
-}
-
-/* Fill the common header fields of an event from a syscall in flight. */
-static __always_inline void fill_header(struct nt_event *ev, u64 id, struct active_t *a, u8 kind)
-{
-	ev->ts_mono_ns = bpf_ktime_get_ns();
-	ev->conn_id = a->sk ? ((a->sk ^ CONN_SALT) & 0x7fffffffffffffffULL) : 0; /* fits a signed BIGINT */
-	ev->pid = id >> 32;
-	ev->tid = (u32)id;
-	ev->fd = a->fd;
-	ev->tcp_seq = a->seq;
-	ev->netns = a->netns;
-	ev->local_port = a->lport;
-	ev->remote_port = a->rport;
-	ev->kind = kind;
-	ev->direction = a->direction;
-	ev->family = a->family;
-	ev->syscall = a->syscall;
-	__builtin_memcpy(ev->local_addr, a->laddr, 16);
-	__builtin_memcpy(ev->remote_addr, a->raddr, 16);
-	bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
-	u32 tid = (u32)id;
-	u64 *gid = current_gid.lookup(&tid);
-	ev->gid = gid ? *gid : 0;
-	ev->parent_gid = 0;
-}
-
-static __always_inline int emit(struct scratch_t *s, u32 payload_len)
-{
-	s->ev.payload_len = payload_len;
-	u32 size = NT_EVENT_HEADER_SIZE + copy_len(payload_len);
-	/* Waking the agent for an event costs the traced thread more than the event itself: never wake it; it
-	 * polls every 20 ms (capture/agent.py POLL_SECONDS), and the ring holds seconds of events. */
-	if (events.ringbuf_output(&s->ev, size, BPF_RB_NO_WAKEUP) != 0) {
-		count(NT_CNT_RINGBUF_DROP);
+	int ret = (int)ctx->args[1];
+	if (ret <= 0 && ret != -EAGAIN_)
 		return 0;
-	}
-	count(NT_CNT_EMITTED);
-	return 1;
-}
-
-/* Payload bytes to keep for this socket: --snaplen-port PORT=N for its local or remote port, else --snaplen. */
-static __always_inline u32 snaplen_of(struct active_t *a)
-{
-#if SNAPLEN_PORTS
-	u32 *n = snaplen_ports.lookup(&a->lport);
-	if (!n)
-		n = snaplen_ports.lookup(&a->rport);
-	if (n)
-		return *n;
-#endif
-	return SNAPLEN;
-}
-
-static __always_inline int exit_io(long ret)
-{
+	if (direction == NT_DIR_RECV && (ctx->args[2] & MSG_PEEK_))
+		return 0;
 	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id;
-	struct active_t *a = active.lookup(&tid);
-	if (!a)
+	struct thread_state *t = current_state(id);
+	if (!t || !t->traced)
 		return 0;
-	if (!a->sk || a->dropped)
-		goto done;
-	if (ret == -EAGAIN_ && a->blocked) {
-		struct scratch_t *s = scratch_area();
-		if (s) {
-			fill_header(&s->ev, id, a, NT_KIND_BLOCK);
-			s->ev.bytes = 0;
-			emit(s, 0);
-			remember_fd(id >> 32, a->fd, a);
+	struct fast_ring *ring = this_cpu_ring();
+	if (!ring)
+		return 0;
+	void *sk = (void *)ctx->args[0];
+	u32 zero = 0;
+	u32 *destroys = globals.lookup(&zero);
+	u32 gen = destroys ? *destroys : 0;
+	u32 conn, snaplen;
+	if (t->cached_sk == (u64)sk && t->cached_gen == gen) {
+		conn = t->cached_conn;
+		snaplen = t->cached_snaplen;
+	} else {
+		struct conn_state *c = socket_state(sk);
+		if (!c)
+			return 0;
+		if (c->verdict == VERDICT_UNKNOWN) {
+			send_thread_fast(ring, t, id); /* before the connection record: it names no thread, but keep order */
+			identify(sk, c, ring);
 		}
-		goto done;
+		if (c->verdict != VERDICT_TRACE)
+			return 0;
+		conn = c->conn;
+		snaplen = c->snaplen;
+		t->cached_sk = (u64)sk;
+		t->cached_conn = conn;
+		t->cached_snaplen = snaplen;
+		t->cached_gen = gen;
 	}
-	if (ret <= 0)
-		goto done;
-	struct scratch_t *s = scratch_area();
-	if (!s)
-		goto done;
-	fill_header(&s->ev, id, a, NT_KIND_DATA);
-	/* *mmsg return a message count; the byte count is what the socket layer reported. */
-	u32 bytes = a->mode == BUF_MMSG ? a->bytes : (u32)ret;
-	s->ev.bytes = bytes;
-	u32 snaplen = snaplen_of(a);
+	send_thread_fast(ring, t, id);
+	struct call_t call = {};
+	decode_call(t, &call);
+	u32 bytes = ret > 0 ? (u32)ret : 0;
+	u32 seq = first_seq(sk, direction, bytes);
 	u32 want = bytes < snaplen ? bytes : snaplen;
-	u32 got = 0;
-	if (a->mode == BUF_PLAIN) {
-		if (bpf_probe_read_user(s->payload, copy_len(want), (void *)a->buf) == 0)
-			got = want;
-	} else if (a->mode == BUF_IOV) {
-		got = copy_iov(s->payload, a->buf, a->iovcnt, want);
-	} else if (a->mode == BUF_MSGHDR || a->mode == BUF_MMSG) {
-		/* struct user_msghdr (x86_64 ABI): msg_iov at 16, msg_iovlen at 24; struct mmsghdr: msg_len at 56. */
-		u64 iovp = 0, iovlen = 0;
-		bpf_probe_read_user(&iovp, sizeof(iovp), (void *)(a->buf + 16));
-		bpf_probe_read_user(&iovlen, sizeof(iovlen), (void *)(a->buf + 24));
-		if (a->mode == BUF_MMSG) {
-			u32 first_len = 0;
-			bpf_probe_read_user(&first_len, sizeof(first_len), (void *)(a->buf + 56));
-			if (first_len < want)
-				want = first_len;
+	if (call.mode == BUF_NONE)
+		want = 0;
+	u8 *gathered = 0;
+	if (call.mode > BUF_PLAIN && want > 0) {
+		u64 iovp = call.buf, iovcnt = call.arg3;
+		if (call.mode == BUF_MSGHDR) {
+			/* struct user_msghdr (x86_64 ABI): msg_iov at 16, msg_iovlen at 24 */
+			bpf_probe_read_user(&iovp, sizeof(iovp), (void *)(call.buf + 16));
+			bpf_probe_read_user(&iovcnt, sizeof(iovcnt), (void *)(call.buf + 24));
 		}
-		got = copy_iov(s->payload, iovp, (u32)iovlen, want);
+		u32 cpu = bpf_get_smp_processor_id();
+		struct gather_t *g = gather.lookup(&cpu);
+		if (!g)
+			return 0;
+		u32 got = gather_iov(g->data, iovp, (u32)iovcnt, want);
+		if (got < want)
+			count(NT_CNT_PAYLOAD_FAULT);
+		want = got;
+		gathered = g->data;
 	}
-	if (got < want && a->mode != BUF_NONE)
-		count(NT_CNT_PAYLOAD_FAULT);
-	emit(s, got);
-	remember_fd(id >> 32, a->fd, a);
-done:
-	active.delete(&tid);
-	return 0;
-}
-
-/* ---- data syscalls ---- */
-TRACEPOINT_PROBE(syscalls, sys_enter_read) { return enter(args->fd, (u64)args->buf, 0, NT_SYS_READ, NT_DIR_RECV, BUF_PLAIN); }
-TRACEPOINT_PROBE(syscalls, sys_enter_readv) { return enter(args->fd, (u64)args->vec, args->vlen, NT_SYS_READV, NT_DIR_RECV, BUF_IOV); }
-TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom) { return enter(args->fd, (u64)args->ubuf, 0, NT_SYS_RECVFROM, NT_DIR_RECV, BUF_PLAIN); }
-TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg) { return enter(args->fd, (u64)args->msg, 0, NT_SYS_RECVMSG, NT_DIR_RECV, BUF_MSGHDR); }
-TRACEPOINT_PROBE(syscalls, sys_enter_recvmmsg) { return enter(args->fd, (u64)args->mmsg, 0, NT_SYS_RECVMMSG, NT_DIR_RECV, BUF_MMSG); }
-TRACEPOINT_PROBE(syscalls, sys_enter_write) { return enter(args->fd, (u64)args->buf, 0, NT_SYS_WRITE, NT_DIR_SEND, BUF_PLAIN); }
-TRACEPOINT_PROBE(syscalls, sys_enter_writev) { return enter(args->fd, (u64)args->vec, args->vlen, NT_SYS_WRITEV, NT_DIR_SEND, BUF_IOV); }
-TRACEPOINT_PROBE(syscalls, sys_enter_sendto) { return enter(args->fd, (u64)args->buff, 0, NT_SYS_SENDTO, NT_DIR_SEND, BUF_PLAIN); }
-TRACEPOINT_PROBE(syscalls, sys_enter_sendmsg) { return enter(args->fd, (u64)args->msg, 0, NT_SYS_SENDMSG, NT_DIR_SEND, BUF_MSGHDR); }
-TRACEPOINT_PROBE(syscalls, sys_enter_sendmmsg) { return enter(args->fd, (u64)args->mmsg, 0, NT_SYS_SENDMMSG, NT_DIR_SEND, BUF_MMSG); }
-TRACEPOINT_PROBE(syscalls, sys_enter_sendfile64) { return enter(args->out_fd, 0, 0, NT_SYS_SENDFILE, NT_DIR_SEND, BUF_NONE); }
-
-TRACEPOINT_PROBE(syscalls, sys_exit_read) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_readv) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmmsg) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_write) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_writev) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_sendto) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_sendmsg) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_sendmmsg) { return exit_io(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_sendfile64) { return exit_io(args->ret); }
-
-/* ---- connection lifecycle ---- */
-TRACEPOINT_PROBE(syscalls, sys_enter_connect) { return enter(args->fd, 0, 0, NT_SYS_CONNECT, 0, BUF_NONE); }
-
-/* connect() moves its socket to SYN_SENT in the caller's context: that ties the fd to the socket. */
-TRACEPOINT_PROBE(sock, inet_sock_set_state)
-{
-	if (args->newstate != TCP_SYN_SENT_ || args->protocol != IPPROTO_TCP_)
+	want = bound(want, 2 * NT_MAX_SNAPLEN - 1);
+	if (want > NT_MAX_SNAPLEN)
+		want = NT_MAX_SNAPLEN;
+	struct nt_krec_event *e = (void *)fast_reserve(ring, NT_KREC_EVENT_SIZE + want);
+	if (!e)
 		return 0;
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct active_t *a = active.lookup(&tid);
-	if (a && a->syscall == NT_SYS_CONNECT)
-		a->sk = (u64)args->skaddr;
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_connect)
-{
-	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id;
-	struct active_t *a = active.lookup(&tid);
-	if (!a)
-		return 0;
-	if (a->sk && (args->ret == 0 || args->ret == -EINPROGRESS_)) {
-		/* The local port is bound only after SYN_SENT: read the tuple now. */
-		read_tuple((void *)a->sk, &a->family, &a->lport, &a->rport, a->laddr, a->raddr, &a->netns);
-		struct scratch_t *s = scratch_area();
-		if (s && socket_selected(a->lport, a->rport, a->netns)) {
-			fill_header(&s->ev, id, a, NT_KIND_CONNECT);
-			s->ev.bytes = 0;
-			emit(s, 0);
-			remember_fd(id >> 32, a->fd, a);
+	u32 len = want;
+	if (len > 0) {
+		long err = gathered ? bpf_probe_read_kernel((u8 *)(e + 1), len, gathered)
+				    : bpf_probe_read_user((u8 *)(e + 1), len, (void *)call.buf);
+		if (err) {
+			count(NT_CNT_PAYLOAD_FAULT);
+			len = 0;
 		}
 	}
-	active.delete(&tid);
+	e->ts_mono_ns = bpf_ktime_get_ns();
+	e->gid = t->gid;
+	e->conn = conn;
+	e->tid = (u32)id;
+	e->bytes = bytes;
+	e->tcp_seq = seq;
+	e->fd = call.fd;
+	e->payload_len = (u16)len;
+	e->kind = ret > 0 ? NT_KIND_DATA : NT_KIND_BLOCK;
+	e->info = call.syscall | (direction << 5) | (len > 0xffff ? NT_INFO_LEN16 : 0);
+	/* The record was reserved for `want` payload bytes; a fault leaves them unused (payload_len 0). */
+	fast_commit(ring, NT_KREC_EVENT_SIZE + want);
+	count(NT_CNT_EMITTED);
 	return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_accept) { return enter(args->fd, 0, 0, NT_SYS_ACCEPT, 0, BUF_NONE); }
-TRACEPOINT_PROBE(syscalls, sys_enter_accept4) { return enter(args->fd, 0, 0, NT_SYS_ACCEPT4, 0, BUF_NONE); }
-
-static __always_inline int exit_accept(long ret)
+RAW_TRACEPOINT_PROBE(sock_send_length)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id;
-	struct active_t *a = active.lookup(&tid);
-	if (!a)
+	return on_sock_io(ctx, NT_DIR_SEND);
+}
+
+RAW_TRACEPOINT_PROBE(sock_recv_length)
+{
+	return on_sock_io(ctx, NT_DIR_RECV);
+}
+
+/* ---- connection lifecycle (shared ring buffer: these can run in softirq, interrupting a sock_* program) ---- */
+
+/* An event without payload for a socket (connect() and close() paths). */
+static __always_inline void emit_plain(struct conn_state *c, u8 kind, u8 syscall, s32 fd, u64 ts, u32 tid, u64 gid)
+{
+	struct nt_krec_event *e = events.ringbuf_reserve(NT_KREC_EVENT_SIZE);
+	if (!e) {
+		count(NT_CNT_RINGBUF_DROP);
+		return;
+	}
+	e->ts_mono_ns = ts;
+	e->gid = gid;
+	e->conn = c->conn;
+	e->tid = tid;
+	e->bytes = 0;
+	e->tcp_seq = 0;
+	e->fd = fd;
+	e->payload_len = 0;
+	e->kind = kind;
+	e->info = syscall;
+	events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	count(NT_CNT_EMITTED);
+}
+
+/*
+ * connect(): SYN_SENT happens inside the call (in the caller's context, fd in its registers) but before the local
+ * port is bound; ESTABLISHED (often in softirq) has the whole tuple. Remember the first, emit at the second.
+ * close(): leaving ESTABLISHED or CLOSE_WAIT for FIN_WAIT1 or LAST_ACK happens only in close()/shutdown() (or
+ * a process exit) of the socket's owner; a socket torn down at once (unread data: RST) goes straight to CLOSE.
+ */
+RAW_TRACEPOINT_PROBE(inet_sock_set_state)
+{
+	void *sk = (void *)ctx->args[0];
+	int oldstate = (int)ctx->args[1], newstate = (int)ctx->args[2];
+	if (newstate == TCP_SYN_SENT_) {
+		u64 id = bpf_get_current_pid_tgid();
+		struct thread_state *t = current_state(id);
+		if (!t || !t->traced)
+			return 0;
+		u16 protocol = 0;
+		bpf_probe_read_kernel(&protocol, sizeof(protocol), sk + OFF_SK_PROTOCOL);
+		if (protocol != IPPROTO_TCP_)
+			return 0;
+		send_thread_rb(t, id);
+		struct conn_state fresh = {};
+		fresh.connecting = 1;
+		struct regs_tail r = {};
+		read_regs(&r);
+		fresh.connect_fd = (r.orig_ax == NR_CONNECT && (s64)r.ax == -ENOSYS_ && !t->untracked) ? (s32)r.di : -1;
+		fresh.connect_tid = (u32)id;
+		fresh.connect_ts = bpf_ktime_get_ns();
+		fresh.connect_gid = t->gid;
+		u64 key = (u64)sk;
+		conns.update(&key, &fresh);
 		return 0;
-#if !FILTER_PORT && !FILTER_NETNS
-	/* The new socket's tuple is not known here, so accept events exist only without socket filters. */
-	if (ret >= 0) {
-		struct scratch_t *s = scratch_area();
-		if (s) {
-			a->fd = (s32)ret;
-			fill_header(&s->ev, id, a, NT_KIND_ACCEPT);
-			s->ev.bytes = 0;
-			emit(s, 0);
+	}
+	if (newstate == TCP_ESTABLISHED_ && oldstate == TCP_SYN_SENT_) {
+		u64 key = (u64)sk;
+		struct conn_state *c = conns.lookup(&key);
+		if (!c || !c->connecting)
+			return 0;
+		c->connecting = 0;
+		if (c->verdict == VERDICT_UNKNOWN)
+			identify(sk, c, 0);
+		if (c->verdict == VERDICT_TRACE)
+			emit_plain(c, NT_KIND_CONNECT, NT_SYS_CONNECT, c->connect_fd, c->connect_ts, c->connect_tid, c->connect_gid);
+		return 0;
+	}
+	if ((newstate == TCP_FIN_WAIT1_ || newstate == TCP_LAST_ACK_ || newstate == TCP_CLOSE_) &&
+	    (oldstate == TCP_ESTABLISHED_ || oldstate == TCP_CLOSE_WAIT_)) {
+		u64 key = (u64)sk;
+		struct conn_state *c = conns.lookup(&key);
+		if (!c || c->verdict != VERDICT_TRACE || c->close_sent)
+			return 0;
+		u64 id = bpf_get_current_pid_tgid();
+		struct thread_state *t = current_state(id);
+		if (!t || !t->traced || t->untracked)
+			return 0;
+		struct regs_tail r = {};
+		read_regs(&r);
+		if ((s64)r.ax != -ENOSYS_)
+			return 0;
+		u8 sys = 0;
+		s32 fd = -1;
+		if (r.orig_ax == NR_CLOSE) {
+			sys = NT_SYS_CLOSE;
+			fd = (s32)r.di;
+		} else if (r.orig_ax == NR_SHUTDOWN && newstate != TCP_CLOSE_) {
+			sys = NT_SYS_SHUTDOWN;
+			fd = (s32)r.di;
+		} else if ((r.orig_ax == NR_EXIT || r.orig_ax == NR_EXIT_GROUP) && newstate != TCP_CLOSE_) {
+			sys = NT_SYS_EXIT;
+		} else {
+			return 0; /* softirq (a reset from the peer) or an unknown path: no close call to report */
+		}
+		send_thread_rb(t, id);
+		c->close_sent = 1;
+		emit_plain(c, NT_KIND_CLOSE, sys, fd, bpf_ktime_get_ns(), (u32)id, t->gid);
+	}
+	return 0;
+}
+
+/* The socket is gone: forget it (and every thread's cached socket); a close() that found it already closed (after
+ * a reset) is reported here. */
+RAW_TRACEPOINT_PROBE(tcp_destroy_sock)
+{
+	void *sk = (void *)ctx->args[0];
+	u64 key = (u64)sk;
+	struct conn_state *c = conns.lookup(&key);
+	if (!c)
+		return 0;
+	if (c->verdict == VERDICT_TRACE && !c->close_sent) {
+		u64 id = bpf_get_current_pid_tgid();
+		struct thread_state *t = current_state(id);
+		if (t && t->traced && !t->untracked) {
+			struct regs_tail r = {};
+			read_regs(&r);
+			if ((s64)r.ax == -ENOSYS_ && r.orig_ax == NR_CLOSE) {
+				send_thread_rb(t, id);
+				emit_plain(c, NT_KIND_CLOSE, NT_SYS_CLOSE, (s32)r.di, bpf_ktime_get_ns(), (u32)id, t->gid);
+			}
 		}
 	}
-#endif
-	active.delete(&tid);
+	conns.delete(&key);
+	u32 zero = 0;
+	u32 *destroys = globals.lookup(&zero);
+	if (destroys)
+		__sync_fetch_and_add(destroys, 1);
 	return 0;
 }
-TRACEPOINT_PROBE(syscalls, sys_exit_accept) { return exit_accept(args->ret); }
-TRACEPOINT_PROBE(syscalls, sys_exit_accept4) { return exit_accept(args->ret); }
 
-/* close() of an fd that carried TCP data: report it with the socket it had. */
-TRACEPOINT_PROBE(syscalls, sys_enter_close)
+/* ---- threads and processes ---- */
+
+static __always_inline void reset_thread(void *task)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	u64 key = (id & 0xffffffff00000000ULL) | (u32)args->fd;
-	struct fd_sock_t *known = fd_socks.lookup(&key);
-	if (!known)
-		return 0;
-	struct scratch_t *s = scratch_area();
-	if (s) {
-		struct active_t a = {};
-		a.sk = known->sk;
-		a.fd = args->fd;
-		a.netns = known->netns;
-		a.lport = known->lport;
-		a.rport = known->rport;
-		a.family = known->family;
-		a.syscall = NT_SYS_CLOSE;
-		__builtin_memcpy(a.laddr, known->laddr, 16);
-		__builtin_memcpy(a.raddr, known->raddr, 16);
-		fill_header(&s->ev, id, &a, NT_KIND_CLOSE);
-		s->ev.bytes = 0;
-		emit(s, 0);
+	u32 tid = 0;
+	bpf_probe_read_kernel(&tid, sizeof(tid), task + OFF_TASK_PID);
+	struct thread_state *t = threads.lookup(&tid);
+	if (t) {
+		t->known = 0;
+		t->gid = 0;
 	}
-	fd_socks.delete(&key);
+}
+
+/* A thread was renamed (prctl, exec, a write to /proc/PID/task/TID/comm): send its name again, and recompute its
+ * verdict (--comm). */
+RAW_TRACEPOINT_PROBE(task_rename)
+{
+	reset_thread((void *)ctx->args[0]);
 	return 0;
 }
 
-/* Children of selected processes are selected too. */
-TRACEPOINT_PROBE(sched, sched_process_fork)
+/* A new thread or process starts with fresh state (its id may have been used before); children of selected
+ * processes are selected too. */
+RAW_TRACEPOINT_PROBE(sched_process_fork)
 {
+	void *child = (void *)ctx->args[1];
+	reset_thread(child);
 #if FILTER_TASKS
 	u32 parent = bpf_get_current_pid_tgid() >> 32;
-	if (pid_filter.lookup(&parent)) {
-		u32 child = args->child_pid;
+	u32 pid = 0, tgid = 0;
+	bpf_probe_read_kernel(&pid, sizeof(pid), child + OFF_TASK_PID);
+	bpf_probe_read_kernel(&tgid, sizeof(tgid), child + OFF_TASK_TGID);
+	if (pid == tgid && pid_filter.lookup(&parent)) {
 		u8 one = 1;
-		pid_filter.update(&child, &one);
+		pid_filter.update(&tgid, &one);
 	}
 #endif
 	return 0;
 }
 
-/* ---- green threads (uprobes in greenlet's _greenlet*.so, attached by capture/agent.py) ---- */
+/* ---- green threads (uprobes in greenlet's _greenlet*.so, attached by capture/greenlet_probes.py) ---- */
 
 /* greenlet::Greenlet::g_switchstack_success(): runs once per switch, on the thread, after the stack switch, for
  * the greenlet now running. It returns a struct in memory, so rdi is the return slot and `this` is in rsi. */
 int greenlet_switched(struct pt_regs *ctx)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	if (!traced_task(id >> 32))
+	struct thread_state *t = current_state(bpf_get_current_pid_tgid());
+	if (!t || !t->traced)
 		return 0;
-	u32 tid = (u32)id;
-	u64 gid = green_id(PT_REGS_PARM2(ctx));
-	current_gid.update(&tid, &gid);
+	t->gid = green_id(PT_REGS_PARM2(ctx));
 	count(NT_CNT_GREEN_SWITCHES);
 	return 0;
 }
@@ -609,24 +812,32 @@ int greenlet_switched(struct pt_regs *ctx)
 int greenlet_created(struct pt_regs *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	if (!traced_task(id >> 32))
+	struct thread_state *t = current_state(id);
+	if (!t || !t->traced)
 		return 0;
-	u32 tid = (u32)id;
 	u64 parent_obj = PT_REGS_PARM3(ctx), parent = 0;
 	if (parent_obj)
 		bpf_probe_read_user(&parent, sizeof(parent), (void *)(parent_obj + PYGREENLET_PIMPL_OFFSET));
 	u64 parent_gid = green_id(parent);
 	if (parent_gid)
-		current_gid.update(&tid, &parent_gid); /* the running greenlet, even before its first switch was seen */
-	struct scratch_t *s = scratch_area();
-	if (!s)
+		t->gid = parent_gid; /* the running greenlet, even before its first switch was seen */
+	send_thread_rb(t, id);
+	struct nt_krec_event *e = events.ringbuf_reserve(NT_KREC_EVENT_SIZE);
+	if (!e) {
+		count(NT_CNT_RINGBUF_DROP);
 		return 0;
-	struct active_t a = {};
-	a.fd = -1;
-	fill_header(&s->ev, id, &a, NT_KIND_GREEN_SPAWN);
-	s->ev.bytes = 0;
-	s->ev.gid = green_id(PT_REGS_PARM1(ctx));
-	s->ev.parent_gid = parent_gid;
-	emit(s, 0);
+	}
+	e->ts_mono_ns = bpf_ktime_get_ns();
+	e->gid = green_id(PT_REGS_PARM1(ctx));
+	e->conn = 0;
+	e->tid = (u32)id;
+	e->bytes = (u32)parent_gid;
+	e->tcp_seq = (u32)(parent_gid >> 32);
+	e->fd = -1;
+	e->payload_len = 0;
+	e->kind = NT_KIND_GREEN_SPAWN;
+	e->info = 0;
+	events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	count(NT_CNT_EMITTED);
 	return 0;
 }
