@@ -15,7 +15,6 @@ import { Diagnostics, type Warning } from './diagnostics.js';
 import { defaultMemoryBytes, openEngine } from './engine/openEngine.js';
 import { writeExports } from './export/writeExports.js';
 import { loadCaptures } from './load/loadCaptures.js';
-import { maskPayload } from './load/maskGroundTruth.js';
 import { parseConnections } from './parse/parseConnections.js';
 import { buildSpansRaw } from './parse/spansRaw.js';
 import { correlateBrokerHops } from './messaging/brokerHops.js';
@@ -33,6 +32,8 @@ export interface AnalyzeOptions {
   tempDir?: string;
   /** Progress lines on stderr for long steps. */
   progress?: boolean;
+  /** Parse worker threads (default 1; outputs are the same for any number). */
+  workers?: number;
 }
 
 export interface AnalyzeSummary {
@@ -71,7 +72,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
   const { engine, database } = await openEngine(opts.engine ?? 'duckdb', out, { memoryBytes: opts.memoryBytes ?? defaultMemoryBytes(), tempDir });
   try {
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
-    await diag.step('parse', () => parseConnections(engine, diag, maskPayload, opts.progress ?? false));
+    await diag.step('parse', () => parseConnections(engine, diag, { mask: true, progress: opts.progress ?? false, workers: opts.workers }));
     await diag.step('spans_raw', () => buildSpansRaw(engine));
     await diag.step('message_spans', () => buildMessageSpans(engine));
     await diag.step('services', () => buildServices(engine));

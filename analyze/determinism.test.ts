@@ -2,7 +2,8 @@
  * Determinism (issue 12): the same captures analysed twice give byte-identical spans.parquet, edges.parquet,
  * otlp.json and jaeger.json, whatever the output directory is called and however the work is scheduled: ids come
  * from content, never from random numbers, the wall clock or thread timing. The second sample run happens in a
- * child process pinned to one CPU (taskset), so DuckDB's threads interleave differently from the first run.
+ * child process pinned to one CPU (taskset) with two parse workers instead of one, so DuckDB's threads and the
+ * parse workers interleave differently from the first run.
  * On a mismatch the message names the file and shows the first differing rows (Parquet) or bytes (JSON).
  */
 import assert from 'node:assert/strict';
@@ -71,14 +72,14 @@ const SAMPLE = join(packageRoot, 'datasets', 'samples', 'tempest-compute-servers
 const oneCpu = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length > 1;
 
 test(
-  'determinism: OpenStack sample (HTTP, SQL, RPC, content evidence) in-process and again on one CPU gives identical outputs',
+  'determinism: OpenStack sample (HTTP, SQL, RPC, content evidence) in-process and again on one CPU with two parse workers gives identical outputs',
   { skip: !existsSync(SAMPLE) ? 'sample not shipped' : !oneCpu ? 'needs taskset and two CPUs' : false },
   async () => {
     const root = mkdtempSync(join(tmpdir(), 'nitrace-determinism-'));
     try {
       await analyzeCaptures({ captureDirs: [SAMPLE], out: join(root, 'in-process') });
       const cli = join(packageRoot, 'bin', 'nitrace.js');
-      const r = spawnSync('taskset', ['-c', '0', process.execPath, cli, 'analyze', SAMPLE, '--out', join(root, 'one cpu'), '--quiet'], {
+      const r = spawnSync('taskset', ['-c', '0', process.execPath, cli, 'analyze', SAMPLE, '--out', join(root, 'one cpu'), '--quiet', '--workers', '2'], {
         encoding: 'utf8',
       });
       assert.equal(r.status, 0, `analyze on one CPU failed: ${r.stderr}`);

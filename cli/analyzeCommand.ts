@@ -16,6 +16,7 @@ export const analyzeCommand = defineCommand({
       .option('engine', { type: 'string', default: 'duckdb', describe: `SQL engine that runs the analysis (${ENGINE_NAMES.join(', ')})` })
       .option('memory', { type: 'string', describe: 'engine memory limit, e.g. 2GB (default: a quarter of RAM); beyond it the engine spills to --temp' })
       .option('temp', { type: 'string', describe: 'directory the engine spills to (default OUT/.tmp, removed afterwards)' })
+      .option('workers', { type: 'number', default: 1, describe: 'parse worker threads; outputs are the same for any number (see docs/analyze.md)' })
       .option('print-traces', { type: 'number', default: 0, describe: 'also print the first N traces as trees' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
       .example('$0 analyze cap-node1 cap-node2 --out analysis', 'two nodes captured at the same time')
@@ -27,6 +28,7 @@ export const analyzeCommand = defineCommand({
       if (size === null || size < 64 * 1024 ** 2) throw new UsageError('analyze', `--memory ${JSON.stringify(args.memory)}: give a size of at least 64MB, e.g. 2GB`);
       memoryBytes = size;
     }
+    if (!Number.isInteger(args.workers) || args.workers < 1) throw new UsageError('analyze', `--workers ${args.workers}: give a whole number of at least 1`);
     if (!(ENGINE_NAMES as readonly string[]).includes(args.engine)) throw new UsageError('analyze', `--engine ${args.engine}: not one of ${ENGINE_NAMES.join(', ')}`);
     const summary = await analyzeCaptures({
       captureDirs: args.captureDirs as string[],
@@ -35,6 +37,7 @@ export const analyzeCommand = defineCommand({
       memoryBytes,
       tempDir: args.temp,
       progress: !args.quiet,
+      workers: args.workers,
     });
     if (!args.quiet) process.stderr.write(renderSummary(summary));
     if (args.printTraces > 0) process.stdout.write(await printTraces(summary.outputs.database!, args.printTraces));

@@ -28,7 +28,7 @@ export async function loadedEngineFromDirs(dirs: string[]): Promise<{ engine: Du
   const engine = await DuckDbEngine.open();
   const diag = new Diagnostics();
   await loadCaptures(engine, dirs, diag);
-  await parseConnections(engine, diag, () => 0, false);
+  await parseConnections(engine, diag, { mask: false, progress: false });
   await buildSpansRaw(engine);
   await buildMessageSpans(engine);
   await createCandidates(engine);

@@ -27,20 +27,28 @@ export abstract class Column<T> {
   }
   protected markNull(isNull: boolean): void {
     if (this.length >= this.nulls.length) {
-      const n = new Uint8Array(this.nulls.length * 2);
+      const n = new Uint8Array(Math.max(INITIAL, this.nulls.length * 2));
       n.set(this.nulls);
       this.nulls = n;
     }
     this.nulls[this.length] = isNull ? 1 : 0;
   }
   abstract clear(): void;
+  /** Nulls of rows [0, length): 1 = NULL (a view, valid until the next push). */
+  nullFlags(): Uint8Array {
+    return this.nulls.subarray(0, this.length);
+  }
+  /** The column's values as stored (typed array or JS array), for bulk appends and transfers; rows [0, length). */
+  abstract values(): ArrayLike<unknown>;
+  /** Replaces the content with transferred values (see ColumnBatch.fromTransfer). */
+  abstract load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void;
 }
 
 export class BigIntColumn extends Column<bigint> {
   private data = new BigInt64Array(INITIAL);
   push(v: bigint | null): void {
     if (this.length >= this.data.length) {
-      const n = new BigInt64Array(this.data.length * 2);
+      const n = new BigInt64Array(Math.max(INITIAL, this.data.length * 2));
       n.set(this.data);
       this.data = n;
     }
@@ -49,6 +57,14 @@ export class BigIntColumn extends Column<bigint> {
   }
   get(i: number): bigint | null {
     return this.nulls[i] ? null : this.data[i]!;
+  }
+  values(): BigInt64Array {
+    return this.data.subarray(0, this.length);
+  }
+  load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void {
+    this.data = values as BigInt64Array;
+    this.nulls = nulls;
+    this.length = length;
   }
   clear(): void {
     this.length = 0;
@@ -60,7 +76,7 @@ export class UBigIntColumn extends Column<bigint> {
   private data = new BigUint64Array(INITIAL);
   push(v: bigint | null): void {
     if (this.length >= this.data.length) {
-      const n = new BigUint64Array(this.data.length * 2);
+      const n = new BigUint64Array(Math.max(INITIAL, this.data.length * 2));
       n.set(this.data);
       this.data = n;
     }
@@ -69,6 +85,14 @@ export class UBigIntColumn extends Column<bigint> {
   }
   get(i: number): bigint | null {
     return this.nulls[i] ? null : this.data[i]!;
+  }
+  values(): BigUint64Array {
+    return this.data.subarray(0, this.length);
+  }
+  load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void {
+    this.data = values as BigUint64Array;
+    this.nulls = nulls;
+    this.length = length;
   }
   clear(): void {
     this.length = 0;
@@ -79,7 +103,7 @@ export class NumberColumn extends Column<number> {
   private data = new Float64Array(INITIAL);
   push(v: number | null): void {
     if (this.length >= this.data.length) {
-      const n = new Float64Array(this.data.length * 2);
+      const n = new Float64Array(Math.max(INITIAL, this.data.length * 2));
       n.set(this.data);
       this.data = n;
     }
@@ -88,6 +112,14 @@ export class NumberColumn extends Column<number> {
   }
   get(i: number): number | null {
     return this.nulls[i] ? null : this.data[i]!;
+  }
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+  load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void {
+    this.data = values as Float64Array;
+    this.nulls = nulls;
+    this.length = length;
   }
   clear(): void {
     this.length = 0;
@@ -107,6 +139,14 @@ export class ValueColumn<T extends string | boolean | Uint8Array> extends Column
   clear(): void {
     this.length = 0;
     this.data = [];
+  }
+  values(): (T | null)[] {
+    return this.data.length === this.length ? this.data : this.data.slice(0, this.length);
+  }
+  load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void {
+    this.data = values as (T | null)[];
+    this.nulls = nulls;
+    this.length = length;
   }
 }
 
@@ -158,6 +198,38 @@ export class ColumnBatch<S extends TableSchema = TableSchema> {
   clear(): void {
     for (const c of this.columns) c.clear();
   }
+  /**
+   * The rows as plain data for postMessage (typed arrays copied into transferable buffers, listed in `transfer`);
+   * `ColumnBatch.fromTransfer` rebuilds the batch on the other side.
+   */
+  toTransfer(): { batch: TransferredBatch; transfer: ArrayBuffer[] } {
+    const rows = this.rows;
+    const transfer: ArrayBuffer[] = [];
+    const columns = this.columns.map((c) => {
+      const v = c.values();
+      const nulls = c.nullFlags().slice(0, rows);
+      transfer.push(nulls.buffer as ArrayBuffer);
+      if (ArrayBuffer.isView(v)) {
+        const copy = (v as unknown as { slice(a: number, b: number): ArrayBufferView }).slice(0, rows);
+        transfer.push(copy.buffer as ArrayBuffer);
+        return { values: copy as unknown as ArrayLike<unknown>, nulls };
+      }
+      return { values: Array.prototype.slice.call(v, 0, rows) as unknown[], nulls };
+    });
+    return { batch: { rows, columns }, transfer };
+  }
+  /** A batch of `schema` holding transferred rows. */
+  static fromTransfer<S extends TableSchema>(schema: S, t: TransferredBatch): ColumnBatch<S> {
+    const b = new ColumnBatch(schema);
+    b.columns.forEach((c, i) => c.load(t.columns[i]!.values, t.columns[i]!.nulls, t.rows));
+    return b;
+  }
+}
+
+/** A ColumnBatch's rows as structured-clone data (ColumnBatch.toTransfer). */
+export interface TransferredBatch {
+  rows: number;
+  columns: { values: ArrayLike<unknown>; nulls: Uint8Array }[];
 }
 
 /** A block of rows read from the engine, column by column (a DuckDB data chunk or equivalent). */
@@ -169,4 +241,68 @@ export interface ColumnChunk {
   string(col: number, row: number): string | null;
   bytes(col: number, row: number): Uint8Array | null;
   boolean(col: number, row: number): boolean | null;
+  /** Optional fast path for copyColumn (an engine that can copy a whole vector at once). */
+  copyColumn?(col: number, type: CopiedColumnType): CopiedColumn;
+}
+
+/** Column types copyColumn can copy out of a chunk. */
+export type CopiedColumnType = 'BIGINT' | 'UBIGINT' | 'INTEGER' | 'BLOB';
+
+/**
+ * One column of a chunk copied into memory JS owns (transferable to a worker): numbers as a typed array
+ * (BIGINT BigInt64Array, UBIGINT BigUint64Array, INTEGER Int32Array), blobs as one byte array with offsets
+ * (row i is bytes[offsets[i], offsets[i+1]); NULL reads as empty); `nulls[i]` 1 for SQL NULL, or null if none.
+ */
+export interface CopiedColumn {
+  values: BigInt64Array | BigUint64Array | Int32Array | null;
+  bytes: Uint8Array | null;
+  offsets: Uint32Array | null;
+  nulls: Uint8Array | null;
+}
+
+/** Copies column `col` of `chunk` out as a CopiedColumn (the engine's fast path if it has one). */
+export function copyColumn(chunk: ColumnChunk, col: number, type: CopiedColumnType): CopiedColumn {
+  if (chunk.copyColumn) return chunk.copyColumn(col, type);
+  const n = chunk.rowCount;
+  let nulls: Uint8Array | null = null;
+  const markNull = (i: number): void => {
+    (nulls ??= new Uint8Array(n))[i] = 1;
+  };
+  if (type === 'BLOB') {
+    const parts: Uint8Array[] = [];
+    const offsets = new Uint32Array(n + 1);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const b = chunk.bytes(col, i);
+      if (b === null) markNull(i);
+      else {
+        parts.push(b);
+        total += b.length;
+      }
+      offsets[i + 1] = total;
+    }
+    const bytes = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+    return { values: null, bytes, offsets, nulls };
+  }
+  if (type === 'INTEGER') {
+    const values = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = chunk.number(col, i);
+      if (v === null) markNull(i);
+      else values[i] = v;
+    }
+    return { values, bytes: null, offsets: null, nulls };
+  }
+  const values = type === 'BIGINT' ? new BigInt64Array(n) : new BigUint64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = chunk.bigint(col, i);
+    if (v === null) markNull(i);
+    else values[i] = v;
+  }
+  return { values, bytes: null, offsets: null, nulls };
 }

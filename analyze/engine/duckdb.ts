@@ -13,7 +13,15 @@ import {
   type DuckDBType,
   type DuckDBVector,
 } from '@duckdb/node-api';
-import { columnList, type ColumnBatch, type ColumnChunk, type ColumnType, type TableSchema } from './columns.js';
+import {
+  columnList,
+  type ColumnBatch,
+  type ColumnChunk,
+  type ColumnType,
+  type CopiedColumn,
+  type CopiedColumnType,
+  type TableSchema,
+} from './columns.js';
 import { sqlString, type Dialect, type Engine, type EngineSettings, type Row } from './engine.js';
 
 export const duckdbDialect: Dialect = {
@@ -89,15 +97,38 @@ export class DuckDbEngine implements Engine {
     const appender = await this.conn.createAppender(table);
     try {
       const types = batch.schema.map(([, t]) => DUCK_TYPES[t]);
+      // Full blocks reuse one chunk (the appender copies what it is given): creating a chunk and its vectors per
+      // block cost more than filling them.
+      let full: DuckDBDataChunk | null = null;
       for (let off = 0; off < rows; off += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, rows - off);
-        const chunk = DuckDBDataChunk.create(types, n);
+        const chunk = n === CHUNK_ROWS ? (full ??= DuckDBDataChunk.create(types, n)) : DuckDBDataChunk.create(types, n);
         batch.columns.forEach((col, c) => {
-          const v = chunk.getColumnVector(c) as DuckDBVector & { setItem(i: number, v: unknown): void; flush(): void };
-          const blob = batch.schema[c]![1] === 'BLOB';
-          for (let i = 0; i < n; i++) {
-            const x = col.get(off + i);
-            v.setItem(i, blob && x !== null ? new BlobValue(x as Uint8Array) : x);
+          const type = batch.schema[c]![1];
+          const v = chunk.getColumnVector(c) as DuckDBVector & {
+            setItem(i: number, v: unknown): void;
+            flush(): void;
+            items?: { [i: number]: unknown; set(a: ArrayLike<unknown>): void };
+            validity: { setItemValid(i: number, valid: boolean): void };
+          };
+          const nulls = col.nullFlags();
+          const values = col.values();
+          if (v.items && (type === 'BIGINT' || type === 'UBIGINT' || type === 'DOUBLE')) {
+            // Same element type on both sides: one copy of the block, then the NULLs marked.
+            v.items.set((values as BigInt64Array).subarray(off, off + n));
+            for (let i = 0; i < n; i++) v.validity.setItemValid(i, nulls[off + i] === 0);
+          } else if (v.items && type === 'INTEGER') {
+            const items = v.items;
+            for (let i = 0; i < n; i++) {
+              items[i] = nulls[off + i] ? 0 : values[off + i];
+              v.validity.setItemValid(i, nulls[off + i] === 0);
+            }
+          } else {
+            const blob = type === 'BLOB';
+            for (let i = 0; i < n; i++) {
+              const x = nulls[off + i] ? null : values[off + i];
+              v.setItem(i, blob && x !== null ? new BlobValue(x as Uint8Array) : x);
+            }
           }
           v.flush();
         });
@@ -175,6 +206,43 @@ class DuckChunk implements ColumnChunk {
   boolean(col: number, row: number): boolean | null {
     const v = this.vector(col).getItem(row);
     return v === null ? null : Boolean(v);
+  }
+  copyColumn(col: number, type: CopiedColumnType): CopiedColumn {
+    const n = this.rowCount;
+    const vector = this.vector(col) as DuckDBVector & {
+      items?: BigInt64Array | BigUint64Array | Int32Array;
+      validity: { data: BigUint64Array | null };
+      getItemBytes?(i: number): Uint8Array | null;
+    };
+    // Validity bits (1 = valid, 64 rows per word) as one flag per row.
+    const words = vector.validity.data;
+    let nulls: Uint8Array | null = null;
+    if (words) {
+      // Bytes of the little-endian words: bit i of the mask is bit (i & 7) of byte (i >> 3).
+      const bits = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+      for (let i = 0; i < n; i++) {
+        if (((bits[i >>> 3]! >> (i & 7)) & 1) === 0) (nulls ??= new Uint8Array(n))[i] = 1;
+      }
+    }
+    if (type === 'BLOB') {
+      const offsets = new Uint32Array(n + 1);
+      const parts: (Uint8Array | null)[] = new Array(n);
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const b = nulls?.[i] ? null : vector.getItemBytes!(i);
+        parts[i] = b;
+        total += b?.length ?? 0;
+        offsets[i + 1] = total;
+      }
+      // One buffer per chunk (inline blobs are views over the engine's block, copied here before it goes).
+      const bytes = new Uint8Array(total);
+      for (let i = 0; i < n; i++) if (parts[i]) bytes.set(parts[i]!, offsets[i]!);
+      return { values: null, bytes, offsets, nulls };
+    }
+    const items = vector.items!;
+    const want = type === 'INTEGER' ? Int32Array : type === 'BIGINT' ? BigInt64Array : BigUint64Array;
+    if (!(items instanceof want)) throw new Error(`duckdb: column ${col} is not ${type}`);
+    return { values: items.slice(0, n), bytes: null, offsets: null, nulls };
   }
 }
 

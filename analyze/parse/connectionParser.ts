@@ -140,15 +140,18 @@ export class ConnectionParser {
     this.early.send = [];
     this.early.recv = [];
     const [reqStream, respStream] = client ? [this.streams.send, this.streams.recv] : [this.streams.recv, this.streams.send];
+    // Counter names made once per connection, not per frame (millions of frames).
     const counter = (type: MessageType) => `${spec.name}_${type}s`;
+    const requests = counter('request');
+    const responses = counter('response');
     this.readers = {
       request: new FrameReader(spec, reqStream, 'request', (f) => {
         this.queued.request.push(f);
-        this.diag.add(counter('request'), 1);
+        this.diag.add(requests, 1);
       }),
       response: new FrameReader(spec, respStream, 'response', (f) => {
         this.queued.response.push(f);
-        this.diag.add(counter('response'), 1);
+        this.diag.add(responses, 1);
       }),
     };
     const facts: ConnectionFacts = { connIdx: this.meta.connIdx, node: this.meta.node, client };

@@ -127,6 +127,14 @@ export class GappedStream {
     return out;
   }
 
+  /** True if the byte at `pos` was captured (contiguousAt(pos, 1) is not empty, without making a view). */
+  capturedAt(pos: number): boolean {
+    const abs = this.chunkIndexAt(pos);
+    if (abs < 0) return false;
+    const i = abs - this.dropped + this.head;
+    return pos - this.starts[i]! < this.list[i]!.data.length;
+  }
+
   /** True if every byte of [pos, pos+n) was captured. */
   isCaptured(pos: number, n: number): boolean {
     return this.contiguousAt(pos, n).length >= n;

@@ -48,7 +48,7 @@ export class FrameReader<F extends Frame> {
     const { stream, spec, type } = this;
     let pos = this.pos;
     while (pos < stream.length) {
-      const r = stream.contiguousAt(pos, 1).length === 0 ? null : spec.parseFrame(stream, pos, type);
+      const r = stream.capturedAt(pos) ? spec.parseFrame(stream, pos, type) : null;
       if (r?.state === 'ok' || r?.state === 'ignored') {
         this.resyncScannedTo = -1;
         if (r.state === 'ok') {
