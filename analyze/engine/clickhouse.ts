@@ -1,49 +1,208 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClickHouseModules, type Arrow, type Chdb, type ChdbSession as Session } from './clickhouseModules.js';
-import { NitraceError } from '../../core/errors.js';
-import { columnList, type ColumnBatch, type ColumnChunk, type ColumnType, type TableSchema } from './columns.js';
-import type { Dialect, Engine, Row } from './engine.js';
+import { loadClickHouseModules, type Arrow, type ArrowDataType, type ArrowTable, type Chdb, type ChdbSession as Session } from './clickhouseModules.js';
+import type { ColumnBatch, ColumnChunk, ColumnType, TableSchema } from './columns.js';
+import type { Dialect, Engine, EngineSettings, ParquetInfo, Row, UpdateFrom } from './engine.js';
+
+/** ClickHouse spellings of the engine-neutral column types (Nullable: SQL columns may be NULL, as in DuckDB). */
+const CH_TYPES: Record<ColumnType, string> = {
+  BIGINT: 'Int64',
+  UBIGINT: 'UInt64',
+  INTEGER: 'Int32',
+  DOUBLE: 'Float64',
+  BOOLEAN: 'Bool',
+  VARCHAR: 'String',
+  BLOB: 'String',
+};
 
 /**
- * The analysis engine on embedded ClickHouse (npm `chdb`: ClickHouse 26.7 inside this process), results read as
- * Arrow (`apache-arrow`). Both are optionalDependencies (~550 MB): `open` says how to get them when missing.
+ * `ORDER BY` inside an aggregate does not exist in ClickHouse: the list is built from (value, keys) tuples and
+ * sorted by the keys. DESC is supported for numeric keys (negated), which is what the analysis sorts by.
+ */
+function listAgg(expr: string, orderBy: string): string {
+  const distinct = /^\s*DISTINCT\s+/i.test(expr);
+  const value = expr.replace(/^\s*DISTINCT\s+/i, '');
+  const keys = orderBy.split(',').map((k) => {
+    const m = /^\s*(.*?)\s+(ASC|DESC)\s*$/i.exec(k);
+    return m && m[2]!.toUpperCase() === 'DESC' ? `-(${m[1]})` : m ? m[1]! : k.trim();
+  });
+  const tuples = `${distinct ? 'groupUniqArray' : 'groupArray'}(tuple(${value}, ${keys.join(', ')}))`;
+  return `arrayMap(t -> t.1, arraySort(t -> tuple(${keys.map((_, i) => `t.${i + 2}`).join(', ')}), ${tuples}))`;
+}
+
+/** Tables are MergeTree (they spill to disk; Memory tables would hold everything in RAM); sort keys may be NULL. */
+const mergeTree = (orderBy?: string) => `ENGINE = MergeTree ORDER BY ${orderBy ?? 'tuple()'} SETTINGS allow_nullable_key = 1`;
+
+/** A ClickHouse string literal: backslashes are escapes there, unlike standard SQL. */
+function chString(s: string): string {
+  return `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+export const clickhouseDialect: Dialect = {
+  name: 'clickhouse',
+  createTableAs: (name, select, orderBy) => `CREATE OR REPLACE TABLE ${name} ${mergeTree(orderBy)} AS ${select}`,
+  createTable: (name, schema, orderBy) =>
+    `CREATE OR REPLACE TABLE ${name} (${schema.map(([n, t]) => `${n} Nullable(${CH_TYPES[t]})`).join(', ')}) ${mergeTree(orderBy)}`,
+  listAgg,
+  listElement: (list, i) => `(${list})[${i}]`,
+  hash: (...exprs) => `cityHash64(${exprs.join(', ')})`,
+  type: (t) => CH_TYPES[t],
+  // file() reads one file per call (a path with glob characters would be a pattern, so describeParquet refuses
+  // such paths first). Columns by name, in this order: every file read must have them.
+  readParquet: (files, columns) =>
+    `(${files.map((f) => `SELECT ${columns.map(quoteId).join(', ')} FROM file(${chString(f)}, Parquet)`).join(' UNION ALL ')})`,
+  renameTable: (from, to) => `RENAME TABLE ${from} TO ${to}`,
+  emptyList: (t) => `CAST([] AS Array(${CH_TYPES[t]}))`,
+  jsonStringList: (json) => `JSONExtract(${json}, 'Array(String)')`,
+  product: (expr) => `arrayProduct(groupArray(${expr}))`,
+  toJson: (expr) => `toJSONString(${expr})`,
+  listToString: (list, sep) => `arrayStringConcat(${list}, ${chString(sep)})`,
+  string: chString,
+};
+
+/**
+ * Settings that make ClickHouse answer portable SQL the way the SQL standard (and DuckDB) does: NULLs from outer
+ * joins, nullable columns by default, NULL for aggregates of nothing, column names before aliases in WHERE.
+ */
+const SESSION_SETTINGS: Record<string, string | number> = {
+  join_use_nulls: 1,
+  data_type_default_nullable: 1,
+  aggregate_functions_null_for_empty: 1,
+  prefer_column_name_to_alias: 1,
+  cast_keep_nullable: 1,
+  default_table_engine: "'MergeTree'",
+  create_table_empty_primary_key_by_default: 1,
+  output_format_arrow_string_as_string: 0,
+  output_format_arrow_compression_method: "'none'",
+};
+
+/**
+ * DuckDB scalar functions the portable SQL uses, defined as ClickHouse SQL functions with DuckDB's results
+ * (ClickHouse's own names are case-sensitive, so `sha256` is free while `SHA256` returns raw bytes).
+ */
+const DUCKDB_FUNCTIONS = [
+  'CREATE OR REPLACE FUNCTION sha256 AS (x) -> lower(hex(SHA256(x)))',
+  'CREATE OR REPLACE FUNCTION md5 AS (x) -> lower(hex(MD5(x)))',
+  'CREATE OR REPLACE FUNCTION starts_with AS (s, p) -> startsWith(s, p)',
+];
+
+/**
+ * The analysis engine on embedded ClickHouse (npm `chdb`: ClickHouse 26.7 in this process), results read as Arrow
+ * (`apache-arrow`). Both are optionalDependencies (~550 MB); `open` says how to get them when missing.
  *
- * Dialect notes for the portable SQL: ClickHouse has one String type for text and bytes, so results come back
- * as JS strings unless a column is named in `binaryColumns` (then Uint8Array); strings and file names travel as
- * query parameters ({name:String}), never in SQL text.
+ * ClickHouse has one String type for text and bytes: `query` returns text except for the columns named in
+ * `binaryColumns` (Uint8Array); `stream` chunks give both (`string()` / `bytes()`). Strings and file names in
+ * queries the engine builds travel as parameters ({name:String}).
  */
 export class ClickHouseEngine implements Engine {
   readonly dialect = clickhouseDialect;
   private constructor(
-    private readonly chdb: Chdb,
     private readonly arrow: Arrow,
+    private readonly chdb: Chdb,
     private readonly session: Session,
-    private readonly tempDir: string,
-    /** Result columns returned as bytes (ClickHouse's String holds both; DuckDB calls these BLOB). */
+    /** The data directory (removed on close when temporary). */
+    private readonly path: string,
+    private readonly setStatements: string[],
+    private readonly scratch: string,
+    private readonly temporary: boolean,
     private readonly binaryColumns: ReadonlySet<string>,
   ) {}
 
-  /** `path`: a directory for the database (kept), or none for a temporary one. */
-  static async open(path?: string, opts: { binaryColumns?: readonly string[] } = {}): Promise<ClickHouseEngine> {
+  /** `path`: a directory for the database (kept), or none (or ':memory:') for a temporary one. */
+  static async open(path?: string, settings: EngineSettings & { binaryColumns?: readonly string[] } = {}): Promise<ClickHouseEngine> {
     const { chdb, arrow } = await loadClickHouseModules();
-    const session = path ? new chdb.Session(path) : new chdb.Session();
-    const tempDir = mkdtempSync(join(tmpdir(), 'nitrace-chdb-'));
-    return new ClickHouseEngine(chdb, arrow, session, tempDir, new Set(opts.binaryColumns ?? ['payload']));
+    const temporary = path === undefined || path === ':memory:';
+    const dir = temporary ? mkdtempSync(join(tmpdir(), 'nitrace-chdb-')) : path;
+    mkdirSync(dir, { recursive: true });
+    const session = new chdb.Session(dir);
+    const set = { ...SESSION_SETTINGS };
+    if (settings.memoryBytes !== undefined) {
+      set.max_memory_usage = settings.memoryBytes;
+      // Sorts and aggregations spill to disk past half the limit instead of failing at it.
+      set.max_bytes_before_external_sort = Math.floor(settings.memoryBytes / 2);
+      set.max_bytes_before_external_group_by = Math.floor(settings.memoryBytes / 2);
+    }
+    if (settings.threads !== undefined) set.max_threads = settings.threads;
+    const statements = Object.entries(set).map(([k, v]) => `SET ${k} = ${v}`);
+    for (const s of statements) await session.queryAsync(s);
+    for (const f of DUCKDB_FUNCTIONS) await session.queryAsync(f);
+    const scratch = settings.tempDir ?? join(dir, 'nitrace-tmp');
+    mkdirSync(scratch, { recursive: true });
+    return new ClickHouseEngine(arrow, chdb, session, dir, statements, scratch, temporary, new Set(settings.binaryColumns ?? ['payload']));
   }
 
   async exec(sql: string): Promise<void> {
-    await this.run(sql, {});
+    await this.run(sql);
   }
 
   async query<T = Row>(sql: string): Promise<T[]> {
-    return this.rows<T>(sql, {});
+    return this.rows<T>(sql);
   }
 
   /** A query with parameters ({name:Type} in the SQL). */
   async queryBind<T = Row>(sql: string, params: Record<string, unknown>): Promise<T[]> {
     return this.rows<T>(sql, params);
+  }
+
+  async stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void> {
+    // A session of its own on the same data: a query on the main one (the consumer appending its results) would
+    // end a streaming result still being read. Each streamed block is a self-contained Arrow IPC stream.
+    const reader = new this.chdb.Session(this.path);
+    try {
+      for (const s of this.setStatements) await reader.queryAsync(s);
+      for await (const block of reader.queryStream(sql, { format: 'ArrowStream' })) {
+        const table = this.arrow.tableFromIPC(block.raw());
+        if (table.numRows > 0) await onChunk(new ArrowChunk(table));
+      }
+    } catch (e) {
+      throw clickhouseError(e, sql);
+    } finally {
+      reader.close();
+    }
+  }
+
+  async append(table: string, batch: ColumnBatch): Promise<void> {
+    const rows = batch.rows;
+    if (rows === 0) return;
+    const vectors: Record<string, ReturnType<Arrow['vectorFromArray']>> = {};
+    batch.schema.forEach(([name, type], c) => {
+      const col = batch.columns[c]!;
+      vectors[name] = this.arrow.vectorFromArray(Array.from({ length: rows }, (_, i) => col.get(i)), this.arrowType(type));
+    });
+    await this.insertArrow(table, new this.arrow.Table(vectors), batch.schema);
+  }
+
+  async insertByName(table: string, select: string): Promise<void> {
+    const target = new Set((await this.columnsOf(table)).map((c) => c.name));
+    const have = (await this.rows<{ name: string }>(`DESCRIBE (${select})`)).map((r) => r.name);
+    // As DuckDB: a column the table lacks is an error (here often a join column ClickHouse named `m.node`).
+    const unknown = have.filter((n) => !target.has(n));
+    if (unknown.length > 0) throw new Error(`INSERT INTO ${table} BY NAME: no column ${unknown.join(', ')} in ${table} (alias join columns: ClickHouse names them by their qualified name)`);
+    const cols = have.map(quoteId).join(', ');
+    await this.run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM (${select})`);
+  }
+
+  /**
+   * ClickHouse's UPDATE takes no join: the table is rebuilt (a copy of its definition filled from a LEFT ANY JOIN
+   * with the new values where matched), then swapped in.
+   */
+  async updateFrom(u: UpdateFrom): Promise<void> {
+    const matched = `e.${u.key} IS NOT NULL${u.where ? ` AND (${u.where})` : ''}`;
+    const replace = Object.entries(u.set).map(([c, v]) => `if(${matched}, ${v}, s.${c}) AS ${c}`);
+    const next = `${u.table}__next`;
+    await this.run(`DROP TABLE IF EXISTS ${next}`);
+    await this.run(`CREATE TABLE ${next} AS ${u.table}`);
+    await this.run(`INSERT INTO ${next} SELECT s.* REPLACE (${replace.join(', ')}) FROM ${u.table} AS s LEFT ANY JOIN (${u.source}) AS e ON s.${u.key} = e.${u.key}`);
+    await this.run(`EXCHANGE TABLES ${u.table} AND ${next}`);
+    await this.run(`DROP TABLE ${next}`);
+  }
+
+  async describeParquet(file: string): Promise<ParquetInfo> {
+    if (/[*?{}]/.test(file)) throw new Error('the path has * ? { or }, which ClickHouse reads as a file name pattern');
+    const cols = await this.rows<{ name: string }>('DESCRIBE file({f:String}, Parquet)', { f: file });
+    const [r] = await this.rows<{ n: bigint }>('SELECT count() AS n FROM file({f:String}, Parquet)', { f: file });
+    return { rows: Number(r?.n ?? 0n), columns: cols.map((c) => c.name) };
   }
 
   async loadParquet(table: string, files: readonly string[]): Promise<number> {
@@ -62,9 +221,8 @@ export class ClickHouseEngine implements Engine {
       const cols = [...all].map(([n, t]) => (schemas[i]!.has(n) ? quoteId(n) : `CAST(NULL AS ${nullable(t)}) AS ${quoteId(n)}`));
       return `SELECT ${cols.join(', ')} FROM file({f${i}:String}, Parquet)`;
     });
-    await this.run(`DROP TABLE IF EXISTS ${table}`, {});
-    await this.run(`CREATE TABLE ${table} ENGINE = MergeTree ORDER BY tuple() AS ${selects.join(' UNION ALL ')}`, params);
-    const [row] = await this.rows<{ n: bigint }>(`SELECT count() AS n FROM ${table}`, {});
+    await this.run(`CREATE OR REPLACE TABLE ${table} ${mergeTree()} AS ${selects.join(' UNION ALL ')}`, params);
+    const [row] = await this.rows<{ n: bigint }>(`SELECT count() AS n FROM ${table}`);
     return Number(row?.n ?? 0n);
   }
 
@@ -79,106 +237,117 @@ export class ClickHouseEngine implements Engine {
 
   async insertRows(table: string, rows: readonly (readonly unknown[])[]): Promise<void> {
     if (rows.length === 0) return;
-    // Bytes would be written as a JSON number list by chdb's row insert: send them through a temp file as Arrow.
-    if (rows.some((r) => r.some((v) => v instanceof Uint8Array))) {
-      throw new Error(`insertRows ${table}: byte values are not supported by the ClickHouse engine yet`);
-    }
-    await this.session.insert({ table, values: rows as unknown[][] });
-  }
-
-  /** First cut (lead, for the new Engine interface): reads the whole result, then hands it on in blocks. */
-  async stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void> {
-    const rows = await this.rows<Record<string, unknown>>(sql, {});
-    for (let off = 0; off < rows.length; off += 2048) await onChunk(new RowsChunk(rows.slice(off, off + 2048)));
-  }
-
-  /** First cut (lead): rows through insertRows. */
-  async append(table: string, batch: ColumnBatch): Promise<void> {
-    const rows: unknown[][] = [];
-    for (let i = 0; i < batch.rows; i++) rows.push(batch.columns.map((c) => c.get(i)));
-    await this.insertRows(table, rows);
+    const cols = await this.columnsOf(table);
+    const schema: [string, ColumnType][] = cols.map((c) => [c.name, columnTypeOf(c.type)]);
+    const vectors: Record<string, ReturnType<Arrow['vectorFromArray']>> = {};
+    schema.forEach(([name, type], i) => {
+      const values = rows.map((r) => {
+        const v = r[i] ?? null;
+        if (v === null) return null;
+        if (type === 'BIGINT' || type === 'UBIGINT') return typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
+        if (type === 'INTEGER' || type === 'DOUBLE') return Number(v);
+        return v;
+      });
+      vectors[name] = this.arrow.vectorFromArray(values, this.arrowType(type));
+    });
+    await this.insertArrow(table, new this.arrow.Table(vectors), schema);
   }
 
   close(): void {
-    this.session.cleanup();
-    rmSync(this.tempDir, { recursive: true, force: true });
+    this.session.close();
+    if (this.temporary) rmSync(this.path, { recursive: true, force: true });
   }
 
-  private async run(sql: string, params: Record<string, unknown>): Promise<Uint8Array> {
+  private columnsOf(table: string): Promise<{ name: string; type: string }[]> {
+    return this.rows('SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String} ORDER BY position', { t: table });
+  }
+
+  private arrowType(type: ColumnType): ArrowDataType {
+    const a = this.arrow;
+    switch (type) {
+      case 'BIGINT':
+        return new a.Int64();
+      case 'UBIGINT':
+        return new a.Uint64();
+      case 'INTEGER':
+        return new a.Int32();
+      case 'DOUBLE':
+        return new a.Float64();
+      case 'BOOLEAN':
+        return new a.Bool();
+      case 'VARCHAR':
+        return new a.Utf8();
+      case 'BLOB':
+        return new a.Binary();
+    }
+  }
+
+  /** Bulk insert: the batch as an Arrow file in the scratch directory, read by ClickHouse's file() (no SQL text). */
+  private async insertArrow(table: string, t: ArrowTable, schema: TableSchema): Promise<void> {
+    const file = join(this.scratch, `append-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.arrow`);
+    writeFileSync(file, this.arrow.tableToIPC(t, 'file'));
     try {
-      const r =
-        Object.keys(params).length > 0
-          ? await this.session.queryBindAsync(sql, params, { format: 'ArrowStream' })
-          : await this.session.queryAsync(sql, { format: 'ArrowStream' });
+      const cols = schema.map(([n]) => quoteId(n)).join(', ');
+      await this.run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM file({f:String}, Arrow)`, { f: file });
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  private async run(sql: string, params?: Record<string, unknown>): Promise<Uint8Array> {
+    try {
+      const r = params ? await this.session.queryBindAsync(sql, params, { format: 'ArrowStream' }) : await this.session.queryAsync(sql, { format: 'ArrowStream' });
       return r.bytes();
     } catch (e) {
-      throw new Error(`ClickHouse: ${(e as Error).message.split('\n', 1)[0]}\n  in: ${sql.replace(/\s+/g, ' ').slice(0, 300)}`);
+      throw clickhouseError(e, sql);
     }
   }
 
-  private async rows<T>(sql: string, params: Record<string, unknown>): Promise<T[]> {
-    const settings = "output_format_arrow_string_as_string = 0, output_format_arrow_compression_method = 'none'";
-    const bytes = await this.run(/\bSETTINGS\b/i.test(sql) ? `${sql}, ${settings}` : `${sql} SETTINGS ${settings}`, params);
-    if (bytes.length === 0) return [];
-    const table = this.arrow.tableFromIPC(bytes);
-    const names = table.schema.fields.map((f) => f.name);
-    const columns = names.map((n) => table.getChild(n)!);
-    const decoder = new TextDecoder();
-    const value = (name: string, v: unknown): unknown => {
-      if (v instanceof Uint8Array) return this.binaryColumns.has(name) ? v : decoder.decode(v);
-      if (v !== null && typeof v === 'object' && 'toArray' in v) return Array.from((v as { toArray(): ArrayLike<unknown> }).toArray(), (x) => value(name, x));
-      return v ?? null;
-    };
-    const out: T[] = [];
-    for (let i = 0; i < table.numRows; i++) {
-      const row: Record<string, unknown> = {};
-      names.forEach((n, c) => (row[n] = value(n, columns[c]!.get(i))));
-      out.push(row as T);
-    }
-    return out;
+  private async rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    const bytes = await this.run(sql, params);
+    return bytes.length === 0 ? [] : rowsOf<T>(this.arrow.tableFromIPC(bytes), this.binaryColumns);
   }
 }
 
-function quoteId(name: string): string {
-  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
+function clickhouseError(e: unknown, sql: string): Error {
+  return new Error(`ClickHouse: ${(e as Error).message.split('\n', 1)[0]}\n  in: ${sql.replace(/\s+/g, ' ').slice(0, 400)}`);
 }
 
-function nullable(type: string): string {
-  return type.startsWith('Nullable(') || type.startsWith('Array(') || type.startsWith('LowCardinality(') ? type : `Nullable(${type})`;
+const decoder = new TextDecoder();
+
+/** Rows as DuckDB's getRowObjectsJS gives them; Strings come back as text unless their column is binary. */
+function rowsOf<T>(table: ArrowTable, binaryColumns: ReadonlySet<string>): T[] {
+  const names = table.schema.fields.map((f) => f.name);
+  const columns = names.map((n) => table.getChild(n)!);
+  const value = (name: string, v: unknown): unknown => {
+    if (v instanceof Uint8Array) return binaryColumns.has(name) ? v : decoder.decode(v);
+    if (v !== null && typeof v === 'object' && 'toArray' in v) return Array.from((v as { toArray(): ArrayLike<unknown> }).toArray(), (x) => value(name, x));
+    return v ?? null;
+  };
+  const out: T[] = [];
+  for (let i = 0; i < table.numRows; i++) {
+    const row: Record<string, unknown> = {};
+    names.forEach((n, c) => (row[n] = value(n, columns[c]!.get(i))));
+    out.push(row as T);
+  }
+  return out;
 }
 
-const CLICKHOUSE_TYPES: Record<ColumnType, string> = {
-  BIGINT: 'Nullable(Int64)', UBIGINT: 'Nullable(UInt64)', INTEGER: 'Nullable(Int32)', DOUBLE: 'Nullable(Float64)',
-  BOOLEAN: 'Nullable(Bool)', VARCHAR: 'Nullable(String)', BLOB: 'Nullable(String)',
-};
-
-/** First cut (lead) of the ClickHouse dialect for the portable analysis SQL; H3 owns it from here. */
-export const clickhouseDialect: Dialect = {
-  name: 'clickhouse',
-  createTableAs: (name, select, orderBy) => `CREATE OR REPLACE TABLE ${name} ENGINE = MergeTree ORDER BY ${orderBy ?? 'tuple()'} AS ${select}`,
-  createTable: (name, schema: TableSchema, orderBy) =>
-    `CREATE OR REPLACE TABLE ${name} (${schema.map(([n, t]) => `${n} ${CLICKHOUSE_TYPES[t]}`).join(', ')}) ENGINE = MergeTree ORDER BY ${orderBy ?? 'tuple()'}`,
-  listAgg: (expr, orderBy) => `arrayMap(x -> x.2, arraySort(x -> x.1, groupArray((${orderBy.replace(/\s+(ASC|DESC)\b/gi, '')}, ${expr}))))`,
-  listElement: (list, i) => `arrayElement(${list}, ${i})`,
-  hash: (...exprs) => `cityHash64(${exprs.join(', ')})`,
-};
-void columnList;
-
-/** Rows already in JS behind the ColumnChunk accessors (column i = the i-th key). */
-class RowsChunk implements ColumnChunk {
-  private readonly keys: string[];
-  constructor(private readonly rowsIn: Record<string, unknown>[]) {
-    this.keys = rowsIn.length ? Object.keys(rowsIn[0]!) : [];
+/** One streamed Arrow block behind the engine-neutral accessors. */
+class ArrowChunk implements ColumnChunk {
+  private readonly columns: { get(i: number): unknown }[];
+  constructor(private readonly table: ArrowTable) {
+    this.columns = table.schema.fields.map((f) => table.getChild(f.name)!);
   }
   get rowCount(): number {
-    return this.rowsIn.length;
+    return this.table.numRows;
   }
   private v(col: number, row: number): unknown {
-    return this.rowsIn[row]![this.keys[col]!] ?? null;
+    return this.columns[col]!.get(row) ?? null;
   }
   bigint(col: number, row: number): bigint | null {
     const v = this.v(col, row);
-    return v === null ? null : BigInt(v as number | bigint);
+    return v === null ? null : typeof v === 'bigint' ? v : BigInt(v as number);
   }
   number(col: number, row: number): number | null {
     const v = this.v(col, row);
@@ -186,7 +355,7 @@ class RowsChunk implements ColumnChunk {
   }
   string(col: number, row: number): string | null {
     const v = this.v(col, row);
-    return v === null ? null : String(v);
+    return v === null ? null : v instanceof Uint8Array ? decoder.decode(v) : String(v);
   }
   bytes(col: number, row: number): Uint8Array | null {
     const v = this.v(col, row);
@@ -196,4 +365,22 @@ class RowsChunk implements ColumnChunk {
     const v = this.v(col, row);
     return v === null ? null : Boolean(v);
   }
+}
+
+function columnTypeOf(chType: string): ColumnType {
+  const t = chType.replace(/^Nullable\((.*)\)$/, '$1');
+  if (t === 'Int64') return 'BIGINT';
+  if (t === 'UInt64') return 'UBIGINT';
+  if (/^U?Int(8|16|32)$/.test(t)) return 'INTEGER';
+  if (/^Float(32|64)$/.test(t)) return 'DOUBLE';
+  if (t === 'Bool') return 'BOOLEAN';
+  return 'VARCHAR';
+}
+
+function quoteId(name: string): string {
+  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``;
+}
+
+function nullable(type: string): string {
+  return type.startsWith('Nullable(') || type.startsWith('Array(') || type.startsWith('LowCardinality(') ? type : `Nullable(${type})`;
 }

@@ -32,8 +32,21 @@ export interface ArrowTable {
   getChild(name: string): ArrowVector | null;
 }
 
+/** An Arrow data type instance (Int64, Utf8, ...), only passed back to the library. */
+export type ArrowDataType = object;
+
 export interface Arrow {
   tableFromIPC(bytes: Uint8Array): ArrowTable;
+  tableToIPC(table: ArrowTable, type: 'file' | 'stream'): Uint8Array;
+  vectorFromArray(values: readonly unknown[], type: ArrowDataType): ArrowVector;
+  Table: new (columns: Record<string, ArrowVector>) => ArrowTable;
+  Int64: new () => ArrowDataType;
+  Uint64: new () => ArrowDataType;
+  Int32: new () => ArrowDataType;
+  Float64: new () => ArrowDataType;
+  Bool: new () => ArrowDataType;
+  Utf8: new () => ArrowDataType;
+  Binary: new () => ArrowDataType;
 }
 
 /** Loads both packages, or says how to install them (exit 3: a missing dependency). */

@@ -22,7 +22,7 @@ import {
   type CopiedColumnType,
   type TableSchema,
 } from './columns.js';
-import { sqlString, type Dialect, type Engine, type EngineSettings, type Row } from './engine.js';
+import { sqlString, type Dialect, type Engine, type EngineSettings, type ParquetInfo, type Row, type UpdateFrom } from './engine.js';
 
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
@@ -31,6 +31,15 @@ export const duckdbDialect: Dialect = {
   listAgg: (expr, orderBy) => `list(${expr} ORDER BY ${orderBy})`,
   listElement: (list, i) => `(${list})[${i}]`,
   hash: (...exprs) => `hash(${exprs.join(', ')})`,
+  type: (t) => t,
+  readParquet: (files) => `read_parquet([${files.map(sqlString).join(', ')}], union_by_name = true)`,
+  renameTable: (from, to) => `ALTER TABLE ${from} RENAME TO ${to}`,
+  emptyList: (t) => `[]::${t}[]`,
+  jsonStringList: (json) => `from_json(${json}, '["VARCHAR"]')`,
+  product: (expr) => `product(${expr})`,
+  toJson: (expr) => `to_json(${expr})::VARCHAR`,
+  listToString: (list, sep) => `array_to_string(${list}, ${sqlString(sep)})`,
+  string: sqlString,
 };
 
 const DUCK_TYPES: Record<ColumnType, DuckDBType> = {
@@ -138,6 +147,21 @@ export class DuckDbEngine implements Engine {
     } finally {
       appender.closeSync();
     }
+  }
+
+  async insertByName(table: string, select: string): Promise<void> {
+    await this.exec(`INSERT INTO ${table} BY NAME ${select}`);
+  }
+
+  async updateFrom(u: UpdateFrom): Promise<void> {
+    const set = Object.entries(u.set).map(([c, v]) => `${c} = ${v}`);
+    await this.exec(`UPDATE ${u.table} AS s SET ${set.join(', ')} FROM (${u.source}) AS e WHERE s.${u.key} = e.${u.key}${u.where ? ` AND (${u.where})` : ''}`);
+  }
+
+  async describeParquet(file: string): Promise<ParquetInfo> {
+    const described = await this.query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+    const [r] = await this.query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
+    return { rows: Number(r?.n ?? 0n), columns: described.map((d) => d.column_name) };
   }
 
   async loadParquet(table: string, files: readonly string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import type { ColumnBatch, ColumnChunk, TableSchema } from './columns.js';
+import type { ColumnBatch, ColumnChunk, ColumnType, TableSchema } from './columns.js';
 
 /**
  * The small surface the analysis needs from a SQL engine. DuckDB (duckdb.ts) is the embedded default; ClickHouse
@@ -32,6 +32,46 @@ export interface Dialect {
   listElement(list: string, i: number): string;
   /** A 64-bit hash of the expressions (unsigned). */
   hash(...exprs: string[]): string;
+  /** The engine's name of a column type, for casts: `CAST(x AS ${d.type('UBIGINT')})`. */
+  type(t: ColumnType): string;
+  /**
+   * A table expression over Parquet files (absolute paths) giving `columns` by name (every file has them; more
+   * columns may come with it).
+   */
+  readParquet(files: readonly string[], columns: readonly string[]): string;
+  /** Renames a table (`to` must not exist). */
+  renameTable(from: string, to: string): string;
+  /** An empty list of `t` values. */
+  emptyList(t: ColumnType): string;
+  /** The list of strings a JSON array text holds. */
+  jsonStringList(json: string): string;
+  /** Aggregate: the product of `expr` over the group. */
+  product(expr: string): string;
+  /** A value (list, number, string) as JSON text. */
+  toJson(expr: string): string;
+  /** The elements of a list of strings joined by `sep`. */
+  listToString(list: string, sep: string): string;
+  /** A string literal (the engines escape differently). For constants the code chooses, not captured data. */
+  string(s: string): string;
+}
+
+/** See Engine.updateFrom. */
+export interface UpdateFrom {
+  table: string;
+  /** A query, aliased `e`. */
+  source: string;
+  /** The column `s` and `e` are matched on. */
+  key: string;
+  /** Column of `table` -> new value (an expression over `s` and `e`). */
+  set: Record<string, string>;
+  /** An extra condition over `s` and `e`. */
+  where?: string;
+}
+
+/** A Parquet file's row count and column names. */
+export interface ParquetInfo {
+  rows: number;
+  columns: string[];
 }
 
 export interface Engine {
@@ -44,6 +84,19 @@ export interface Engine {
   stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void>;
   /** Appends a batch to an existing table whose columns are the batch's schema, in bulk. */
   append(table: string, batch: ColumnBatch): Promise<void>;
+  /**
+   * `INSERT INTO table BY NAME select`: the select's columns go to the table's columns of the same names (the
+   * others get NULL), in any order.
+   */
+  insertByName(table: string, select: string): Promise<void>;
+  /**
+   * `UPDATE table AS s SET col = expr, ... FROM (source) AS e WHERE s.key = e.key AND (where)`: rows of `table`
+   * matched by `source` (at most one row per key; else any one of them) get the `set` expressions, which may use
+   * both `s` (the row's old values) and `e`.
+   */
+  updateFrom(u: UpdateFrom): Promise<void>;
+  /** Row count and column names of a Parquet file; throws when it cannot be read as Parquet. */
+  describeParquet(file: string): Promise<ParquetInfo>;
   /** Creates (or replaces) `table` from Parquet files; returns its row count. */
   loadParquet(table: string, files: readonly string[]): Promise<number>;
   /** Writes the result of `sql` (a query or a table name) to a zstd Parquet file. */

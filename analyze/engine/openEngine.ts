@@ -5,8 +5,11 @@ import { DuckDbEngine } from './duckdb.js';
 import type { Engine, EngineSettings } from './engine.js';
 
 /** Engines `nitrace analyze --engine` can run on. */
-export const ENGINE_NAMES = ['duckdb'] as const;
+export const ENGINE_NAMES = ['duckdb', 'clickhouse'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** Files and directories in OUT any engine writes (a rerun removes them first, whichever engine ran before). */
+export const ENGINE_FILES = ['analysis.duckdb', 'analysis.duckdb.wal', 'analysis.chdb'] as const;
 
 /** Default engine memory: a quarter of the machine's RAM, at least 1 GiB (the JS side needs its share too). */
 export function defaultMemoryBytes(): number {
@@ -29,6 +32,12 @@ export async function openEngine(name: string, out: string, settings: EngineSett
   if (name === 'duckdb') {
     const database = join(out, 'analysis.duckdb');
     return { engine: await DuckDbEngine.open(database, settings), database, files: ['analysis.duckdb', 'analysis.duckdb.wal'] };
+  }
+  if (name === 'clickhouse') {
+    // Loaded on demand: chdb is an optional dependency, and loading it costs time and memory.
+    const { ClickHouseEngine } = await import('./clickhouse.js');
+    const database = join(out, 'analysis.chdb');
+    return { engine: await ClickHouseEngine.open(database, settings), database, files: ['analysis.chdb'] };
   }
   throw new NitraceError('analyze', `unknown engine '${name}' (available: ${ENGINE_NAMES.join(', ')})`, 2);
 }
