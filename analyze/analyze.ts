@@ -12,7 +12,7 @@ import { correlateSpatial } from './correlate/spatial.js';
 import { correlateOwnership } from './correlate/ownership.js';
 import { correlateTiming } from './correlate/timing.js';
 import { Diagnostics, type Warning } from './diagnostics.js';
-import { defaultMemoryBytes, openEngine } from './engine/openEngine.js';
+import { defaultMemoryBytes, ENGINE_FILES, openEngine } from './engine/openEngine.js';
 import { writeExports } from './export/writeExports.js';
 import { loadCaptures } from './load/loadCaptures.js';
 import { parseConnections } from './parse/parseConnections.js';
@@ -55,7 +55,7 @@ export interface AnalyzeSummary {
 }
 
 /** Output files analyze owns in OUT (and removes before writing, so a rerun never mixes two analyses). */
-const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.json', 'otlp', 'jaeger', 'analysis.duckdb', 'analysis.duckdb.wal', 'summary.json', '.tmp'];
+const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.json', 'otlp', 'jaeger', ...ENGINE_FILES, 'summary.json', '.tmp'];
 
 /**
  * The whole analysis, one way: load -> parse + stitch -> correlate (spatial, clocks, thread, timing, content) ->

@@ -24,8 +24,8 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
       `WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
        pc AS (
          SELECT child, parent, ${d.listElement(d.listAgg('evidence', 'confidence DESC, evidence'), 1)} AS evidence,
-                to_json(${d.listAgg('evidence', 'confidence DESC, evidence')})::VARCHAR AS all_evidence_json,
-                1 - product(1 - confidence) AS confidence
+                ${d.toJson(d.listAgg('evidence', 'confidence DESC, evidence'))} AS all_evidence_json,
+                1 - ${d.product('1 - confidence')} AS confidence
          FROM dedup GROUP BY child, parent),
        ranked AS (
          SELECT *, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk,
@@ -92,7 +92,7 @@ async function resolveRoots(engine: Engine): Promise<number> {
       ),
     );
     await engine.exec('DROP TABLE span_roots');
-    await engine.exec('ALTER TABLE span_roots_next RENAME TO span_roots');
+    await engine.exec(d.renameTable('span_roots_next', 'span_roots'));
   }
   const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM span_roots WHERE NOT done');
   return Number(r?.n ?? 0n);

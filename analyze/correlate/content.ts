@@ -12,7 +12,7 @@ export async function correlateContent(engine: Engine): Promise<void> {
   await engine.exec(`INSERT INTO candidates
     SELECT sid, cid, 'content:' || field, ${CONTENT_CONFIDENCE} / n
     FROM (
-      SELECT s.span_id AS sid, c.span_id AS cid, ci.field, count(*) OVER (PARTITION BY c.span_id, ci.field) AS n
+      SELECT s.span_id AS sid, c.span_id AS cid, ci.field AS field, count(*) OVER (PARTITION BY c.span_id, ci.field) AS n
       FROM span_ids ci JOIN spans_raw c ON c.span_id = ci.span_id
       JOIN span_ids si ON si.value = ci.value
       JOIN spans_raw s ON s.span_id = si.span_id

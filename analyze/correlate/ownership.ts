@@ -137,7 +137,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
                 ELSE false END AS blocks,
            s.kind = 'producer' AND s.rpc_kind = 'reply' AS finishes, NULL::VARCHAR AS handles,
            s.protocol = 'amqp' AND s.kind = 'client' AND s.span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call,
-           false AS is_reply, s.protocol = 'amqp' AS is_rpc, NULL::UBIGINT AS parent_gid, rp.parent AS reply_owner
+           false AS is_reply, s.protocol = 'amqp' AS is_rpc, CAST(NULL AS ${d.type('UBIGINT')}) AS parent_gid, rp.parent AS reply_owner
     FROM spans_raw s LEFT JOIN candidates rp ON rp.child = s.span_id AND rp.evidence = 'content:_msg_id'
     WHERE ${app.replaceAll('protocol', 's.protocol').replaceAll('broker', 's.broker')}
       AND (s.kind = 'client' OR (s.kind = 'producer' AND s.protocol = 'amqp' AND s.msg_idx NOT IN

@@ -23,11 +23,19 @@ export async function correlateSpatial(engine: Engine, diag: Diagnostics): Promi
       ON c.resp_seq = s.resp_seq AND c.local_port = s.remote_port AND c.remote_port = s.local_port
      AND c.local_addr = s.remote_addr AND c.remote_addr = s.local_addr AND c.protocol = s.protocol
     WHERE c.kind = 'client' AND s.kind = 'server' AND NOT s.req_seen`);
-  await engine.exec(`UPDATE spans_raw AS s SET method = c.method, path = c.path,
-      raw_start_ns = s.raw_resp_start_ns - (c.raw_resp_start_ns - c.raw_start_ns),
-      raw_req_end_ns = s.raw_resp_start_ns - (c.raw_resp_start_ns - c.raw_req_end_ns)
-    FROM candidates x, spans_raw c
-    WHERE x.evidence = 'spatial' AND x.child = s.span_id AND x.parent = c.span_id AND NOT s.req_seen`);
+  await engine.updateFrom({
+    table: 'spans_raw',
+    source: `SELECT x.child AS span_id, c.method, c.path, c.raw_start_ns, c.raw_req_end_ns, c.raw_resp_start_ns
+             FROM candidates x JOIN spans_raw c ON x.parent = c.span_id WHERE x.evidence = 'spatial'`,
+    key: 'span_id',
+    set: {
+      method: 'e.method',
+      path: 'e.path',
+      raw_start_ns: 's.raw_resp_start_ns - (e.raw_resp_start_ns - e.raw_start_ns)',
+      raw_req_end_ns: 's.raw_resp_start_ns - (e.raw_resp_start_ns - e.raw_req_end_ns)',
+    },
+    where: 'NOT s.req_seen',
+  });
   await engine.exec(`INSERT INTO span_ids SELECT x.child, i.field, i.value FROM candidates x
     JOIN spans_raw s ON s.span_id = x.child JOIN span_ids i ON i.span_id = x.parent
     WHERE x.evidence = 'spatial' AND NOT s.req_seen`);

@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { NitraceError } from '../../core/errors.js';
 import type { Diagnostics } from '../diagnostics.js';
-import { sqlString, type Engine } from '../engine/engine.js';
+import type { ColumnType, TableSchema } from '../engine/columns.js';
+import type { Engine, ParquetInfo } from '../engine/engine.js';
 import { readCaptureManifest, type CaptureManifest } from './captureManifest.js';
 
 /** Event columns of capture schema 1, with the types of docs/capture-schema.md. */
-export const V1_EVENT_COLUMNS: readonly [string, string][] = [
+export const V1_EVENT_COLUMNS: TableSchema = [
   ['ts_ns', 'BIGINT'],
   ['mono_ns', 'BIGINT'],
   ['node', 'VARCHAR'],
@@ -30,12 +31,12 @@ export const V1_EVENT_COLUMNS: readonly [string, string][] = [
 ];
 
 /** Columns schema v2 added (green threads); NULL for captures that lack them. */
-export const EVENT_COLUMNS_V2: readonly [string, string][] = [
+export const EVENT_COLUMNS_V2: TableSchema = [
   ['gid', 'UBIGINT'],
   ['parent_gid', 'UBIGINT'],
 ];
 
-const PROCESS_COLUMNS: readonly [string, string][] = [
+const PROCESS_COLUMNS: TableSchema = [
   ['node', 'VARCHAR'],
   ['pid', 'INTEGER'],
   ['ppid', 'INTEGER'],
@@ -64,7 +65,8 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
     }
     seen.set(m.node, m.dir);
   }
-  await engine.exec(`CREATE OR REPLACE TABLE processes (${PROCESS_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`);
+  const d = engine.dialect;
+  await engine.exec(d.createTable('processes', PROCESS_COLUMNS));
   const selects: string[] = [];
   for (const [ci, m] of manifests.entries()) {
     const good: string[] = [];
@@ -83,16 +85,19 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
     if (rows === 0) diag.warn('capture-empty', `${m.dir}: no events (${m.segmentFiles.length} segment files)`);
     diag.add('events', rows);
     if (good.length > 0) {
-      const cols = V1_EVENT_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})::VARCHAR AS node` : `CAST(${c} AS ${t}) AS ${c}`));
-      for (const [c, t] of EVENT_COLUMNS_V2) cols.push(hasV2 ? `CAST(${c} AS ${t}) AS ${c}` : `NULL::${t} AS ${c}`);
-      selects.push(`SELECT ${cols.join(', ')}, ${ci} AS capture FROM read_parquet([${good.map(sqlString).join(', ')}], union_by_name = true)`);
+      const type = (t: ColumnType) => d.type(t);
+      const cols = V1_EVENT_COLUMNS.map(([c, t]) => (c === 'node' ? `CAST(coalesce(node, ${d.string(m.node)}) AS VARCHAR) AS node` : `CAST(${c} AS ${type(t)}) AS ${c}`));
+      for (const [c, t] of EVENT_COLUMNS_V2) cols.push(hasV2 ? `CAST(${c} AS ${type(t)}) AS ${c}` : `CAST(NULL AS ${type(t)}) AS ${c}`);
+      const read = [...V1_EVENT_COLUMNS, ...(hasV2 ? EVENT_COLUMNS_V2 : [])].map(([c]) => c);
+      selects.push(`SELECT ${cols.join(', ')}, CAST(${ci} AS INTEGER) AS capture FROM ${d.readParquet(good, read)}`);
     }
     if (m.processesFile) {
       const checked = await checkParquet(engine, m.processesFile, PROCESS_COLUMNS);
       if (typeof checked === 'string') diag.warn('processes-unreadable', `${m.processesFile}: ${checked}; process names fall back to comm`);
       else {
-        const cols = PROCESS_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${sqlString(m.node)})` : `CAST(${c} AS ${t})`));
-        await engine.exec(`INSERT INTO processes SELECT ${cols.join(', ')} FROM read_parquet(${sqlString(m.processesFile)})`);
+        const cols = PROCESS_COLUMNS.map(([c, t]) => (c === 'node' ? `coalesce(node, ${d.string(m.node)})` : `CAST(${c} AS ${d.type(t)})`));
+        const read = PROCESS_COLUMNS.map(([c]) => c);
+        await engine.exec(`INSERT INTO processes SELECT ${cols.join(', ')} FROM ${d.readParquet([m.processesFile], read)}`);
       }
     }
   }
@@ -109,17 +114,15 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
 }
 
 /** Why a Parquet file cannot be used (unreadable, or missing columns), or its row count and column names. */
-async function checkParquet(engine: Engine, file: string, columns: readonly [string, string][]): Promise<string | { rows: number; columns: Set<string> }> {
-  let described: { column_name: string; column_type: string }[];
-  let rows: number;
+async function checkParquet(engine: Engine, file: string, columns: TableSchema): Promise<string | { rows: number; columns: Set<string> }> {
+  let info: ParquetInfo;
   try {
-    described = await engine.query(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
-    const [r] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
-    rows = Number(r?.n ?? 0n);
+    info = await engine.describeParquet(file);
   } catch (e) {
     return `not a readable Parquet file (${firstLine((e as Error).message)})`;
   }
-  const have = new Set(described.map((d) => d.column_name));
+  const rows = info.rows;
+  const have = new Set(info.columns);
   const missing = columns.filter(([c]) => !have.has(c)).map(([c]) => c);
   if (missing.length) return `missing columns ${missing.join(', ')}`;
   return { rows, columns: have };

@@ -65,7 +65,7 @@ export async function correlateBrokerHops(engine: Engine): Promise<void> {
     SELECT p.span_id, x.span_id, 'fifo', ${FIFO_CONFIDENCE}
     FROM (SELECT *, row_number() OVER (PARTITION BY ${key} ORDER BY t, span_id) AS rk FROM msg_publishes
           WHERE span_id NOT IN (SELECT pub FROM broker_hops) AND body_prefix_hash IS NOT NULL) p
-    JOIN (SELECT *, row_number() OVER (PARTITION BY ${key}, CASE WHEN exchange LIKE '%\\_fanout' ESCAPE '\\' THEN app_conn END ORDER BY t, span_id) AS rk
+    JOIN (SELECT *, row_number() OVER (PARTITION BY ${key}, CASE WHEN right(exchange, 7) = '_fanout' THEN app_conn END ORDER BY t, span_id) AS rk
           FROM msg_deliveries WHERE span_id NOT IN (SELECT del FROM broker_hops) AND body_prefix_hash IS NOT NULL) x
       ON p.rk = x.rk AND p.exchange IS NOT DISTINCT FROM x.exchange AND p.routing_key IS NOT DISTINCT FROM x.routing_key
      AND p.body_size IS NOT DISTINCT FROM x.body_size AND p.body_prefix_hash = x.body_prefix_hash

@@ -17,15 +17,16 @@ export async function buildMessageSpans(engine: Engine): Promise<void> {
   await engine.exec(
     d.createTableAs(
       'amqp_msgs',
-      `SELECT row_number() OVER (ORDER BY conn_idx, raw_start_ns, tcp_seq, dir, channel, delivery_tag) AS msg_idx,
-              row_number() OVER (PARTITION BY conn_idx ORDER BY raw_start_ns, tcp_seq, dir, channel, delivery_tag) AS conn_pos,
+      `SELECT CAST(row_number() OVER (ORDER BY conn_idx, raw_start_ns, tcp_seq, dir, channel, delivery_tag) AS BIGINT) AS msg_idx,
+              CAST(row_number() OVER (PARTITION BY conn_idx ORDER BY raw_start_ns, tcp_seq, dir, channel, delivery_tag) AS BIGINT) AS conn_pos,
               *,
               method IN ('basic.publish', 'basic.deliver', 'basic.get-ok') AS content,
               coalesce(oslo_kind IN ('call', 'cast') OR (oslo_kind = 'unknown' AND oslo_method IS NOT NULL), false) AS rpc_request
        FROM amqp_messages`,
     ),
   );
-  const common = `m.node, m.pid, m.tid, m.gid, NULL::INTEGER AS resp_tid, NULL::UBIGINT AS resp_gid, t.comm, m.conn_idx, c.conn_id, c.netns,
+  const ubigint = d.type('UBIGINT');
+  const common = `m.node AS node, m.pid AS pid, m.tid AS tid, m.gid, NULL::INTEGER AS resp_tid, CAST(NULL AS ${ubigint}) AS resp_gid, t.comm, m.conn_idx AS conn_idx, c.conn_id, c.netns,
     c.local_addr, c.local_port, c.remote_addr, c.remote_port, 'amqp' AS protocol`;
   const spanId = (kind: string) => `substr(sha256(concat_ws('|', m.node, coalesce(c.conn_id::VARCHAR, 'null'), coalesce(c.local_addr, 'null'),
       coalesce(c.local_port::VARCHAR, 'null'), coalesce(c.remote_addr, 'null'), coalesce(c.remote_port::VARCHAR, 'null'),
@@ -35,23 +36,23 @@ export async function buildMessageSpans(engine: Engine): Promise<void> {
   const path = `coalesce(m.exchange, '') || '/' || coalesce(m.routing_key, '')`;
   const wireKind = `CASE WHEN m.dir = 'send' THEN 'producer' ELSE 'consumer' END`;
   // Wire spans: every message, where it was sent and where it was received.
-  await engine.exec(`INSERT INTO spans_raw BY NAME
+  await engine.insertByName('spans_raw', `
     SELECT ${spanId(wireKind)} AS span_id, -(4 * m.msg_idx + 1) AS sid, ${wireKind} AS kind, ${common},
            ${rpcMethod} AS method, ${path} AS path,
            CASE WHEN m.failed THEN 'error' WHEN m.oslo_kind = 'reply' THEN 'ok' END AS status, m.conn_pos::INTEGER AS call_index,
            m.raw_start_ns, m.raw_end_ns AS raw_req_end_ns, NULL::BIGINT AS raw_resp_start_ns, m.raw_end_ns,
-           m.length AS req_bytes, NULL::BIGINT AS resp_bytes, m.tcp_seq AS req_seq, NULL::UBIGINT AS resp_seq,
+           m.length AS req_bytes, NULL::BIGINT AS resp_bytes, m.tcp_seq AS req_seq, CAST(NULL AS ${ubigint}) AS resp_seq,
            m.body_complete AS head_complete, true AS req_seen,
            m.msg_idx, CASE WHEN m.method = 'basic.publish' THEN 'publish' ELSE 'deliver' END AS messaging_op,
            m.oslo_kind AS rpc_kind, m.broker_side AS broker
     ${from} WHERE m.content`);
   // RPC spans: the call made (client, at the publisher) and the call handled (server, at the consumer).
   for (const [kind, dir, k] of [['client', 'send', 3], ['server', 'recv', 2]] as const) {
-    await engine.exec(`INSERT INTO spans_raw BY NAME
+    await engine.insertByName('spans_raw', `
       SELECT ${spanId(`'${kind}'`)} AS span_id, -(4 * m.msg_idx + ${k}) AS sid, '${kind}' AS kind, ${common},
              ${rpcMethod} AS method, ${path} AS path, NULL::VARCHAR AS status, m.conn_pos::INTEGER AS call_index,
              m.raw_start_ns, m.raw_end_ns AS raw_req_end_ns, NULL::BIGINT AS raw_resp_start_ns, NULL::BIGINT AS raw_end_ns,
-             m.length AS req_bytes, NULL::BIGINT AS resp_bytes, NULL::UBIGINT AS req_seq, NULL::UBIGINT AS resp_seq,
+             m.length AS req_bytes, NULL::BIGINT AS resp_bytes, CAST(NULL AS ${ubigint}) AS req_seq, CAST(NULL AS ${ubigint}) AS resp_seq,
              m.body_complete AS head_complete, true AS req_seen,
              m.msg_idx, 'rpc' AS messaging_op, m.oslo_kind AS rpc_kind, false AS broker
       ${from} WHERE m.content AND m.rpc_request AND NOT m.broker_side AND m.dir = '${dir}'`);

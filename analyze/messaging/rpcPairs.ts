@@ -25,16 +25,25 @@ export async function pairRpcReplies(engine: Engine): Promise<void> {
  * `ending` reply follows its heartbeats), a client span where the reply to its call reached its process.
  */
 export async function setRpcEnds(engine: Engine): Promise<void> {
-  await engine.exec(`UPDATE spans_raw AS s SET raw_end_ns = e.t, raw_resp_start_ns = e.t0, status = e.status
-    FROM (SELECT x.parent AS sid, max(r.raw_end_ns) AS t, max(r.raw_start_ns) AS t0, max(r.status) AS status
-          FROM candidates x JOIN spans_raw r ON r.span_id = x.child
-          WHERE x.evidence = 'content:_msg_id' AND r.kind = 'producer' AND r.protocol = 'amqp' GROUP BY x.parent) e
-    WHERE s.span_id = e.sid AND s.kind = 'server'`);
-  await engine.exec(`UPDATE spans_raw AS c SET raw_end_ns = e.t, raw_resp_start_ns = e.t0, status = e.status
-    FROM (SELECT cl.span_id AS sid, max(r.raw_end_ns) AS t, max(r.raw_start_ns) AS t0, max(r.status) AS status
-          FROM spans_raw cl JOIN amqp_msgs cm ON cm.msg_idx = cl.msg_idx
-          JOIN amqp_msgs rm ON rm.msg_id = cm.msg_id AND rm.node = cm.node AND rm.pid = cm.pid AND rm.oslo_kind = 'reply' AND rm.dir = 'recv'
-          JOIN spans_raw r ON r.msg_idx = rm.msg_idx AND r.kind = 'consumer'
-          WHERE cl.kind = 'client' AND cl.protocol = 'amqp' AND r.raw_start_ns >= cl.raw_start_ns GROUP BY cl.span_id) e
-    WHERE c.span_id = e.sid AND c.kind = 'client'`);
+  const set = { raw_end_ns: 'e.t', raw_resp_start_ns: 'e.t0', status: 'e.status' };
+  await engine.updateFrom({
+    table: 'spans_raw',
+    source: `SELECT x.parent AS span_id, max(r.raw_end_ns) AS t, max(r.raw_start_ns) AS t0, max(r.status) AS status
+             FROM candidates x JOIN spans_raw r ON r.span_id = x.child
+             WHERE x.evidence = 'content:_msg_id' AND r.kind = 'producer' AND r.protocol = 'amqp' GROUP BY x.parent`,
+    key: 'span_id',
+    set,
+    where: "s.kind = 'server'",
+  });
+  await engine.updateFrom({
+    table: 'spans_raw',
+    source: `SELECT cl.span_id AS span_id, max(r.raw_end_ns) AS t, max(r.raw_start_ns) AS t0, max(r.status) AS status
+             FROM spans_raw cl JOIN amqp_msgs cm ON cm.msg_idx = cl.msg_idx
+             JOIN amqp_msgs rm ON rm.msg_id = cm.msg_id AND rm.node = cm.node AND rm.pid = cm.pid AND rm.oslo_kind = 'reply' AND rm.dir = 'recv'
+             JOIN spans_raw r ON r.msg_idx = rm.msg_idx AND r.kind = 'consumer'
+             WHERE cl.kind = 'client' AND cl.protocol = 'amqp' AND r.raw_start_ns >= cl.raw_start_ns GROUP BY cl.span_id`,
+    key: 'span_id',
+    set,
+    where: "s.kind = 'client'",
+  });
 }

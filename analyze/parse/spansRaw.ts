@@ -4,6 +4,7 @@ import type { Engine } from '../engine/engine.js';
  * `spans_raw` (one row per span, times on each node's own clock) and `span_ids` from the call sides: the
  * connection's 4-tuple and the thread's name joined in, and the public `span_id` derived from the call's place
  * (node, socket, side, position on the connection), so the same capture always gives the same ids.
+ * Join keys are aliased: with two joins ClickHouse names a column both sides have by its qualified name (`s.node`).
  */
 export async function buildSpansRaw(engine: Engine): Promise<void> {
   const d = engine.dialect;
@@ -13,7 +14,7 @@ export async function buildSpansRaw(engine: Engine): Promise<void> {
       `SELECT substr(sha256(concat_ws('|', s.node, coalesce(c.conn_id::VARCHAR, 'null'), coalesce(c.local_addr, 'null'),
                 coalesce(c.local_port::VARCHAR, 'null'), coalesce(c.remote_addr, 'null'), coalesce(c.remote_port::VARCHAR, 'null'),
                 s.kind, s.call_index::VARCHAR)), 1, 16) AS span_id,
-              s.sid, s.kind, s.node, s.pid, s.tid, s.gid, s.resp_tid, s.resp_gid, t.comm, s.conn_idx, c.conn_id, c.netns,
+              s.sid, s.kind, s.node AS node, s.pid AS pid, s.tid AS tid, s.gid, s.resp_tid, s.resp_gid, t.comm, s.conn_idx AS conn_idx, c.conn_id, c.netns,
               c.local_addr, c.local_port, c.remote_addr, c.remote_port, s.protocol, s.method, s.path, s.status, s.call_index,
               s.raw_start_ns, s.raw_req_end_ns, s.raw_resp_start_ns, s.raw_end_ns, s.req_bytes, s.resp_bytes, s.req_seq,
               s.resp_seq, s.head_complete, s.req_seen,
