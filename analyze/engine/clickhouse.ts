@@ -57,7 +57,6 @@ export const clickhouseDialect: Dialect = {
   jsonStringList: (json) => `JSONExtract(${json}, 'Array(String)')`,
   product: (expr) => `arrayProduct(groupArray(${expr}))`,
   toJson: (expr) => `toJSONString(${expr})`,
-  listToString: (list, sep) => `arrayStringConcat(${list}, ${chString(sep)})`,
   string: chString,
 };
 

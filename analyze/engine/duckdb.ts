@@ -38,7 +38,6 @@ export const duckdbDialect: Dialect = {
   jsonStringList: (json) => `from_json(${json}, '["VARCHAR"]')`,
   product: (expr) => `product(${expr})`,
   toJson: (expr) => `to_json(${expr})::VARCHAR`,
-  listToString: (list, sep) => `array_to_string(${list}, ${sqlString(sep)})`,
   string: sqlString,
 };
 

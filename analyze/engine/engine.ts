@@ -49,8 +49,6 @@ export interface Dialect {
   product(expr: string): string;
   /** A value (list, number, string) as JSON text. */
   toJson(expr: string): string;
-  /** The elements of a list of strings joined by `sep`. */
-  listToString(list: string, sep: string): string;
   /** A string literal (the engines escape differently). For constants the code chooses, not captured data. */
   string(s: string): string;
 }
