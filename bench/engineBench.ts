@@ -38,15 +38,6 @@ function block(argv: string[]): Block {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Block;
 }
 
-/** The clickhouse analysis block, or why it cannot run yet. */
-function tryBlock(argv: string[]): Block | { skipped: string } {
-  try {
-    return block(argv);
-  } catch (e) {
-    return { skipped: (e as Error).message.split('\n', 1)[0]!.slice(0, 300) };
-  }
-}
-
 function summary(xs: number[]): { median: number; mean: Interval } {
   return { median: median(xs), mean: tInterval(xs) };
 }
@@ -68,22 +59,25 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`bench-engines: ${s}\n`);
   log(`${pairs} pairs on ${capture} (load ${loadavg()})`);
 
-  // Engines: load + core queries on both; the full analysis on DuckDB (and on chdb once it exists).
-  const engines: { order: string[]; duckdb: Block; clickhouse: Block; analyze_duckdb: Block; analyze_clickhouse: Block | { skipped: string } }[] = [];
+  // Engines: load + core queries, and the full analysis (`nitrace analyze --engine`), on both.
+  const engines: { order: string[]; duckdb: Block; clickhouse: Block; analyze_duckdb: Block; analyze_clickhouse: Block }[] = [];
   for (let p = 0; p < pairs; p++) {
     const order = p % 2 === 0 ? ['duckdb', 'clickhouse'] : ['clickhouse', 'duckdb'];
     const loads: Record<string, Block> = {};
     for (const e of order) loads[e] = block(['load', e, capture]);
-    const analyses: Record<string, Block | { skipped: string }> = {};
-    for (const e of order) analyses[e] = e === 'duckdb' ? block(['analyze', e, capture]) : tryBlock(['analyze', e, capture]);
+    const analyses: Record<string, Block> = {};
+    for (const e of order) analyses[e] = block(['analyze', e, capture]);
     engines.push({
       order,
       duckdb: loads.duckdb!,
       clickhouse: loads.clickhouse!,
-      analyze_duckdb: analyses.duckdb as Block,
+      analyze_duckdb: analyses.duckdb!,
       analyze_clickhouse: analyses.clickhouse!,
     });
-    log(`pair ${p + 1}/${pairs}: load duckdb ${Math.round(loads.duckdb!.load_ms as number)} ms, chdb ${Math.round(loads.clickhouse!.load_ms as number)} ms`);
+    log(
+      `pair ${p + 1}/${pairs}: load duckdb ${Math.round(loads.duckdb!.load_ms as number)} ms, chdb ${Math.round(loads.clickhouse!.load_ms as number)} ms; ` +
+        `analyze duckdb ${Math.round(analyses.duckdb!.analyze_ms as number)} ms, chdb ${Math.round(analyses.clickhouse!.analyze_ms as number)} ms`,
+    );
   }
   const rows = engines[0]!.duckdb.rows as number;
   const metric = (side: 'duckdb' | 'clickhouse', f: (b: Block) => number) => engines.map((x) => f(x[side]));
@@ -98,15 +92,21 @@ async function main(): Promise<void> {
   for (const [name, f] of Object.entries(metrics)) {
     engineSummary[name] = { duckdb: summary(metric('duckdb', f)), clickhouse: summary(metric('clickhouse', f)), ratio_clickhouse_over_duckdb: ratio(f) };
   }
-  const analyzeDuck = engines.map((x) => x.analyze_duckdb);
-  engineSummary.analyze = {
-    duckdb: {
-      ms: summary(analyzeDuck.map((b) => b.analyze_ms as number)),
-      events_per_s: summary(analyzeDuck.map((b) => (b.events as number) / ((b.analyze_ms as number) / 1000))),
-      peak_rss_mb: summary(analyzeDuck.map((b) => b.peak_rss_mb)),
-    },
-    clickhouse: 'skipped' in engines[0]!.analyze_clickhouse ? { skipped: engines[0]!.analyze_clickhouse.skipped } : 'see blocks',
-  };
+  // The full analysis: time, events/s and peak RSS per engine, and the chdb/duckdb ratio per pair.
+  const analysis = (b: Block) => ({ ms: b.analyze_ms as number, events_per_s: (b.events as number) / ((b.analyze_ms as number) / 1000), peak_rss_mb: b.peak_rss_mb });
+  engineSummary.analyze = Object.fromEntries(
+    (['ms', 'events_per_s', 'peak_rss_mb'] as const).map((m) => [
+      m,
+      {
+        duckdb: summary(engines.map((x) => analysis(x.analyze_duckdb)[m])),
+        clickhouse: summary(engines.map((x) => analysis(x.analyze_clickhouse)[m])),
+        ratio_clickhouse_over_duckdb: pairedRatio(engines.map((x) => ({ off: analysis(x.analyze_duckdb)[m], on: analysis(x.analyze_clickhouse)[m] }))),
+      },
+    ]),
+  );
+  // Same results (a full comparison is analyze/engineParity.test.ts): the counts of every block agree.
+  const same = engines.every((x) => (['spans', 'edges', 'traces'] as const).every((k) => x.analyze_duckdb[k] === x.analyze_clickhouse[k]));
+  if (!same) throw new Error('duckdb and chdb analyses differ in spans/edges/traces counts: see analyze/engineParity.test.ts');
 
   // Store: nitrace store into one server and into a 2-shard cluster, alternating.
   let store: Record<string, unknown> = { skipped: '--no-store' };
@@ -171,7 +171,10 @@ async function main(): Promise<void> {
       line('load_rows_per_s', '/s'),
       line('peak_rss_mb', 'MB'),
       ...Object.keys(CORE_QUERIES).map((q) => line(`${q}_ms`, 'ms')),
-      `  analyze (full)       duckdb ${median(analyzeDuck.map((b) => b.analyze_ms as number)).toFixed(0)} ms; chdb: ${JSON.stringify(engineSummary.analyze && (engineSummary.analyze as { clickhouse: unknown }).clickhouse)}`,
+      ...(['ms', 'peak_rss_mb'] as const).map((m) => {
+        const a = (engineSummary.analyze as Record<string, { duckdb: { median: number }; clickhouse: { median: number }; ratio_clickhouse_over_duckdb: Interval }>)[m]!;
+        return `  analyze ${m.padEnd(12)} duckdb ${a.duckdb.median.toFixed(0).padStart(8)}     chdb ${a.clickhouse.median.toFixed(0).padStart(8)}     chdb/duckdb ${fmtRatio(a.ratio_clickhouse_over_duckdb)}`;
+      }),
       ...('events_per_s' in store
         ? [
             `  store events/s       server ${(store.events_per_s as { server: { median: number } }).server.median.toFixed(0)}  2-shard cluster ${(store.events_per_s as { cluster: { median: number } }).cluster.median.toFixed(0)}`,

@@ -59,8 +59,9 @@ async function main(): Promise<Record<string, unknown>> {
     const out = mkdtempSync(join(tmpdir(), 'nitrace-bench-analyze-'));
     try {
       const t0 = performance.now();
-      const s = await analyzeCaptures({ captureDirs: [capture], out, engine: engineName as 'duckdb' });
-      return { step, engine: engineName, events: s.counts.events ?? null, spans: s.spans, analyze_ms: performance.now() - t0, peak_rss_mb: peakRssMb() };
+      const s = await analyzeCaptures({ captureDirs: [capture], out, engine: engineName });
+      const analyze_ms = performance.now() - t0;
+      return { step, engine: engineName, events: s.counts.events ?? null, spans: s.spans, edges: s.edges, traces: s.traces, analyze_ms, steps_ms: s.timings_ms, peak_rss_mb: peakRssMb() };
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
