@@ -71,6 +71,8 @@ export interface SketchRow {
   source: string;
   query_set: string;
   params: string;
+  /** 'no', or how many partial sketches (nodes, windows) were merged into the one evaluated: 'merged from 4'. */
+  merged: string;
   bytes: number;
   error: number;
   error_median: number | null;
@@ -94,6 +96,7 @@ export function readSketchResults(file: string): SketchResults {
       source: typeof x.source === 'string' ? x.source : '',
       query_set: typeof x.query_set === 'string' ? x.query_set : '',
       params: x.params && typeof x.params === 'object' ? Object.entries(x.params).map(([k, v]) => `${k}=${String(v)}`).join(' ') : '',
+      merged: x.merged === true ? `merged from ${isNum(x.parts) ? x.parts : '?'}` : 'no',
       bytes: x.bytes,
       error: x.error,
       error_median: isNum(x.error_median) ? x.error_median : null,
