@@ -6,7 +6,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The newest file named PREFIX-<ISO time>.json in dir (names sort by time), or null. */
+/**
+ * The newest file named PREFIX-<ISO time>.json in dir (names sort by time), or null. Result kinds must not be a
+ * prefix of one another plus '-' (a `capture-compare` file was once taken for the newest `capture` overhead result).
+ */
 export function newestResult(dir: string, prefix: string): string | null {
   if (!existsSync(dir)) return null;
   const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.json')).sort();

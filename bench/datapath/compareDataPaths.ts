@@ -13,7 +13,7 @@
  * - per thread, the order of all data/block rows (socket, direction, tcp_seq) must be equal;
  * - block, connect and close rows per socket are counted; accept rows are listed (the socket-layer path has none);
  * - gid (salted per capture): the k-th data/block row of each socket must map baseline gids to new gids one to one.
- * Writes bench/results/capture-compare-<time>.json and exits 1 when anything but the documented differences differs.
+ * Writes bench/results/datapath-compare-<time>.json and exits 1 when anything but the documented differences differs.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       blocks.different.length + blocks.only_baseline.length + blocks.only_new.length === 0 && connects.different.length + connects.only_baseline.length + connects.only_new.length === 0 &&
       gids.conflicts.length === 0 && gids.with_gid > 0;
     const result = {
-      date, kind: 'capture-compare', machine, load_after: loadavg(),
+      date, kind: 'datapath-compare', machine, load_after: loadavg(),
       baseline: { root: baseline, git_commit: spawnGit(baseline) },
       traffic: 'bench/datapath/traffic.py (see its docstring)', snaplen: Number(snaplen),
       rows: { baseline: a.length, new: b.length }, per_event: perEvent, data_rows_per_family: families, netns_count: netnses, data_rows_per_syscall: syscalls,
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       block_per_socket: blocks, connect_per_socket: connects, gid_relation: gids,
       equal,
     };
-    const file = writeResult('capture-compare', date, result);
+    const file = writeResult('datapath-compare', date, result);
     console.log(`data rows: baseline ${perEvent.data!.baseline}, new ${perEvent.data!.new}; sockets x direction ${dataA.size}: ${data.different.length} differ, ${data.only_baseline.length} only in baseline, ${data.only_new.length} only in new`);
     console.log(`per-thread order: ${ordA.size} threads, ${order.different.length} differ; block rows ${perEvent.block!.baseline}/${perEvent.block!.new}; connect ${perEvent.connect!.baseline}/${perEvent.connect!.new}; close ${perEvent.close!.baseline}/${perEvent.close!.new}; accept ${perEvent.accept!.baseline}/${perEvent.accept!.new}; green_spawn ${perEvent.green_spawn!.baseline}/${perEvent.green_spawn!.new}`);
     console.log(`gid: ${gids.pairs} matched rows, ${gids.with_gid} with a gid, ${gids.conflicts.length} conflicts`);
