@@ -43,6 +43,13 @@ export class SegmentBuilder {
   private readonly commByTid: Map<number, { raw: Buffer; text: Buffer }>;
   private readonly addrByConn: Map<number, { conn: Buffer; raw: Buffer; local: Buffer; remote: Buffer }>;
   private lastPid = -1;
+  /** Rows arrived in mono_ns order so far (the consumer merges per-CPU rings in batches, so often they do not). */
+  private ordered = true;
+  private lastHi = 0;
+  private lastLo = 0;
+  /** Memory for the columns in mono_ns order (columns() of an unordered segment), reused like the columns. */
+  private sortedFixed: Uint32Array = new Uint32Array(0);
+  private sortedText: Buffer[] = [];
   private static readonly EMPTY = Buffer.alloc(0);
 
   /**
@@ -59,6 +66,8 @@ export class SegmentBuilder {
       for (const t of Object.values(this.text)) t.reset();
       this.commByTid = recycled.commByTid;
       this.addrByConn = recycled.addrByConn;
+      this.sortedFixed = recycled.sortedFixed;
+      this.sortedText = recycled.sortedText;
       recycled.capacity = 0;
       recycled.rows = 0;
     } else {
@@ -94,8 +103,13 @@ export class SegmentBuilder {
     if (this.rows === this.capacity) this.grow(this.capacity * 2);
     const r = this.rows;
     const f = this.fixed;
-    f.mono_ns[2 * r] = buf.readUInt32LE(off + OFFSET.tsMonoNs);
-    f.mono_ns[2 * r + 1] = buf.readUInt32LE(off + OFFSET.tsMonoNs + 4);
+    const lo = buf.readUInt32LE(off + OFFSET.tsMonoNs);
+    const hi = buf.readUInt32LE(off + OFFSET.tsMonoNs + 4);
+    f.mono_ns[2 * r] = lo;
+    f.mono_ns[2 * r + 1] = hi;
+    if (hi < this.lastHi || (hi === this.lastHi && lo < this.lastLo)) this.ordered = false;
+    this.lastHi = hi;
+    this.lastLo = lo;
     const pid = buf.readUInt32LE(off + OFFSET.pid);
     f.pid[r] = pid;
     f.tid[r] = buf.readUInt32LE(off + OFFSET.tid);
@@ -190,36 +204,121 @@ export class SegmentBuilder {
       if (hi > m[2 * max + 1]! || (hi === m[2 * max + 1]! && lo > m[2 * max]!)) max = r;
     }
     const at = (r: number) => (this.rows === 0 ? '0' : ((BigInt(m[2 * r + 1]!) << 32n) | BigInt(m[2 * r]!)).toString());
-    return { rows: this.rows, first_mono_ns: at(min), last_mono_ns: at(max) };
+    return { rows: this.rows, first_mono_ns: at(min), last_mono_ns: at(max), sorted: true };
   }
 
-  /** The spool columns, in the order segmentWriter's SQL expects. */
+  /**
+   * The spool columns, in the order segmentWriter's SQL expects, rows in mono_ns order (ties in arrival order): the
+   * segment's contract (docs/capture-schema.md). Sorting here rather than in DuckDB's COPY: DuckDB sorting the wide
+   * rows (payloads) cost about as much as the rest of the conversion (measured on the replay sample, ~3 us/event);
+   * here it is a sort of 64-bit keys and one gather per column, only when rows did not arrive in order.
+   */
   columns(): PlainColumn[] {
     const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
-    const fixed = (name: FixedName, words: number): Buffer => Buffer.from(this.fixed[name].buffer, 0, this.rows * 4 * words);
+    const order = this.ordered ? null : this.sortOrder();
+    let fixedAt = 0;
+    if (order) {
+      const words = this.rows * FIXED.reduce((s, [, w]) => s + w, 0);
+      if (this.sortedFixed.length < words) this.sortedFixed = new Uint32Array(words + (words >>> 2));
+    }
+    const fixed = (name: FixedName, words: number): Buffer => {
+      const col = this.fixed[name];
+      if (!order) return Buffer.from(col.buffer, 0, this.rows * 4 * words);
+      const out = this.sortedFixed.subarray(fixedAt, fixedAt + this.rows * words);
+      fixedAt += this.rows * words;
+      if (words === 1) for (let i = 0; i < order.length; i++) out[i] = col[order[i]!]!;
+      else for (let i = 0; i < order.length; i++) { const r = order[i]!; out[2 * i] = col[2 * r]!; out[2 * i + 1] = col[2 * r + 1]!; }
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    };
+    let textAt = 0;
+    const text = (g: GrowableBuffer): Buffer => (order ? this.gatherText(g.bytes(), order, textAt++) : g.bytes());
     const t = this.text;
     return [
       { name: 'mono_ns', type: I64, data: fixed('mono_ns', 2) },
       { name: 'pid', type: I32, data: fixed('pid', 1) },
       { name: 'tid', type: I32, data: fixed('tid', 1) },
-      { name: 'comm', type: BA, utf8: true, data: t.comm.bytes() },
+      { name: 'comm', type: BA, utf8: true, data: text(t.comm) },
       { name: 'fd', type: I32, data: fixed('fd', 1) },
       { name: 'kind', type: I32, data: fixed('kind', 1) },
       { name: 'syscall', type: I32, data: fixed('syscall', 1) },
       { name: 'direction', type: I32, data: fixed('direction', 1) },
       { name: 'conn_id', type: I64, data: fixed('conn_id', 2) },
       { name: 'family', type: I32, data: fixed('family', 1) },
-      { name: 'local_addr', type: BA, utf8: true, data: t.local_addr.bytes() },
+      { name: 'local_addr', type: BA, utf8: true, data: text(t.local_addr) },
       { name: 'local_port', type: I32, data: fixed('local_port', 1) },
-      { name: 'remote_addr', type: BA, utf8: true, data: t.remote_addr.bytes() },
+      { name: 'remote_addr', type: BA, utf8: true, data: text(t.remote_addr) },
       { name: 'remote_port', type: I32, data: fixed('remote_port', 1) },
       { name: 'netns', type: I64, data: fixed('netns', 2) },
       { name: 'tcp_seq', type: I64, data: fixed('tcp_seq', 2) },
       { name: 'bytes', type: I64, data: fixed('bytes', 2) },
-      { name: 'payload', type: BA, data: t.payload.bytes() },
+      { name: 'payload', type: BA, data: text(t.payload) },
       { name: 'gid', type: I64, data: fixed('gid', 2) },
       { name: 'parent_gid', type: I64, data: fixed('parent_gid', 2) },
     ];
+  }
+
+  /**
+   * Row numbers in mono_ns order, ties in arrival order. Keys are (mono_ns - min) << bits | row in a BigUint64Array,
+   * built through a 32-bit view (no BigInt per row) and sorted natively; a segment spanning more than 2^(64-bits) ns
+   * (hours) falls back to a comparison sort.
+   */
+  private sortOrder(): Uint32Array {
+    const n = this.rows;
+    const m = this.fixed.mono_ns;
+    let minHi = m[1]!;
+    let minLo = m[0]!;
+    for (let r = 1; r < n; r++) {
+      const hi = m[2 * r + 1]!;
+      if (hi < minHi || (hi === minHi && m[2 * r]! < minLo)) {
+        minHi = hi;
+        minLo = m[2 * r]!;
+      }
+    }
+    const bits = 32 - Math.clz32(n);
+    const order = new Uint32Array(n);
+    const keys = new BigUint64Array(n);
+    const k32 = new Uint32Array(keys.buffer);
+    const limit = 2 ** (32 - bits);
+    for (let r = 0; r < n; r++) {
+      const lo = m[2 * r]!;
+      const dLo = (lo - minLo) >>> 0;
+      const dHi = m[2 * r + 1]! - minHi - (lo < minLo ? 1 : 0);
+      if (dHi >= limit) return this.sortOrderSlow();
+      k32[2 * r] = ((dLo << bits) | r) >>> 0;
+      k32[2 * r + 1] = ((dHi << bits) | (dLo >>> (32 - bits))) >>> 0;
+    }
+    keys.sort();
+    const mask = 2 ** bits - 1;
+    for (let i = 0; i < n; i++) order[i] = k32[2 * i]! & mask;
+    return order;
+  }
+
+  private sortOrderSlow(): Uint32Array {
+    const m = this.fixed.mono_ns;
+    const idx = Array.from({ length: this.rows }, (_, r) => r).sort((a, b) => m[2 * a + 1]! - m[2 * b + 1]! || m[2 * a]! - m[2 * b]! || a - b);
+    return Uint32Array.from(idx);
+  }
+
+  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in `order`, into reused memory. */
+  private gatherText(src: Buffer, order: Uint32Array, slot: number): Buffer {
+    const n = order.length;
+    const at = new Uint32Array(n);
+    for (let r = 0, p = 0; r < n; r++) {
+      at[r] = p;
+      p += 4 + src.readUInt32LE(p);
+    }
+    if ((this.sortedText[slot]?.length ?? -1) < src.length) this.sortedText[slot] = Buffer.allocUnsafe(src.length + (src.length >>> 2));
+    const out = this.sortedText[slot]!;
+    const from = new Uint8Array(src.buffer, src.byteOffset, src.length); // a plain view: subarray() of it allocates no Buffer
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const s = at[order[i]!]!;
+      const len = 4 + src.readUInt32LE(s);
+      if (len > 64) out.set(from.subarray(s, s + len), p);
+      else for (let k = 0; k < len; k++) out[p + k] = from[s + k]!;
+      p += len;
+    }
+    return out.subarray(0, p);
   }
 }
 

@@ -12,6 +12,8 @@ export interface SegmentStats {
   rows: number;
   first_mono_ns: string;
   last_mono_ns: string;
+  /** Rows of the spool are already in mono_ns order (the builder writes them so): the conversion need not sort. */
+  sorted?: boolean;
 }
 
 /** What the manifest records of one closed segment. */
@@ -36,7 +38,7 @@ function caseSql(column: string, names: Record<number, string | null>): string {
  * Spool columns (capture/segmentBuilder.ts) -> the events schema of docs/capture-schema.md. `schemaVersion` 1 (a
  * capture started by an older nitrace, being recovered) has no gid/parent_gid.
  */
-function segmentSelect(spool: string, node: string, monoToRealtime: bigint, schemaVersion: number): string {
+function segmentSelect(spool: string, node: string, monoToRealtime: bigint, schemaVersion: number, sorted: boolean): string {
   const hasTuple = 'family IN (2, 10)';
   return `SELECT
       mono_ns + ${monoToRealtime} AS ts_ns,
@@ -59,8 +61,8 @@ function segmentSelect(spool: string, node: string, monoToRealtime: bigint, sche
       octet_length(payload) < bytes AS payload_truncated${schemaVersion >= 2 ? `,
       CASE WHEN gid <> 0 THEN gid::UBIGINT END AS gid,
       CASE WHEN parent_gid <> 0 THEN parent_gid::UBIGINT END AS parent_gid` : ''}
-    FROM read_parquet('${spool}')
-    ORDER BY mono_ns`;
+    FROM read_parquet('${spool}')${sorted ? '' : `
+    ORDER BY mono_ns`}`;
 }
 
 async function sha256(path: string): Promise<string> {
@@ -122,13 +124,14 @@ export class SegmentWriter {
 
   /**
    * Step 2: spool -> final zstd segment at `finalPath` (relative name `file` goes in the manifest). `stats` from the
-   * builder spare reading the segment back; without them (recovery) DuckDB counts the rows.
+   * builder spare reading the segment back and, with `sorted`, the sort; without them (recovery: the spool may come
+   * from an older nitrace, which did not sort) DuckDB sorts and counts the rows.
    */
   async convert(spoolPath: string, finalPath: string, file: string, stats?: SegmentStats): Promise<SegmentInfo> {
     const tmp = `${finalPath}.tmp`;
     try {
       await this.con.run(
-        `COPY (${segmentSelect(spoolPath, this.node, this.monoToRealtime, this.schemaVersion)}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+        `COPY (${segmentSelect(spoolPath, this.node, this.monoToRealtime, this.schemaVersion, stats?.sorted === true)}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
       );
       fsyncPath(tmp);
       let known = stats;
