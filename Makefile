@@ -45,9 +45,10 @@ demo: build
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory kernel-deps; bash scripts/setup-reports.sh --fonts-only; fi
 	node bin/nitrace.js demo --out demo-out
 
-# Capture overhead, side by side in one run (root; ~6 min, `BENCH_FLAGS=--quick` ~2 min): bench/captureBench.ts.
+# Capture overhead, side by side in one run (root; ~9 min, `BENCH_FLAGS=--quick` ~3 min): bench/captureBench.ts.
 # Result: bench/results/capture-<time>.json. Run it when the machine is otherwise idle for numbers that go in README.
-# `BENCH_FLAGS='--baseline DIR'` adds another built checkout's capture as a third arm (old vs new data path).
+# Arms: off / full capture / `capture --mode sketch` in every block (`BENCH_FLAGS=--no-sketch`: without sketch mode);
+# `BENCH_FLAGS='--baseline DIR'` adds another built checkout's capture as an arm (old vs new data path).
 # `node dist/bench/datapath/compareDataPaths.js --baseline DIR`: both captures at once on the same traffic, rows equal?
 BENCH_FLAGS ?=
 # The evaluation notebooks (notebooks/*.ipynb, TypeScript on the tslab kernel) on the shipped samples; they rewrite

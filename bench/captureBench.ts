@@ -1,8 +1,12 @@
 /**
  * captureBench: what `nitrace capture` costs, side by side in one run (`make bench`; never by timed unit tests).
  *
- *   node dist/bench/captureBench.js [--quick] [--pairs N] [--sections syscall,bpf,replay,http] [--baseline DIR]  (root)
+ *   node dist/bench/captureBench.js [--quick] [--pairs N] [--sections syscall,bpf,replay,http] [--baseline DIR] [--no-sketch]  (root)
  *
+ * Arms: every block of sections 1 and 4 runs without capture (off), with the full capture (new) and with
+ * `nitrace capture --mode sketch` (sketch: aggregation in kernel maps, issue 11), in rotating order, so the cost of
+ * both modes and sketch against full (`sketch_vs_full`) come from the same run, pair by pair; section 2 runs for
+ * both. --no-sketch leaves the sketch arm out (two arms, off/on alternating, as before).
  * --baseline DIR: another nitrace checkout (built), e.g. the commit before a data-path change. Every block of
  * sections 1 and 4 then has three arms, off / DIR's capture / this checkout's capture, in rotating order, and the
  * result adds DIR's cost and this checkout's against DIR's (`vs_baseline`), pair by pair; section 2 runs for both.
@@ -42,9 +46,11 @@ const quick = argv.includes('--quick');
 const PAIRS = Number(arg('--pairs') ?? (quick ? 3 : 6));
 const SECTIONS = (arg('--sections') ?? 'syscall,bpf,replay,http').split(',');
 const BASELINE = arg('--baseline');
-/** The arms of every block: no capture, the baseline checkout's capture (with --baseline), this checkout's. */
-type Arm = 'off' | 'baseline' | 'new';
-const ARMS: Arm[] = BASELINE ? ['off', 'baseline', 'new'] : ['off', 'new'];
+const SKETCH = !argv.includes('--no-sketch');
+/** The arms of every block: no capture, the baseline checkout's capture (with --baseline), this checkout's full
+ * capture, this checkout's sketch-mode capture (unless --no-sketch). */
+type Arm = 'off' | 'baseline' | 'new' | 'sketch';
+const ARMS: Arm[] = ['off', ...(BASELINE ? (['baseline'] as const) : []), 'new', ...(SKETCH ? (['sketch'] as const) : [])];
 /** The arms in pair p's order: rotated by p, and reversed on odd pairs (off/on alternate with two arms, as before). */
 const armsOf = (p: number): Arm[] => {
   const r = [...ARMS.slice(p % ARMS.length), ...ARMS.slice(0, p % ARMS.length)];
@@ -106,9 +112,35 @@ interface Manifest {
 const readManifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 const lost = (m: Manifest): number => Object.entries(m.losses).filter(([k]) => k !== 'payload_faults').reduce((s, [, v]) => s + (v ?? 0), 0);
 
+/** What a capture arm left in its --out DIR: events (sketch mode: socket calls counted in kernel), lost, bytes. */
+interface ArmOutcome {
+  events: number;
+  lost: number;
+  bytes_on_disk: number;
+  bytes_per_event: number;
+}
+function outcomeOf(arm: Arm, dir: string): ArmOutcome {
+  if (arm === 'sketch') {
+    // capture/sketchManifest.ts: counters of the last drain; a full process map drops calls (conn_map_full only
+    // evicts the oldest connection's row, its calls stay in the process totals)
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { bytes_on_disk: number; counters: Record<string, number> };
+    const events = m.counters.socket_calls ?? 0;
+    return { events, lost: m.counters.proc_map_full ?? 0, bytes_on_disk: m.bytes_on_disk, bytes_per_event: m.bytes_on_disk / Math.max(1, events) };
+  }
+  const m = readManifest(dir);
+  const bytes = m.segments.reduce((s, x) => s + x.bytes, 0);
+  return { events: m.events.written, lost: lost(m), bytes_on_disk: bytes, bytes_per_event: bytes / Math.max(1, m.events.written) };
+}
+
+/** The filter and full-capture options of a block; sketch mode keeps the filter (no payloads, no ring to size). */
+const SKETCH_IGNORES = new Set(['--snaplen', '--ring-mb']);
 async function startPinnedCapture(out: string, filter: string[], arm: Arm = 'new'): Promise<BackgroundCapture> {
   const args = ['--out', out, ...filter, '--force'];
   if (arm === 'baseline') return startCaptureFrom(BASELINE!, args, ['taskset', '-c', CAPTURE_CPU]);
+  if (arm === 'sketch') {
+    const sel = filter.filter((x, i) => !SKETCH_IGNORES.has(x) && !SKETCH_IGNORES.has(filter[i - 1]!));
+    return startBackgroundCapture(['--mode', 'sketch', '--out', out, ...sel, '--force'], ['taskset', '-c', CAPTURE_CPU], 300_000);
+  }
   return startBackgroundCapture(args, ['taskset', '-c', CAPTURE_CPU], 300_000);
 }
 
@@ -150,7 +182,7 @@ function otherBpfPrograms(ours: Set<number> = new Set()): string[] {
 
 // ---------------------------------------------------------------------------------------------------------------
 async function syscallSection(): Promise<Record<string, unknown>> {
-  const blocks: { pair: number; capture: boolean; arm: Arm; loadavg: string; ns: Record<Measure, number>; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_per_event?: number }[] = [];
+  const blocks: { pair: number; capture: boolean; arm: Arm; loadavg: string; ns: Record<Measure, number>; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_on_disk?: number; bytes_per_event?: number }[] = [];
   for (let pair = 0; pair < PAIRS; pair++) {
     for (const arm of armsOf(pair)) {
       const on = arm !== 'off';
@@ -171,11 +203,12 @@ async function syscallSection(): Promise<Record<string, unknown>> {
       if (cap) {
         b.capture_cpu_s = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
         await cap.stop();
-        const m = readManifest(out);
-        b.events = m.events.written;
-        b.lost = lost(m);
+        const m = outcomeOf(arm, out);
+        b.events = m.events;
+        b.lost = m.lost;
         b.expected_events = socketSyscalls; // + connect/accept/close events of each run
-        b.bytes_per_event = m.segments.reduce((s, x) => s + x.bytes, 0) / Math.max(1, m.events.written);
+        b.bytes_on_disk = m.bytes_on_disk;
+        b.bytes_per_event = m.bytes_per_event;
         rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
       }
       blocks.push(b);
@@ -200,6 +233,14 @@ async function syscallSection(): Promise<Record<string, unknown>> {
         vs_baseline: { difference_ns: pairedDifference(vs), ratio: pairedRatio(vs) },
       });
     }
+    if (SKETCH) {
+      const sk = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off'), on: at(p, 'sketch') }));
+      const vs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'new'), on: at(p, 'sketch') }));
+      Object.assign(result[m] as object, {
+        sketch_capture: { traced_ns: median(sk.map((p) => p.on)), added_ns: pairedDifference(sk), ratio: pairedRatio(sk) },
+        sketch_vs_full: { difference_ns: pairedDifference(vs), ratio: pairedRatio(vs) },
+      });
+    }
   }
   const ons = blocks.filter((b) => b.arm === 'new');
   result.capture = {
@@ -209,6 +250,18 @@ async function syscallSection(): Promise<Record<string, unknown>> {
     lost: ons.reduce((s, b) => s + (b.lost ?? 0), 0),
     bytes_per_event_synthetic_payload: median(ons.map((b) => b.bytes_per_event ?? 0)),
   };
+  if (SKETCH) {
+    const sks = blocks.filter((b) => b.arm === 'sketch');
+    result.capture_sketch = {
+      filter: '--mode sketch --comm syscall_loop (default --drain-seconds: one drain per block plus the final one)',
+      socket_calls_counted: sks.reduce((s, b) => s + (b.events ?? 0), 0),
+      expected_events_at_least: sks.reduce((s, b) => s + (b.expected_events ?? 0), 0),
+      lost: sks.reduce((s, b) => s + (b.lost ?? 0), 0),
+      bytes_on_disk_per_block: median(sks.map((b) => b.bytes_on_disk ?? 0)),
+      bytes_per_event: median(sks.map((b) => b.bytes_per_event ?? 0)),
+      note: 'sketch files grow with drains and connections, not with calls: bytes_per_event falls as a block gets longer',
+    };
+  }
   result.blocks = blocks;
   return result;
 }
@@ -336,7 +389,7 @@ async function httpSection(): Promise<Record<string, unknown>> {
     const port = Number(readFileSync(portfile, 'utf8'));
     const secs = quick ? 3 : 5;
     wrk(port, 2); // warm up (JIT)
-    const blocks: { pair: number; capture: boolean; arm: Arm; rps: number; loadavg: string; events?: number; lost?: number; capture_cpu_s?: number }[] = [];
+    const blocks: { pair: number; capture: boolean; arm: Arm; rps: number; loadavg: string; events?: number; lost?: number; capture_cpu_s?: number; bytes_on_disk?: number }[] = [];
     for (let pair = 0; pair < PAIRS; pair++) {
       for (const arm of armsOf(pair)) {
         const on = arm !== 'off';
@@ -351,9 +404,10 @@ async function httpSection(): Promise<Record<string, unknown>> {
         if (cap) {
           b.capture_cpu_s = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
           await cap.stop();
-          const m = readManifest(out);
-          b.events = m.events.written;
-          b.lost = lost(m);
+          const m = outcomeOf(arm, out);
+          b.events = m.events;
+          b.lost = m.lost;
+          b.bytes_on_disk = m.bytes_on_disk;
           rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
         }
         blocks.push(b);
@@ -378,6 +432,24 @@ async function httpSection(): Promise<Record<string, unknown>> {
       result.baseline_capture = { rps_with: median(old.map((p) => p.on)), ratio: pairedRatio(old), lost: blocks.filter((b) => b.arm === 'baseline').reduce((s, b) => s + (b.lost ?? 0), 0), capture_cpu_ns_per_event: cpuPerEvent('baseline') };
       result.vs_baseline = { ratio: pairedRatio(vs) };
       result.capture_cpu_ns_per_event = cpuPerEvent('new');
+    }
+    if (SKETCH) {
+      const sk = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off').rps, on: at(p, 'sketch').rps }));
+      const vs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'new').rps, on: at(p, 'sketch').rps }));
+      const of = (arm: Arm) => blocks.filter((b) => b.arm === arm);
+      const perEvent = (arm: Arm, v: (b: (typeof blocks)[number]) => number) => median(of(arm).map((b) => v(b) / Math.max(1, b.events ?? 0)));
+      result.bytes_per_event = perEvent('new', (b) => b.bytes_on_disk ?? 0);
+      result.capture_cpu_ns_per_event ??= perEvent('new', (b) => (b.capture_cpu_s ?? 0) * 1e9);
+      result.sketch_capture = {
+        rps_with: median(sk.map((p) => p.on)),
+        ratio: pairedRatio(sk),
+        socket_calls_counted: of('sketch').reduce((s, b) => s + (b.events ?? 0), 0),
+        lost: of('sketch').reduce((s, b) => s + (b.lost ?? 0), 0),
+        capture_cpu_ns_per_event: perEvent('sketch', (b) => (b.capture_cpu_s ?? 0) * 1e9),
+        bytes_on_disk_per_block: median(of('sketch').map((b) => b.bytes_on_disk ?? 0)),
+        bytes_per_event: perEvent('sketch', (b) => b.bytes_on_disk ?? 0),
+      };
+      result.sketch_vs_full = { ratio: pairedRatio(vs) };
     }
     return result;
   } finally {
@@ -409,6 +481,7 @@ async function main(): Promise<void> {
   if (SECTIONS.includes('syscall')) result.syscall_cost = await syscallSection();
   if (SECTIONS.includes('bpf')) result.bpf_stats = await bpfSection();
   if (SECTIONS.includes('bpf') && BASELINE) result.bpf_stats_baseline = await bpfSection('baseline');
+  if (SECTIONS.includes('bpf') && SKETCH) result.bpf_stats_sketch = await bpfSection('sketch');
   if (SECTIONS.includes('replay')) result.agent_replay = await replaySection();
   if (SECTIONS.includes('http')) result.http = await httpSection();
   result.load_after = loadavg();
@@ -429,9 +502,17 @@ async function main(): Promise<void> {
       const v = sc as unknown as Record<string, { baseline_capture: { added_ns: Interval }; vs_baseline: { difference_ns: Interval } }>;
       for (const m of Object.keys(MEASURES) as Measure[]) row(`  baseline's capture: ${m}`, `${fmtDiff(v[m]!.baseline_capture.added_ns, 'ns')}; this - baseline ${fmtDiff(v[m]!.vs_baseline.difference_ns, 'ns')}`, '');
     }
+    if (SKETCH) {
+      const v = sc as unknown as Record<string, { sketch_capture: { added_ns: Interval }; sketch_vs_full: { difference_ns: Interval } }>;
+      for (const m of Object.keys(MEASURES) as Measure[]) row(`  sketch: ${m}`, `${fmtDiff(v[m]!.sketch_capture.added_ns, 'ns')}; sketch - full ${fmtDiff(v[m]!.sketch_vs_full.difference_ns, 'ns')}`, '');
+      const c = (result.syscall_cost as { capture_sketch: { bytes_on_disk_per_block: number; bytes_per_event: number; lost: number } }).capture_sketch;
+      row('  sketch: bytes on disk per block; per call', `${c.bytes_on_disk_per_block.toFixed(0)} B, ${c.bytes_per_event.toFixed(3)} B/call, ${c.lost} lost`, '');
+    }
   }
   const bs = result.bpf_stats as { phases: Record<string, { bpf_ns_per_syscall: number }> } | undefined;
   if (bs) row('BPF run time per hooked socket syscall', `${bs.phases.hooked_socket_syscall!.bpf_ns_per_syscall.toFixed(0)} ns (bpf_stats; per program in JSON)`, '');
+  const bk = result.bpf_stats_sketch as typeof bs;
+  if (bk) row('  sketch mode: BPF run time per hooked syscall', `${bk.phases.hooked_socket_syscall!.bpf_ns_per_syscall.toFixed(0)} ns`, '');
   const rp = result.agent_replay as { max_events_per_second_zero_loss: number; events_per_second_one_core_from_cpu: number; bytes_per_event_before_payload: number; bytes_per_event_with_payload: number } | undefined;
   if (rp) {
     row('agent events/s, zero loss, one core (replay)', `${rp.max_events_per_second_zero_loss} (CPU-bound estimate ${rp.events_per_second_one_core_from_cpu.toFixed(0)})`, TARGETS.agent_events_per_second_zero_loss);
@@ -442,6 +523,11 @@ async function main(): Promise<void> {
   if (h) row('tiny HTTP server under wrk, with/without', `${fmtRatio(h.ratio)} (${h.rps_without.toFixed(0)} -> ${h.rps_with.toFixed(0)} req/s)`, TARGETS.http_server_ratio);
   const hb = result.http as { baseline_capture?: { ratio: Interval; rps_with: number }; vs_baseline?: { ratio: Interval } } | undefined;
   if (hb?.baseline_capture) row('  baseline\'s capture, with/without; this/baseline', `${fmtRatio(hb.baseline_capture.ratio)}; ${fmtRatio(hb.vs_baseline!.ratio)}`, '');
+  const hs = result.http as { bytes_per_event?: number; sketch_capture?: { ratio: Interval; rps_with: number; bytes_per_event: number }; sketch_vs_full?: { ratio: Interval } } | undefined;
+  if (hs?.sketch_capture) {
+    row('  sketch mode, with/without; sketch/full', `${fmtRatio(hs.sketch_capture.ratio)} (${hs.sketch_capture.rps_with.toFixed(0)} req/s); ${fmtRatio(hs.sketch_vs_full!.ratio)}`, '');
+    row('  bytes/event on disk under wrk: full, sketch', `${hs.bytes_per_event!.toFixed(1)}, ${hs.sketch_capture.bytes_per_event.toFixed(3)}`, '');
+  }
   console.log(`  written to ${file}`);
 }
 

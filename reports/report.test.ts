@@ -112,6 +112,11 @@ test('report on the compute-servers sample: every figure, numbers equal report.j
       const rows = tableOf(tables, 'Capture overhead', 'measure');
       assert.deepEqual(rows, json.overhead!.rows.map((x) => [x.measure, x.baseline.toFixed(1), x.traced.toFixed(1), x.added.toFixed(1), x.unit]));
       assert.ok(rows.length >= 1);
+      const sketched = json.overhead!.rows.filter((x) => x.sketch);
+      if (sketched.length) {
+        const sk = tableOf(tables, 'Capture overhead', 'sketch measure');
+        assert.deepEqual(sk, sketched.map((x) => [x.measure, x.baseline.toFixed(1), x.sketch!.traced.toFixed(1), x.sketch!.added.toFixed(1), x.added.toFixed(1), x.unit]));
+      }
     }
     const sk = tableOf(tables, 'Sketch error vs memory', 'sketch');
     assert.deepEqual(sk.map((x) => [x[4], x[5]]), json.sketches!.rows.map((x) => [String(x.bytes), x.error.toPrecision(3)]));

@@ -25,6 +25,8 @@ export interface OverheadRow {
   /** traced - baseline */
   added: number;
   unit: string;
+  /** the same measure under `nitrace capture --mode sketch`, when the run had that arm (`sketch_capture`) */
+  sketch: { traced: number; added: number } | null;
 }
 
 export interface Overhead {
@@ -34,8 +36,10 @@ export interface Overhead {
   rows: OverheadRow[];
   /** throughput runs: events/s and lost events */
   throughput: { run: string; events_per_second: number; lost: number; bytes_per_event: number | null }[];
-  /** an HTTP server with and without capture */
-  http: { rps_without: number; rps_with: number; ratio: number } | null;
+  /** an HTTP server with and without capture; `sketch`: with sketch-mode capture instead, when measured */
+  http: { rps_without: number; rps_with: number; ratio: number; sketch: { rps_with: number; ratio: number } | null } | null;
+  /** bytes on disk per captured event (per socket call counted, in sketch mode) in the same run, when measured */
+  bytes_per_event: { full: number | null; sketch: number | null; where: string } | null;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -53,7 +57,10 @@ export function readOverhead(file: string): Overhead {
     const traced = pointOf(o.traced) ?? pointOf(o.traced_ns);
     if (baseline !== null && traced !== null) {
       const unit = 'baseline_ns' in o || /_ns$/.test(path) ? 'ns' : /_us$/.test(path) ? 'us' : '';
-      rows.push({ measure: path, baseline, traced, added: pointOf(o.added) ?? pointOf(o.added_ns) ?? traced - baseline, unit });
+      const sk = o.sketch_capture as Record<string, unknown> | undefined;
+      const skTraced = sk ? pointOf(sk.traced_ns) : null;
+      const sketch = skTraced !== null ? { traced: skTraced, added: pointOf(sk!.added_ns) ?? skTraced - baseline } : null;
+      rows.push({ measure: path, baseline, traced, added: pointOf(o.added) ?? pointOf(o.added_ns) ?? traced - baseline, unit, sketch });
       return;
     }
     for (const [k, x] of Object.entries(o)) walk(x, path ? `${path}.${k}` : k);
@@ -64,8 +71,16 @@ export function readOverhead(file: string): Overhead {
     if (t && isNum(t.events_per_second)) throughput.push({ run, events_per_second: t.events_per_second, lost: isNum(t.lost) ? t.lost : 0, bytes_per_event: isNum(t.bytes_per_event) ? t.bytes_per_event : null });
   }
   const h = r.http as Record<string, unknown> | undefined;
-  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: pointOf(h.ratio) ?? h.rps_with / h.rps_without } : null;
-  return { file, date: typeof r.date === 'string' ? r.date : null, load_before: typeof r.load_before === 'string' ? r.load_before : null, rows, throughput, http };
+  const hs = h?.sketch_capture as Record<string, unknown> | undefined;
+  const httpSketch = hs && isNum(hs.rps_with) ? { rps_with: hs.rps_with, ratio: pointOf(hs.ratio) ?? hs.rps_with / (h!.rps_without as number) } : null;
+  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: pointOf(h.ratio) ?? h.rps_with / h.rps_without, sketch: httpSketch } : null;
+  // bytes per event of both modes from the same blocks: the HTTP section's (real request/response traffic)
+  const bytesPerEvent = h && (isNum(h.bytes_per_event) || (hs && isNum(hs.bytes_per_event)))
+    ? { full: isNum(h.bytes_per_event) ? h.bytes_per_event : null, sketch: hs && isNum(hs.bytes_per_event) ? hs.bytes_per_event : null, where: 'HTTP server under wrk' }
+    : null;
+  const machine = r.machine as Record<string, unknown> | undefined;
+  const loadBefore = typeof r.load_before === 'string' ? r.load_before : typeof machine?.load_before === 'string' ? machine.load_before : null;
+  return { file, date: typeof r.date === 'string' ? r.date : null, load_before: loadBefore, rows, throughput, http, bytes_per_event: bytesPerEvent };
 }
 
 /** One sketch configuration's error at its memory size. */

@@ -278,6 +278,13 @@ async function markdown(d: ReportData, name: string, figure: Figure, waterfalls:
     }
     if (o.throughput.length) L.push(table(['run', 'events/s', 'lost', 'bytes/event'], o.throughput.map((t) => [t.run, Math.round(t.events_per_second), t.lost, t.bytes_per_event === null ? '-' : t.bytes_per_event.toFixed(1)]), [false, true, true, true]), '');
     if (o.http) L.push(`HTTP server under load: ${o.http.rps_without.toFixed(0)} req/s without capture, ${o.http.rps_with.toFixed(0)} with (x${o.http.ratio.toFixed(2)}).`, '');
+    const sketched = o.rows.filter((x) => x.sketch);
+    if (sketched.length || o.http?.sketch) {
+      L.push('Sketch-mode capture (`nitrace capture --mode sketch`), same run and blocks:', '');
+      if (sketched.length) L.push(table(['sketch measure', 'baseline', 'sketch', 'added', 'full capture added', 'unit'], sketched.map((x) => [x.measure, x.baseline.toFixed(1), x.sketch!.traced.toFixed(1), x.sketch!.added.toFixed(1), x.added.toFixed(1), x.unit]), [false, true, true, true, true, false]), '');
+      if (o.http?.sketch) L.push(`HTTP server under load with sketch-mode capture: ${o.http.sketch.rps_with.toFixed(0)} req/s (x${o.http.sketch.ratio.toFixed(2)}; full capture x${o.http.ratio.toFixed(2)}).`, '');
+    }
+    if (o.bytes_per_event) L.push(`Bytes on disk per event (${o.bytes_per_event.where}): full capture ${o.bytes_per_event.full?.toFixed(1) ?? '-'}, sketch mode ${o.bytes_per_event.sketch?.toFixed(3) ?? '-'} per socket call counted.`, '');
   }
 
   if (d.sketches && d.sketches.rows.length) {
