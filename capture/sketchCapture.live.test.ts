@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { nitrace, startHttpServer, startCapture, query, isRoot, PYTHON, HTTP_PAIR } from '../testing/liveTestHelpers.js';
+import { nitrace, run, startHttpServer, startCapture, query, isRoot, PYTHON, HTTP_PAIR } from '../testing/liveTestHelpers.js';
 import { bucketOf } from './sketchDrain.js';
+import { SKETCH_FINAL_FILE } from './sketchCapture.js';
 import type { SketchManifest } from './sketchManifest.js';
 
 const skip = isRoot ? false : 'needs root to load eBPF probes (CI runs as root)';
@@ -31,6 +33,7 @@ test('sketch mode: counts equal a full capture of the same traffic, latency hist
     assert.ok(manifest.drains.length >= 2, 'periodic drains and a final one');
     assert.equal(manifest.drains.at(-1)!.final, true);
     assert.equal(manifest.counters.conn_map_full, 0);
+    assert.ok(!existsSync(join(sk, SKETCH_FINAL_FILE)), 'the agent\'s copy of the final drain is removed once it is in Parquet');
     const last = String(manifest.drains.at(-1)!.seq).padStart(6, '0');
     const procs = `read_parquet('${sk}/sketch/drain-${last}-procs.parquet')`;
     const conns = `read_parquet('${sk}/sketch/drain-${last}-conns.parquet')`;
@@ -68,3 +71,40 @@ test('sketch mode: counts equal a full capture of the same traffic, latency hist
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sketch mode, kill -9 of the capture: the agent still writes the totals of the whole capture (agent-final.json)', { skip, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace sketch kill '));
+  const server = await startHttpServer();
+  try {
+    const P = String(server.port);
+    const sk = join(dir, 'sketch');
+    // long drain interval: no periodic drain happens, so the totals exist only in the agent's final drain
+    const cap = await startCapture(['--mode', 'sketch', '--out', sk, '--port', P, '--drain-seconds', '3600']);
+    const r = await run([PYTHON, HTTP_PAIR, 'client', '--port', P, '--log', join(dir, 'client.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const agentPid = (JSON.parse(readFileSync(join(sk, 'manifest.json'), 'utf8')) as SketchManifest).agent!.pid;
+    await cap.stop('SIGKILL');
+    // PDEATHSIG stops the agent: it drains once more into agent-final.json, then fails to send it to dead Node
+    // (EPIPE, SIGPIPE ignored) and exits
+    for (let i = 0; i < 300 && (alive(agentPid) || !existsSync(join(sk, SKETCH_FINAL_FILE))); i++) await sleep(100);
+    assert.ok(!alive(agentPid), 'the sketch agent outlived its capture');
+    const final = JSON.parse(readFileSync(join(sk, SKETCH_FINAL_FILE), 'utf8')) as { final: boolean; counters: Record<string, number>; procs: { send_calls: number; recv_calls: number }[] };
+    assert.equal(final.final, true);
+    const calls = final.procs.reduce((n, p) => n + p.send_calls + p.recv_calls, 0);
+    assert.ok(calls > 0, 'no socket calls in the final drain');
+    assert.equal(final.counters.socket_calls, calls);
+    assert.equal((JSON.parse(readFileSync(join(sk, 'manifest.json'), 'utf8')) as SketchManifest).status, 'running', 'Node was killed: nothing else finished the manifest');
+  } finally {
+    server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -29,8 +29,11 @@ export interface SketchCaptureOptions {
   log: (line: string) => void;
 }
 
-export function sketchAgentConfig(o: Pick<SketchCaptureOptions, 'pids' | 'comms' | 'ports' | 'netns' | 'drainSeconds'>, excludePids: number[], salt: string) {
-  return { pids: o.pids, comms: o.comms, ports: o.ports, netns: o.netns, exclude_pids: excludePids, salt, drain_seconds: o.drainSeconds };
+/** The agent's copy of the final drain (capture/sketch_agent.py): left in DIR only if Node died before storing it. */
+export const SKETCH_FINAL_FILE = 'agent-final.json';
+
+export function sketchAgentConfig(o: Pick<SketchCaptureOptions, 'pids' | 'comms' | 'ports' | 'netns' | 'drainSeconds'>, excludePids: number[], salt: string, finalPath: string | null = null) {
+  return { pids: o.pids, comms: o.comms, ports: o.ports, netns: o.netns, exclude_pids: excludePids, salt, drain_seconds: o.drainSeconds, final_path: finalPath };
 }
 
 function validate(o: SketchCaptureOptions): void {
@@ -54,7 +57,7 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
   const out = resolve(o.out);
   if (existsSync(out) && readdirSync(out).length > 0) {
     if (!o.force) throw new UsageError('capture', `--out ${out} is not empty; choose a new directory or pass --force to replace the capture in it`);
-    for (const e of ['sketch', 'manifest.json', 'events', 'processes.parquet', 'agent-stats.json']) rmSync(join(out, e), { recursive: true, force: true });
+    for (const e of ['sketch', 'manifest.json', 'events', 'processes.parquet', 'agent-stats.json', SKETCH_FINAL_FILE]) rmSync(join(out, e), { recursive: true, force: true });
   }
   mkdirSync(join(out, 'sketch'), { recursive: true });
   const salt = BigInt(`0x${randomBytes(8).toString('hex')}`) & 0x7fffffffffffffffn;
@@ -80,7 +83,7 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
   };
   writeManifestFile(out, manifest);
 
-  const agent = spawn(AGENT_PYTHON, [SKETCH_AGENT_SCRIPT, JSON.stringify(sketchAgentConfig(o, [process.pid], salt.toString()))], {
+  const agent = spawn(AGENT_PYTHON, [SKETCH_AGENT_SCRIPT, JSON.stringify(sketchAgentConfig(o, [process.pid], salt.toString(), join(out, SKETCH_FINAL_FILE)))], {
     stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
   });
   let failure: string | null = null;
@@ -123,6 +126,7 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
     agent.kill('SIGKILL');
     throw new NitraceError('capture', manifest.error, 1);
   }
+  writeManifestFile(out, manifest); // with the agent's pid, while it runs
 
   let exitCode = 0;
   let stopping = false;
@@ -161,6 +165,8 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
   const agentCode = await agentExit;
   await writing;
   if (agentCode !== 0) failure ??= `sketch agent exited with code ${agentCode}`;
+  // the final drain is in Parquet now: the agent's copy of it (kept for a Node killed before this point) goes
+  if (manifest.drains.at(-1)?.final) rmSync(join(out, SKETCH_FINAL_FILE), { force: true });
   manifest.status = failure ? 'failed' : 'complete';
   manifest.error = failure;
   manifest.stopped_at = new Date().toISOString();

@@ -9,7 +9,9 @@ The kernel aggregates (sketch.bpf.c); this agent only reads the maps: every `dra
 SIGTERM/SIGINT, it writes one JSON line to stdout with the cumulative state of every map (connections, processes,
 count-min, counters) and the clock. Maps are never cleared, so a drain is a consistent running total and a lost
 drain loses nothing; per-window numbers are differences of consecutive drains. Control messages (ready, error,
-stopped) are JSON lines on fd 3, as for capture/agent.py.
+stopped) are JSON lines on fd 3, as for capture/agent.py. The final drain is first written to <final_path> (config),
+so that the totals of the whole capture survive a capture whose Node process was killed (kill -9: PDEATHSIG stops
+this agent, and its stdout leads nowhere); Node removes that file once the drain is in Parquet.
 
 Exit codes: 0 stopped cleanly, 3 BPF could not be loaded, 1 other failure. Needs root and python3-bpfcc.
 """
@@ -80,6 +82,18 @@ def stats_of(s):
             "recv_bytes": s.recv_bytes, "exchanges": s.exchanges, "hist": hist}
 
 
+def write_final(path, d):
+    """The final drain as JSON in `path` (written whole, then renamed), before it is sent to Node."""
+    if not path:
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(d, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def drain(b, seq, salt, final):
     conns = []
     for k, c in b["conns"].items():
@@ -119,7 +133,9 @@ def main():
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(1))
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # Node gone (kill -9): writes to stdout / fd 3 must fail with EPIPE, not kill this process before the final
+    # drain is in <final_path> (SIG_DFL did: the same bug as capture/agent.py's, fixed there the same way)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
         from bcc import BPF
 
@@ -148,7 +164,12 @@ def main():
                 out.flush()
                 next_drain += cfg["drain_seconds"]
         seq += 1
-        out.write(json.dumps(drain(b, seq, salt, True)) + "\n")
+        final = drain(b, seq, salt, True)
+        try:
+            write_final(cfg.get("final_path"), final)
+        except OSError as e:
+            control({"type": "error", "stage": "final", "message": "cannot write %s: %s" % (cfg.get("final_path"), e)})
+        out.write(json.dumps(final) + "\n")
         out.flush()
     except BrokenPipeError:
         return 1
