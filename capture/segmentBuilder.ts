@@ -40,8 +40,15 @@ export class SegmentBuilder {
   private capacity = 0;
   private fixed = {} as Record<FixedName, Uint32Array>;
   private readonly text: { comm: GrowableBuffer; local_addr: GrowableBuffer; remote_addr: GrowableBuffer; payload: GrowableBuffer };
-  private readonly commByTid: Map<number, { raw: Buffer; text: Buffer }>;
-  private readonly addrByConn: Map<number, { conn: Buffer; raw: Buffer; local: Buffer; remote: Buffer }>;
+  private readonly commByTid: Map<number, CommText>;
+  private readonly addrByConn: Map<number, AddrText>;
+  private lastComm: CommText | null = null;
+  private lastAddr: AddrText | null = null;
+  /** The buffer events currently come from, and views of it. */
+  private src: Buffer | null = null;
+  private u8: Uint8Array | null = null;
+  private u32: Uint32Array | null = null;
+  private scratch: Buffer = Buffer.allocUnsafeSlow(4096);
   private lastPid = -1;
   /** Rows arrived in mono_ns order so far (the consumer merges per-CPU rings in batches, so often they do not). */
   private ordered = true;
@@ -66,6 +73,7 @@ export class SegmentBuilder {
       for (const t of Object.values(this.text)) t.reset();
       this.commByTid = recycled.commByTid;
       this.addrByConn = recycled.addrByConn;
+      this.scratch = recycled.scratch;
       this.sortedFixed = recycled.sortedFixed;
       this.sortedText = recycled.sortedText;
       recycled.capacity = 0;
@@ -97,65 +105,78 @@ export class SegmentBuilder {
 
   /**
    * Append one event: `struct nt_event` + payload at `buf[off..]`. The payload is redacted in place first.
-   * Offsets rather than views: a Buffer view per event is an allocation, and the GC then shows in profiles.
+   * Offsets rather than views: a Buffer view per event is an allocation, and the GC then shows in profiles. Fields
+   * are read through a Uint32Array view of `buf`, made once per buffer (RecordDecoder hands out events 4-byte
+   * aligned; anything else is copied to an aligned scratch first).
    */
   add(buf: Buffer, off: number): void {
+    if (buf !== this.src) this.view(buf);
+    if (this.u32 === null || (off & 3) !== 0) return this.addUnaligned(buf, off);
+    const u = this.u32;
+    const w = off >>> 2;
     if (this.rows === this.capacity) this.grow(this.capacity * 2);
     const r = this.rows;
     const f = this.fixed;
-    const lo = buf.readUInt32LE(off + OFFSET.tsMonoNs);
-    const hi = buf.readUInt32LE(off + OFFSET.tsMonoNs + 4);
+    const lo = u[w + W.tsMonoNs]!;
+    const hi = u[w + W.tsMonoNs + 1]!;
     f.mono_ns[2 * r] = lo;
     f.mono_ns[2 * r + 1] = hi;
     if (hi < this.lastHi || (hi === this.lastHi && lo < this.lastLo)) this.ordered = false;
     this.lastHi = hi;
     this.lastLo = lo;
-    const pid = buf.readUInt32LE(off + OFFSET.pid);
+    const pid = u[w + W.pid]!;
+    const tid = u[w + W.tid]!;
     f.pid[r] = pid;
-    f.tid[r] = buf.readUInt32LE(off + OFFSET.tid);
-    f.fd[r] = buf.readUInt32LE(off + OFFSET.fd);
-    f.kind[r] = buf[off + OFFSET.kind]!;
-    f.syscall[r] = buf[off + OFFSET.syscall]!;
-    f.direction[r] = buf[off + OFFSET.direction]!;
-    const family = buf[off + OFFSET.family]!;
+    f.tid[r] = tid;
+    f.fd[r] = u[w + W.fd]!;
+    const kinds = u[w + W.kind]!; // kind, direction, family, syscall: one byte each
+    const kind = kinds & 0xff;
+    const direction = (kinds >>> 8) & 0xff;
+    const family = (kinds >>> 16) & 0xff;
+    f.kind[r] = kind;
+    f.direction[r] = direction;
     f.family[r] = family;
-    f.conn_id[2 * r] = buf.readUInt32LE(off + OFFSET.connId);
-    f.conn_id[2 * r + 1] = buf.readUInt32LE(off + OFFSET.connId + 4);
-    f.local_port[r] = buf.readUInt16LE(off + OFFSET.localPort);
-    f.remote_port[r] = buf.readUInt16LE(off + OFFSET.remotePort);
-    f.netns[2 * r] = buf.readUInt32LE(off + OFFSET.netns);
+    f.syscall[r] = kinds >>> 24;
+    const conn = u[w + W.connId]!;
+    f.conn_id[2 * r] = conn;
+    f.conn_id[2 * r + 1] = u[w + W.connId + 1]!;
+    const ports = u[w + W.localPort]!;
+    f.local_port[r] = ports & 0xffff;
+    f.remote_port[r] = ports >>> 16;
+    f.netns[2 * r] = u[w + W.netns]!;
     f.netns[2 * r + 1] = 0;
-    f.tcp_seq[2 * r] = buf.readUInt32LE(off + OFFSET.tcpSeq);
+    const seq = u[w + W.tcpSeq]!;
+    f.tcp_seq[2 * r] = seq;
     f.tcp_seq[2 * r + 1] = 0;
-    f.bytes[2 * r] = buf.readUInt32LE(off + OFFSET.bytes);
+    const bytes = u[w + W.bytes]!;
+    f.bytes[2 * r] = bytes;
     f.bytes[2 * r + 1] = 0;
-    f.gid[2 * r] = buf.readUInt32LE(off + OFFSET.gid);
-    f.gid[2 * r + 1] = buf.readUInt32LE(off + OFFSET.gid + 4);
-    f.parent_gid[2 * r] = buf.readUInt32LE(off + OFFSET.parentGid);
-    f.parent_gid[2 * r + 1] = buf.readUInt32LE(off + OFFSET.parentGid + 4);
+    f.gid[2 * r] = u[w + W.gid]!;
+    f.gid[2 * r + 1] = u[w + W.gid + 1]!;
+    f.parent_gid[2 * r] = u[w + W.parentGid]!;
+    f.parent_gid[2 * r + 1] = u[w + W.parentGid + 1]!;
     const t = this.text;
-    t.comm.byteArray(this.comm(buf, off));
+    t.comm.byteArray(this.comm(u, w, tid));
     if (family === 2 || family === 10) {
-      const a = this.addresses(buf, off, family);
+      const a = this.addresses(u, w, conn, family);
       t.local_addr.byteArray(a.local);
       t.remote_addr.byteArray(a.remote);
     } else {
       t.local_addr.byteArray(SegmentBuilder.EMPTY);
       t.remote_addr.byteArray(SegmentBuilder.EMPTY);
     }
-    const payloadLen = buf.readUInt32LE(off + OFFSET.payloadLen);
+    const payloadLen = u[w + W.payloadLen]!;
     const start = off + EVENT_HEADER_SIZE;
+    const u8 = this.u8!;
     const redactor = this.redactor;
     if (redactor !== null) {
-      const kind = buf[off + OFFSET.kind]!;
-      const conn = buf.readUInt32LE(off + OFFSET.connId);
       if (kind === KIND_DATA) {
-        if (redactor.redactStream(buf, start, payloadLen, conn, buf[off + OFFSET.direction]!, buf.readUInt32LE(off + OFFSET.bytes), buf.readUInt32LE(off + OFFSET.tcpSeq)) > 0) this.redacted++;
+        if (redactor.redactStream(u8, start, payloadLen, conn, direction, bytes, seq) > 0) this.redacted++;
       } else if (kind === KIND_CLOSE) {
         redactor.closeConnection(conn);
       }
     }
-    t.payload.byteArray(buf, start, payloadLen);
+    t.payload.byteArray(u8, start, payloadLen);
     if (pid !== this.lastPid) {
       this.pids.add(pid);
       this.lastPid = pid;
@@ -163,33 +184,61 @@ export class SegmentBuilder {
     this.rows = r + 1;
   }
 
-  /** Thread names repeat: cache the encoded name per tid, checked against the raw 16 bytes. */
-  private comm(buf: Buffer, off: number): Buffer {
-    const tid = buf.readUInt32LE(off + OFFSET.tid);
-    const at = off + OFFSET.comm;
-    const known = this.commByTid.get(tid);
-    if (known && sameWords(known.raw, buf, at, 4)) return known.text;
-    let end = 0;
-    while (end < 16 && buf[at + end] !== 0) end++;
-    const entry = { raw: Buffer.from(buf.subarray(at, at + 16)), text: Buffer.from(buf.subarray(at, at + end)) };
-    this.commByTid.set(tid, entry);
-    return entry.text;
+  /** Views of the buffer events come from (once per buffer: the decoder hands out many events of each). */
+  private view(buf: Buffer): void {
+    this.src = buf;
+    this.u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.length); // a plain view: its subarray() makes no Buffer
+    this.u32 = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) : null;
   }
 
-  /** Address text per connection, keyed by the low 32 bits of conn_id and checked against conn_id + raw addresses. */
-  private addresses(buf: Buffer, off: number, family: number): { local: Buffer; remote: Buffer } {
-    const key = buf.readUInt32LE(off + OFFSET.connId);
-    const known = this.addrByConn.get(key);
-    if (known && sameWords(known.conn, buf, off + OFFSET.connId, 2) && sameWords(known.raw, buf, off + OFFSET.localAddr, 8)) return known;
-    const entry = {
-      conn: Buffer.from(buf.subarray(off + OFFSET.connId, off + OFFSET.connId + 8)),
-      raw: Buffer.from(buf.subarray(off + OFFSET.localAddr, off + OFFSET.localAddr + 32)),
-      local: Buffer.from(formatAddr(buf, off + OFFSET.localAddr, family)),
-      remote: Buffer.from(formatAddr(buf, off + OFFSET.remoteAddr, family)),
+  /** An event that does not start 4-byte aligned: through an aligned copy (the redacted payload copied back). */
+  private addUnaligned(buf: Buffer, off: number): void {
+    const len = EVENT_HEADER_SIZE + buf.readUInt32LE(off + OFFSET.payloadLen);
+    if (this.scratch.length < len) this.scratch = Buffer.allocUnsafeSlow(Math.max(len, 2 * this.scratch.length));
+    buf.copy(this.scratch, 0, off, off + len);
+    const src = this.src;
+    this.add(this.scratch, 0);
+    this.scratch.copy(buf, off + EVENT_HEADER_SIZE, EVENT_HEADER_SIZE, len);
+    this.view(src!);
+  }
+
+  /** Thread names repeat: the encoded name per tid, checked against the raw 16 bytes (4 words). */
+  private comm(u: Uint32Array, w: number, tid: number): Uint8Array {
+    const c = w + W.comm;
+    let known = this.lastComm;
+    if (known === null || known.tid !== tid) known = this.commByTid.get(tid) ?? null;
+    if (known === null || known.w0 !== u[c] || known.w1 !== u[c + 1] || known.w2 !== u[c + 2] || known.w3 !== u[c + 3]) {
+      const u8 = this.u8!;
+      const at = c * 4; // u8 and u32 view the same bytes
+      let end = 0;
+      while (end < 16 && u8[at + end] !== 0) end++;
+      known = { tid, w0: u[c]!, w1: u[c + 1]!, w2: u[c + 2]!, w3: u[c + 3]!, text: u8.slice(at, at + end) };
+      this.commByTid.set(tid, known);
+    }
+    this.lastComm = known;
+    return known.text;
+  }
+
+  /** Address text per connection (keyed by the low 32 bits of conn_id), checked against conn_id + raw addresses. */
+  private addresses(u: Uint32Array, w: number, conn: number, family: number): AddrText {
+    let known = this.lastAddr;
+    if (known === null || known.conn !== conn) known = this.addrByConn.get(conn) ?? null;
+    const a = w + W.localAddr;
+    if (known !== null && known.connHi === u[w + W.connId + 1] && sameWords(known.raw, u, a)) {
+      this.lastAddr = known;
+      return known;
+    }
+    const u8 = this.u8!;
+    const at = w * 4;
+    known = {
+      conn, connHi: u[w + W.connId + 1]!, raw: u.slice(a, a + 8),
+      local: Buffer.from(formatAddr(u8, at + OFFSET.localAddr, family)),
+      remote: Buffer.from(formatAddr(u8, at + OFFSET.remoteAddr, family)),
     };
     if (this.addrByConn.size > 200_000) this.addrByConn.clear();
-    this.addrByConn.set(key, entry);
-    return entry;
+    this.addrByConn.set(conn, known);
+    this.lastAddr = known;
+    return known;
   }
 
   /** Rows and first/last mono_ns of the segment: the manifest's figures, without reading the segment back. */
@@ -322,8 +371,20 @@ export class SegmentBuilder {
   }
 }
 
-/** `n` 32-bit words of `a` equal those of `b` at `at`? (Fields compared word by word: 4x fewer loads than bytes.) */
-function sameWords(a: Buffer, b: Buffer, at: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a.readUInt32LE(4 * i) !== b.readUInt32LE(at + 4 * i)) return false;
+/** The 8 words of two 16-byte addresses equal those of `b` at word `at`? */
+function sameWords(a: Uint32Array, b: Uint32Array, at: number): boolean {
+  for (let i = 0; i < 8; i++) if (a[i] !== b[at + i]) return false;
   return true;
+}
+
+interface CommText { tid: number; w0: number; w1: number; w2: number; w3: number; text: Uint8Array }
+interface AddrText { conn: number; connHi: number; raw: Uint32Array; local: Uint8Array; remote: Uint8Array }
+
+/** Word (u32) index of each field of `struct nt_event` (all 4-byte aligned; kind..syscall share one word). */
+const W = Object.fromEntries(Object.entries(OFFSET).map(([k, v]) => [k, v >>> 2])) as { [K in keyof typeof OFFSET]: number };
+for (const k of ['tsMonoNs', 'connId', 'pid', 'tid', 'fd', 'bytes', 'tcpSeq', 'netns', 'localPort', 'payloadLen', 'kind', 'localAddr', 'comm', 'gid', 'parentGid'] as const) {
+  if (OFFSET[k] % 4 !== 0) throw new Error(`segmentBuilder: nt_event.${k} is not 4-byte aligned`);
+}
+if (OFFSET.remotePort !== OFFSET.localPort + 2 || OFFSET.direction !== OFFSET.kind + 1 || OFFSET.family !== OFFSET.kind + 2 || OFFSET.syscall !== OFFSET.kind + 3) {
+  throw new Error('segmentBuilder: nt_event field order changed (ports, kind..syscall are read as one word)');
 }
