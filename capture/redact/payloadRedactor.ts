@@ -1,5 +1,5 @@
 import { type Work, type Carry } from './work.js';
-import { findTriggers, TRIGGERS, MAX_WORD, WORD_BYTES } from './triggers.js';
+import { findTriggers, triggerOrder, TRIGGERS, MAX_WORD, WORD_BYTES } from './triggers.js';
 import { applyTrigger } from './rules.js';
 import { continueCarry } from './carry.js';
 import { maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth } from './handshakes.js';
@@ -47,6 +47,8 @@ export class PayloadRedactor {
   private readonly connections = new Map<number, Connection>();
   private scratch = new Uint8Array(TAIL + 8192);
   private readonly found = new Int32Array(2048);
+  private readonly foundInContext = new Int32Array(2048);
+  private readonly merged = new Int32Array(2048);
   private readonly window = new Uint8Array(2 * MAX_WORD);
 
   /** Redacts one payload on its own (no stream context). Returns how many values it replaced. */
@@ -107,11 +109,23 @@ export class PayloadRedactor {
         if (w.changed > 0) values++;
       }
       values += handshakes(w);
-      n = findTriggers(s, 0, base + len, 0, found);
+      // The trigger words of context + payload: those found in the payload above (shifted), merged with those
+      // starting in the context (only its end and the first bytes of the payload need scanning again), in the
+      // order one scan of the whole would give. The payload is scanned once, not twice. (Unless a carried value or a
+      // handshake was masked just now: masked bytes may have hidden a word, so the scan must see them.)
+      let list = found;
+      if (n < found.length >> 1 && w.changed === 0) {
+        const ctx = this.foundInContext;
+        const m = findTriggers(s, 0, Math.min(base + MAX_WORD - 1, base + len), 0, ctx);
+        n = mergeTriggers(ctx, m, base, found, n, base - start, this.merged);
+        list = this.merged;
+      } else {
+        n = findTriggers(s, 0, base + len, 0, found);
+      }
       let lastTrigger = -1;
       for (let k = 0; k < n; k++) {
-        const at = found[2 * k]!;
-        const t = TRIGGERS[found[2 * k + 1]!]!;
+        const at = list[2 * k]!;
+        const t = TRIGGERS[list[2 * k + 1]!]!;
         values += rule(w, at, t);
         if (t.kind === 'name' && at + t.word.length > base) names = true;
         lastTrigger = at;
@@ -178,6 +192,34 @@ export class PayloadRedactor {
     st.tailLen = keep + take;
     st.tailTriggers = triggers;
   }
+}
+
+/**
+ * Merges (position, trigger id) lists: `a` (positions in the merged buffer; only words starting before `base` are
+ * taken) and `b` (positions + `shift`), both in findTriggers' order, into `out` in that order; at most
+ * `out.length / 2` entries, as findTriggers stops. Returns how many.
+ */
+function mergeTriggers(a: Int32Array, na: number, base: number, b: Int32Array, nb: number, shift: number, out: Int32Array): number {
+  const max = out.length >> 1;
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < na && a[2 * i]! >= base) i++;
+  while (n < max && (i < na || j < nb)) {
+    const takeA = i < na && (j >= nb || triggerOrder(a[2 * i]!, a[2 * i + 1]!) < triggerOrder(b[2 * j]! + shift, b[2 * j + 1]!));
+    if (takeA) {
+      out[2 * n] = a[2 * i]!;
+      out[2 * n + 1] = a[2 * i + 1]!;
+      i++;
+      while (i < na && a[2 * i]! >= base) i++;
+    } else {
+      out[2 * n] = b[2 * j]! + shift;
+      out[2 * n + 1] = b[2 * j + 1]!;
+      j++;
+    }
+    n++;
+  }
+  return n;
 }
 
 const HANDSHAKES = [maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth];

@@ -31,6 +31,8 @@ export interface Trigger {
   anchor: number;
   /** The anchor pair, lower-cased (words sharing it are checked together). */
   anchorKey?: number;
+  /** Position among the words sharing its anchor pair (the order findTriggers reports them in at one position). */
+  rank?: number;
 }
 
 // [word, kind, anchor offset, exact]. Anchor pairs per million payload bytes of the samples in the comment.
@@ -94,7 +96,8 @@ for (const t of TRIGGERS) {
     GROUPS.push([]);
     group = GROUPS.length - 1;
   }
-  (t as Trigger & { anchorKey: number }).anchorKey = lower;
+  t.anchorKey = lower;
+  t.rank = GROUPS[group]!.length;
   GROUPS[group]!.push(t);
   for (const a of cases(t.word[t.anchor]!, t.exact)) for (const b of cases(t.word[t.anchor + 1]!, t.exact)) ANCHORS[(a << 8) | b] = group + 1;
 }
@@ -135,4 +138,13 @@ export function findTriggers(b: Uint8Array, from: number, end: number, firstEnd:
     }
   }
   return n;
+}
+
+/**
+ * The order findTriggers reports a word in: by the position of its anchor pair, then by its rank among the words
+ * sharing that pair. Lets two lists found over parts of one buffer be merged into what one scan would give.
+ */
+export function triggerOrder(at: number, id: number): number {
+  const t = TRIGGERS[id]!;
+  return (at + t.anchor) * 64 + t.rank!;
 }
