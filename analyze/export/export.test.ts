@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJaeger } from './jaeger.js';
-import { toOtlp } from './otlp.js';
+import { JaegerProcesses, jaegerSpan, toJaeger } from './jaeger.js';
+import { otlpSpan, toOtlp } from './otlp.js';
+import { jaegerSpanJson, otlpSpanJson } from './spanJson.js';
 import type { ExportSpan } from './spanRows.js';
 
 const base: Omit<ExportSpan, 'span_id' | 'parent_span_id' | 'kind' | 'service'> = {
@@ -57,4 +58,23 @@ test('jaeger: one trace, CHILD_OF references, microsecond times, processes by se
   assert.equal(t.spans[0]!.duration, 1000);
   assert.deepEqual(Object.values(t.processes).map((p) => p.serviceName).sort(), ['driver', 'web']);
   for (const s of t.spans) assert.ok(String(s.processID) in t.processes);
+});
+
+test('span JSON: the streamed text is JSON.stringify of the object mappings, byte for byte, for awkward values', () => {
+  const awkward: ExportSpan[] = [
+    ...spans,
+    { ...base, span_id: '3'.repeat(16), parent_span_id: null, kind: 'producer', service: null, protocol: 'amqp', method: 'basic.publish', path: null, status: null,
+      local_addr: null, local_port: null, remote_addr: null, remote_port: null, request_ids: [], evidence: 'timing', confidence: 0.9975000000000001 },
+    { ...base, span_id: '4'.repeat(16), parent_span_id: '3'.repeat(16), kind: 'consumer', service: 'ü "q" \\ \u0001\n\t/\u2028', method: '', path: '/a"b\\c\u001f',
+      status: 'not-a-number', request_ids: ['a', 'b"'], evidence: 'content', confidence: 1e-7, end_ns: 1n },
+    { ...base, span_id: '5'.repeat(16), parent_span_id: '4'.repeat(16), kind: 'server', service: 'x', method: null, path: null, status: '', protocol: 'mysql',
+      local_port: 0, remote_port: 65535, confidence: 0 },
+    { ...base, span_id: '6'.repeat(16), parent_span_id: null, kind: 'client', service: 'x', status: '404', start_ns: 5n, end_ns: 5n, confidence: 0.5 },
+  ];
+  for (const s of awkward) {
+    assert.equal(otlpSpanJson(s), JSON.stringify(otlpSpan(s)));
+    const processes = new JaegerProcesses();
+    const expected = JSON.stringify(jaegerSpan(s.trace_id, s, processes));
+    assert.equal(jaegerSpanJson(s.trace_id, s, processes.idOf(s)), expected);
+  }
 });

@@ -5,7 +5,7 @@ export class JaegerProcesses {
   private readonly ids = new Map<string, string>();
   readonly byId: Record<string, { serviceName: string; tags: unknown[] }> = {};
 
-  idOf(s: ExportSpan): string {
+  idOf(s: Pick<ExportSpan, 'service' | 'node'>): string {
     const k = `${s.service ?? 'unknown'}\u0000${s.node}`;
     let id = this.ids.get(k);
     if (!id) {

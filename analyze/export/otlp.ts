@@ -1,9 +1,9 @@
 import { spanAttributes, spanName, type ExportSpan } from './spanRows.js';
 
 // OTLP span kinds (opentelemetry/proto/trace/v1/trace.proto), as integers in OTLP/JSON.
-const SPAN_KINDS: Record<string, number> = { server: 2, client: 3, producer: 4, consumer: 5 };
-const SPAN_KIND_INTERNAL = 1;
-const STATUS_CODE_ERROR = 2;
+export const SPAN_KINDS: Record<string, number> = { server: 2, client: 3, producer: 4, consumer: 5 };
+export const SPAN_KIND_INTERNAL = 1;
+export const STATUS_CODE_ERROR = 2;
 
 /** The resource of one (service, node): OTLP's `resource` object. */
 export function otlpResource(service: string | null, node: string): unknown {

@@ -25,7 +25,9 @@ export interface ExportSpan {
 
 /** Span name shown by trace UIs: 'GET /v1/items'. */
 export function spanName(s: ExportSpan): string {
-  return [s.method, s.path].filter(Boolean).join(' ') || s.protocol;
+  // [method, path].filter(Boolean).join(' ') || protocol, without the array (called for every exported span).
+  if (s.method) return s.path ? `${s.method} ${s.path}` : s.method;
+  return s.path || s.protocol;
 }
 
 /** Attributes common to both exports, as string pairs. */

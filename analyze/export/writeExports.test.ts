@@ -4,6 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbEngine } from '../engine/duckdb.js';
+import { JaegerProcesses, jaegerSpan } from './jaeger.js';
+import { otlpSpan } from './otlp.js';
+import type { ExportSpan } from './spanRows.js';
 import { writeExports } from './writeExports.js';
 
 type Otlp = { resourceSpans: { resource: { attributes: { key: string; value: { stringValue: string } }[] }; scopeSpans: { spans: { traceId: string; spanId: string; parentSpanId?: string }[] }[] }[] };
@@ -64,6 +67,60 @@ test('exports: beyond the part size, folders of parts, each valid JSON; Jaeger p
     assert.equal(traceIds.length, 3, 'each trace in exactly one part');
     assert.equal(new Set(traceIds).size, 3);
     assert.equal(jaegerParts.flatMap((j) => j.data.flatMap((t) => t.spans)).length, 7);
+  } finally {
+    e.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exports: a span text bigger than the write buffer, with multi-byte characters, is written whole', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
+  const e = await engineWithSpans();
+  const path = '/ü€'.repeat(700_000) + '"end"';
+  try {
+    await e.exec(`UPDATE spans SET path = '${path}' WHERE span_id = '${(2).toString(16).padStart(16, '0')}'`);
+    const files = await writeExports(e, dir);
+    const otlp = JSON.parse(readFileSync(files.otlp, 'utf8')) as Otlp;
+    const spans = otlp.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)) as unknown as { name: string }[];
+    assert.equal(spans.length, 7);
+    assert.ok(spans.some((s) => s.name === `GET ${path}`));
+    const jaeger = JSON.parse(readFileSync(files.jaeger, 'utf8')) as { data: { spans: { operationName: string }[] }[] };
+    assert.ok(jaeger.data.flatMap((t) => t.spans).some((s) => s.operationName === `GET ${path}`));
+  } finally {
+    e.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exports: spans whose text holds the packing separator or NULLs come out as the object mappings say', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
+  const e = await engineWithSpans();
+  try {
+    // Span 2: a unit separator (what the export query packs text fields with) and a control character in the path;
+    // span 3: no service, no end, no status.
+    await e.exec(`UPDATE spans SET path = '/a' || chr(31) || 'b' || chr(1) || '"' WHERE span_id = '${(2).toString(16).padStart(16, '0')}'`);
+    await e.exec(`UPDATE spans SET service = NULL, end_ns = NULL, status = NULL WHERE span_id = '${(3).toString(16).padStart(16, '0')}'`);
+    const files = await writeExports(e, dir);
+    const otlp = JSON.parse(readFileSync(files.otlp, 'utf8')) as Otlp;
+    const byId = new Map(otlp.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).map((s) => [s.spanId, s]));
+    const jaeger = JSON.parse(readFileSync(files.jaeger, 'utf8')) as Jaeger;
+    const jaegerById = new Map(jaeger.data.flatMap((t) => t.spans).map((s) => [s.spanID, s]));
+    const rows = await e.query<Record<string, unknown>>(
+      `SELECT s.*, e.evidence, e.confidence FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id ORDER BY s.trace_id, s.start_ns`,
+    );
+    assert.equal(rows.length, 7);
+    for (const r of rows) {
+      const s: ExportSpan = {
+        ...(r as unknown as ExportSpan),
+        end_ns: (r.end_ns ?? r.start_ns) as bigint,
+        request_ids: r.request_ids as string[],
+      };
+      assert.deepEqual(byId.get(s.span_id), JSON.parse(JSON.stringify(otlpSpan(s))));
+      const j = jaegerById.get(s.span_id) as unknown as Record<string, unknown>;
+      const processes = new JaegerProcesses();
+      assert.deepEqual({ ...j, processID: undefined }, { ...(JSON.parse(JSON.stringify(jaegerSpan(s.trace_id, s, processes))) as object), processID: undefined });
+    }
+    assert.ok([...byId.values()].some((s) => (s as unknown as { name: string }).name === 'GET /a\u001fb\u0001"'));
   } finally {
     e.close();
     rmSync(dir, { recursive: true, force: true });

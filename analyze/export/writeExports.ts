@@ -2,8 +2,9 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnChunk } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
-import { JaegerProcesses, jaegerSpan } from './jaeger.js';
-import { otlpResource, otlpSpan } from './otlp.js';
+import { JaegerProcesses } from './jaeger.js';
+import { otlpResource } from './otlp.js';
+import { jaegerSpanJson, otlpSpanJson } from './spanJson.js';
 import type { ExportSpan } from './spanRows.js';
 
 /**
@@ -21,7 +22,70 @@ const SPAN_COLUMNS = `s.span_id, s.trace_id, s.parent_span_id, s.kind, s.node, s
   s.status, s.start_ns, s.end_ns, s.local_addr, s.local_port, s.remote_addr, s.remote_port,
   array_to_string(s.request_ids, ',') AS request_ids, e.evidence, e.confidence`;
 
+/**
+ * The span's text fields as one string, PACK_SEPARATOR between them, in PACKED_FIELDS order: reading strings out of
+ * the engine one at a time (a native call, a byte buffer and a decode each) took most of the export stage, so
+ * a span is read as one string and split in JS. Columns that exporters only test for truth are packed as ''
+ * when NULL, the service as 'unknown' (what the exports name a NULL service); a NULL in a column that is never
+ * NULL makes the whole value NULL, and such a span is read column by column.
+ */
+const PACK_SEPARATOR = '\u001f';
+const PACKED_FIELDS = [
+  's.span_id',
+  's.trace_id',
+  's.kind',
+  's.node',
+  's.protocol',
+  "coalesce(s.service, 'unknown')",
+  "coalesce(s.parent_span_id, '')",
+  "coalesce(s.method, '')",
+  "coalesce(s.path, '')",
+  "coalesce(s.status, '')",
+  "coalesce(s.local_addr, '')",
+  "coalesce(s.remote_addr, '')",
+  "coalesce(array_to_string(s.request_ids, ','), '')",
+  "coalesce(e.evidence, '')",
+];
+const PACKED = 21;
+
+/** SPAN_COLUMNS and the packed text fields. */
+function exportColumns(engine: Engine): string {
+  return `${SPAN_COLUMNS}, ${PACKED_FIELDS.join(` || ${engine.dialect.string(PACK_SEPARATOR)} || `)} AS packed`;
+}
+
+/** The span at row `i` of a chunk of exportColumns. */
 function exportSpanAt(c: ColumnChunk, i: number): ExportSpan {
+  const packed = c.string(PACKED, i);
+  const f = packed === null ? null : packed.split(PACK_SEPARATOR);
+  // A separator inside a field makes more pieces than fields: then that span is read column by column.
+  if (f === null || f.length !== PACKED_FIELDS.length) return exportSpanByColumns(c, i);
+  const start = c.bigint(12, i)!;
+  return {
+    span_id: f[0]!,
+    trace_id: f[1]!,
+    kind: f[2] as ExportSpan['kind'],
+    node: f[3]!,
+    protocol: f[4]!,
+    service: f[5]!,
+    parent_span_id: f[6]!,
+    method: f[7]!,
+    path: f[8]!,
+    status: f[9]!,
+    local_addr: f[10]!,
+    remote_addr: f[11]!,
+    request_ids: f[12] ? f[12].split(',') : [],
+    evidence: f[13]!,
+    pid: c.number(5, i)!,
+    tid: c.number(6, i)!,
+    start_ns: start,
+    end_ns: c.bigint(13, i) ?? start,
+    local_port: c.number(15, i),
+    remote_port: c.number(17, i),
+    confidence: c.number(20, i),
+  };
+}
+
+function exportSpanByColumns(c: ColumnChunk, i: number): ExportSpan {
   const ids = c.string(18, i);
   return {
     span_id: c.string(0, i)!,
@@ -48,19 +112,20 @@ function exportSpanAt(c: ColumnChunk, i: number): ExportSpan {
   };
 }
 
-/** Characters gathered before one write: few system calls, no giant string built. */
-const WRITE_BUFFER_CHARS = 4 << 20;
+/** Bytes gathered before one write: few system calls, no giant string built. */
+const WRITE_BUFFER_BYTES = 4 << 20;
 
 /**
- * A JSON file of the form PREFIX element,element,... SUFFIX, written buffered. An element is written in pieces:
+ * A JSON file of the form PREFIX element,element,... SUFFIX, written through one reused byte buffer (joining the
+ * pieces into one string per write cost more than encoding them one by one). An element is written in pieces:
  * `begin(head)`, then `item(piece)` for each of its inner array's items (commas added), then `end(tail)`.
  */
 class JsonWriter {
   private readonly fd: number;
   private elements = 0;
   private items = 0;
-  private buffered: string[] = [];
-  private bufferedChars = 0;
+  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private used = 0;
   constructor(file: string, prefix: string, private readonly suffix: string) {
     this.fd = openSync(file, 'w');
     this.push(prefix);
@@ -83,14 +148,20 @@ class JsonWriter {
     closeSync(this.fd);
   }
   private push(text: string): void {
-    this.buffered.push(text);
-    this.bufferedChars += text.length;
-    if (this.bufferedChars >= WRITE_BUFFER_CHARS) this.flush();
+    // A UTF-16 unit is at most 3 UTF-8 bytes: a piece that might not fit goes after a flush, or alone if it is big.
+    if (this.used + text.length * 3 > WRITE_BUFFER_BYTES) {
+      this.flush();
+      if (text.length * 3 > WRITE_BUFFER_BYTES) {
+        writeSync(this.fd, text);
+        return;
+      }
+    }
+    this.used += this.buffer.write(text, this.used);
   }
   private flush(): void {
-    writeSync(this.fd, this.buffered.join(''));
-    this.buffered = [];
-    this.bufferedChars = 0;
+    let off = 0;
+    while (off < this.used) off += writeSync(this.fd, this.buffer, off, this.used - off);
+    this.used = 0;
   }
 }
 
@@ -128,7 +199,7 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
       inElement = 0;
     };
     await engine.stream(
-      `SELECT ${SPAN_COLUMNS} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id
+      `SELECT ${exportColumns(engine)} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id
        ORDER BY coalesce(s.service, 'unknown'), s.node, s.trace_id, s.start_ns, s.span_id`,
       (c) => {
         for (let i = 0; i < c.rowCount; i++) {
@@ -146,7 +217,7 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
             resource = key;
             file.begin(`{"resource":${JSON.stringify(otlpResource(s.service, s.node))},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[`);
           }
-          file!.item(JSON.stringify(otlpSpan(s)));
+          file!.item(otlpSpanJson(s));
           inElement++;
           inPart++;
         }
@@ -169,7 +240,7 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
       traceId = null;
     };
     await engine.stream(
-      `SELECT ${SPAN_COLUMNS} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id ORDER BY s.trace_id, s.start_ns, s.span_id`,
+      `SELECT ${exportColumns(engine)} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id ORDER BY s.trace_id, s.start_ns, s.span_id`,
       (c) => {
         for (let i = 0; i < c.rowCount; i++) {
           const s = exportSpanAt(c, i);
@@ -186,7 +257,7 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
             processes = new JaegerProcesses();
             file.begin(`{"traceID":${JSON.stringify(traceId)},"spans":[`);
           }
-          file!.item(JSON.stringify(jaegerSpan(s.trace_id, s, processes)));
+          file!.item(jaegerSpanJson(s.trace_id, s, processes.idOf(s)));
           inPart++;
         }
       },
