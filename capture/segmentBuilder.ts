@@ -5,6 +5,9 @@ import { formatAddr } from './formatAddr.js';
 import { PayloadRedactor } from './redact.js';
 import type { SegmentStats } from './segmentWriter.js';
 
+/** Memory reserved up front at most (larger --segment-mb grow as before). */
+const MAX_RESERVE = 256 * 2 ** 20;
+
 /** NT_KIND_DATA and NT_KIND_CLOSE (capture/event.h). */
 const KIND_DATA = 1;
 const KIND_CLOSE = 4;
@@ -25,6 +28,8 @@ const FIXED = [
   ['gid', 2], ['parent_gid', 2],
 ] as const;
 type FixedName = (typeof FIXED)[number][0];
+/** Least bytes a row adds to byteSize (fixed words + four length prefixes): a segment of N bytes has fewer rows. */
+const MIN_ROW_BYTES = 4 * FIXED.reduce((s, [, w]) => s + w, 0) + 16;
 
 /**
  * Accumulates decoded events of one segment as PLAIN-encoded spool columns (capture/plainParquet.ts). The hot
@@ -65,7 +70,7 @@ export class SegmentBuilder {
    * one takes over (already grown to a segment's size and mapped: growing fresh buffers for every segment cost
    * more, in page faults and copies, than filling them; measured in bench/decodeRedactBench.ts).
    */
-  constructor(private readonly redactor: PayloadRedactor | null, recycled?: SegmentBuilder) {
+  constructor(private readonly redactor: PayloadRedactor | null, recycled?: SegmentBuilder, segmentBytes = 0) {
     if (recycled) {
       this.fixed = recycled.fixed;
       this.capacity = recycled.capacity;
@@ -79,10 +84,16 @@ export class SegmentBuilder {
       recycled.capacity = 0;
       recycled.rows = 0;
     } else {
-      this.text = { comm: new GrowableBuffer(), local_addr: new GrowableBuffer(), remote_addr: new GrowableBuffer(), payload: new GrowableBuffer(1 << 20) };
+      // Sized for a whole segment at once when its size is known: the memory is only reserved (the kernel maps pages
+      // as they are first written), while growing by doubling copied every column again and faulted fresh pages in
+      // each time (~20 % of the replay benchmark's CPU for a first segment, cpu-prof, dev).
+      const bytes = Math.min(segmentBytes, MAX_RESERVE);
+      const rows = Math.max(4096, Math.ceil(bytes / MIN_ROW_BYTES) + 1024);
+      const textBytes = bytes > 0 ? rows * 20 : 1 << 16;
+      this.text = { comm: new GrowableBuffer(textBytes), local_addr: new GrowableBuffer(textBytes), remote_addr: new GrowableBuffer(textBytes), payload: new GrowableBuffer(Math.max(1 << 20, bytes + (1 << 17))) };
       this.commByTid = new Map();
       this.addrByConn = new Map();
-      this.grow(4096);
+      this.grow(rows);
     }
   }
 

@@ -55,7 +55,7 @@ export class SegmentPipeline {
   private spare: SegmentBuilder | null = null;
 
   constructor(private readonly o: SegmentPipelineOptions) {
-    this.builder = new SegmentBuilder(o.redactor);
+    this.builder = new SegmentBuilder(o.redactor, undefined, o.segmentMaxBytes);
     this.now = o.now ?? Date.now;
     this.started = this.now();
     this.writer = new Promise((r) => (this.attach = r));
@@ -88,7 +88,7 @@ export class SegmentPipeline {
     if (this.builder.rows === 0 || this.failed) return;
     const full = this.builder;
     const stats = full.stats();
-    this.builder = new SegmentBuilder(this.o.redactor, this.spare ?? undefined);
+    this.builder = new SegmentBuilder(this.o.redactor, this.spare ?? undefined, this.o.segmentMaxBytes);
     this.spare = null;
     this.started = this.now();
     const name = segmentName(++this.segments);
