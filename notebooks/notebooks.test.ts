@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { packageRoot } from '../core/version.js';
@@ -39,5 +39,40 @@ test('notebook capture-overhead runs headless and regenerates its README block a
     assert.match(block, /!\[CPU per syscall\]\(.*capture-overhead\.png\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A notebook in the shape of the accuracy notebooks: types from ./dist/types/, a cell that writes files under dist/. */
+function writesUnderDist(dir: string): string {
+  const code = (lines: string[]) => ({ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: lines.join('\n') });
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+    cells: [
+      code(["const fs = require('fs') as typeof import('fs');", "type Md = typeof import('./dist/types/reports/markdown.js');", 'const md: Md | null = null;']),
+      code([`const dir = ${JSON.stringify(dir)};`, "fs.mkdirSync(dir, { recursive: true });", "fs.writeFileSync(dir + '/summary.json', '{}');", 'await new Promise((r) => setTimeout(r, 2000));']),
+      code(['const after: number = 1 + 1;', 'after']),
+    ],
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'nitrace notebook-')), 'writes-under-dist.ipynb');
+  writeFileSync(file, JSON.stringify(nb));
+  return file;
+}
+
+test('notebooks: a cell after one that wrote files under dist/ runs (tslab kernel with TypeScript watchers off)', () => {
+  // Without scripts/tslab-no-watch.cjs the third cell failed: "Unexpected pending rebuildTimer" (tslab's one-slot
+  // timer and TypeScript's failed-lookup invalidation, started by the new files under the watched dist/).
+  const out = join(packageRoot, 'dist', 'notebooks', `watch-test-${process.pid}`);
+  const nb = writesUnderDist(out);
+  try {
+    const r = spawnSync('bash', [join(packageRoot, 'scripts', 'run-notebooks.sh'), nb], { cwd: packageRoot, encoding: 'utf8', env: { ...process.env, NITRACE_README: 'none' } });
+    assert.equal(r.status, 0, `notebook failed:\n${r.stderr.slice(-3000)}`);
+    const executed = JSON.parse(readFileSync(join(packageRoot, 'dist', 'notebooks', 'writes-under-dist.ipynb'), 'utf8')) as { cells: { outputs: { data?: Record<string, string> }[] }[] };
+    assert.match(JSON.stringify(executed.cells[2]!.outputs), /2/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(join(packageRoot, 'dist', 'notebooks', 'writes-under-dist.ipynb'), { force: true });
+    rmSync(dirname(nb), { recursive: true, force: true });
   }
 });

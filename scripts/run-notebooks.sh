@@ -22,7 +22,8 @@ mkdir -p dist/notebooks
 for nb in "$@"; do
   t0=$(date +%s)
   echo "notebooks: running $nb" >&2
-  jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=tslab \
-    --ExecutePreprocessor.timeout=3600 --output-dir dist/notebooks "$nb"
+  # nbclient as jupyter-nbconvert --execute runs it, but a failing cell's own output is printed (tslab's errors
+  # are text on the cell's stderr, nbconvert's message for them is empty): scripts/run-notebook.py
+  /usr/bin/python3 scripts/run-notebook.py "$nb" dist/notebooks 3600
   echo "notebooks: $nb done in $(( $(date +%s) - t0 )) s" >&2
 done

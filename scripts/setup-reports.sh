@@ -8,6 +8,7 @@ need=()
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ "${1:-}" != --fonts-only ]; then
   command -v jupyter-nbconvert >/dev/null || need+=(jupyter-nbconvert)
+  /usr/bin/python3 -c 'import nbclient' 2>/dev/null || need+=(python3-nbclient)  # scripts/run-notebook.py
   /usr/bin/python3 -c 'import ipykernel' 2>/dev/null || need+=(python3-ipykernel)
 fi
 [ ${#need[@]} -gt 0 ] || exit 0
