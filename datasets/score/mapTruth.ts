@@ -151,23 +151,41 @@ function mappingCost(o: Observable, s: ObservedSpan, ts: number, tf: number): nu
   }
   const end = s.end_us > s.start_us ? s.end_us : null;
   const before = ts - s.start_us;
-  const sign = o.side === 'server' ? 1 : -1;
-  return end === null ? containmentCost(sign, before, before) : containmentCost(sign, before, end - tf);
+  if (o.side === 'client') {
+    // A call's point ends right after its response's last byte is read (no green-thread switch in between), but
+    // may start long before its request (a green thread waiting for a pooled connection, the neutron client
+    // authenticating first): on the compute samples the SQL point's end is a median 0.23 ms after its response,
+    // its start a median 7.7 ms before its request. So the end tells apart two green threads' identical statements
+    // (oslo.db's `SELECT 1` pings) that both lie inside the point; the start is weighed by CLIENT_START_WEIGHT.
+    return containmentCost(-1, before, end === null ? before : end - tf, CLIENT_START_WEIGHT);
+  }
+  return end === null ? containmentCost(1, before, before) : containmentCost(1, before, end - tf);
 }
+
+/** Weight of how long a client point ran before its request (see mappingCost): a tenth of the end's. */
+const CLIENT_START_WEIGHT = INSIDE_END_WEIGHT / 10;
 
 /**
  * Cost of a span whose start is `before` earlier and end `after` later than its point's (µs; negative: inside the
  * point). `sign` 1: the span should reach beyond the point (server side), -1: lie inside it (client side).
  */
-function containmentCost(sign: 1 | -1, before: number, after: number): number {
-  const cost = (d: number): number => (d * sign >= 0 ? INSIDE_END_WEIGHT * Math.abs(d) : Math.abs(d));
-  return cost(before) + cost(after);
+function containmentCost(sign: 1 | -1, before: number, after: number, insideStartWeight = INSIDE_END_WEIGHT): number {
+  const cost = (d: number, inside: number): number => (d * sign >= 0 ? inside * Math.abs(d) : Math.abs(d));
+  return cost(before, insideStartWeight) + cost(after, INSIDE_END_WEIGHT);
 }
 
 interface Candidate {
   point: string;
   span: string;
   cost: number;
+  /**
+   * For the time-order tie-break in assign(): the instant of the point and of the span that follow each other without
+   * a green-thread switch (a server point's start and its request's first byte, a client point's end and its
+   * response's last byte), and the span's process.
+   */
+  pointAt: number;
+  spanAt: number;
+  pid: number | null;
 }
 
 /** Assigns point -> span one to one, cheapest pairs first. */
@@ -190,7 +208,19 @@ function greedy(cands: Candidate[], spanOf: Map<string, string>, used: Set<strin
 function assign(cands: Candidate[], spanOf: Map<string, string>, used: Set<string>): void {
   greedy(cands, spanOf, used);
   const costs = new Map<string, Map<string, number>>();
-  for (const c of cands) (costs.get(c.point) ?? costs.set(c.point, new Map()).get(c.point)!).set(c.span, c.cost);
+  const pointAt = new Map<string, number>();
+  const spanAt = new Map<string, [number, number | null]>();
+  for (const c of cands) {
+    (costs.get(c.point) ?? costs.set(c.point, new Map()).get(c.point)!).set(c.span, c.cost);
+    pointAt.set(c.point, c.pointAt);
+    spanAt.set(c.span, [c.spanAt, c.pid]);
+  }
+  /** Do p1 -> s1 and p2 -> s2 reverse the time order (in one process, points and their bytes keep their order)? */
+  const crossed = (p1: string, s1: string, p2: string, s2: string): boolean => {
+    const [a, pidA] = spanAt.get(s1)!;
+    const [b, pidB] = spanAt.get(s2)!;
+    return pidA === pidB && (pointAt.get(p1)! - pointAt.get(p2)!) * (a - b) < 0;
+  };
   const holder = new Map<string, string>();
   for (const [point, span] of spanOf) if (costs.has(point)) holder.set(span, point);
   const give = (point: string, span: string): void => {
@@ -217,7 +247,12 @@ function assign(cands: Candidate[], spanOf: Map<string, string>, used: Set<strin
           break;
         }
         const c21 = theirs.get(s1);
-        if (c21 === undefined || c12 + c21 >= mine.get(s1)! + theirs.get(s2)! - 1e-9) continue;
+        if (c21 === undefined) continue;
+        const delta = c12 + c21 - (mine.get(s1)! + theirs.get(s2)!);
+        // Cheaper, unless it reverses the order of two points of one process for less than ORDER_TIE_US; or
+        // about as cheap and it restores that order.
+        const uncross = crossed(p1, s1, p2, s2);
+        if (!(delta < -ORDER_TIE_US || (delta < -1e-9 && !crossed(p1, s2, p2, s1)) || (delta <= ORDER_TIE_US && uncross))) continue;
         give(p1, s2);
         give(p2, s1);
         changed = true;
@@ -228,14 +263,71 @@ function assign(cands: Candidate[], spanOf: Map<string, string>, used: Set<strin
   }
 }
 
+/**
+ * How much farther a point that found no span within the tolerance may look, among the spans no point took. A busy
+ * process can delay a point far beyond its bytes: nova-api's WSGI point of a 3 s `POST /servers` started 393 ms
+ * after uWSGI read the request (load ~20), a keystone SQL point ended 300 ms after its response, a nova-conductor
+ * one 1.7 s after; unmapped, such a point also turns every right edge below it into a wrong one.
+ */
+const SECOND_CHANCE_FACTOR = 10;
+
+/** Points still without a span take, cheapest first, spans nobody holds within SECOND_CHANCE_FACTOR x the tolerance. */
+function secondChance<T extends { p: TruthPoint }>(
+  points: T[],
+  candidatesOf: (subset: T[], tol: number) => Candidate[],
+  tol: number,
+  spanOf: Map<string, string>,
+  used: Set<string>,
+): void {
+  const left = points.filter((x) => !spanOf.has(x.p.trace_id));
+  if (left.length > 0) greedy(candidatesOf(left, tol * SECOND_CHANCE_FACTOR), spanOf, used);
+}
+
+/**
+ * Costs this close (µs) cannot tell two assignments apart (the clock alignment alone is uncertain by about this
+ * much); then the one that keeps the time order of the points in their process wins. A poller spawns RPC handlers
+ * in the order it read their deliveries, so handler points start in the order of their requests' first bytes; a
+ * SQL point ends right after its response's last byte is read (its start may wait for a pooled connection, so only
+ * the end keeps the order). Seen: two nova-conductor `object_action` handlers 6 ms apart mapped crosswise at an equal
+ * cost (greedy took the cheapest pair first), making all 20 of their edges wrong.
+ */
+const ORDER_TIE_US = 1_000;
+
 /** Repair rounds over all points; each round only lowers the total cost or maps one more point, so few are needed. */
 const MAX_REPAIR_ROUNDS = 20;
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/**
+ * The clock offset (observed - truth, µs) that the most HTTP server matches allow. A service handles a request
+ * inside its span's bytes, so each match bounds the offset on both sides: at least span start - point start (the
+ * first byte came before the middleware started), at most span end - point end (the last byte went after it
+ * stopped). The offset is the middle of the range covered by the most of those intervals; a wrong pass-1 match
+ * only adds an interval elsewhere. (The median of the start differences alone was biased by the time from the first
+ * request byte to OSProfiler's middleware, ~0.9 ms on the compute samples, which is no clock difference: on a
+ * shared clock it moved every SQL point ~0.9 ms early, so its own call's response seemed to end after it and a
+ * concurrent green thread's statement of the same text, lying inside, won the mapping.)
+ */
+export function offsetFromIntervals(intervals: readonly [number, number][]): number {
+  const ends: [number, number][] = [];
+  for (const [lo, hi] of intervals) if (lo <= hi) ends.push([lo, 1], [hi, -1]);
+  if (ends.length === 0) {
+    // no consistent interval at all: the start differences alone (the old estimate)
+    const xs = intervals.map(([lo]) => lo).sort((a, b) => a - b);
+    return xs.length === 0 ? 0 : xs[xs.length >> 1]!;
+  }
+  ends.sort((a, b) => a[0] - b[0] || b[1] - a[1]); // an interval that opens where another closes overlaps it
+  let depth = 0;
+  let best = -1;
+  let from = 0;
+  let to = 0;
+  for (let i = 0; i < ends.length; i++) {
+    depth += ends[i]![1];
+    if (ends[i]![1] === 1 && depth > best) {
+      best = depth;
+      from = ends[i]![0];
+      to = ends[i + 1]![0]; // the next boundary: where the depth changes again
+    }
+  }
+  return Number.isFinite(to) ? (from + to) / 2 : from;
 }
 
 /** Spans sorted by start, with a binary search for a start window. */
@@ -288,7 +380,8 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
           const byLabel = label !== undefined && label.test(`${s.service ?? ''} ${s.comm ?? ''}`);
           if (!byPid && !byLabel) continue;
         }
-        out.push({ point: p.trace_id, span: s.span_id, cost });
+        const client = o.side === 'client';
+        out.push({ point: p.trace_id, span: s.span_id, cost, pointAt: client ? tf : ts, spanAt: client ? s.end_us : s.start_us, pid: s.pid });
       }
     }
     return out;
@@ -301,24 +394,27 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   greedy(candidates(httpServer, 0, 2_000_000, null), first, new Set());
   const spanById = new Map(spans.map((s) => [s.span_id, s]));
   const pointById = new Map(points.map((p) => [p.trace_id, p]));
-  const deltas: number[] = [];
+  const bounds: [number, number][] = [];
   const pidsOf = new Map<string, Set<number>>();
   for (const [pid, sid] of first) {
     const p = pointById.get(pid)!;
     const s = spanById.get(sid)!;
-    deltas.push(s.start_us - toUs(p.started_ns)!);
+    const end = toUs(p.finished_ns);
+    bounds.push([s.start_us - toUs(p.started_ns)!, end === null || s.end_us <= s.start_us ? Infinity : s.end_us - end]);
     if (s.pid !== null) {
       const key = serviceOf(p);
       if (!pidsOf.has(key)) pidsOf.set(key, new Set());
       pidsOf.get(key)!.add(s.pid);
     }
   }
-  const offsetUs = median(deltas);
+  const offsetUs = offsetFromIntervals(bounds);
 
   // Pass 2: server-side points (requests a service handled), aligned, within the tolerance.
   const spanOf = new Map<string, string>();
   const used = new Set<string>();
-  assign(candidates(observables.filter((x) => x.o.side === 'server'), offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
+  const servers = observables.filter((x) => x.o.side === 'server');
+  assign(candidates(servers, offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
+  secondChance(servers, (subset, tol) => candidates(subset, offsetUs, tol, pidsOf), opts.toleranceUs, spanOf, used);
   // Pass 3: client-side points (SQL, RPC casts/calls, neutron requests). OSProfiler records them in the process that
   // makes the call, so when the request that process was serving (nearest server-side ancestor of the same
   // service) has a span, the call's span must come from that process and start inside that request's time. This uses the truth's
@@ -354,6 +450,8 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
       }
     }
   }
-  assign(candidates(observables.filter((x) => x.o.side === 'client'), offsetUs, opts.toleranceUs, pidsOf, enclosing), spanOf, used);
+  const clients = observables.filter((x) => x.o.side === 'client');
+  assign(candidates(clients, offsetUs, opts.toleranceUs, pidsOf, enclosing), spanOf, used);
+  secondChance(clients, (subset, tol) => candidates(subset, offsetUs, tol, pidsOf, enclosing), opts.toleranceUs, spanOf, used);
   return { spanOf, offsetUs };
 }

@@ -56,11 +56,27 @@ export function effectiveParents(points: readonly TruthPoint[]): Map<string, str
     if (!observableOf(p)) continue;
     let q = byId.get(p.parent_id);
     let guard = 0;
-    while (q && !observableOf(q) && guard++ < 1000) q = byId.get(q.parent_id);
+    while (q && !parentOnWire(q, p) && guard++ < 1000) q = byId.get(q.parent_id);
     out.set(p.trace_id, q && q.base_id === p.base_id && observableOf(q) ? q.trace_id : null);
   }
   return out;
 }
+
+/**
+ * Can `q` be `p`'s parent on the wire? Only an observable point can; and a call's point (the neutron client's
+ * `do_request`) only of the callee's points: the neutron client's session authenticates with keystone inside
+ * `do_request`, but those keystone requests are calls of the process beside the neutron request, not inside it
+ * (seen on tempest-compute-servers-v2: a nova-conductor `migrate_server` whose `do_request` point held a keystone
+ * `GET /v3` and `POST /v3/auth/tokens`).
+ */
+function parentOnWire(q: TruthPoint, p: TruthPoint): boolean {
+  const o = observableOf(q);
+  if (!o) return false;
+  return !(o.kind === 'http' && o.side === 'client' && p.project !== NEUTRON_PROJECT);
+}
+
+/** The project a client-side HTTP point calls (observableOf: only the neutron client's `do_request` is one). */
+const NEUTRON_PROJECT = 'neutron';
 
 /** The `project/service` label the scorer reports per service (`keystone/public`, `nova/nova-conductor`). */
 export function serviceOf(p: TruthPoint): string {

@@ -5,7 +5,9 @@ import { fcfsParents } from './baselines/fcfs.js';
 import { callLinks } from './baselines/ownership.js';
 import { vpathParents } from './baselines/vpath.js';
 import { fixtureSpans, fixtureTruth, perfectParents } from './fixtures.js';
-import { mapTruth, sqlKey, sqlMatches } from './mapTruth.js';
+import { effectiveParents } from './observable.js';
+import type { TruthPoint } from '../truth/types.js';
+import { mapTruth, offsetFromIntervals, sqlKey, sqlMatches } from './mapTruth.js';
 import type { ObservedEdge, ObservedSpan } from './observed.js';
 import { scoreAll } from './score.js';
 import { scoreEdges } from './scoreEdges.js';
@@ -123,4 +125,76 @@ test('per evidence: predicted edges grouped by the evidence of every hop to the 
   assert.deepEqual(e.thread, { predicted: 4, right: 3, wrong: 1, precision: 0.75 });
   assert.equal(e['spatial > thread']!.right, 2); // keystone's server side -> glance's client call -> glance's handler
   assert.equal(scoreAll(fixtureTruth(), { spans: fixtureSpans(), edges }, ['fcfs']).baselines.fcfs!.by_evidence, undefined);
+});
+
+/** Points and spans of one keystone process (pid 10) for the mapping tests below; times in ms from T0. */
+const T0 = 1_795_759_756_000_000_000n;
+const pt = (id: string, parent: string, name: string, t: [number, number], extra: Partial<TruthPoint>): TruthPoint => ({
+  base_id: `trace-${id}`, trace_id: id, parent_id: parent, name, project: 'keystone', service: 'public', host: 'vm',
+  started_ns: T0 + BigInt(Math.round(t[0] * 1e6)), finished_ns: T0 + BigInt(Math.round(t[1] * 1e6)), depth: 0,
+  method: null, path: null, query: null, statement: null, function: null, exception: null, ...extra,
+});
+const sp = (id: string, kind: 'client' | 'server', t: [number, number], extra: Partial<ObservedSpan>): ObservedSpan => ({
+  span_id: id, parent_span_id: null, kind, pid: 10, tid: 11, service: 'keystone', comm: null, protocol: 'http', method: null,
+  path: null, local_port: null, remote_port: null, start_us: Number(T0 / 1000n) + t[0] * 1000, end_us: Number(T0 / 1000n) + t[1] * 1000, ...extra,
+});
+const request = (id: string, t: [number, number]) => pt(id, `trace-${id}`, 'wsgi', t, { method: 'GET', path: '/v3/auth/tokens' });
+const requestSpan = (id: string, t: [number, number]) => sp(id, 'server', t, { local_port: 5000, method: 'GET', path: '/v3/auth/tokens' });
+const ping = (id: string, parent: string, t: [number, number]) => ({ ...pt(id, parent, 'db', t, { statement: 'SELECT 1' }), base_id: `trace-${parent}` });
+const pingSpan = (id: string, t: [number, number]) => sp(id, 'client', t, { protocol: 'mysql', method: 'SELECT', path: 'SELECT ?', remote_port: 3306 });
+
+test('clock offset: the middle of what most server matches allow, not the median start difference', () => {
+  // every first byte ~0.9 ms before its middleware (start differences), every last byte ~0.6 ms after it stopped
+  assert.equal(offsetFromIntervals([[-900, 600], [-850, 700], [-950, 650], [-800, 550]]), -125);
+  assert.equal(offsetFromIntervals([[-900, 600], [-850, 700], [5_000, 9_000]]), -125); // a wrong match elsewhere
+  assert.equal(offsetFromIntervals([[-900, Infinity]]), -900);
+  assert.equal(offsetFromIntervals([]), 0);
+  // a request read 0.9 ms before its point started, answered 0.5 ms after it stopped: offset 0 within the slack
+  const m = mapTruth([request('a', [0, 100])], [requestSpan('A', [-0.9, 100.5])]);
+  assert.ok(Math.abs(m.offsetUs + 200) < 1, `offset ${m.offsetUs}`);
+});
+
+test('two green threads\' pings inside both points: the end and the time order decide, not the loose start', () => {
+  // two requests served at once; each one's SELECT 1 point ends right after its own ping's response was read
+  const points = [request('a', [0, 100]), request('b', [0.5, 100]), ping('pa', 'a', [29.9, 47.5]), ping('pb', 'b', [31.4, 48.2])];
+  const spans = [requestSpan('A', [-0.5, 100.5]), requestSpan('B', [0, 100.5]), pingSpan('PA', [45.0, 47.4]), pingSpan('PB', [45.8, 48.1])];
+  assert.deepEqual(Object.fromEntries(mapTruth(points, spans).spanOf), { a: 'A', b: 'B', pa: 'PA', pb: 'PB' });
+  // another ping lying well inside pa's point, whose own ping ends with it: the end-tight one is pa's
+  const inside = [...spans.filter((s) => s.span_id !== 'PB'), pingSpan('PX', [31.0, 40.0])];
+  assert.equal(mapTruth(points.slice(0, 3), inside).spanOf.get('pa'), 'PA');
+});
+
+test('costs within ORDER_TIE_US: the assignment that keeps the order of the points wins', () => {
+  // two nova-conductor object_action handlers delivered 5.8 ms apart (the large compute sample): crosswise costs the
+  // same and greedy takes its cheapest pair first; the poller spawned them in delivery order, so their points start
+  // in that order
+  const handler = (id: string, t: [number, number]) => ({
+    ...pt(id, `trace-${id}`, 'rpc', t, { function: 'nova.conductor.manager.ConductorManager.object_action' }), project: 'nova', service: 'nova-conductor',
+  });
+  const handlerSpan = (id: string, t: [number, number]) => sp(id, 'server', t, { pid: 20, service: 'nova-conductor', protocol: 'amqp', method: 'object_action' });
+  const points = [request('a', [0, 100]), handler('h1', [1041.1, 1717.8]), handler('h2', [1050.0, 1735.6])];
+  const spans = [requestSpan('A', [-0.5, 100.5]), handlerSpan('H1', [1000.0, 1758.4]), handlerSpan('H2', [1005.8, 1742.3])];
+  const m = mapTruth(points, spans);
+  assert.deepEqual([m.spanOf.get('h1'), m.spanOf.get('h2')], ['H1', 'H2']);
+});
+
+test('second chance: a point delayed far beyond the tolerance takes the span nobody else took', () => {
+  // the WSGI point starts 393 ms after uWSGI read the request (a busy process); its SQL child is otherwise exact
+  const points = [request('a', [393, 3000]), ping('pa', 'a', [500, 501]), request('z', [5000, 5010])];
+  const spans = [requestSpan('A', [0, 3020]), pingSpan('PA', [500.2, 500.9]), requestSpan('Z', [4999.5, 5010.5])];
+  const m = mapTruth(points, spans);
+  assert.equal(m.spanOf.get('a'), 'A');
+  assert.equal(m.spanOf.get('pa'), 'PA');
+});
+
+test('a call\'s point parents only the callee\'s points: the neutron client\'s keystone login hangs off its caller', () => {
+  const base = { base_id: 'trace-x', project: 'nova', service: 'nova-conductor' };
+  const handler = { ...pt('h', 'trace-x', 'rpc', [0, 100], { function: 'nova.conductor.manager.ComputeTaskManager.migrate_server' }), ...base };
+  const call = { ...pt('n', 'h', 'neutron_api', [10, 60], { function: 'neutronclient.v2_0.client.ClientBase.do_request' }), ...base };
+  const login = { ...pt('k', 'n', 'wsgi', [11, 20], { method: 'POST', path: '/v3/auth/tokens' }), base_id: 'trace-x' };
+  const ports = { ...pt('p', 'n', 'wsgi', [40, 50], { method: 'GET', path: '/v2.0/ports' }), base_id: 'trace-x', project: 'neutron', service: 'api' };
+  const parents = effectiveParents([handler, call, login, ports]);
+  assert.equal(parents.get('k'), 'h');
+  assert.equal(parents.get('p'), 'n');
+  assert.equal(parents.get('n'), 'h');
 });
