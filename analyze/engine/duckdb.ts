@@ -13,6 +13,7 @@ import {
   type DuckDBType,
   type DuckDBVector,
 } from '@duckdb/node-api';
+import duckdbBindings from '@duckdb/node-bindings';
 import {
   columnList,
   type ColumnBatch,
@@ -57,6 +58,13 @@ const CHUNK_ROWS = 2048;
 /** The analysis engine on DuckDB (`@duckdb/node-api`); `path` ':memory:' or a database file users can reopen. */
 export class DuckDbEngine implements Engine {
   readonly dialect = duckdbDialect;
+  /**
+   * Appenders `append` keeps open between calls, one per table, flushed (committed) before any other statement
+   * on the connection: a producer appending many small batches (the parse step: one per work unit) then pays one
+   * commit per table instead of one per batch (measured: 60 appends of 4 k rows 3.8 s CPU one commit each, 1.3 s
+   * in one transaction).
+   */
+  private readonly appenders = new Map<string, DuckDBAppender>();
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
@@ -75,10 +83,12 @@ export class DuckDbEngine implements Engine {
   }
 
   async exec(sql: string): Promise<void> {
+    this.flushAppenders();
     await this.conn.run(sql);
   }
 
   async query<T = Row>(sql: string): Promise<T[]> {
+    this.flushAppenders();
     const reader = await this.conn.runAndReadAll(sql);
     return reader.getRowObjectsJS() as T[];
   }
@@ -86,6 +96,7 @@ export class DuckDbEngine implements Engine {
   async stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void> {
     // A connection of its own: another statement on the main connection (the consumer appending its results)
     // would end a streaming result still being read.
+    this.flushAppenders();
     const conn = await this.instance.connect();
     try {
       const result = await conn.stream(sql);
@@ -102,7 +113,8 @@ export class DuckDbEngine implements Engine {
   async append(table: string, batch: ColumnBatch): Promise<void> {
     const rows = batch.rows;
     if (rows === 0) return;
-    const appender = await this.conn.createAppender(table);
+    let appender = this.appenders.get(table);
+    if (!appender) this.appenders.set(table, (appender = await this.conn.createAppender(table)));
     try {
       const types = batch.schema.map(([, t]) => DUCK_TYPES[t]);
       // Full blocks reuse one chunk (the appender copies what it is given): creating a chunk and its vectors per
@@ -142,10 +154,31 @@ export class DuckDbEngine implements Engine {
         });
         appender.appendDataChunk(chunk);
       }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
+    } catch (e) {
+      this.appenders.delete(table);
+      try {
+        appender.closeSync();
+      } catch {
+        // the append's own error says more
+      }
+      throw e;
     }
+  }
+
+  /** Commits what open appenders hold (see `appenders`). */
+  private flushAppenders(): void {
+    if (this.appenders.size === 0) return;
+    const open = [...this.appenders.values()];
+    this.appenders.clear();
+    let failure: unknown = null;
+    for (const a of open) {
+      try {
+        a.closeSync();
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure) throw failure;
   }
 
   async insertByName(table: string, select: string): Promise<void> {
@@ -177,6 +210,7 @@ export class DuckDbEngine implements Engine {
 
   async insertRows(table: string, rows: readonly (readonly unknown[])[]): Promise<void> {
     if (rows.length === 0) return;
+    this.flushAppenders();
     const appender = await this.conn.createAppender(table);
     try {
       const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i).toString());
@@ -191,6 +225,7 @@ export class DuckDbEngine implements Engine {
   }
 
   close(): void {
+    this.flushAppenders();
     this.conn.closeSync();
     this.instance.closeSync();
   }
@@ -247,26 +282,67 @@ class DuckChunk implements ColumnChunk {
         if (((bits[i >>> 3]! >> (i & 7)) & 1) === 0) (nulls ??= new Uint8Array(n))[i] = 1;
       }
     }
-    if (type === 'BLOB') {
-      const offsets = new Uint32Array(n + 1);
-      const parts: (Uint8Array | null)[] = new Array(n);
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        const b = nulls?.[i] ? null : vector.getItemBytes!(i);
-        parts[i] = b;
-        total += b?.length ?? 0;
-        offsets[i + 1] = total;
-      }
-      // One buffer per chunk (inline blobs are views over the engine's block, copied here before it goes).
-      const bytes = new Uint8Array(total);
-      for (let i = 0; i < n; i++) if (parts[i]) bytes.set(parts[i]!, offsets[i]!);
-      return { values: null, bytes, offsets, nulls };
-    }
+    if (type === 'BLOB') return copyBlobs(vector as unknown as { dataView: DataView }, n, nulls);
     const items = vector.items!;
     const want = type === 'INTEGER' ? Int32Array : type === 'BIGINT' ? BigInt64Array : BigUint64Array;
     if (!(items instanceof want)) throw new Error(`duckdb: column ${col} is not ${type}`);
     return { values: items.slice(0, n), bytes: null, offsets: null, nulls };
   }
+}
+
+/**
+ * A BLOB vector's rows as one byte array with offsets. Each row is a 16-byte duckdb_string_t in the vector's data:
+ * its length (4 bytes), then either the bytes themselves (12 or fewer) or a 4-byte prefix and a pointer into the
+ * engine's string heap. Reading a heap row costs a native call (`get_data_from_pointer`, which `getItemBytes`
+ * makes per row); the rows of a sorted result sit one after the other in the heap, so one call copies a whole run
+ * of rows whose bytes adjoin (only bytes of those rows: each run is checked to be gapless), and inline rows are
+ * read from the data directly. Measured on the identity-image sample (611 k payloads, 118 MB): ~6 native calls
+ * per 2048-row chunk instead of ~1 200.
+ */
+function copyBlobs(vector: { dataView: DataView }, n: number, nulls: Uint8Array | null): CopiedColumn {
+  const dv = vector.dataView;
+  const offsets = new Uint32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (!nulls?.[i]) total += dv.getUint32(i * 16, true);
+    offsets[i + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  const base = dv.byteOffset;
+  const pointer = (i: number): number => dv.getUint32(i * 16 + 8, true) + dv.getUint32(i * 16 + 12, true) * 2 ** 32;
+  // The heap run being gathered: rows runRows[0..runCount), starting at runStart's pointer, runBytes long.
+  const runRows = new Uint32Array(n);
+  let runCount = 0;
+  let runBytes = 0;
+  let runEnd = -1;
+  const flush = (): void => {
+    if (runCount === 0) return;
+    const first = runRows[0]!;
+    const heap = duckdbBindings.get_data_from_pointer(dv.buffer as ArrayBuffer, base + first * 16 + 8, runBytes);
+    for (let k = 0, h = 0; k < runCount; k++) {
+      const r = runRows[k]!;
+      const len = offsets[r + 1]! - offsets[r]!;
+      bytes.set(heap.subarray(h, h + len), offsets[r]!);
+      h += len;
+    }
+    runCount = 0;
+    runBytes = 0;
+  };
+  for (let i = 0; i < n; i++) {
+    const len = offsets[i + 1]! - offsets[i]!;
+    if (len === 0) continue;
+    if (len <= 12) {
+      bytes.set(new Uint8Array(dv.buffer, base + i * 16 + 4, len), offsets[i]!);
+      continue;
+    }
+    const at = pointer(i);
+    if (runCount > 0 && at !== runEnd) flush();
+    runRows[runCount++] = i;
+    runBytes += len;
+    runEnd = at + len;
+  }
+  flush();
+  return { values: null, bytes, offsets, nulls };
 }
 
 /** Appends one value, chosen by the column's declared type so JS numbers land in INTEGER or DOUBLE correctly. */

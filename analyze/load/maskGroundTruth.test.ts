@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { analyzeCaptures } from '../analyze.js';
 import { DuckDbEngine } from '../engine/duckdb.js';
 import { SyntheticCapture } from '../../testing/syntheticCapture.js';
+import { maskPayload, maskPayloads } from './maskGroundTruth.js';
 
 test('ground truth never reaches correlation: X-Trace-Info is masked before parsing', async () => {
   const root = mkdtempSync(join(tmpdir(), 'nitrace-mask-'));
@@ -27,4 +28,26 @@ test('ground truth never reaches correlation: X-Trace-Info is masked before pars
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('maskPayloads masks a block exactly as maskPayload masks each of its payloads', () => {
+  const texts = [
+    'GET / HTTP/1.1\r\nX-Trace-Info: eyJiYXNlX2lkIjogIjEyMyJ9\r\nX-Trace-HMAC: abcdef\r\n\r\n',
+    '',
+    'nothing here',
+    'tr', // a hint cut across two payloads ("tr" + "ace") is in neither
+    'ace: no',
+    '{"_context_trace_info": {"base_id": "b", "parent_id": "p", "hmac_key": "k"}, "x": 1}',
+    'short',
+    'GET / HTTP/1.1\r\nx-trace-info: eyJiYXNlX2lkIjogIjEyMyJ9\r\n\r\n',
+  ];
+  const parts = texts.map((t) => Buffer.from(t, 'latin1'));
+  const offsets = new Uint32Array(parts.length + 1);
+  parts.forEach((p, i) => (offsets[i + 1] = offsets[i]! + p.length));
+  const block = new Uint8Array(Buffer.concat(parts));
+  const one = parts.map((p) => new Uint8Array(p));
+  const expected = one.reduce((n, p) => n + maskPayload(p), 0);
+  assert.ok(expected >= 3, `masked ${expected}`);
+  assert.equal(maskPayloads(block, offsets, parts.length), expected);
+  assert.deepEqual(Buffer.from(block).toString('latin1'), Buffer.concat(one).toString('latin1'));
 });

@@ -1,6 +1,6 @@
 import { Diagnostics } from '../diagnostics.js';
 import { ColumnBatch, type TransferredBatch } from '../engine/columns.js';
-import { maskPayload } from '../load/maskGroundTruth.js';
+import { maskPayloads } from '../load/maskGroundTruth.js';
 import { protocols } from '../protocols/registry.js';
 import type { Chunk } from '../protocols/types.js';
 import { CallSpanWriter } from './callSpans.js';
@@ -49,6 +49,7 @@ export class UnitParser {
     const mask = this.setup.mask;
     const pb = payload.bytes;
     const po = payload.offsets;
+    if (mask) this.masked += maskPayloads(pb, po, block.rows);
     for (let i = 0; i < block.rows; i++) {
       const connIdx = conn.values[i]!;
       if (connIdx !== this.currentIdx) {
@@ -58,7 +59,6 @@ export class UnitParser {
         this.current = new ConnectionParser(meta, this.out, this.diag);
       }
       const data = pb.subarray(po[i]!, po[i + 1]!);
-      if (mask) this.masked += maskPayload(data);
       const c: Chunk = {
         tsNs: ts.values[i]!,
         pid: pid.nulls?.[i] ? (null as unknown as number) : pid.values[i]!,
