@@ -123,18 +123,44 @@ export function findTriggers(b: Uint8Array, from: number, end: number, firstEnd:
   const max = out.length >> 1;
   if (end - from < 2) return 0;
   let prev = b[from]!;
-  for (let j = from + 1; j < end; j++) {
+  let j = from + 1;
+  // Four pairs per step, one branch for all four: nearly every step finds no anchor (~0.6 % of pairs are one).
+  for (; j + 3 < end; j += 4) {
+    const c0 = b[j]!;
+    const c1 = b[j + 1]!;
+    const c2 = b[j + 2]!;
+    const c3 = b[j + 3]!;
+    if ((ANCHORS[(prev << 8) | c0]! | ANCHORS[(c0 << 8) | c1]! | ANCHORS[(c1 << 8) | c2]! | ANCHORS[(c2 << 8) | c3]!) !== 0) {
+      for (let k = j; k < j + 4; k++) {
+        const g = ANCHORS[(b[k - 1]! << 8) | b[k]!]!;
+        if (g !== 0) {
+          n = wordsAt(b, k, g, from, end, firstEnd, out, n);
+          if (n === max) return n;
+        }
+      }
+    }
+    prev = c3;
+  }
+  for (; j < end; j++) {
     const c = b[j]!;
     const g = ANCHORS[(prev << 8) | c]!;
     prev = c;
     if (g === 0) continue;
-    for (const t of GROUPS[g - 1]!) {
-      const at = j - 1 - t.anchor;
-      if (at + t.word.length > firstEnd && at >= from && wordAt(b, at, end, t)) {
-        out[2 * n] = at;
-        out[2 * n + 1] = t.id;
-        if (++n === max) return n;
-      }
+    n = wordsAt(b, j, g, from, end, firstEnd, out, n);
+    if (n === max) return n;
+  }
+  return n;
+}
+
+/** The words of anchor group `g` whose anchor pair ends at `j`: appended to `out` from entry `n`; returns the new count. */
+function wordsAt(b: Uint8Array, j: number, g: number, from: number, end: number, firstEnd: number, out: Int32Array, n: number): number {
+  const max = out.length >> 1;
+  for (const t of GROUPS[g - 1]!) {
+    const at = j - 1 - t.anchor;
+    if (at + t.word.length > firstEnd && at >= from && wordAt(b, at, end, t)) {
+      out[2 * n] = at;
+      out[2 * n + 1] = t.id;
+      if (++n === max) return n;
     }
   }
   return n;
