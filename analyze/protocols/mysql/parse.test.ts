@@ -116,6 +116,16 @@ describe('mysql parseFrame: invalid', () => {
     ]);
     assert.equal(findFrameBoundary('response', s, 6), 4020);
   });
+  it('does not resync at a short read that ends a cut result set, even if the next response follows it', () => {
+    // an 8195-byte result set read as 8192 bytes (2048 captured) + 3; then the next command's response
+    const next = packet(1, '\x09');
+    const s = new GappedStream([
+      gappedChunk(packet(1, '\x51'), 8192, T0_NS),
+      gappedChunk(bytes('\x00\x21\x00'), 3, T0_NS + 1n),
+      gappedChunk(next, next.length, T0_NS + 2n),
+    ]);
+    assert.equal(findFrameBoundary('response', s, 6), 8195);
+  });
 });
 
 describe('mysql parseFrame: gaps', () => {

@@ -149,7 +149,11 @@ export function findFrameBoundary(type: MessageType, stream: GappedStream, from:
   if (type === 'response') {
     let c = p === 0 || stream.nextChunkStart(p - 1) === p ? p : stream.nextChunkStart(p);
     while (c >= 0 && c < stream.length) {
-      if (looksLikeResponseStart(stream.contiguousAt(c, 16))) return c;
+      // The header and first byte must be in that syscall's own captured bytes: the last bytes of a long result
+      // set read by a short syscall, followed by the next response's first packet, would otherwise read as a huge
+      // OK packet (seen: a 3-byte read `00 21 00` + `01 00 00 01 09` = "OK, 8448 bytes" that swallowed 14 KB of
+      // later responses on nova-conductor, with 2048-byte heads of an 8 KB result set).
+      if (stream.chunkAt(c).data.length > PACKET_HEADER_LENGTH && looksLikeResponseStart(stream.contiguousAt(c, 16))) return c;
       c = stream.nextChunkStart(c);
     }
     return -1;
