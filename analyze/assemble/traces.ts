@@ -18,15 +18,27 @@ const MAX_ROUNDS = 40;
  */
 export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise<{ traces: number; edges: number }> {
   const d = engine.dialect;
+  // Evidence kinds of a (child, parent) pair, strongest first. Nearly every pair has one kind: an ordered list
+  // aggregate over all pairs was most of this stage's time, so only pairs with several kinds build a list.
+  const evidences = d.listAgg('evidence', 'confidence DESC, evidence');
   await engine.exec(
     d.createTableAs(
       'edges_t',
       `WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
-       pc AS (
-         SELECT child, parent, ${d.listElement(d.listAgg('evidence', 'confidence DESC, evidence'), 1)} AS evidence,
-                ${d.toJson(d.listAgg('evidence', 'confidence DESC, evidence'))} AS all_evidence_json,
-                1 - ${d.product('1 - confidence')} AS confidence
+       pairs AS (
+         SELECT child, parent, count(*) AS kinds, min(evidence) AS only_evidence, 1 - ${d.product('1 - confidence')} AS confidence
          FROM dedup GROUP BY child, parent),
+       several AS (
+         SELECT child, parent, ${evidences} AS evidences
+         FROM (SELECT x.child AS child, x.parent AS parent, x.evidence AS evidence, x.confidence AS confidence
+               FROM dedup x JOIN pairs p ON p.child = x.child AND p.parent = x.parent AND p.kinds > 1)
+         GROUP BY child, parent),
+       pc AS (
+         SELECT p.child AS child, p.parent AS parent,
+                CASE WHEN p.kinds = 1 THEN p.only_evidence ELSE ${d.listElement('m.evidences', 1)} END AS evidence,
+                CASE WHEN p.kinds = 1 THEN ${d.toJson('[p.only_evidence]')} ELSE ${d.toJson('m.evidences')} END AS all_evidence_json,
+                p.confidence AS confidence
+         FROM pairs p LEFT JOIN several m ON m.child = p.child AND m.parent = p.parent),
        ranked AS (
          SELECT *, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk,
                 count(*) OVER (PARTITION BY child) - 1 AS alternatives
@@ -70,30 +82,45 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
 
 /**
  * `span_roots(span_id, anc, done)`: each span's root (done) by pointer doubling over edges_t; returns how many
- * spans never reached one (they are on or below a cycle).
+ * spans never reached one (they are on or below a cycle). Each round joins only the spans still climbing
+ * (`roots_pending`), against the resolved ones (`roots_done`) and themselves: rounds get cheaper as spans resolve,
+ * instead of rewriting every span each round. A span whose ancestor is no span at all ends with NULL `anc`/`done`.
  */
 async function resolveRoots(engine: Engine): Promise<number> {
   const d = engine.dialect;
   await engine.exec(
     d.createTableAs(
-      'span_roots',
-      `SELECT s.span_id, coalesce(e.parent_span_id, s.span_id) AS anc, e.parent_span_id IS NULL AS done
+      'roots_start',
+      `SELECT s.span_id AS span_id, coalesce(e.parent_span_id, s.span_id) AS anc, e.parent_span_id IS NULL AS done
        FROM spans_t s LEFT JOIN edges_t e ON e.child_span_id = s.span_id`,
     ),
   );
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM span_roots WHERE NOT done');
-    if (Number(r?.n ?? 0n) === 0) return 0;
+  await engine.exec(d.createTableAs('roots_done', 'SELECT span_id, anc, done FROM roots_start WHERE done'));
+  await engine.exec(d.createTableAs('roots_pending', 'SELECT span_id, anc FROM roots_start WHERE NOT done'));
+  await engine.exec('DROP TABLE roots_start');
+  let pending = -1;
+  for (let round = 0; round <= MAX_ROUNDS; round++) {
+    const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM roots_pending');
+    pending = Number(r?.n ?? 0n);
+    if (pending === 0 || round === MAX_ROUNDS) break;
+    // A span's ancestor is resolved (its root is known: done), still climbing (one more doubling), or no span (NULL).
     await engine.exec(
       d.createTableAs(
-        'span_roots_next',
-        `SELECT x.span_id, CASE WHEN x.done THEN x.anc ELSE y.anc END AS anc, x.done OR y.done AS done
-         FROM span_roots x LEFT JOIN span_roots y ON y.span_id = x.anc`,
+        'roots_next',
+        `SELECT x.span_id AS span_id, CASE WHEN y.span_id IS NOT NULL THEN y.anc ELSE p.anc END AS anc,
+                CASE WHEN y.span_id IS NOT NULL THEN true WHEN p.span_id IS NOT NULL THEN false END AS done
+         FROM roots_pending x LEFT JOIN roots_done y ON y.span_id = x.anc LEFT JOIN roots_pending p ON p.span_id = x.anc`,
       ),
     );
-    await engine.exec('DROP TABLE span_roots');
-    await engine.exec(d.renameTable('span_roots_next', 'span_roots'));
+    await engine.insertByName('roots_done', 'SELECT span_id, anc, done FROM roots_next WHERE done IS NULL OR done');
+    await engine.exec('DROP TABLE roots_pending');
+    await engine.exec(d.createTableAs('roots_pending', 'SELECT span_id, anc FROM roots_next WHERE NOT done'));
+    await engine.exec('DROP TABLE roots_next');
   }
-  const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM span_roots WHERE NOT done');
-  return Number(r?.n ?? 0n);
+  await engine.exec(
+    d.createTableAs('span_roots', 'SELECT span_id, anc, done FROM roots_done UNION ALL SELECT span_id, anc, false AS done FROM roots_pending'),
+  );
+  await engine.exec('DROP TABLE roots_done');
+  await engine.exec('DROP TABLE roots_pending');
+  return pending;
 }
