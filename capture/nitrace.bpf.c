@@ -17,8 +17,8 @@
  *                              greenlet per thread, stamped on every event as gid; a new greenlet is `green_spawn`
  * What does not change per event is sent once: a connection's 4-tuple when its socket is first seen
  * (NT_REC_CONN), a thread's pid and name when it is first seen (NT_REC_THREAD). Per-thread state (filter verdict,
- * running greenlet, last socket used) is an array indexed by thread id; per-socket state one hash keyed by the
- * socket, which a thread skips while it keeps using the same socket.
+ * running greenlet, last two sockets used) is an array indexed by thread id; per-socket state one hash keyed by the
+ * socket, which a thread skips while it keeps using the same one or two sockets.
  *
  * Two outputs, both read by capture/nitrace_consumer.c:
  *   `fast`    one ring per CPU in an mmap-able array, written only by the sock_* programs. They run with
@@ -101,12 +101,19 @@ struct fast_ring {
 	u8 data[FAST_BYTES + FAST_SLACK];
 };
 
+/* A traced socket a thread used lately, with its connection number and snaplen. */
+struct sock_cache {
+	u64 sk;
+	u32 conn;
+	u32 snaplen;
+};
+
 /* Per thread, indexed by thread id (< PID_MAX); reset when the thread is created or renamed. */
 struct thread_state {
 	u64 gid;            /* running greenlet (green_id), 0 unknown */
-	u64 cached_sk;      /* the socket this thread used last, traced, with its number and snaplen */
-	u32 cached_conn;
-	u32 cached_snaplen;
+	struct sock_cache cached[2]; /* the two sockets this thread used last, most recent first: a thread that
+				      * alternates between two (a client and its upstream, a test's two ends) skips
+				      * the connection table (an LRU hash lookup, ~100 ns here, bpf_stats) */
 	u32 cached_gen;     /* globals[GLOBAL_DESTROYS] when cached: any destroyed socket ends every cache */
 	u8 known;           /* verdict computed */
 	u8 traced;          /* the thread's process is selected */
@@ -254,7 +261,8 @@ static __always_inline struct thread_state *current_state(u64 id)
 		bpf_probe_read_kernel(&flags, sizeof(flags), (void *)bpf_get_current_task() + OFF_TASK_FLAGS);
 		t->untracked = (flags & (PF_KTHREAD_ | PF_IO_WORKER_)) != 0;
 		t->thread_sent = 0;
-		t->cached_sk = 0;
+		t->cached[0].sk = 0;
+		t->cached[1].sk = 0;
 		t->known = 1;
 	}
 	return t;
@@ -534,9 +542,13 @@ static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 di
 	u32 *destroys = globals.lookup(&zero);
 	u32 gen = destroys ? *destroys : 0;
 	u32 conn, snaplen;
-	if (t->cached_sk == (u64)sk && t->cached_gen == gen) {
-		conn = t->cached_conn;
-		snaplen = t->cached_snaplen;
+	int fresh_cache = t->cached_gen == gen;
+	if (fresh_cache && t->cached[0].sk == (u64)sk) {
+		conn = t->cached[0].conn;
+		snaplen = t->cached[0].snaplen;
+	} else if (fresh_cache && t->cached[1].sk == (u64)sk) {
+		conn = t->cached[1].conn;
+		snaplen = t->cached[1].snaplen;
 	} else {
 		struct conn_state *c = socket_state(sk);
 		if (!c)
@@ -549,9 +561,13 @@ static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 di
 			return 0;
 		conn = c->conn;
 		snaplen = c->snaplen;
-		t->cached_sk = (u64)sk;
-		t->cached_conn = conn;
-		t->cached_snaplen = snaplen;
+		if (fresh_cache)
+			t->cached[1] = t->cached[0];
+		else
+			t->cached[1].sk = 0;
+		t->cached[0].sk = (u64)sk;
+		t->cached[0].conn = conn;
+		t->cached[0].snaplen = snaplen;
 		t->cached_gen = gen;
 	}
 	send_thread_fast(ring, t, id);
