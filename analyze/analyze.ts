@@ -54,6 +54,9 @@ export interface AnalyzeSummary {
   outputs: Record<string, string>;
 }
 
+/** Share of the engine's memory the parse step's sort may fill with payloads at once (the rest: keys, joins, spill). */
+const SORT_SHARE = 1 / 3;
+
 /** Output files analyze owns in OUT (and removes before writing, so a rerun never mixes two analyses). */
 const OUTPUT_FILES = ['spans.parquet', 'edges.parquet', 'otlp.json', 'jaeger.json', 'otlp', 'jaeger', ...ENGINE_FILES, 'summary.json', '.tmp'];
 
@@ -69,10 +72,11 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
   const diag = new Diagnostics();
   const t0 = performance.now();
   const tempDir = opts.tempDir ?? join(out, '.tmp');
-  const { engine, database } = await openEngine(opts.engine ?? 'duckdb', out, { memoryBytes: opts.memoryBytes ?? defaultMemoryBytes(), tempDir });
+  const memoryBytes = opts.memoryBytes ?? defaultMemoryBytes();
+  const { engine, database } = await openEngine(opts.engine ?? 'duckdb', out, { memoryBytes, tempDir });
   try {
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
-    await diag.step('parse', () => parseConnections(engine, diag, { mask: true, progress: opts.progress ?? false, workers: opts.workers }));
+    await diag.step('parse', () => parseConnections(engine, diag, { mask: true, progress: opts.progress ?? false, workers: opts.workers, sortBudgetBytes: memoryBytes * SORT_SHARE }));
     await diag.step('spans_raw', () => buildSpansRaw(engine));
     await diag.step('message_spans', () => buildMessageSpans(engine));
     await diag.step('services', () => buildServices(engine));
