@@ -5,7 +5,7 @@ const GENERIC_COMMS = /^(python[\d.]*|uwsgi|gunicorn.*|node|java|ruby|perl|php.*
 
 /**
  * A readable service label for a process, first match wins: `--name X`/`--service X` in its cmdline; the app an
- * app server loads (`--wsgi-file X`, `--module X`, `-m X`); its comm unless that only names a runtime; the script
+ * app server loads (`--wsgi-file X`, `--module X`, a Python interpreter's `-m X`); its comm unless that only names a runtime; the script
  * it runs (first argument that is a path); else its comm.
  */
 export function serviceLabel(comm: string | null, cmdline: string | null): string | null {
@@ -20,7 +20,9 @@ export function serviceLabel(comm: string | null, cmdline: string | null): strin
   };
   const named = valueOf(/^--(?:name|service)(?:=(.+))?$/);
   if (named) return named;
-  const app = valueOf(/^--(?:wsgi-file|module|wsgi)(?:=(.+))?$/) ?? valueOf(/^-m$/);
+  // `-m X` names a module only after a Python interpreter (memcached's `-m 64` is its memory in MB)
+  const python = /^python[\d.]*$/.test(base(args[0] ?? ''));
+  const app = valueOf(/^--(?:wsgi-file|module|wsgi)(?:=(.+))?$/) ?? (python ? valueOf(/^-m$/) : null);
   if (app) return base(app);
   if (comm && !GENERIC_COMMS.test(comm)) return comm;
   const script = args.slice(1).find((a) => !a.startsWith('-') && (a.includes('/') || /\.(py|js|rb)$/.test(a)));
