@@ -7,12 +7,16 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * The newest file named PREFIX-<ISO time>.json in dir (names sort by time), or null. Result kinds must not be a
+ * The newest file named PREFIX-[<label>-]<ISO time>.json in dir (by the time at the end of the name, so that
+ * `sketch-eval-<dataset>-<time>.json` files compare by time, not dataset), or null. Result kinds must not be a
  * prefix of one another plus '-' (a `capture-compare` file was once taken for the newest `capture` overhead result).
  */
 export function newestResult(dir: string, prefix: string): string | null {
   if (!existsSync(dir)) return null;
-  const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.json')).sort();
+  const timeOf = (f: string): string => /(\d{4}-\d\d-\d\dT[\d-]+(?:\.\d+)?Z)\.json$/.exec(f)?.[1] ?? '';
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.json'))
+    .sort((a, b) => timeOf(a).localeCompare(timeOf(b)) || a.localeCompare(b));
   return files.length ? join(dir, files[files.length - 1]!) : null;
 }
 
