@@ -33,9 +33,10 @@ test('notebook capture-overhead runs headless and regenerates its README block a
     assert.ok(png.width > 200 && png.height > 100);
     const block = readFileSync(readme, 'utf8').split('<!-- generated:capture-overhead -->')[1]!.split('<!-- /generated:capture-overhead -->')[0]!;
     const o = readOverhead(newestResult(join(packageRoot, 'bench', 'results'), 'capture')!);
-    for (const row of o.rows) assert.ok(block.includes(`+${(row.added / 1000).toFixed(2)} us`), `block lacks ${row.measure}:\n${block}`);
+    const signed = (ns: number) => `${ns < 0 ? '' : '+'}${(ns / 1000).toFixed(2)}`; // the notebook's format: -0.03, +0.57
+    for (const row of o.rows) assert.ok(block.includes(`${signed(row.added)} us`), `block lacks ${row.measure}:\n${block}`);
     // a run with the sketch-mode arm: its column, from the same rows
-    for (const row of o.rows.filter((x) => x.sketch)) assert.ok(block.includes(`+${(row.sketch!.added / 1000).toFixed(2)} us (-> ${(row.sketch!.traced / 1000).toFixed(2)} us)`), `block lacks sketch mode of ${row.measure}:\n${block}`);
+    for (const row of o.rows.filter((x) => x.sketch)) assert.ok(block.includes(`${signed(row.sketch!.added)} us (-> ${(row.sketch!.traced / 1000).toFixed(2)} us)`), `block lacks sketch mode of ${row.measure}:\n${block}`);
     assert.match(block, /!\[CPU per syscall\]\(.*capture-overhead\.png\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
