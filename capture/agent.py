@@ -233,10 +233,17 @@ def detach_probes(b):
 
 
 def write_stats(path, stats):
+    """Best effort: on a full disk the last whole file stays; the same counters still reach Node on fd 3."""
     tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(stats, f)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(stats, f)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def main():

@@ -8,7 +8,7 @@
  * only: DuckDB reads it back and writes the real zstd segment (capture/segmentWriter.ts).
  * Format: https://parquet.apache.org/docs/file-format/ (thrift definitions in parquet.thrift).
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { encodeStruct, i32, i64, str, struct, list, T, type ThriftStruct } from './thriftCompact.js';
 
 /** Parquet physical types used here (parquet.thrift `Type`). */
@@ -88,10 +88,25 @@ export async function writePlainParquet(path: string, columns: PlainColumn[], nu
     len.writeUInt32LE(footer.length);
     write(len);
     write(MAGIC);
-    await fh.writev(pending);
+    await writeAll(fh, pending, offset);
     await fh.sync();
     return offset;
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * writev may write only part of the buffers (a disk that fills up mid-call gives a short count, not ENOSPC);
+ * writing the rest raises the error, so a short file is never taken for a whole one.
+ */
+async function writeAll(fh: FileHandle, buffers: Uint8Array[], total: number): Promise<void> {
+  let { bytesWritten } = await fh.writev(buffers);
+  if (bytesWritten === total) return;
+  const all = Buffer.concat(buffers);
+  while (bytesWritten < total) {
+    const { bytesWritten: n } = await fh.write(all, bytesWritten, total - bytesWritten, bytesWritten);
+    if (n === 0) throw new Error(`short write: ${bytesWritten} of ${total} bytes`);
+    bytesWritten += n;
   }
 }
