@@ -7,17 +7,10 @@
  * pairs (off,on / on,off / ...) so a linear drift does not favour one side either.
  */
 
-/** Deterministic PRNG (mulberry32): the same result file gives the same CI when re-analysed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../testing/seededRandom.js';
+
+/** Deterministic PRNG: the same result file gives the same CI when re-analysed. */
+export const rng = seededRandom;
 
 export const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 

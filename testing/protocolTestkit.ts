@@ -170,17 +170,8 @@ export function fuzzFrameLoop<F>(
   }
 }
 
-/** Deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so a failing fuzz case can be replayed. */
+export { seededRandom as rng } from './seededRandom.js';
 
 /** A copy of `data` with a few random bytes changed, inserted or removed. */
 export function mutate(data: Uint8Array, next: () => number): Uint8Array {

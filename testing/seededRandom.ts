@@ -1,4 +1,4 @@
-/** A seeded PRNG (mulberry32) so sketch tests on random data are the same on every run; returns [0, 1). */
+/** A seeded PRNG (mulberry32): tests, fuzz cases and benchmark CIs on random data are the same on every run; returns [0, 1). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
