@@ -1,8 +1,9 @@
-import { writeFileSync, renameSync, readFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentStats, ClockSample, GreenletReport } from './kernelAgent.js';
 import type { SegmentInfo } from './segmentWriter.js';
 import { NitraceError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/atomicFile.js';
 import { version } from '../core/version.js';
 
 /** Version of the capture format (docs/capture-schema.md). Readers reject versions they do not know. */
@@ -120,16 +121,7 @@ export function finishManifest(m: CaptureManifest, end: CaptureEnd, now = new Da
 
 /** Write the manifest atomically (temp file, fsync, rename), so a reader never sees half of it. */
 export function writeManifest(dir: string, m: CaptureManifest): void {
-  const path = join(dir, MANIFEST_FILE);
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(m, null, 2) + '\n');
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + '\n');
 }
 
 /** Read and check a capture's manifest; errors name the file and what is wrong. */

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomicFile.js';
 
 /**
  * manifest.json of a sketch-mode capture (`nitrace capture --mode sketch`). Its own format name, so `nitrace
@@ -28,14 +28,5 @@ export interface SketchManifest {
 }
 
 export function writeManifestFile(dir: string, m: SketchManifest): void {
-  const path = join(dir, 'manifest.json');
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(m, null, 2) + '\n');
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
 }

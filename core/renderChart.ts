@@ -4,13 +4,14 @@
  * npm package). Fully offline: data is inlined in the spec, fonts come from the system (fonts-dejavu-core).
  * The same spec and data give byte-identical SVG and PNG, so figures can be committed and diffed.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { NitraceError } from './errors.js';
+import { writeFileAtomic } from './atomicFile.js';
 
 export type ChartSpec = TopLevelSpec;
 
@@ -70,13 +71,8 @@ export async function renderChart(spec: ChartSpec, pngPath: string, opts: Render
   const png = rendered.asPng();
   mkdirSync(dirname(pngPath), { recursive: true });
   const svgPath = pngPath.replace(/\.png$/, '.svg');
-  if (opts.keepSvg ?? true) writeAtomic(svgPath, svg);
-  writeAtomic(pngPath, png);
+  if (opts.keepSvg ?? true) writeFileAtomic(svgPath, svg, { durable: false });
+  writeFileAtomic(pngPath, png, { durable: false });
   return { png: pngPath, svg: svgPath, width: rendered.width, height: rendered.height };
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
