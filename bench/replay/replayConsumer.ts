@@ -7,8 +7,11 @@
  * age, back-pressure - reading pauses while two closed segments wait to be written - and the writer), with the
  * capture's default segment size and age. Not included: capture/agent.py's forwarding from the ring to the pipe
  * (ring_replay's drain thread does that part, on the other core) and the process table (/proc reads, once per new
- * pid). Prints {"events","segments","bytes_on_disk","seconds","cpu_ns"} on stdout at EOF; seconds and cpu_ns from
- * the first byte to the last segment on disk (DuckDB's worker thread included: the process is pinned to one core).
+ * pid). Prints "ready" when it can read, then {"events","segments","bytes_on_disk","seconds","cpu_ns","read_seconds","waiting_at_end"} on stdout at
+ * EOF; seconds and cpu_ns from the first byte to the last segment on disk (DuckDB's worker thread included: the
+ * process is pinned to one core); read_seconds from the first byte to the last (when the producer's stream ended
+ * here), waiting_at_end the closed segments not yet on disk then. What comes after the last byte is the flush of the
+ * open segment (and of one closed segment still converting), which a capture pays once, when it stops.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     fail: (m) => (failure ??= m),
   });
   pipeline.attachWriter(await SegmentWriter.open('replay', 0n));
+  process.stdout.write('ready\n'); // the caller starts the producer now (ring_replay --wait-stdin)
   let t0 = 0;
   let cpu0: NodeJS.CpuUsage | null = null;
   const ticker = setInterval(() => pipeline.tick(), 250);
@@ -46,13 +50,15 @@ async function main(): Promise<void> {
     pipeline.push(chunk);
   });
   await new Promise<void>((r) => process.stdin.on('end', () => r()));
+  const readSeconds = t0 ? (performance.now() - t0) / 1000 : 0;
+  const waitingAtEnd = pipeline.waiting;
   clearInterval(ticker);
   await pipeline.close();
   if (failure) throw new Error(failure);
   const cpu = process.cpuUsage(cpu0 ?? undefined);
   const seconds = t0 ? (performance.now() - t0) / 1000 : 0;
   const bytes = manifest.segments.reduce((s, x) => s + x.bytes, 0);
-  process.stdout.write(JSON.stringify({ events: manifest.events.written, segments: manifest.segments.length, bytes_on_disk: bytes, seconds, cpu_ns: (cpu.user + cpu.system) * 1000, malformed: pipeline.decoder.malformed }) + '\n');
+  process.stdout.write(JSON.stringify({ events: manifest.events.written, segments: manifest.segments.length, bytes_on_disk: bytes, seconds, cpu_ns: (cpu.user + cpu.system) * 1000, read_seconds: readSeconds, waiting_at_end: waitingAtEnd, malformed: pipeline.decoder.malformed }) + '\n');
 }
 
 main().catch((e: unknown) => {

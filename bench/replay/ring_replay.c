@@ -2,13 +2,17 @@
  * ring_replay.c - the kernel side of the capture, replayed: raw ring-buffer records at a fixed rate, with the
  * BPF ring buffer's loss behaviour, for the agent throughput benchmark (bench/captureBench.ts).
  *
- *   ring_replay FILE RATE SECONDS RING_BYTES > consumer
+ *   ring_replay FILE RATE SECONDS RING_BYTES [--wait-stdin] > consumer
  *
  * A producer thread appends the records of FILE (cycled) to an in-memory ring of RING_BYTES at RATE records/s
  * for SECONDS, in 1 ms steps; a record that does not fit is dropped and counted, as bpf_ringbuf_output does when
  * the consumer falls behind. A drain thread writes committed bytes to stdout (blocking), as the agent forwards
  * the ring. Prints {"produced":N,"dropped":N,"seconds":S} on stderr at the end.
- * The time the consumer needs is measured by the caller; the producer itself never waits for it.
+ * The time the consumer needs is measured by the caller; the producer itself never waits for it, except at the
+ * start with --wait-stdin: it produces once a byte (or EOF) arrives on stdin, which the caller sends when the
+ * consumer is ready to read (otherwise the consumer's start-up, ~1 s of Node and DuckDB on a loaded machine, is a
+ * backlog it must catch up inside a run of a few seconds, and the measured maximum rate is too low). The ring is
+ * touched whole before that (a fresh page's first write is slow on some VMs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,8 +67,9 @@ static void *drain(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s FILE RATE SECONDS RING_BYTES\n", argv[0]);
+	int wait_stdin = argc == 6 && !strcmp(argv[5], "--wait-stdin");
+	if (argc != 5 && !wait_stdin) {
+		fprintf(stderr, "usage: %s FILE RATE SECONDS RING_BYTES [--wait-stdin]\n", argv[0]);
 		return 2;
 	}
 	FILE *f = fopen(argv[1], "rb");
@@ -86,6 +91,12 @@ int main(int argc, char **argv)
 	if (!ring || rate <= 0 || seconds <= 0) {
 		fprintf(stderr, "bad arguments\n");
 		return 2;
+	}
+	memset(ring, 0, ring_size);
+	if (wait_stdin) {
+		char go;
+		while (read(0, &go, 1) < 0 && errno == EINTR)
+			;
 	}
 	pthread_t th;
 	pthread_create(&th, NULL, drain, NULL);
