@@ -32,6 +32,8 @@
  * Struct fields are read at offsets from the running kernel's BTF (-D OFF_*, capture/btf_offsets.py): BCC
  * compiles with headers of another kernel. Every loss is counted in `counters`.
  *
+ * Shared with sketch.bpf.c (capture/probe_common.h): kernel constants, the --comm filter's key, reading a socket's
+ * 4-tuple.
  * Compile-time parameters (BCC cflags, set by capture/agent.py): SNAPLEN, SNAPLEN_PORTS (per-port sizes in map
  * `snaplen_ports`), RINGBUF_PAGES, FAST_BYTES (per-CPU ring size, a power of two), CONN_SALT, NCPUS, PID_MAX,
  * FILTER_TASKS (pid or comm selection), FILTER_PORT, FILTER_NETNS, and the OFF_* offsets. Print the final
@@ -40,19 +42,8 @@
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 #include "event.h"
+#include "probe_common.h"
 
-#define AF_INET_ 2
-#define AF_INET6_ 10
-#define IPPROTO_TCP_ 6
-#define TCP_ESTABLISHED_ 1
-#define TCP_SYN_SENT_ 2
-#define TCP_FIN_WAIT1_ 4
-#define TCP_TIME_WAIT_ 6
-#define TCP_CLOSE_ 7
-#define TCP_CLOSE_WAIT_ 8
-#define TCP_LAST_ACK_ 9
-#define TCP_CLOSING_ 11
-#define MSG_PEEK_ 2
 #define EAGAIN_ 11
 #define ENOSYS_ 38
 #define PF_KTHREAD_ 0x00200000
@@ -149,10 +140,6 @@ struct regs_tail {
 	u64 orig_ax;
 };
 
-struct comm_key_t {
-	char comm[16];
-};
-
 struct nt_iovec {
 	u64 base;
 	u64 len;
@@ -232,7 +219,8 @@ static __always_inline struct fast_ring *this_cpu_ring(void)
 
 /* ---- threads ---- */
 
-/* Is the current thread's process one we trace? --pid and --comm select processes (either matches); none: all. */
+/* Is the current thread's process one we trace? --pid and --comm select processes (either matches); none: all.
+ * (Same in sketch.bpf.c: map calls cannot live in capture/probe_common.h.) */
 static __always_inline int selected_task(u32 tgid)
 {
 	if (excluded_pids.lookup(&tgid))
@@ -246,6 +234,20 @@ static __always_inline int selected_task(u32 tgid)
 #else
 	return 1;
 #endif
+}
+
+/* --port / --netns: does this socket pass? */
+static __always_inline int socket_selected(u16 lport, u16 rport, u32 netns)
+{
+#if FILTER_PORT
+	if (!port_filter.lookup(&lport) && !port_filter.lookup(&rport))
+		return 0;
+#endif
+#if FILTER_NETNS
+	if (!netns_filter.lookup(&netns))
+		return 0;
+#endif
+	return 1;
 }
 
 /* The current thread's state, with its verdict computed once (again after a rename or exec). */
@@ -307,49 +309,20 @@ static __always_inline void send_thread_rb(struct thread_state *t, u64 id)
 
 /* ---- sockets ---- */
 
-/* --port / --netns: does this socket pass? */
-static __always_inline int socket_selected(u16 lport, u16 rport, u32 netns)
-{
-#if FILTER_PORT
-	if (!port_filter.lookup(&lport) && !port_filter.lookup(&rport))
-		return 0;
-#endif
-#if FILTER_NETNS
-	if (!netns_filter.lookup(&netns))
-		return 0;
-#endif
-	return 1;
-}
-
 /* Fill NT_REC_CONN for a TCP socket; 0 if --port/--netns leave it out. */
 static __always_inline int fill_conn(struct nt_krec_conn *r, void *sk)
 {
-	u16 fam = 0, dport = 0, num = 0;
-	bpf_probe_read_kernel(&fam, sizeof(fam), sk + OFF_SKC_FAMILY);
-	bpf_probe_read_kernel(&dport, sizeof(dport), sk + OFF_SKC_DPORT);
-	bpf_probe_read_kernel(&num, sizeof(num), sk + OFF_SKC_NUM);
 	__builtin_memset(r->local_addr, 0, 16);
 	__builtin_memset(r->remote_addr, 0, 16);
-	if (fam == AF_INET6_) {
-		bpf_probe_read_kernel(r->local_addr, 16, sk + OFF_SKC_V6_RCV_SADDR);
-		bpf_probe_read_kernel(r->remote_addr, 16, sk + OFF_SKC_V6_DADDR);
-	} else {
-		bpf_probe_read_kernel(r->local_addr, 4, sk + OFF_SKC_RCV_SADDR);
-		bpf_probe_read_kernel(r->remote_addr, 4, sk + OFF_SKC_DADDR);
-	}
-	void *net = 0;
-	u32 netns = 0;
-	bpf_probe_read_kernel(&net, sizeof(net), sk + OFF_SKC_NET);
-	if (net)
-		bpf_probe_read_kernel(&netns, sizeof(netns), net + OFF_NET_NS_INUM);
-	u16 lport = num, rport = __builtin_bswap16(dport);
-	if (!socket_selected(lport, rport, netns))
+	struct sock_tuple t = {};
+	read_sock_tuple(sk, &t, r->local_addr, r->remote_addr);
+	if (!socket_selected(t.lport, t.rport, t.netns))
 		return 0;
 	r->conn_id = ((u64)sk ^ CONN_SALT) & 0x7fffffffffffffffULL; /* fits a signed BIGINT */
-	r->netns = netns;
-	r->local_port = lport;
-	r->remote_port = rport;
-	r->family = (u8)fam;
+	r->netns = t.netns;
+	r->local_port = t.lport;
+	r->remote_port = t.rport;
+	r->family = (u8)t.family;
 	r->kind = NT_REC_CONN;
 	r->pad2 = 0;
 	return 1;

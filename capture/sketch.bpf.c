@@ -18,25 +18,17 @@
  * histogram is exact at any moment the agent reads it. Pipelined protocols (several requests in flight on one
  * connection, AMQP) do not alternate and are measured as whatever turns they make.
  *
+ * Shared with nitrace.bpf.c (capture/probe_common.h): kernel constants, the --comm filter's key, reading a socket's
+ * 4-tuple.
  * Compile-time parameters (BCC cflags, set by the agent): FILTER_TASKS, FILTER_PORT, FILTER_NETNS, and the OFF_*
  * struct offsets from capture/btf_offsets.py. Print the final program with `nitrace capture --mode sketch --ebpf`.
  */
 #include <uapi/linux/ptrace.h>
+#include "probe_common.h"
 #include "sketch.h"
 
-#define AF_INET_ 2
-#define AF_INET6_ 10
-#define IPPROTO_TCP_ 6
-#define TCP_ESTABLISHED_ 1
-#define TCP_SYN_SENT_ 2
-#define TCP_SYN_RECV_ 3
-#define MSG_PEEK_ 2
 #define DIR_SEND 1
 #define DIR_RECV 2
-
-struct comm_key_t {
-	char comm[16];
-};
 
 BPF_TABLE("lru_hash", struct sk_conn_key, struct sk_conn, conns, 16384);
 BPF_HASH(procs, struct sk_proc_key, struct sk_stats, 4096);
@@ -59,7 +51,9 @@ static __always_inline void count(u32 index)
 		(*c)++;
 }
 
-static __always_inline int traced_task(u32 tgid)
+/* Is the current thread's process one we trace? --pid and --comm select processes (either matches); none: all.
+ * (Same in nitrace.bpf.c: map calls cannot live in capture/probe_common.h.) */
+static __always_inline int selected_task(u32 tgid)
 {
 	if (excluded_pids.lookup(&tgid))
 		return 0;
@@ -72,6 +66,20 @@ static __always_inline int traced_task(u32 tgid)
 #else
 	return 1;
 #endif
+}
+
+/* --port / --netns: does this socket pass? */
+static __always_inline int socket_selected(u16 lport, u16 rport, u32 netns)
+{
+#if FILTER_PORT
+	if (!port_filter.lookup(&lport) && !port_filter.lookup(&rport))
+		return 0;
+#endif
+#if FILTER_NETNS
+	if (!netns_filter.lookup(&netns))
+		return 0;
+#endif
+	return 1;
 }
 
 /* log2 bucket of a latency: 0 for 0 ns, else 1 + floor(log2(ns)), capped at SK_BUCKETS - 1. */
@@ -115,37 +123,17 @@ static __always_inline void countmin_add(struct sk_conn *c)
 
 static __always_inline void read_tuple(void *sk, struct sk_conn *c)
 {
-	u16 fam = 0, dport = 0, num = 0;
-	bpf_probe_read_kernel(&fam, sizeof(fam), sk + OFF_SKC_FAMILY);
-	bpf_probe_read_kernel(&dport, sizeof(dport), sk + OFF_SKC_DPORT);
-	bpf_probe_read_kernel(&num, sizeof(num), sk + OFF_SKC_NUM);
-	c->family = (u8)fam;
-	c->rport = __builtin_bswap16(dport);
-	c->lport = num;
-	if (fam == AF_INET6_) {
-		bpf_probe_read_kernel(c->laddr, 16, sk + OFF_SKC_V6_RCV_SADDR);
-		bpf_probe_read_kernel(c->raddr, 16, sk + OFF_SKC_V6_DADDR);
-	} else {
-		bpf_probe_read_kernel(c->laddr, 4, sk + OFF_SKC_RCV_SADDR);
-		bpf_probe_read_kernel(c->raddr, 4, sk + OFF_SKC_DADDR);
-	}
-	void *net = 0;
-	bpf_probe_read_kernel(&net, sizeof(net), sk + OFF_SKC_NET);
-	if (net)
-		bpf_probe_read_kernel(&c->netns, sizeof(c->netns), net + OFF_NET_NS_INUM);
+	struct sock_tuple t = {};
+	read_sock_tuple(sk, &t, c->laddr, c->raddr);
+	c->family = (u8)t.family;
+	c->lport = t.lport;
+	c->rport = t.rport;
+	c->netns = t.netns;
 }
 
 static __always_inline int selected(struct sk_conn *c)
 {
-#if FILTER_PORT
-	if (!port_filter.lookup(&c->lport) && !port_filter.lookup(&c->rport))
-		return 0;
-#endif
-#if FILTER_NETNS
-	if (!netns_filter.lookup(&c->netns))
-		return 0;
-#endif
-	return 1;
+	return socket_selected(c->lport, c->rport, c->netns);
 }
 
 static __always_inline void hist_move(struct sk_stats *s, struct sk_stats *p, u32 from, u32 to, int first)
@@ -170,7 +158,7 @@ static __always_inline int on_io(void *sk, u16 family, u16 protocol, int ret, in
 		return 0;
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
-	if (!traced_task(tgid))
+	if (!selected_task(tgid))
 		return 0;
 	u64 skaddr = (u64)sk;
 	struct sk_open *o = opened.lookup(&skaddr);
