@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -41,6 +41,28 @@ test('writePlainParquet: DuckDB reads back every type, including long lists of c
     assert.deepEqual(rows[0], [-5n, 0, '', '0000FF', 0]);
     assert.deepEqual(rows[998], [998n * 1_000_000_007n - 5n, -998, 't998é', 'E600FF', -998]);
     assert.deepEqual(rows[999], [999n * 1_000_000_007n - 5n, -999, '', 'E700FF', -999]);
+    con.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writePlainParquet overwrite: a longer file written over in place holds exactly the new one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pq-'));
+  try {
+    const path = join(dir, 'x.parquet');
+    const column = (n: number, fill: number) => {
+      const b = new GrowableBuffer(8);
+      for (let i = 0; i < n; i++) b.byteArray(Buffer.alloc(100, fill));
+      return [{ name: 'p', type: PHYSICAL.BYTE_ARRAY, data: b.bytes() }];
+    };
+    const long = await writePlainParquet(path, column(1000, 1), 1000);
+    const short = await writePlainParquet(path, column(10, 2), 10, true);
+    assert.ok(short < long);
+    assert.equal(statSync(path).size, short, 'cut to the new length');
+    const con = await (await DuckDBInstance.create()).connect();
+    const rows = (await con.runAndReadAll(`SELECT count(*)::INT, count(DISTINCT hex(p))::INT, min(hex(p)) = repeat('02', 100), max(octet_length(p))::INT FROM read_parquet('${path}')`)).getRows();
+    assert.deepEqual(rows[0], [10, 1, true, 100]);
     con.closeSync();
   } finally {
     rmSync(dir, { recursive: true, force: true });

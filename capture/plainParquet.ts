@@ -32,10 +32,12 @@ export interface PlainColumn {
 
 /**
  * Write `columns` (each with `numRows` values) as a Parquet file at `path`, fsync'd. Asynchronous, so the
- * capture keeps reading the kernel agent while a segment goes to disk.
+ * capture keeps reading the kernel agent while a segment goes to disk. `overwrite`: `path` is an existing file
+ * whose bytes are written over in place, then cut to the new length (its blocks and cached pages are reused: see
+ * SegmentWriter.writeSpool).
  */
-export async function writePlainParquet(path: string, columns: PlainColumn[], numRows: number): Promise<number> {
-  const fh = await open(path, 'w');
+export async function writePlainParquet(path: string, columns: PlainColumn[], numRows: number, overwrite = false): Promise<number> {
+  const fh = await open(path, overwrite ? 'r+' : 'w');
   try {
     let offset = 0;
     const pending: Uint8Array[] = [];
@@ -89,6 +91,7 @@ export async function writePlainParquet(path: string, columns: PlainColumn[], nu
     write(len);
     write(MAGIC);
     await writeAll(fh, pending, offset);
+    if (overwrite) await fh.truncate(offset);
     await fh.sync();
     return offset;
   } finally {

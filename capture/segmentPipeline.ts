@@ -109,7 +109,7 @@ export class SegmentPipeline {
         const writer = await this.writer;
         const final = join(events, `${name}.parquet`);
         try {
-          const info = await writer.convert(spool, final, `events/${name}.parquet`, stats);
+          const info = await writer.convert(spool, final, `events/${name}.parquet`, stats, true);
           m.segments.push(info);
           m.events.written += info.rows;
           if (this.o.processes) await writer.writeProcesses(join(this.o.out, 'processes.parquet'), this.o.processes.all());
@@ -126,7 +126,11 @@ export class SegmentPipeline {
   /** Close the last segment and wait until every closed segment is on disk (or failed). */
   async close(): Promise<void> {
     this.rotate();
-    await this.conversions;
+    try {
+      await this.conversions;
+    } finally {
+      SegmentWriter.removeSpare(join(this.o.out, 'events'));
+    }
   }
 
   private stop(message: string): void {
