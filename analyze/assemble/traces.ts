@@ -89,14 +89,14 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
 async function resolveRoots(engine: Engine): Promise<number> {
   const d = engine.dialect;
   await engine.exec(
-    d.createTableAs(
+    d.createScratchTableAs(
       'roots_start',
       `SELECT s.span_id AS span_id, coalesce(e.parent_span_id, s.span_id) AS anc, e.parent_span_id IS NULL AS done
        FROM spans_t s LEFT JOIN edges_t e ON e.child_span_id = s.span_id`,
     ),
   );
-  await engine.exec(d.createTableAs('roots_done', 'SELECT span_id, anc, done FROM roots_start WHERE done'));
-  await engine.exec(d.createTableAs('roots_pending', 'SELECT span_id, anc FROM roots_start WHERE NOT done'));
+  await engine.exec(d.createScratchTableAs('roots_done', 'SELECT span_id, anc, done FROM roots_start WHERE done'));
+  await engine.exec(d.createScratchTableAs('roots_pending', 'SELECT span_id, anc FROM roots_start WHERE NOT done'));
   await engine.exec('DROP TABLE roots_start');
   let pending = -1;
   for (let round = 0; round <= MAX_ROUNDS; round++) {
@@ -105,7 +105,7 @@ async function resolveRoots(engine: Engine): Promise<number> {
     if (pending === 0 || round === MAX_ROUNDS) break;
     // A span's ancestor is resolved (its root is known: done), still climbing (one more doubling), or no span (NULL).
     await engine.exec(
-      d.createTableAs(
+      d.createScratchTableAs(
         'roots_next',
         `SELECT x.span_id AS span_id, CASE WHEN y.span_id IS NOT NULL THEN y.anc ELSE p.anc END AS anc,
                 CASE WHEN y.span_id IS NOT NULL THEN true WHEN p.span_id IS NOT NULL THEN false END AS done
@@ -114,7 +114,7 @@ async function resolveRoots(engine: Engine): Promise<number> {
     );
     await engine.insertByName('roots_done', 'SELECT span_id, anc, done FROM roots_next WHERE done IS NULL OR done');
     await engine.exec('DROP TABLE roots_pending');
-    await engine.exec(d.createTableAs('roots_pending', 'SELECT span_id, anc FROM roots_next WHERE NOT done'));
+    await engine.exec(d.createScratchTableAs('roots_pending', 'SELECT span_id, anc FROM roots_next WHERE NOT done'));
     await engine.exec('DROP TABLE roots_next');
   }
   await engine.exec(

@@ -42,6 +42,8 @@ function chString(s: string): string {
 export const clickhouseDialect: Dialect = {
   name: 'clickhouse',
   createTableAs: (name, select, orderBy) => `CREATE OR REPLACE TABLE ${name} ${mergeTree(orderBy)} AS ${select}`,
+  // A table like any other: the engine's temporary tables belong to one session, and streams open their own.
+  createScratchTableAs: (name, select) => `CREATE OR REPLACE TABLE ${name} ${mergeTree()} AS ${select}`,
   createTable: (name, schema, orderBy) =>
     `CREATE OR REPLACE TABLE ${name} (${schema.map(([n, t]) => `${n} Nullable(${CH_TYPES[t]})`).join(', ')}) ${mergeTree(orderBy)}`,
   listAgg,

@@ -28,6 +28,8 @@ import { sqlString, type Dialect, type Engine, type EngineSettings, type Parquet
 export const duckdbDialect: Dialect = {
   name: 'duckdb',
   createTableAs: (name, select) => `CREATE OR REPLACE TABLE ${name} AS ${select}`,
+  // A temporary table: in memory (spilled to temp_directory beyond memory_limit), visible to this connection only.
+  createScratchTableAs: (name, select) => `CREATE OR REPLACE TEMP TABLE ${name} AS ${select}`,
   createTable: (name, schema) => `CREATE OR REPLACE TABLE ${name} (${columnList(schema)})`,
   listAgg: (expr, orderBy) => `list(${expr} ORDER BY ${orderBy})`,
   listElement: (list, i) => `(${list})[${i}]`,
