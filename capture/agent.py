@@ -98,6 +98,8 @@ def build_cflags(cfg):
         "FILTER_PORT": int(bool(cfg["ports"])),
         "FILTER_NETNS": int(bool(cfg["netns"])),
     }
+    if os.environ.get("NITRACE_PROFILE_STOP"):  # bench/bpfParts.ts: cost of the data path's parts (nitrace.bpf.c)
+        defines["PROFILE_STOP"] = int(os.environ["NITRACE_PROFILE_STOP"])
     defines.update(kernel_offsets())
     flags += ["-D%s=%s" % (k, v) for k, v in defines.items()]
     return flags

@@ -496,6 +496,15 @@ static __always_inline u32 gather_iov(u8 *dst, u64 iovp, u32 iovcnt, u32 want)
 	return off;
 }
 
+/* PROFILE_STOP (bench/bpfParts.ts only; 0, the default, compiles nothing in): return after stage N of the data path,
+ * so that bpf_stats run times of consecutive stages give the cost of each part. */
+#ifndef PROFILE_STOP
+#define PROFILE_STOP 0
+#endif
+#define PROFILE_STAGE(n) \
+	if (PROFILE_STOP == (n)) \
+		return 0;
+
 static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 direction)
 {
 	int ret = (int)ctx->args[1];
@@ -503,10 +512,12 @@ static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 di
 		return 0;
 	if (direction == NT_DIR_RECV && (ctx->args[2] & MSG_PEEK_))
 		return 0;
+	PROFILE_STAGE(1) /* dispatch only */
 	u64 id = bpf_get_current_pid_tgid();
 	struct thread_state *t = current_state(id);
 	if (!t || !t->traced)
 		return 0;
+	PROFILE_STAGE(2) /* + the thread's filter verdict */
 	struct fast_ring *ring = this_cpu_ring();
 	if (!ring)
 		return 0;
@@ -544,12 +555,15 @@ static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 di
 		t->cached_gen = gen;
 	}
 	send_thread_fast(ring, t, id);
+	PROFILE_STAGE(3) /* + the socket's connection number (per-thread cache or connection table) */
 	struct call_t call = {};
 	decode_call(t, &call);
+	PROFILE_STAGE(4) /* + syscall, fd and buffer from the saved registers */
 	u32 bytes = ret > 0 ? (u32)ret : 0;
 	u32 seq = first_seq(sk, direction, bytes);
+	PROFILE_STAGE(5) /* + the TCP sequence number */
 	u32 want = bytes < snaplen ? bytes : snaplen;
-	if (call.mode == BUF_NONE)
+	if (call.mode == BUF_NONE || PROFILE_STOP == 6) /* 6: + the record, without payload */
 		want = 0;
 	u8 *gathered = 0;
 	if (call.mode > BUF_PLAIN && want > 0) {

@@ -1,0 +1,140 @@
+/**
+ * bpfParts: what each part of the capture's data path (capture/nitrace.bpf.c, on_sock_io) costs, from bpf_stats.
+ *
+ *   node dist/bench/bpfParts.js [--rounds N] [--iterations N]      (root; ~1 min per round on a quiet machine)
+ *
+ * The program is compiled with PROFILE_STOP=k (NITRACE_PROFILE_STOP, read by capture/agent.py), which returns after
+ * stage k: 1 dispatch only, 2 + the thread's filter verdict, 3 + the socket's connection number, 4 + registers,
+ * 5 + TCP sequence number, 6 + the record without payload, 0 the whole path (+ the 256-byte payload copy). Each
+ * round loads every variant once, in an order rotated by round, and runs the same loopback write+read loop
+ * (bench/syscall_loop.c, 256 bytes, CPU 1; capture on CPU 0) under kernel.bpf_stats_enabled=1 (restored after).
+ * A part's cost is the difference between consecutive stages' ns per run of the two sock_* programs, taken round by
+ * round (t interval over rounds). bpf_stats adds its own clock reads to every run: the absolute numbers are a
+ * little high, the differences are not affected. Writes bench/results/bpf-parts-<time>.json. Dev numbers on a
+ * busy machine are noisy (other tasks' cache and TLB pressure, the VM's steal time inside a run): say so.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { packageRoot } from '../core/version.js';
+import { startBackgroundCapture } from '../capture/backgroundCapture.js';
+import { machineInfo, loadavg, writeResult } from './machine.js';
+import { processTree } from './procCpu.js';
+import { median, tInterval, fmtDiff } from './stats.js';
+
+const argv = process.argv.slice(2);
+const arg = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+const ROUNDS = Number(arg('--rounds') ?? 5);
+const ITER = Number(arg('--iterations') ?? 50_000); // write+read pairs per measurement: 2 socket syscalls each
+
+/** Stages in path order (PROFILE_STOP values); 0 is the whole path, so it comes last. */
+const STAGES = [
+  { stop: 1, part: 'dispatch (the program runs and returns)' },
+  { stop: 2, part: "thread's filter verdict (threads array)" },
+  { stop: 3, part: "socket's connection number (per-thread cache, ring and generation lookups)" },
+  { stop: 4, part: 'syscall, fd, buffer from the saved registers' },
+  { stop: 5, part: 'TCP sequence number' },
+  { stop: 6, part: 'record without payload (timestamp, ring write, counter)' },
+  { stop: 0, part: '256-byte payload copy' },
+];
+const SOCK_PROGRAMS = ['raw_tracepoint__sock_send_length', 'raw_tracepoint__sock_recv_length'];
+
+const work = mkdtempSync(join(tmpdir(), 'nitrace-bpfparts-'));
+const LOOP = join(work, 'syscall_loop');
+const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+function programIds(pids: readonly number[]): Set<number> {
+  const ids = new Set<number>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fdinfo`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^prog_id:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+        if (m) ids.add(Number(m[1]));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return ids;
+}
+
+function runStats(ids: Set<number>): Map<string, { run_time_ns: number; run_cnt: number }> {
+  const all = JSON.parse(spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' }).stdout || '[]') as { id: number; name: string; run_time_ns?: number; run_cnt?: number }[];
+  return new Map(all.filter((p) => ids.has(p.id)).map((p) => [p.name, { run_time_ns: p.run_time_ns ?? 0, run_cnt: p.run_cnt ?? 0 }]));
+}
+
+/** ns per run of the two sock_* programs together, over one loop of ITER write+read pairs. */
+async function measure(stop: number): Promise<{ ns_per_run: number; runs: number; loop_cpu_ns_per_syscall: number; loadavg: string }> {
+  const out = join(work, `cap-${stop}`);
+  process.env.NITRACE_PROFILE_STOP = String(stop);
+  const cap = await startBackgroundCapture(['--out', out, '--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64', '--no-greenlet', '--force'], ['taskset', '-c', '0'], 300_000);
+  try {
+    const ids = programIds(processTree([cap.child.pid!]));
+    execFileSync('taskset', ['-c', '1', LOOP, 'tcp', '5000', '256']); // warm: the thread's and socket's first records
+    const before = runStats(ids);
+    const [syscalls, , cpuNs] = execFileSync('taskset', ['-c', '1', LOOP, 'tcp', String(ITER), '256'], { encoding: 'utf8' }).trim().split(' ').map(Number);
+    const after = runStats(ids);
+    let ns = 0;
+    let runs = 0;
+    for (const name of SOCK_PROGRAMS) {
+      const a = after.get(name);
+      const b = before.get(name);
+      if (!a || !b) throw new Error(`bpfParts: program ${name} not found among the capture's (${[...after.keys()].join(', ')})`);
+      ns += a.run_time_ns - b.run_time_ns;
+      runs += a.run_cnt - b.run_cnt;
+    }
+    return { ns_per_run: ns / Math.max(1, runs), runs, loop_cpu_ns_per_syscall: cpuNs! / syscalls!, loadavg: loadavg() };
+  } finally {
+    await cap.stop();
+    rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bpfParts needs root (it loads probes)');
+  const date = new Date().toISOString();
+  const machine = machineInfo();
+  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', LOOP, join(packageRoot, 'bench', 'syscall_loop.c')]);
+  const prev = execFileSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).trim();
+  execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+  const rounds: Record<number, ReturnType<typeof measure> extends Promise<infer T> ? T : never>[] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = [...STAGES.slice(r % STAGES.length), ...STAGES.slice(0, r % STAGES.length)];
+      const row: (typeof rounds)[number] = {};
+      for (const s of order) {
+        row[s.stop] = await measure(s.stop);
+        log(`round ${r} stop ${s.stop}: ${row[s.stop]!.ns_per_run.toFixed(0)} ns/run (${row[s.stop]!.runs} runs), load ${row[s.stop]!.loadavg.split(' ')[0]}`);
+      }
+      rounds.push(row);
+    }
+  } finally {
+    execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${prev}`]);
+  }
+  const parts = STAGES.map((s, i) => {
+    const per = rounds.map((row) => row[s.stop]!.ns_per_run - (i ? row[STAGES[i - 1]!.stop]!.ns_per_run : 0));
+    return { stage: s.stop, part: s.part, added_ns: tInterval(per), per_round: per.map((x) => Math.round(x)), stage_median_ns: median(rounds.map((row) => row[s.stop]!.ns_per_run)) };
+  });
+  const file = writeResult('bpf-parts', date, {
+    date, kind: 'bpf-parts', machine, label: process.env.BENCH_LABEL ?? null, rounds: ROUNDS, iterations: ITER,
+    method: 'bpf_stats run_time_ns / run_cnt of sock_send_length + sock_recv_length, nitrace.bpf.c compiled with PROFILE_STOP=k; part = stage k minus the stage before, per round',
+    load_after: loadavg(), parts, raw: rounds,
+  });
+  console.log(`nitrace data path, cost per part (bpf_stats, ${ROUNDS} rounds), load ${machine.load_before} -> ${loadavg()}`);
+  for (const p of parts) console.log(`  ${p.part.padEnd(78)}${fmtDiff(p.added_ns, 'ns')}  (stage median ${p.stage_median_ns.toFixed(0)})`);
+  console.log(`  written to ${file}`);
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(`bpfParts: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
