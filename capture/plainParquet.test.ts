@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { writePlainParquet, PHYSICAL } from './plainParquet.js';
+import { writePlainParquet, PHYSICAL, ROW_GROUP_ROWS } from './plainParquet.js';
 import { GrowableBuffer } from './growableBuffer.js';
 
 test('writePlainParquet: DuckDB reads back every type, including long lists of columns and empty values', async () => {
@@ -63,6 +63,39 @@ test('writePlainParquet overwrite: a longer file written over in place holds exa
     const con = await (await DuckDBInstance.create()).connect();
     const rows = (await con.runAndReadAll(`SELECT count(*)::INT, count(DISTINCT hex(p))::INT, min(hex(p)) = repeat('02', 100), max(octet_length(p))::INT FROM read_parquet('${path}')`)).getRows();
     assert.deepEqual(rows[0], [10, 1, true, 100]);
+    con.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writePlainParquet: rows past ROW_GROUP_ROWS go to further row groups, every value in its row and order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pq-'));
+  try {
+    const n = 2 * ROW_GROUP_ROWS + 123;
+    const i64 = new GrowableBuffer(8);
+    const i32 = new GrowableBuffer(8);
+    const text = new GrowableBuffer(8);
+    for (let i = 0; i < n; i++) {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64LE(BigInt(i) * 3n);
+      i64.copyFrom(b, 0, 8);
+      b.writeInt32LE(-i);
+      i32.copyFrom(b, 0, 4);
+      text.byteArray(Buffer.from('x'.repeat(i % 50)));
+    }
+    const path = join(dir, 'x.parquet');
+    await writePlainParquet(path, [
+      { name: 'a', type: PHYSICAL.INT64, data: i64.bytes() },
+      { name: 'b', type: PHYSICAL.INT32, data: i32.bytes() },
+      { name: 's', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: text.bytes() },
+    ], n);
+    const con = await (await DuckDBInstance.create()).connect();
+    const groups = (await con.runAndReadAll(`SELECT count(DISTINCT row_group_id)::INT FROM parquet_metadata('${path}')`)).getRows();
+    assert.deepEqual(groups[0], [3]);
+    const rows = (await con.runAndReadAll(`SELECT count(*)::INT, count(*) FILTER (a <> file_row_number * 3 OR b <> -file_row_number OR length(s) <> file_row_number % 50)::INT
+      FROM read_parquet('${path}', file_row_number = true)`)).getRows();
+    assert.deepEqual(rows[0], [n, 0]);
     con.closeSync();
   } finally {
     rmSync(dir, { recursive: true, force: true });
