@@ -98,6 +98,8 @@ const DUCKDB_FUNCTIONS = [
  */
 export class ClickHouseEngine implements Engine {
   readonly dialect = clickhouseDialect;
+  /** Files of a UNION ALL and a file's blocks are read by several threads in any order. */
+  readonly scanOrder = false;
   private constructor(
     private readonly arrow: Arrow,
     private readonly chdb: Chdb,

@@ -78,14 +78,25 @@ export interface ParquetInfo {
   columns: string[];
 }
 
+/** How `stream` reads a query. */
+export interface StreamOptions {
+  /**
+   * Rows of a query without ORDER BY come in the order its scan reads them: files in the order given, each file's
+   * rows in file order (through filters and projections). Only for engines whose `scanOrder` is true.
+   */
+  scanOrder?: boolean;
+}
+
 export interface Engine {
   readonly dialect: Dialect;
+  /** True if `stream` can keep the scan order (StreamOptions.scanOrder); else a reader must ORDER BY. */
+  readonly scanOrder: boolean;
   /** Runs statements that return nothing useful (DDL, INSERT ... SELECT). */
   exec(sql: string): Promise<void>;
   /** Runs one query and returns every row. Keep results small: aggregate in SQL first. */
   query<T = Row>(sql: string): Promise<T[]>;
   /** Runs a query and hands its result to `onChunk` block by block, in order; memory stays bounded by one block. */
-  stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>): Promise<void>;
+  stream(sql: string, onChunk: (chunk: ColumnChunk) => void | Promise<void>, opts?: StreamOptions): Promise<void>;
   /** Appends a batch to an existing table whose columns are the batch's schema, in bulk. */
   append(table: string, batch: ColumnBatch): Promise<void>;
   /**

@@ -11,9 +11,8 @@ import type { Warning } from '../diagnostics.js';
 /** Columns of the event stream, in SELECT order (parseConnections.ts). */
 export const EVENT_COLUMNS = ['conn_idx', 'send', 'ts_ns', 'pid', 'tid', 'gid', 'tcp_seq', 'bytes', 'payload'] as const;
 
-/** Rows of consecutive connections of one work unit, cut from one engine chunk. */
+/** Rows of one engine chunk (or the rows of it one worker parses), each connection's rows in time order. */
 export interface EventBlock {
-  unit: number;
   rows: number;
   /** One per EVENT_COLUMNS entry. */
   columns: CopiedColumn[];
@@ -24,6 +23,8 @@ export interface ConnectionTable {
   node: string[];
   localPort: (number | null)[];
   remotePort: (number | null)[];
+  /** Data events of the connection: its parser ends when the last one was pushed. */
+  events: number[];
 }
 
 export interface WorkerSetup {
@@ -35,29 +36,43 @@ export interface WorkerSetup {
 }
 
 /** Reader -> worker. */
-export type ToWorker = { type: 'events'; block: EventBlock } | { type: 'end-unit'; unit: number } | { type: 'close' };
+export type ToWorker = { type: 'events'; block: EventBlock } | { type: 'finish' };
 
-/** What one unit did to the diagnostics, replayed by the reader in unit order. */
-export interface DiagnosticsDelta {
+/** What one connection did to the diagnostics, replayed by the reader in connection order. */
+export interface ConnectionDiagnostics {
+  connIdx: number;
   warnings: Warning[];
   counts: Record<string, number>;
 }
 
-/** Worker -> reader. `final` marks a unit's last result, which carries its diagnostics. */
+/** Worker -> reader. `done` answers `finish`: every connection ended, its results sent before it. */
 export type FromWorker =
   | { type: 'ack' }
-  | { type: 'result'; unit: number; final: boolean; batches: Record<string, TransferredBatch>; diag?: DiagnosticsDelta; masked?: number }
+  | { type: 'result'; batches: Record<string, TransferredBatch> }
+  | { type: 'done'; diag: ConnectionDiagnostics[]; masked: number }
   | { type: 'error'; message: string };
 
-/** Rows [start, end) of a copied column, as a copy of its own (transferable on its own). */
-export function sliceColumn(c: CopiedColumn, start: number, end: number): CopiedColumn {
-  if (c.bytes && c.offsets) {
-    const a = c.offsets[start]!;
-    const offsets = c.offsets.slice(start, end + 1);
-    for (let i = 0; i < offsets.length; i++) offsets[i]! -= a;
-    return { values: null, bytes: c.bytes.slice(a, c.offsets[end]!), offsets, nulls: c.nulls?.slice(start, end) ?? null };
+
+/** The rows `rows` (ascending) of a copied column, as a copy of its own. */
+export function pickRows(c: CopiedColumn, rows: Uint32Array): CopiedColumn {
+  const n = rows.length;
+  let nulls: Uint8Array | null = null;
+  if (c.nulls) {
+    nulls = new Uint8Array(n);
+    for (let i = 0; i < n; i++) nulls[i] = c.nulls[rows[i]!]!;
   }
-  return { values: c.values!.slice(start, end), bytes: null, offsets: null, nulls: c.nulls?.slice(start, end) ?? null };
+  if (c.bytes && c.offsets) {
+    const src = c.offsets;
+    const offsets = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + src[rows[i]! + 1]! - src[rows[i]!]!;
+    const bytes = new Uint8Array(offsets[n]!);
+    for (let i = 0; i < n; i++) bytes.set(c.bytes.subarray(src[rows[i]!]!, src[rows[i]! + 1]!), offsets[i]!);
+    return { values: null, bytes, offsets, nulls };
+  }
+  const v = c.values!;
+  const values = new (v.constructor as new (n: number) => typeof v)(n);
+  for (let i = 0; i < n; i++) values[i] = v[rows[i]!]!;
+  return { values, bytes: null, offsets: null, nulls };
 }
 
 /** The buffers of a block, for postMessage's transfer list. */

@@ -1,11 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { Diagnostics } from '../diagnostics.js';
-import { ColumnBatch, copyColumn, type CopiedColumnType, type TableSchema, type TransferredBatch } from '../engine/columns.js';
+import { ColumnBatch, copyColumn, type CopiedColumn, type CopiedColumnType, type TableSchema, type TransferredBatch } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
 import { Progress } from '../progress.js';
 import { protocols } from '../protocols/registry.js';
 import { CALL_IDS_SCHEMA, CALL_SIDES_SCHEMA } from './callSpans.js';
-import { blockBuffers, sliceColumn, type ConnectionTable, type EventBlock, type FromWorker, type ToWorker, type WorkerSetup } from './eventBlock.js';
+import { blockBuffers, pickRows, type ConnectionDiagnostics, type ConnectionTable, type EventBlock, type FromWorker, type ToWorker, type WorkerSetup } from './eventBlock.js';
 
 /** Rows buffered in JS before they are appended to the engine. */
 const FLUSH_ROWS = 50_000;
@@ -18,20 +18,28 @@ export interface ParseOptions {
   /** Parse worker threads (default 1); outputs are the same for any number. */
   workers?: number;
   /**
-   * Bytes of payload the engine may sort at once (default: unbounded). Beyond it the connections are read in
-   * consecutive ranges, one sort each, in the same order as one sort would give.
+   * Bytes of payload the engine may sort at once (default: unbounded), where events must be sorted (see below).
+   * Beyond it the connections are read in consecutive ranges, one sort each, in the same order as one sort.
    */
   sortBudgetBytes?: number;
+  /** Read captures in their files' order where the engine and the files allow it (default true; false: sort all). */
+  scanOrder?: boolean;
 }
 
 /**
- * The parse step: every connection's data events, in (connection, time) order straight from the capture files
- * (the engine sorts, spilling to disk when it must), are read block by block as columns and dealt, in work units of
- * whole connections, to parse worker threads (unitParser.ts: one ConnectionParser per connection at a time); their
- * calls and messages come back as column batches and are appended to `call_sides`, `call_ids` and each messaging
- * protocol's table in bulk, in unit order. This thread reads and appends while the workers parse, so the engine's
- * work and the parsers' overlap on two cores. Tables made: `conns` (one row per
- * connection), `threads` (thread names), and those above.
+ * The parse step: every connection's data events, in time order, become call sides and messages.
+ *
+ * Capture segments hold each node's events in `mono_ns` order already, so where the engine can keep the scan order
+ * (Engine.scanOrder) each capture is read in file order, without a sort: block by block, as columns; each event's
+ * connection is found by a hash of its connection columns, and blocks go to parse worker threads (one per
+ * connection hash range, streamParser.ts: one ConnectionParser per open connection, holding only its open frame)
+ * while this thread reads on. A first light pass checks that order (mono_ns never goes back; events of one
+ * connection at the same mono_ns come in (send, tcp_seq) order); a capture that fails it, and every capture on an
+ * engine that cannot keep the scan order, is read sorted by (connection, time) instead (the engine sorts, spilling
+ * to disk when it must; see sortBudgetBytes). Either way every connection sees the same events in the same order,
+ * so the results are the same. Results come back as column batches and are appended to `call_sides`, `call_ids`
+ * and each messaging protocol's table in bulk; what each connection counted and warned about is merged in
+ * connection order. Tables made: `conns` (one row per connection), `threads` (thread names), and those above.
  */
 export async function parseConnections(engine: Engine, diag: Diagnostics, opts: ParseOptions): Promise<void> {
   const d = engine.dialect;
@@ -55,15 +63,20 @@ export async function parseConnections(engine: Engine, diag: Diagnostics, opts: 
   diag.add('connections', Number(totals?.conns ?? 0n));
   const progress = new Progress('analyze: parsing events', Number(totals?.events ?? 0n), opts.progress);
 
-  const conns: ConnectionTable = { node: [], localPort: [], remotePort: [] };
+  const conns: ConnectionTable = { node: [], localPort: [], remotePort: [], events: [] };
   const sortBytes: number[] = [];
-  for (const c of await engine.query<{ conn_idx: number; node: string; local_port: number | null; remote_port: number | null; n_events: bigint; payload_bytes: bigint | null }>(
-    'SELECT conn_idx, node, local_port, remote_port, n_events, payload_bytes FROM conns',
+  /** Connection key (CONN_KEY) -> conn_idx; null if two connections share a key. */
+  let byKey: Map<bigint, number> | null = new Map();
+  for (const c of await engine.query<{ conn_idx: number; node: string; local_port: number | null; remote_port: number | null; n_events: bigint; payload_bytes: bigint | null; conn_key: bigint }>(
+    `SELECT conn_idx, node, local_port, remote_port, n_events, payload_bytes, ${connKey(d)} AS conn_key FROM conns`,
   )) {
     conns.node[c.conn_idx] = c.node;
     conns.localPort[c.conn_idx] = c.local_port;
     conns.remotePort[c.conn_idx] = c.remote_port;
+    conns.events[c.conn_idx] = Number(c.n_events);
     sortBytes[c.conn_idx] = Number(c.payload_bytes ?? 0n) + SORT_ROW_BYTES * Number(c.n_events);
+    if (byKey?.has(c.conn_key)) byKey = null;
+    else byKey?.set(c.conn_key, c.conn_idx);
   }
 
   const schemas = new Map<string, TableSchema>([
@@ -73,57 +86,146 @@ export async function parseConnections(engine: Engine, diag: Diagnostics, opts: 
   ]);
   const n = Math.max(1, Math.floor(opts.workers ?? 1));
   const setup: WorkerSetup = { conns, mask: opts.mask, flushRows: FLUSH_ROWS };
-  const pool = new ParsePool(n, setup, async (table, batch) => engine.append(table, ColumnBatch.fromTransfer(schemas.get(table)!, batch)), diag);
+  const pool = new ParsePool(n, setup, async (table, batch) => engine.append(table, ColumnBatch.fromTransfer(schemas.get(table)!, batch)));
   let done = 0;
+  const dataEvents = `event = 'data' AND direction IN ('send', 'recv')`;
   try {
-    // Work units: runs of whole connections of at least UNIT_EVENTS events, dealt to the workers in turn.
-    let unit = 0;
-    let unitEvents = 0;
-    let lastConn = -1;
-    const ranges = connectionRanges(sortBytes, opts.sortBudgetBytes ?? Infinity);
-    if (ranges.length > 1) diag.add('parse_sort_passes', ranges.length);
-    for (const [first, last] of ranges) {
+    const [captures] = await engine.query<{ list: number[] | null }>(`SELECT ${d.listAgg('capture', 'capture')} AS list FROM (SELECT DISTINCT capture FROM events)`);
+    const all = captures?.list ?? [];
+    const keys = byKey;
+    const checked = (opts.scanOrder ?? true) && engine.scanOrder && keys !== null;
+    // Captures without data events are in neither set (nothing to read).
+    const inOrder = checked && all.length > 0 ? await capturesInScanOrder(engine, dataEvents) : { ok: new Set<number>(), bad: new Set<number>(all) };
+    const sorted = [...inOrder.bad];
+    // Only captures found out of order are counted (the summary is the same on every engine).
+    if (checked && sorted.length > 0) diag.add('parse_captures_out_of_order', sorted.length);
+    if (keys && inOrder.ok.size > 0) {
+      // One stream for all of them (a stream start commits the results appended so far, see DuckDbEngine.stream).
       await engine.stream(
-        `SELECT c.conn_idx, (e.direction = 'send')::INTEGER AS send, e.ts_ns, e.pid, e.tid, e.gid, e.tcp_seq, e.bytes, e.payload
-         FROM events e JOIN (SELECT * FROM conns WHERE conn_idx BETWEEN ${first} AND ${last}) c
-           ON e.node = c.node AND e.conn_id IS NOT DISTINCT FROM c.conn_id
-          AND e.local_addr IS NOT DISTINCT FROM c.local_addr AND e.local_port IS NOT DISTINCT FROM c.local_port
-          AND e.remote_addr IS NOT DISTINCT FROM c.remote_addr AND e.remote_port IS NOT DISTINCT FROM c.remote_port
-         WHERE e.event = 'data' AND e.direction IN ('send', 'recv')
-         ORDER BY c.conn_idx, e.mono_ns, send, e.tcp_seq`,
+        `SELECT ${connKey(d)} AS conn_key, (direction = 'send')::INTEGER AS send, ts_ns, pid, tid, gid, tcp_seq, bytes, payload
+         FROM events WHERE capture IN (${[...inOrder.ok].join(', ')}) AND ${dataEvents}`,
         async (chunk) => {
-          const columns = EVENT_COLUMN_TYPES.map((t, i) => copyColumn(chunk, i, t));
-          const conn = columns[0]!.values as Int32Array;
           const rows = chunk.rowCount;
-          let start = 0;
+          const key = copyColumn(chunk, 0, 'UBIGINT').values as BigUint64Array;
+          const conn = new Int32Array(rows);
           for (let i = 0; i < rows; i++) {
-            const c = conn[i]!;
-            if (c === lastConn) continue;
-            if (unitEvents + i - start >= UNIT_EVENTS && lastConn >= 0) {
-              if (i > start) await pool.send({ unit, rows: i - start, columns: columns.map((col) => sliceColumn(col, start, i)) });
-              pool.endUnit(unit++);
-              unitEvents = 0;
-              start = i;
-            }
-            lastConn = c;
+            const c = keys.get(key[i]!);
+            if (c === undefined) throw new Error(`parse: an event matches no connection (key ${key[i]})`);
+            conn[i] = c;
           }
-          if (rows > start) {
-            await pool.send({ unit, rows: rows - start, columns: start === 0 ? columns : columns.map((col) => sliceColumn(col, start, rows)) });
-            unitEvents += rows - start;
-          }
+          const columns = EVENT_COLUMN_TYPES.map((t, i) => (i === 0 ? { values: conn, bytes: null, offsets: null, nulls: null } : copyColumn(chunk, i, t)));
+          await pool.send(rows, columns);
           done += rows;
           progress.update(done);
         },
+        { scanOrder: true },
       );
     }
-    if (lastConn >= 0) pool.endUnit(unit);
-    await pool.finish();
+    if (sorted.length > 0) {
+      const ranges = connectionRanges(sortBytes, opts.sortBudgetBytes ?? Infinity);
+      if (ranges.length > 1) diag.add('parse_sort_passes', ranges.length);
+      for (const [first, last] of ranges) {
+        await engine.stream(
+          `SELECT c.conn_idx, (e.direction = 'send')::INTEGER AS send, e.ts_ns, e.pid, e.tid, e.gid, e.tcp_seq, e.bytes, e.payload
+           FROM events e JOIN (SELECT * FROM conns WHERE conn_idx BETWEEN ${first} AND ${last}) c
+             ON e.node = c.node AND e.conn_id IS NOT DISTINCT FROM c.conn_id
+            AND e.local_addr IS NOT DISTINCT FROM c.local_addr AND e.local_port IS NOT DISTINCT FROM c.local_port
+            AND e.remote_addr IS NOT DISTINCT FROM c.remote_addr AND e.remote_port IS NOT DISTINCT FROM c.remote_port
+           WHERE e.capture IN (${sorted.join(', ')}) AND e.${dataEvents.replace(' AND ', ' AND e.')}
+           ORDER BY c.conn_idx, e.mono_ns, send, e.tcp_seq`,
+          async (chunk) => {
+            const rows = chunk.rowCount;
+            await pool.send(
+              rows,
+              EVENT_COLUMN_TYPES.map((t, i) => copyColumn(chunk, i, t)),
+            );
+            done += rows;
+            progress.update(done);
+          },
+        );
+      }
+    }
+    const ended = await pool.finish();
+    // Each connection's counts and warnings in connection order: the same summary whatever read it and how.
+    ended.sort((a, b) => a.connIdx - b.connIdx);
+    for (const c of ended) {
+      for (const w of c.warnings) diag.warn(w.code, w.message, w.count);
+      for (const [k, v] of Object.entries(c.counts)) diag.add(k, v);
+    }
   } finally {
     await pool.close();
   }
   if (pool.masked > 0) diag.add('ground_truth_fields_masked', pool.masked);
   progress.done();
 }
+
+/** A connection's identity within the whole analysis as one 64-bit hash (same columns as `conns`' key). */
+function connKey(d: Engine['dialect']): string {
+  return d.hash('node', 'conn_id', 'local_addr', 'local_port', 'remote_addr', 'remote_port');
+}
+
+/**
+ * The captures whose data events, as the engine scans them, are in the order the parsers need (`ok`; the others
+ * with data events: `bad`): mono_ns never goes
+ * back, and events of one connection at the same mono_ns come in (send, tcp_seq) order (the sort's tie-breakers).
+ * One pass over every capture, three numbers and a hash per event (no payloads).
+ */
+async function capturesInScanOrder(engine: Engine, dataEvents: string): Promise<{ ok: Set<number>; bad: Set<number> }> {
+  const ok = new Set<number>();
+  const bad = new Set<number>();
+  let capture = -1;
+  let prev: bigint | null = null;
+  let prevKey = 0n;
+  let prevSend = 0;
+  let prevSeq = 0n;
+  /** Ties are rare (4 in 1.37 M events of a Tempest run): the events at mono_ns `prev` so far, key -> (send, seq). */
+  let tie: Map<bigint, [number, bigint]> | null = null;
+  await engine.stream(
+    `SELECT capture, mono_ns, ${connKey(engine.dialect)} AS conn_key, (direction = 'send')::INTEGER AS send,
+            coalesce(tcp_seq, CAST(${MAX_U64} AS ${engine.dialect.type('UBIGINT')})) AS tcp_seq
+     FROM events WHERE ${dataEvents}`,
+    (chunk) => {
+      const cap = copyColumn(chunk, 0, 'INTEGER').values as Int32Array;
+      const mono = copyColumn(chunk, 1, 'BIGINT');
+      const monoV = mono.values as BigInt64Array;
+      const keys = copyColumn(chunk, 2, 'UBIGINT').values as BigUint64Array;
+      const send = copyColumn(chunk, 3, 'INTEGER').values as Int32Array;
+      const seq = copyColumn(chunk, 4, 'UBIGINT').values as BigUint64Array;
+      for (let i = 0; i < chunk.rowCount; i++) {
+        if (cap[i] !== capture) {
+          capture = cap[i]!;
+          // A capture seen twice (its events not in one run) is not in scan order either.
+          if (ok.has(capture)) bad.add(capture);
+          ok.add(capture);
+          prev = null;
+          tie = null;
+        }
+        if (bad.has(capture)) continue;
+        const m = monoV[i]!;
+        if (mono.nulls?.[i] || (prev !== null && m < prev)) {
+          bad.add(capture);
+          continue;
+        }
+        if (m === prev) {
+          tie ??= new Map([[prevKey, [prevSend, prevSeq]]]);
+          const last = tie.get(keys[i]!);
+          if (last && (last[0] > send[i]! || (last[0] === send[i]! && last[1] > seq[i]!))) bad.add(capture);
+          tie.set(keys[i]!, [send[i]!, seq[i]!]);
+        } else tie = null;
+        prev = m;
+        prevKey = keys[i]!;
+        prevSend = send[i]!;
+        prevSeq = seq[i]!;
+      }
+    },
+    { scanOrder: true },
+  );
+  for (const c of bad) ok.delete(c);
+  return { ok, bad };
+}
+
+/** NULL tcp_seq sorts last (ORDER BY's default). */
+const MAX_U64 = '18446744073709551615';
 
 /** Engine types of the event stream's columns (EVENT_COLUMNS). */
 const EVENT_COLUMN_TYPES: CopiedColumnType[] = ['INTEGER', 'INTEGER', 'BIGINT', 'INTEGER', 'INTEGER', 'UBIGINT', 'UBIGINT', 'BIGINT', 'BLOB'];
@@ -154,24 +256,21 @@ export function connectionRanges(sortBytes: readonly number[], budget: number): 
   return ranges;
 }
 
-/** Events per work unit (whole connections; a unit is only cut between connections). */
-const UNIT_EVENTS = 20_000;
 /** Event blocks a worker may have queued before the reader waits for it. */
 const MAX_QUEUED_BLOCKS = 8;
 
 /**
- * The parse workers: blocks of unit u go to worker u mod n; results are appended, and each unit's diagnostics
- * merged, strictly in unit order (a worker's results for a later unit wait for the earlier units), so the tables
- * and summary are the same whatever the number of workers.
+ * The parse workers: connection c is parsed by worker c mod n (its events in the order they were read), so each
+ * connection's parser lives in one thread. Results are appended as they come; each connection's diagnostics
+ * come back at the end (finish), to be merged in connection order.
  */
 class ParsePool {
   masked = 0;
   private readonly workers: Worker[];
   private readonly queued: number[];
   private readonly waiting: (() => void)[] = [];
-  private readonly results = new Map<number, Extract<FromWorker, { type: 'result' }>[]>();
-  private nextUnit = 0;
-  private lastUnit = -1;
+  private readonly ended: ConnectionDiagnostics[] = [];
+  private doneCount = 0;
   private appending: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private finished: (() => void) | null = null;
@@ -180,7 +279,6 @@ class ParsePool {
     n: number,
     setup: WorkerSetup,
     private readonly append: (table: string, batch: TransferredBatch) => Promise<void>,
-    private readonly diag: Diagnostics,
   ) {
     this.queued = new Array<number>(n).fill(0);
     this.workers = Array.from({ length: n }, (_, w) => {
@@ -191,25 +289,42 @@ class ParsePool {
     });
   }
 
-  /** Queues a block on its unit's worker; waits while that worker is MAX_QUEUED_BLOCKS behind. */
-  async send(block: EventBlock): Promise<void> {
-    const w = block.unit % this.workers.length;
+  /** Deals rows of a block (columns of EVENT_COLUMNS) to the workers of their connections. */
+  async send(rows: number, columns: CopiedColumn[]): Promise<void> {
+    const n = this.workers.length;
+    if (n === 1) return this.post(0, { rows, columns });
+    const conn = columns[0]!.values as Int32Array;
+    const counts = new Uint32Array(n);
+    for (let i = 0; i < rows; i++) counts[conn[i]! % n]!++;
+    const picks = Array.from(counts, (c) => new Uint32Array(c));
+    counts.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const w = conn[i]! % n;
+      picks[w]![counts[w]!++] = i;
+    }
+    for (let w = 0; w < n; w++) {
+      const pick = picks[w]!;
+      if (pick.length > 0) await this.post(w, { rows: pick.length, columns: columns.map((c) => pickRows(c, pick)) });
+    }
+  }
+
+  /** Queues a block on a worker; waits while that worker is MAX_QUEUED_BLOCKS behind. */
+  private async post(w: number, block: EventBlock): Promise<void> {
     while (this.queued[w]! >= MAX_QUEUED_BLOCKS && !this.failure) await new Promise<void>((r) => this.waiting.push(r));
     if (this.failure) throw this.failure;
     this.queued[w]!++;
     this.workers[w]!.postMessage({ type: 'events', block } satisfies ToWorker, blockBuffers(block));
   }
 
-  endUnit(unit: number): void {
-    this.lastUnit = unit;
-    this.workers[unit % this.workers.length]!.postMessage({ type: 'end-unit', unit } satisfies ToWorker);
-  }
-
-  /** Resolves once every unit's results are appended. */
-  async finish(): Promise<void> {
-    if (this.nextUnit <= this.lastUnit && !this.failure) await new Promise<void>((r) => (this.finished = r));
+  /** Ends every connection; resolves with their diagnostics once every result is appended. */
+  async finish(): Promise<ConnectionDiagnostics[]> {
+    if (this.failure) throw this.failure;
+    const done = new Promise<void>((r) => (this.finished = r));
+    for (const w of this.workers) w.postMessage({ type: 'finish' } satisfies ToWorker);
+    await done;
     await this.appending;
     if (this.failure) throw this.failure;
+    return this.ended;
   }
 
   async close(): Promise<void> {
@@ -221,30 +336,14 @@ class ParsePool {
       this.queued[w]!--;
       for (const r of this.waiting.splice(0)) r();
     } else if (msg.type === 'error') this.fail(new Error(`parse worker: ${msg.message}`));
-    else {
-      const list = this.results.get(msg.unit) ?? [];
-      list.push(msg);
-      this.results.set(msg.unit, list);
-      this.drain();
-    }
-  }
-
-  /** Appends results of the next units in order, as far as they have arrived. */
-  private drain(): void {
-    for (;;) {
-      const list = this.results.get(this.nextUnit);
-      if (!list?.length) return;
-      const r = list.shift()!;
-      for (const [table, batch] of Object.entries(r.batches)) {
+    else if (msg.type === 'result') {
+      for (const [table, batch] of Object.entries(msg.batches)) {
         this.appending = this.appending.then(() => this.append(table, batch)).catch((e: Error) => this.fail(e));
       }
-      if (!r.final) continue;
-      for (const x of r.diag!.warnings) this.diag.warn(x.code, x.message, x.count);
-      for (const [k, v] of Object.entries(r.diag!.counts)) this.diag.add(k, v);
-      this.masked += r.masked ?? 0;
-      this.results.delete(this.nextUnit);
-      this.nextUnit++;
-      if (this.nextUnit > this.lastUnit && this.finished) this.finished();
+    } else {
+      for (const c of msg.diag) this.ended.push(c);
+      this.masked += msg.masked;
+      if (++this.doneCount === this.workers.length) this.finished?.();
     }
   }
 
