@@ -8,6 +8,8 @@ import { assembleTraces } from './assemble/traces.js';
 import { createCandidates, countCandidates } from './correlate/candidates.js';
 import { applyClocks, clockBounds, estimateClocks, type NodeClock } from './correlate/clockOffset.js';
 import { correlateContent } from './correlate/content.js';
+import { correlateDbSessions } from './correlate/dbSession.js';
+import { collectResourceIds } from './correlate/resourceIds.js';
 import { correlateSpatial } from './correlate/spatial.js';
 import { correlateOwnership } from './correlate/ownership.js';
 import { correlateTiming } from './correlate/timing.js';
@@ -95,6 +97,8 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     await diag.step('correlate_ownership', () => correlateOwnership(engine));
     await diag.step('correlate_timing', () => correlateTiming(engine));
     await diag.step('correlate_content', () => correlateContent(engine));
+    await diag.step('resource_ids', () => collectResourceIds(engine));
+    await diag.step('correlate_db_sessions', () => correlateDbSessions(engine));
     const { traces, edges } = await diag.step('assemble', () => assembleTraces(engine, diag));
     await diag.step('final_tables', () => buildFinalTables(engine));
     const outputs = {

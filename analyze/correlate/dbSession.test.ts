@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCandidates } from './candidates.js';
+import { DuckDbEngine } from '../engine/duckdb.js';
+import { correlateDbSessions } from './dbSession.js';
+
+/**
+ * One eventlet process (pid 5) handling two RPCs (A about instance U1, B about U2) on one OS thread, with two pooled
+ * MySQL connections; the sweep's per-statement guesses are given as candidates, as correlateOwnership leaves them.
+ */
+async function engineWith(statements: [span: string, conn: number, t: number, path: string][], sweep: [parent: string, child: string, evidence: string, c: number][], ids: [span: string, value: string][]): Promise<DuckDbEngine> {
+  const engine = await DuckDbEngine.open();
+  await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, conn_idx INTEGER, protocol VARCHAR, kind VARCHAR, path VARCHAR, raw_start_ns BIGINT, raw_end_ns BIGINT)`);
+  await engine.exec(`INSERT INTO spans_raw VALUES ('A', 'n', 5, 1, 'amqp', 'server', 'compute', 0, NULL), ('B', 'n', 5, 1, 'amqp', 'server', 'compute', 10, NULL)`);
+  for (const [span, conn, t, path] of statements) {
+    await engine.exec(`INSERT INTO spans_raw VALUES ('${span}', 'n', 5, ${conn}, 'mysql', 'client', '${path}', ${t}, ${t + 1})`);
+  }
+  await createCandidates(engine);
+  for (const [p, c, e, x] of sweep) await engine.exec(`INSERT INTO candidates VALUES ('${p}', '${c}', '${e}', ${x})`);
+  await engine.exec('CREATE TABLE resource_ids (span_id VARCHAR, value VARCHAR)');
+  for (const [s, v] of ids) await engine.exec(`INSERT INTO resource_ids VALUES ('${s}', '${v}')`);
+  return engine;
+}
+
+async function owners(engine: DuckDbEngine): Promise<string[]> {
+  const rows = await engine.query<{ l: string }>(`SELECT child || '<-' || parent || ' ' || evidence AS l FROM candidates
+    WHERE evidence IN ('green:session', 'content:uuid') ORDER BY child`);
+  return rows.map((r) => r.l);
+}
+
+test('db sessions: the statements of one transaction share an owner; the sweep votes, ids shared with a request lead', async () => {
+  const engine = await engineWith(
+    [
+      // connection 2: A's session (ping, select about U1, rollback), then B's (ping, update, commit, rollback)
+      ['s1', 2, 20, 'SELECT ?'], ['s2', 2, 22, 'SELECT instances WHERE uuid = ?'], ['s3', 2, 24, 'ROLLBACK'],
+      ['s4', 2, 30, 'SELECT ?'], ['s5', 2, 32, 'UPDATE instances SET x = ?'], ['s6', 2, 34, 'COMMIT'], ['s7', 2, 35, 'ROLLBACK'],
+      // connection 3: a session without ids, where the sweep's votes disagree (2 for B, 1 for A)
+      ['t1', 3, 40, 'SELECT ?'], ['t2', 3, 42, 'SELECT quotas'], ['t3', 3, 44, 'SELECT quota_classes'], ['t4', 3, 46, 'ROLLBACK'],
+    ],
+    [
+      // the sweep gave A's second statement to B (another green thread ran in between), and B's first to A
+      ['A', 's1', 'green:fifo', 0.7], ['B', 's2', 'green:resume', 0.85], ['A', 's4', 'green:resume', 0.85], ['B', 's5', 'green:resume', 0.85],
+      ['B', 't1', 'green:resume', 0.85], ['A', 't2', 'green:resume', 0.85], ['B', 't3', 'green:resume', 0.85],
+    ],
+    [['A', 'u1'], ['B', 'u2'], ['s2', 'u1'], ['s5', 'u2']],
+  );
+  try {
+    await correlateDbSessions(engine);
+    assert.deepEqual(await owners(engine), [
+      's1<-A content:uuid', 's2<-A content:uuid', 's3<-A content:uuid',
+      's4<-B content:uuid', 's5<-B content:uuid', 's6<-B content:uuid', 's7<-B content:uuid',
+      't1<-B green:session', 't2<-B green:session', 't3<-B green:session', 't4<-B green:session',
+    ]);
+  } finally {
+    engine.close();
+  }
+});
+
+test('db sessions: exact evidence (a thread, a greenlet id) names the owner and is left alone', async () => {
+  const engine = await engineWith(
+    [['s1', 2, 20, 'SELECT ?'], ['s2', 2, 22, 'SELECT instances WHERE uuid = ?'], ['s3', 2, 24, 'ROLLBACK']],
+    [['B', 's1', 'green:greenlet', 0.97], ['B', 's2', 'green:greenlet', 0.97]],
+    [['A', 'u1'], ['s2', 'u1']],
+  );
+  try {
+    await correlateDbSessions(engine);
+    // Only the rollback, which had no evidence of its own, gets the greenlet's owner; the shared id does not override it.
+    assert.deepEqual(await owners(engine), ['s3<-B green:session']);
+  } finally {
+    engine.close();
+  }
+});

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/version.js';
+import { loadedEngineFromDirs } from '../../testing/loadedEngine.js';
+import { collectResourceIds } from './resourceIds.js';
+
+const SAMPLE = join(packageRoot, 'datasets', 'samples', 'tempest-compute-servers', 'capture');
+
+test('resource ids: RPC heads give the UUIDs of their args, never the request context', async () => {
+  const { engine, cleanup } = await loadedEngineFromDirs([SAMPLE]);
+  try {
+    await collectResourceIds(engine);
+    // nova-compute's object_action saving instance c4679083-... (head cut at 2 KB, no _msg_id): its handler in
+    // nova-conductor is about that instance.
+    const [about] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM resource_ids r JOIN spans_raw s USING (span_id)
+      WHERE s.kind = 'server' AND s.protocol = 'amqp' AND s.method = 'object_action' AND r.value = 'c4679083-0492-443c-bec0-faeb68a0db58'`);
+    assert.ok(Number(about!.n) >= 1);
+    const [rpc] = await engine.query<{ spans: bigint; servers: bigint }>(`SELECT count(DISTINCT r.span_id) AS spans,
+      count(DISTINCT r.span_id) FILTER (WHERE s.kind = 'server') AS servers
+      FROM resource_ids r JOIN spans_raw s USING (span_id) WHERE s.protocol = 'amqp'`);
+    assert.ok(Number(rpc!.servers) > 100, `only ${rpc!.servers} RPC handlers with resource ids`);
+    // The context (request ids, after the args) is never read: no request id's UUID is a resource id of its message.
+    const [leak] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM resource_ids r JOIN spans_raw s USING (span_id)
+      JOIN amqp_msgs m ON m.msg_idx = s.msg_idx WHERE r.value = substr(m.request_id, 5) OR r.value = substr(m.global_request_id, 5)`);
+    assert.equal(Number(leak!.n), 0);
+    // SQL statements and HTTP paths keep theirs.
+    const kinds = await engine.query<{ protocol: string }>(`SELECT DISTINCT s.protocol FROM resource_ids r JOIN spans_raw s USING (span_id) ORDER BY 1`);
+    assert.deepEqual(kinds.map((k) => k.protocol), ['amqp', 'http', 'mysql']);
+  } finally {
+    cleanup();
+  }
+});

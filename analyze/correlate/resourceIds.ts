@@ -1,0 +1,105 @@
+import { ColumnBatch, type ColumnChunk } from '../engine/columns.js';
+import type { Engine } from '../engine/engine.js';
+import { maskPayload } from '../load/maskGroundTruth.js';
+
+const RESOURCE_IDS_SCHEMA = [
+  ['span_id', 'VARCHAR'],
+  ['value', 'VARCHAR'],
+] as const;
+
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+/** Where oslo.messaging's own ids and the request context begin in a message: the resource ids are before it. */
+const CONTEXT_START = /\\?"_(?:msg_id|unique_id|reply_q|context_)/;
+/** Bytes of a message read for its resource ids (the head: a schema-1 capture keeps 2 KB of each syscall anyway). */
+const HEAD_BYTES = 8192;
+const TWO_32 = 2 ** 32;
+
+/**
+ * `resource_ids`: the UUIDs of the resources a request or call is about (instances, images, ports, services...),
+ * one row per (span, value): from the `args` of an RPC message's captured head (before oslo's `_msg_id`,
+ * `_unique_id` and the `_context_*` keys, so never the context or its masked `_context_trace_info`), from an HTTP
+ * path, and the `sql_uuid` ids of SQL statements. RPC heads are read back from the message's byte range on its
+ * connection (events in stream order), masked like every payload the parsers see. Green threads of one eventlet
+ * process work on different resources at once, so these ids tell them apart where the order of socket events cannot
+ * (correlate/dbSession.ts).
+ */
+export async function collectResourceIds(engine: Engine): Promise<void> {
+  const d = engine.dialect;
+  await engine.exec(d.createTable('resource_ids', RESOURCE_IDS_SCHEMA));
+  const out = new ColumnBatch(RESOURCE_IDS_SCHEMA);
+  const [spanCol, valueCol] = out.columns as { push(v: unknown): void }[];
+  const add = (span: string, text: string): void => {
+    for (const v of new Set((text.match(UUID) ?? []).map((u) => u.toLowerCase()))) {
+      spanCol!.push(span);
+      valueCol!.push(v);
+    }
+  };
+  // RPC spans: the byte range of their message on the application's own side of the connection.
+  interface Msg { span: string; offset: number; length: number; text: string; done: boolean }
+  const streams = new Map<string, { base: number; msgs: Msg[] }>();
+  await engine.stream(
+    `SELECT s.span_id, m.node, k.conn_id, CASE WHEN m.dir = 'send' THEN 'send' ELSE 'recv' END AS dir, m.tcp_seq, m.length
+     FROM spans_raw s JOIN amqp_msgs m ON m.msg_idx = s.msg_idx JOIN conns k ON k.conn_idx = m.conn_idx
+     WHERE s.protocol = 'amqp' AND s.kind IN ('client', 'server') AND m.tcp_seq IS NOT NULL
+     ORDER BY m.node, k.conn_id, dir, m.conn_pos`,
+    (chunk: ColumnChunk) => {
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const key = `${chunk.string(1, i)}/${chunk.bigint(2, i)}/${chunk.string(3, i)}`;
+        const seq = Number(chunk.bigint(4, i));
+        let st = streams.get(key);
+        if (!st) streams.set(key, (st = { base: seq, msgs: [] }));
+        st.msgs.push({ span: chunk.string(0, i)!, offset: (seq - st.base + TWO_32) % TWO_32, length: Number(chunk.bigint(5, i)), text: '', done: false });
+      }
+    },
+  );
+  if (streams.size > 0) {
+    await engine.exec(d.createTableAs('resource_conns', `SELECT DISTINCT m.node AS node, k.conn_id AS conn_id
+      FROM spans_raw s JOIN amqp_msgs m ON m.msg_idx = s.msg_idx JOIN conns k ON k.conn_idx = m.conn_idx
+      WHERE s.protocol = 'amqp' AND s.kind IN ('client', 'server')`));
+    await engine.stream(
+      `SELECT e.node, e.conn_id, e.direction, e.tcp_seq, e.payload FROM events e JOIN resource_conns c ON c.node = e.node AND c.conn_id = e.conn_id
+       WHERE e.event = 'data' AND e.tcp_seq IS NOT NULL AND e.payload IS NOT NULL ORDER BY e.node, e.conn_id, e.direction, e.mono_ns`,
+      (chunk: ColumnChunk) => {
+        for (let i = 0; i < chunk.rowCount; i++) {
+          const st = streams.get(`${chunk.string(0, i)}/${chunk.bigint(1, i)}/${chunk.string(2, i)}`);
+          if (!st) continue;
+          const start = (Number(chunk.bigint(3, i)) - st.base + TWO_32) % TWO_32;
+          const payload = Uint8Array.from(chunk.bytes(4, i)!);
+          maskPayload(payload);
+          // Messages are few per connection and in stream order: the first one whose range holds the event's bytes.
+          const m = messageAt(st.msgs, start);
+          if (!m || m.done) continue;
+          m.text += Buffer.from(payload).toString('latin1');
+          if (m.text.length >= HEAD_BYTES || start + payload.length >= m.offset + m.length) m.done = true;
+        }
+      },
+    );
+    for (const st of streams.values()) {
+      for (const m of st.msgs) {
+        const cut = CONTEXT_START.exec(m.text);
+        add(m.span, cut ? m.text.slice(0, cut.index) : m.text);
+      }
+    }
+  }
+  await engine.append('resource_ids', out);
+  out.clear();
+  // HTTP paths (a request about /servers/<uuid>, /allocations/<uuid>...).
+  await engine.stream(`SELECT span_id, path FROM spans_raw WHERE protocol = 'http' AND path IS NOT NULL`, (chunk: ColumnChunk) => {
+    for (let i = 0; i < chunk.rowCount; i++) add(chunk.string(0, i)!, chunk.string(1, i)!);
+  });
+  await engine.append('resource_ids', out);
+  await engine.exec(`INSERT INTO resource_ids SELECT span_id, value FROM span_ids WHERE field = 'sql_uuid'`);
+}
+
+/** The message whose byte range [offset, offset + length) holds `pos` (binary search over ascending offsets). */
+function messageAt<M extends { offset: number; length: number }>(msgs: M[], pos: number): M | undefined {
+  let lo = 0;
+  let hi = msgs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (msgs[mid]!.offset <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  const m = msgs[lo];
+  return m && m.offset <= pos && pos < m.offset + m.length ? m : undefined;
+}
