@@ -18,6 +18,14 @@ npx tsc -p tsconfig.notebooks.json
 export JUPYTER_PATH="$kernels/share/jupyter" NITRACE_ROOT="$root"
 export NITRACE_NB_CACHE=${NITRACE_NB_CACHE:-"$root/dist/notebooks/cache"}
 mkdir -p dist/notebooks
+# The cached analyses are only as current as the library that made them: a different build clears them (a stale
+# cache once put an earlier version's accuracy into README).
+stamp=$(find dist -name '*.js' -not -path 'dist/notebooks/*' -not -path 'dist/jupyter/*' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+if [ "$(cat "$NITRACE_NB_CACHE/.library" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$NITRACE_NB_CACHE"
+  mkdir -p "$NITRACE_NB_CACHE"
+  echo "$stamp" >"$NITRACE_NB_CACHE/.library"
+fi
 [ $# -gt 0 ] || set -- notebooks/*.ipynb
 for nb in "$@"; do
   t0=$(date +%s)
