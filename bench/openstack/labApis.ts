@@ -57,7 +57,15 @@ interface Catalog {
 
 /** Issue a token; return it and the public endpoints of its catalog. */
 export async function issueToken(c: LabCredentials): Promise<Catalog> {
-  const res = await fetch(`${c.authUrl}/auth/tokens`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: tokenRequestBody(c) });
+  const url = `${c.authUrl}/auth/tokens`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: tokenRequestBody(c) });
+  } catch (e) {
+    // undici says only "fetch failed"; the reason (refused, timed out) is its cause
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach keystone at ${url} (${cause?.code ?? cause?.message ?? String(e)}): is the lab up? (make lab-up)`);
+  }
   if (res.status !== 201) throw new Error(`keystone ${c.authUrl}/auth/tokens answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const body = (await res.json()) as { token: { catalog?: { type: string; endpoints: { interface: string; url: string }[] }[] } };
   const endpoints = new Map<string, string>();
