@@ -28,6 +28,8 @@ export interface OverheadRow {
   traced: number;
   /** traced - baseline */
   added: number;
+  /** upper bound of the added cost's 95 % interval, when the run measured one (a target is met only below it) */
+  added_ci_high: number | null;
   unit: string;
   /** the same measure under `nitrace capture --mode sketch`, when the run had that arm (`sketch_capture`) */
   sketch: { traced: number; added: number } | null;
@@ -49,6 +51,8 @@ export interface Overhead {
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 /** a number, or the point estimate of a bench Interval ({value, ci_low, ci_high, ...}) */
 const pointOf = (v: unknown): number | null => (isNum(v) ? v : v && typeof v === 'object' && isNum((v as { value?: unknown }).value) ? (v as { value: number }).value : null);
+/** the upper bound of a bench Interval, or null for a bare number */
+const ciHighOf = (v: unknown): number | null => (v && typeof v === 'object' && isNum((v as { ci_high?: unknown }).ci_high) ? (v as { ci_high: number }).ci_high : null);
 
 export function readOverhead(file: string): Overhead {
   const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -64,7 +68,8 @@ export function readOverhead(file: string): Overhead {
       const sk = o.sketch_capture as Record<string, unknown> | undefined;
       const skTraced = sk ? pointOf(sk.traced_ns) : null;
       const sketch = skTraced !== null ? { traced: skTraced, added: pointOf(sk!.added_ns) ?? skTraced - baseline } : null;
-      rows.push({ measure: path, baseline, traced, added: pointOf(o.added) ?? pointOf(o.added_ns) ?? traced - baseline, unit, sketch });
+      const added = pointOf(o.added) ?? pointOf(o.added_ns) ?? traced - baseline;
+      rows.push({ measure: path, baseline, traced, added, added_ci_high: ciHighOf(o.added) ?? ciHighOf(o.added_ns), unit, sketch });
       return;
     }
     for (const [k, x] of Object.entries(o)) walk(x, path ? `${path}.${k}` : k);
