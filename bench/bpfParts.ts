@@ -13,14 +13,15 @@
  * little high, the differences are not affected. Writes bench/results/bpf-parts-<time>.json. Dev numbers on a
  * busy machine are noisy (other tasks' cache and TLB pressure, the VM's steal time inside a run): say so.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { packageRoot } from '../core/version.js';
 import { startBackgroundCapture } from '../capture/backgroundCapture.js';
 import { machineInfo, loadavg, writeResult } from './machine.js';
 import { processTree } from './procCpu.js';
+import { bpfPrograms, programsOf } from './bpfPrograms.js';
 import { median, tInterval, fmtDiff } from './stats.js';
 
 const argv = process.argv.slice(2);
@@ -44,30 +45,8 @@ const work = mkdtempSync(join(tmpdir(), 'nitrace-bpfparts-'));
 const LOOP = join(work, 'syscall_loop');
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
-function programIds(pids: readonly number[]): Set<number> {
-  const ids = new Set<number>();
-  for (const pid of pids) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fdinfo`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^prog_id:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-        if (m) ids.add(Number(m[1]));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return ids;
-}
-
 function runStats(ids: Set<number>): Map<string, { run_time_ns: number; run_cnt: number }> {
-  const all = JSON.parse(spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' }).stdout || '[]') as { id: number; name: string; run_time_ns?: number; run_cnt?: number }[];
-  return new Map(all.filter((p) => ids.has(p.id)).map((p) => [p.name, { run_time_ns: p.run_time_ns ?? 0, run_cnt: p.run_cnt ?? 0 }]));
+  return new Map(bpfPrograms().filter((p) => ids.has(p.id)).map((p) => [p.name, { run_time_ns: p.run_time_ns ?? 0, run_cnt: p.run_cnt ?? 0 }]));
 }
 
 /** ns per run of the two sock_* programs together, over one loop of ITER write+read pairs. */
@@ -76,7 +55,7 @@ async function measure(stop: number): Promise<{ ns_per_run: number; runs: number
   process.env.NITRACE_PROFILE_STOP = String(stop);
   const cap = await startBackgroundCapture(['--out', out, '--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64', '--no-greenlet', '--force'], ['taskset', '-c', '0'], 300_000);
   try {
-    const ids = programIds(processTree([cap.child.pid!]));
+    const ids = programsOf(processTree([cap.child.pid!]));
     execFileSync('taskset', ['-c', '1', LOOP, 'tcp', '5000', '256']); // warm: the thread's and socket's first records
     const before = runStats(ids);
     const [syscalls, , cpuNs] = execFileSync('taskset', ['-c', '1', LOOP, 'tcp', String(ITER), '256'], { encoding: 'utf8' }).trim().split(' ').map(Number);

@@ -32,7 +32,7 @@
  * listed in the result (other_bpf_programs) and a warning is printed.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +44,7 @@ import { median, pairedDifference, pairedRatio, fmtDiff, fmtRatio, type Interval
 import { buildReplayFile } from './replay/sampleRecords.js';
 import { sustained } from './replay/sustained.js';
 import { startCaptureFrom } from './captureFrom.js';
+import { bpfPrograms, programsOf } from './bpfPrograms.js';
 
 const argv = process.argv.slice(2);
 const arg = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
@@ -174,35 +175,6 @@ async function startPinnedCapture(out: string, filter: string[], arm: Arm = 'new
     return startBackgroundCapture(['--mode', 'sketch', '--out', out, ...sel, '--force'], ['taskset', '-c', CAPTURE_CPU], 300_000);
   }
   return startBackgroundCapture(args, ['taskset', '-c', CAPTURE_CPU], 300_000);
-}
-
-/** BPF programs loaded now (bpftool; Debian's build lists no owner pids, see programsOf). */
-function bpfPrograms(): { id: number; type: string; name: string; run_time_ns?: number; run_cnt?: number }[] {
-  const r = spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' });
-  if (r.status !== 0) return [];
-  return JSON.parse(r.stdout || '[]');
-}
-
-/** Ids of the BPF programs held open by `pids` (their fds' fdinfo names the program: "prog_id: N"). */
-function programsOf(pids: readonly number[]): Set<number> {
-  const ids = new Set<number>();
-  for (const pid of pids) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fdinfo`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^prog_id:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-        if (m) ids.add(Number(m[1]));
-      } catch {
-        // fd closed meanwhile
-      }
-    }
-  }
-  return ids;
 }
 
 /** Tracing programs loaded by others (kprobe/tracepoint/raw tracepoint/perf event): they distort every number. */
