@@ -1,7 +1,8 @@
 /**
  * bpfParts: what each part of the capture's data path (capture/nitrace.bpf.c, on_sock_io) costs, from bpf_stats.
  *
- *   node dist/bench/bpfParts.js [--rounds N] [--iterations N]      (root; ~1 min per round on a quiet machine)
+ *   node dist/bench/bpfParts.js [--rounds N] [--iterations N] [--stages 1,2,0]   (root; ~1 min per round, quiet)
+ *   node dist/bench/bpfParts.js --baseline DIR [--rounds N]      (A/B: DIR's whole data path against this one's)
  *
  * The program is compiled with PROFILE_STOP=k (NITRACE_PROFILE_STOP, read by capture/agent.py), which returns after
  * stage k: 1 dispatch only, 2 + the thread's filter verdict, 3 + the socket's connection number, 4 + registers,
@@ -12,6 +13,9 @@
  * round (t interval over rounds). bpf_stats adds its own clock reads to every run: the absolute numbers are a
  * little high, the differences are not affected. Writes bench/results/bpf-parts-<time>.json. Dev numbers on a
  * busy machine are noisy (other tasks' cache and TLB pressure, the VM's steal time inside a run): say so.
+ * --stages k,...: only those stages (in path order; a part is then the difference to the previous one listed).
+ * --baseline DIR: another built nitrace checkout (e.g. main before a data-path change); each round runs DIR's whole
+ * path (stop 0) and this checkout's, in alternating order, and the result is this one minus DIR's, round by round.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,9 +32,10 @@ const argv = process.argv.slice(2);
 const arg = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
 const ROUNDS = Number(arg('--rounds') ?? 5);
 const ITER = Number(arg('--iterations') ?? 50_000); // write+read pairs per measurement: 2 socket syscalls each
+const BASELINE = arg('--baseline');
 
 /** Stages in path order (PROFILE_STOP values); 0 is the whole path, so it comes last. */
-const STAGES = [
+const ALL_STAGES = [
   { stop: 1, part: 'dispatch (the program runs and returns)' },
   { stop: 2, part: "thread's filter verdict (threads array)" },
   { stop: 3, part: "socket's connection number (per-thread cache, ring and generation lookups)" },
@@ -39,6 +44,21 @@ const STAGES = [
   { stop: 6, part: 'record without payload (timestamp, ring write, counter)' },
   { stop: 0, part: '256-byte payload copy' },
 ];
+interface Stage {
+  stop: number;
+  part: string;
+  /** the checkout whose capture runs (default: this one) */
+  root?: string;
+}
+const only = arg('--stages')?.split(',').map(Number);
+const STAGES: Stage[] = BASELINE
+  ? [
+      { stop: 0, part: `whole path of the baseline (${BASELINE})`, root: BASELINE },
+      { stop: 0, part: 'whole path of this checkout, minus the baseline' },
+    ]
+  : ALL_STAGES.filter((s) => !only || only.includes(s.stop));
+if (!STAGES.length) throw new Error(`bpfParts: --stages ${arg('--stages')}: no such stage (${ALL_STAGES.map((s) => s.stop).join(', ')})`);
+const key = (s: Stage) => `${s.root ? 'baseline:' : ''}${s.stop}`;
 const SOCK_PROGRAMS = ['raw_tracepoint__sock_send_length', 'raw_tracepoint__sock_recv_length'];
 
 const work = mkdtempSync(join(tmpdir(), 'nitrace-bpfparts-'));
@@ -50,10 +70,10 @@ function runStats(ids: Set<number>): Map<string, { run_time_ns: number; run_cnt:
 }
 
 /** ns per run of the two sock_* programs together, over one loop of ITER write+read pairs. */
-async function measure(stop: number): Promise<{ ns_per_run: number; runs: number; loop_cpu_ns_per_syscall: number; loadavg: string }> {
+async function measure(stop: number, root?: string): Promise<{ ns_per_run: number; runs: number; loop_cpu_ns_per_syscall: number; loadavg: string }> {
   const out = join(work, `cap-${stop}`);
   process.env.NITRACE_PROFILE_STOP = String(stop);
-  const cap = await startBackgroundCapture(['--out', out, '--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64', '--no-greenlet', '--force'], ['taskset', '-c', '0'], 300_000);
+  const cap = await startBackgroundCapture(['--out', out, '--comm', 'syscall_loop', '--snaplen', '512', '--ring-mb', '64', '--no-greenlet', '--force'], ['taskset', '-c', '0'], 300_000, root);
   try {
     const ids = programsOf(processTree([cap.child.pid!]));
     execFileSync('taskset', ['-c', '1', LOOP, 'tcp', '5000', '256']); // warm: the thread's and socket's first records
@@ -83,14 +103,14 @@ async function main(): Promise<void> {
   execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', LOOP, join(packageRoot, 'bench', 'syscall_loop.c')]);
   const prev = execFileSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).trim();
   execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
-  const rounds: Record<number, ReturnType<typeof measure> extends Promise<infer T> ? T : never>[] = [];
+  const rounds: Record<string, ReturnType<typeof measure> extends Promise<infer T> ? T : never>[] = [];
   try {
     for (let r = 0; r < ROUNDS; r++) {
       const order = [...STAGES.slice(r % STAGES.length), ...STAGES.slice(0, r % STAGES.length)];
       const row: (typeof rounds)[number] = {};
       for (const s of order) {
-        row[s.stop] = await measure(s.stop);
-        log(`round ${r} stop ${s.stop}: ${row[s.stop]!.ns_per_run.toFixed(0)} ns/run (${row[s.stop]!.runs} runs), load ${row[s.stop]!.loadavg.split(' ')[0]}`);
+        const m = (row[key(s)] = await measure(s.stop, s.root));
+        log(`round ${r} ${s.root ? 'baseline ' : ''}stop ${s.stop}: ${m.ns_per_run.toFixed(0)} ns/run (${m.runs} runs), load ${m.loadavg.split(' ')[0]}`);
       }
       rounds.push(row);
     }
@@ -98,11 +118,11 @@ async function main(): Promise<void> {
     execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${prev}`]);
   }
   const parts = STAGES.map((s, i) => {
-    const per = rounds.map((row) => row[s.stop]!.ns_per_run - (i ? row[STAGES[i - 1]!.stop]!.ns_per_run : 0));
-    return { stage: s.stop, part: s.part, added_ns: tInterval(per), per_round: per.map((x) => Math.round(x)), stage_median_ns: median(rounds.map((row) => row[s.stop]!.ns_per_run)) };
+    const per = rounds.map((row) => row[key(s)]!.ns_per_run - (i ? row[key(STAGES[i - 1]!)]!.ns_per_run : 0));
+    return { stage: key(s), part: s.part, added_ns: tInterval(per), per_round: per.map((x) => Math.round(x)), stage_median_ns: median(rounds.map((row) => row[key(s)]!.ns_per_run)) };
   });
   const file = writeResult('bpf-parts', date, {
-    date, kind: 'bpf-parts', machine, label: process.env.BENCH_LABEL ?? null, rounds: ROUNDS, iterations: ITER,
+    date, kind: 'bpf-parts', machine, label: process.env.BENCH_LABEL ?? null, rounds: ROUNDS, iterations: ITER, baseline: BASELINE ?? null,
     method: 'bpf_stats run_time_ns / run_cnt of sock_send_length + sock_recv_length, nitrace.bpf.c compiled with PROFILE_STOP=k; part = stage k minus the stage before, per round',
     load_after: loadavg(), parts, raw: rounds,
   });

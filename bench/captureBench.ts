@@ -20,6 +20,8 @@
  *    the /dev/null write again right after a burst of traced traffic, while the capture's consumer works on CPU 0
  *    (drain_*: the cost of the capture's user space on an unrelated process, which is not the probes'). Each
  *    measure is the minimum of several short runs (REPS: why). kernel.bpf_stats_enabled is off meanwhile.
+ *    Then, in each full-capture block, the hooked socket syscall again with the probes switched off and on inside
+ *    the running capture (hooked_socket_syscall_interleaved, SUB_PAIRS: why); its interval is over blocks.
  * 2. bpf: per-BPF-program run time (kernel.bpf_stats_enabled, bpftool run_time_ns / run_cnt) in a block of its own
  *    (the stats add their own cost, so they stay out of block 1).
  * 3. replay: the agent's user-space path on one core: real OpenStack events (a shipped sample) replayed as raw ring
@@ -32,7 +34,7 @@
  * listed in the result (other_bpf_programs) and a warning is printed.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,7 +42,7 @@ import { packageRoot } from '../core/version.js';
 import { startBackgroundCapture, type BackgroundCapture } from '../capture/backgroundCapture.js';
 import { machineInfo, loadavg, writeResult } from './machine.js';
 import { cpuOf, cpuDelta, processTree } from './procCpu.js';
-import { median, pairedDifference, pairedRatio, fmtDiff, fmtRatio, type Interval } from './stats.js';
+import { median, pairedDifference, pairedRatio, tInterval, fmtDiff, fmtRatio, type Interval } from './stats.js';
 import { buildReplayFile } from './replay/sampleRecords.js';
 import { sustained } from './replay/sustained.js';
 import { startCaptureFrom } from './captureFrom.js';
@@ -75,6 +77,15 @@ const TCP_ITER = quick ? 15_000 : 20_000; // write+read pairs per run (2 socket 
 const CHEAP_ITER = quick ? 200_000 : 300_000; // getppid / devnull writes per run
 const DRAIN_BURST_ITER = 60_000; // the burst the consumer drains while devnull is measured (drain_* measures)
 const PAYLOAD = 256;
+// The lab VM's own speed drifts by 20-50 % over seconds (the 16:54 quiet run: off blocks of one run from 2 910 to
+// 4 623 ns per socket syscall, each block's 7 runs within ~5 %, getppid moving with them): capture-off and -on blocks
+// ~10 s apart differ by more than the probes cost (pairs +-600 ns). So each full-capture block also alternates the
+// probes themselves, off/on SUB_PAIRS times a few hundred ms apart, inside the running capture (capture/agent.py
+// detaches and re-attaches the two socket-layer probes on SIGUSR1/SIGUSR2; maps, rings and consumer stay): each
+// sub-pair sees the same machine. A block's value is the mean of its sub-pair differences (each arm the minimum of
+// SUB_REPS runs); the interval is a t interval over blocks (sub-pairs of one block are not independent samples).
+const SUB_PAIRS = quick ? 4 : 6;
+const SUB_REPS = 3;
 const CAPTURE_CPU = '0';
 const LOAD_CPU = '1';
 
@@ -136,6 +147,59 @@ const MEASURES = {
   },
 };
 type Measure = keyof typeof MEASURES;
+
+/** The capture's kernel agent (capture/agent.py) among its processes. */
+function agentPid(pids: readonly number[]): number | undefined {
+  return pids.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent.py');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** How many of the data path's two socket-layer probes `pid` holds attached (its raw tracepoint links' fdinfo). */
+function socketProbesAttached(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      if (/^tp_name:\s+sock_(send|recv)_length$/m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))) n++;
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  return n;
+}
+
+/** Switch the capture's socket-layer probes off or on (capture/agent.py, SIGUSR1/SIGUSR2) and wait until done. */
+async function setSocketProbes(agent: number, on: boolean): Promise<void> {
+  process.kill(agent, on ? 'SIGUSR2' : 'SIGUSR1');
+  for (let waited = 0; socketProbesAttached(agent) !== (on ? 2 : 0); waited += 10) {
+    if (waited > 10_000) throw new Error(`capture agent ${agent} did not ${on ? 'attach' : 'detach'} its socket probes within 10 s`);
+    await sleep(10);
+  }
+}
+
+/** hooked_socket_syscall with the probes off and on inside one capture, SUB_PAIRS times (order alternating). */
+async function interleavedSocketSyscall(agent: number, idle: () => Promise<void>): Promise<{ off: number; on: number; off_runs: number[]; on_runs: number[] }[]> {
+  const pairs: { off: number; on: number; off_runs: number[]; on_runs: number[] }[] = [];
+  try {
+    for (let j = 0; j < SUB_PAIRS; j++) {
+      const p = { off: 0, on: 0, off_runs: [] as number[], on_runs: [] as number[] };
+      for (const on of j % 2 === 0 ? [false, true] : [true, false]) {
+        await setSocketProbes(agent, on);
+        const r = await perSyscall(TRACED, ['tcp', TCP_ITER, PAYLOAD], SUB_REPS, on ? idle : undefined);
+        p[on ? 'on' : 'off'] = r.ns;
+        p[on ? 'on_runs' : 'off_runs'] = r.runs;
+      }
+      pairs.push(p);
+    }
+  } finally {
+    await setSocketProbes(agent, true);
+  }
+  return pairs;
+}
 
 interface Manifest {
   events: { written: number };
@@ -212,7 +276,7 @@ async function withBpfStatsOff<T>(f: () => Promise<T>): Promise<{ value: T; bpf_
 }
 
 async function syscallSection(): Promise<Record<string, unknown>> {
-  const blocks: { pair: number; capture: boolean; arm: Arm; loadavg: string; ns: Record<Measure, number>; runs: Record<Measure, number[]>; other_bpf_programs: { start: number; end: number }; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_on_disk?: number; bytes_per_event?: number }[] = [];
+  const blocks: { pair: number; capture: boolean; arm: Arm; loadavg: string; ns: Record<Measure, number>; runs: Record<Measure, number[]>; other_bpf_programs: { start: number; end: number }; interleaved?: { off: number; on: number; off_runs: number[]; on_runs: number[] }[]; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_on_disk?: number; bytes_per_event?: number }[] = [];
   for (let pair = 0; pair < PAIRS; pair++) {
     for (const arm of armsOf(pair)) {
       const on = arm !== 'off';
@@ -235,9 +299,13 @@ async function syscallSection(): Promise<Record<string, unknown>> {
         runs[name] = r.runs;
         if (name === 'hooked_socket_syscall') socketSyscalls = r.syscalls + 2 * DRAIN_BURST_ITER;
       }
+      // only this checkout's agent knows SIGUSR1/2 (a baseline checkout's would die of it)
+      const agent = arm === 'new' ? agentPid(capPids) : undefined;
+      const interleaved = agent ? await interleavedSocketSyscall(agent, idle) : undefined;
+      if (arm === 'new' && !agent) throw new Error(`no capture/agent.py among the capture's processes ${capPids.join(', ')}`);
       await idle();
       const other_bpf_programs = { start: othersAtStart, end: otherBpfPrograms(ours).length };
-      const b: (typeof blocks)[number] = { pair, capture: on, arm, loadavg: la, ns, runs, other_bpf_programs };
+      const b: (typeof blocks)[number] = { pair, capture: on, arm, loadavg: la, ns, runs, other_bpf_programs, ...(interleaved ? { interleaved } : {}) };
       if (cap) {
         b.capture_cpu_s = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
         await cap.stop();
@@ -250,7 +318,8 @@ async function syscallSection(): Promise<Record<string, unknown>> {
         rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
       }
       blocks.push(b);
-      log(`syscall pair ${pair} ${arm.padEnd(8)}: ${Object.entries(ns).map(([k, v]) => `${k} ${v.toFixed(0)} ns`).join(', ')}${on ? `; ${b.events} events, ${b.lost} lost` : ''}${other_bpf_programs.start + other_bpf_programs.end ? `; OTHERS' TRACING PROGRAMS LOADED (${other_bpf_programs.start} at start, ${other_bpf_programs.end} at end)` : ''}`);
+      const sub = interleaved ? `; interleaved off/on ${interleaved.map((p) => `${p.off.toFixed(0)}/${p.on.toFixed(0)}`).join(' ')}` : '';
+      log(`syscall pair ${pair} ${arm.padEnd(8)}: ${Object.entries(ns).map(([k, v]) => `${k} ${v.toFixed(0)} ns`).join(', ')}${sub}${on ? `; ${b.events} events, ${b.lost} lost` : ''}${other_bpf_programs.start + other_bpf_programs.end ? `; OTHERS' TRACING PROGRAMS LOADED (${other_bpf_programs.start} at start, ${other_bpf_programs.end} at end)` : ''}`);
     }
   }
   const result: Record<string, unknown> = {};
@@ -288,6 +357,18 @@ async function syscallSection(): Promise<Record<string, unknown>> {
     }
   }
   const ons = blocks.filter((b) => b.arm === 'new');
+  const subs = ons.map((b) => b.interleaved!);
+  const allSubs = subs.flat();
+  result.hooked_socket_syscall_interleaved = {
+    method: `probes off/on inside each full-capture block (SIGUSR1/SIGUSR2 to capture/agent.py), ${SUB_PAIRS} sub-pairs per block in alternating order, each arm the minimum of ${SUB_REPS} runs of ${TCP_ITER} write+read pairs; added_ns: t interval over blocks of each block's mean sub-pair difference`,
+    baseline_ns: median(allSubs.map((p) => p.off)),
+    traced_ns: median(allSubs.map((p) => p.on)),
+    added_ns: tInterval(subs.map((ps) => ps.reduce((s, p) => s + p.on - p.off, 0) / ps.length)),
+    ratio: pairedRatio(allSubs),
+    added_ns_sub_pairs_pooled: pairedDifference(allSubs),
+    blocks: subs.length,
+    sub_pairs: allSubs.length,
+  };
   result.capture = {
     filter: '--comm syscall_loop --snaplen 512 --ring-mb 64 (the 256-byte payload is copied whole)',
     events: ons.reduce((s, b) => s + (b.events ?? 0), 0),
@@ -575,6 +656,8 @@ async function main(): Promise<void> {
   if (sc) {
     const d = (m: Measure) => `${fmtDiff(sc[m]!.added_ns, 'ns')} (base ${sc[m]!.baseline_ns.toFixed(0)})`;
     row('hooked socket syscall, 256 B payload', d('hooked_socket_syscall'), TARGETS.hooked_socket_syscall_added_ns);
+    const il = (result.syscall_cost as { hooked_socket_syscall_interleaved?: { added_ns: Interval; baseline_ns: number; sub_pairs: number; blocks: number } }).hooked_socket_syscall_interleaved;
+    if (il) row(`  probes off/on inside the capture (${il.sub_pairs} sub-pairs, ${il.blocks} blocks)`, `${fmtDiff(il.added_ns, 'ns')} (base ${il.baseline_ns.toFixed(0)})`, TARGETS.hooked_socket_syscall_added_ns);
     row('unhooked syscall (getppid), untraced process', d('unhooked_syscall_getppid'), TARGETS.unhooked_syscall_added_ns);
     row('write to /dev/null, untraced process', d('non_socket_write_untraced_process'), TARGETS.non_socket_write_added_ns);
     row('write to /dev/null, traced process', d('non_socket_write_traced_process'), '');

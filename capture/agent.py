@@ -234,6 +234,23 @@ def detach_probes(b):
         b.detach_raw_tracepoint(tp)
 
 
+SOCKET_PROBES = [(b"sock_send_length", b"raw_tracepoint__sock_send_length"),
+                 (b"sock_recv_length", b"raw_tracepoint__sock_recv_length")]
+
+
+def pause_socket_probes(b, paused):
+    """For benchmarks (bench/captureBench.ts): SIGUSR1 detaches the data path's two socket-layer probes, SIGUSR2
+    attaches the same programs again; everything else (maps, rings, consumer, other probes) stays. The cost per
+    socket syscall can then be measured probes-off / probes-on every fraction of a second within one capture: the
+    lab VM's own speed drifts by 20-50 % over seconds, more than the probes cost."""
+    for tp, fn in SOCKET_PROBES:
+        attached = tp in b.raw_tracepoint_fds
+        if paused and attached:
+            b.detach_raw_tracepoint(tp)
+        elif not paused and not attached:
+            b.attach_raw_tracepoint(tp=tp, fn_name=fn)
+
+
 def write_stats(path, stats):
     """Best effort: on a full disk the last whole file stays; the same counters still reach Node on fd 3."""
     tmp = path + ".tmp"
@@ -292,6 +309,8 @@ def main():
     except Exception as e:
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
         return 3
+    signal.signal(signal.SIGUSR1, lambda *_: pause_socket_probes(b, True))
+    signal.signal(signal.SIGUSR2, lambda *_: pause_socket_probes(b, False))
     greenlet = None
     if cfg.get("greenlet", True):
         from greenlet_probes import GreenletProbes
