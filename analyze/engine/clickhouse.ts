@@ -59,6 +59,7 @@ export const clickhouseDialect: Dialect = {
   jsonStringList: (json) => `JSONExtract(${json}, 'Array(String)')`,
   product: (expr) => `arrayProduct(groupArray(${expr}))`,
   toJson: (expr) => `toJSONString(${expr})`,
+  unnestRange: (from, to) => `arrayJoin(range(toInt64(${from}), toInt64(${to}) + 1))`,
   string: chString,
 };
 

@@ -41,6 +41,7 @@ export const duckdbDialect: Dialect = {
   jsonStringList: (json) => `from_json(${json}, '["VARCHAR"]')`,
   product: (expr) => `product(${expr})`,
   toJson: (expr) => `to_json(${expr})::VARCHAR`,
+  unnestRange: (from, to) => `unnest(range(CAST(${from} AS BIGINT), CAST(${to} AS BIGINT) + 1))`,
   string: sqlString,
 };
 

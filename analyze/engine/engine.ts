@@ -55,6 +55,11 @@ export interface Dialect {
   product(expr: string): string;
   /** A value (list, number, string) as JSON text. */
   toJson(expr: string): string;
+  /**
+   * A select-list expression that makes one row per integer from `from` to `to` (inclusive, BIGINT expressions),
+   * each row holding that integer: an interval cut into the buckets it covers, for joins on a bucket key.
+   */
+  unnestRange(from: string, to: string): string;
   /** A string literal (the engines escape differently). For constants the code chooses, not captured data. */
   string(s: string): string;
 }
