@@ -34,19 +34,20 @@
  * listed in the result (other_bpf_programs) and a warning is printed.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../core/version.js';
 import { startBackgroundCapture, type BackgroundCapture } from '../capture/backgroundCapture.js';
 import { machineInfo, loadavg, writeResult } from './machine.js';
-import { cpuOf, cpuDelta, processTree } from './procCpu.js';
+import { cpuOf, cpuDelta, processTree, untilIdle } from './procCpu.js';
 import { median, pairedDifference, pairedRatio, tInterval, fmtDiff, fmtRatio, type Interval } from './stats.js';
 import { buildReplayFile } from './replay/sampleRecords.js';
 import { sustained } from './replay/sustained.js';
 import { startCaptureFrom } from './captureFrom.js';
 import { bpfPrograms, programsOf } from './bpfPrograms.js';
+import { agentPid, setSocketProbes } from './socketProbes.js';
 
 const argv = process.argv.slice(2);
 const arg = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
@@ -148,39 +149,6 @@ const MEASURES = {
 };
 type Measure = keyof typeof MEASURES;
 
-/** The capture's kernel agent (capture/agent.py) among its processes. */
-function agentPid(pids: readonly number[]): number | undefined {
-  return pids.find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent.py');
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** How many of the data path's two socket-layer probes `pid` holds attached (its raw tracepoint links' fdinfo). */
-function socketProbesAttached(pid: number): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    try {
-      if (/^tp_name:\s+sock_(send|recv)_length$/m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))) n++;
-    } catch {
-      // fd closed meanwhile
-    }
-  }
-  return n;
-}
-
-/** Switch the capture's socket-layer probes off or on (capture/agent.py, SIGUSR1/SIGUSR2) and wait until done. */
-async function setSocketProbes(agent: number, on: boolean): Promise<void> {
-  process.kill(agent, on ? 'SIGUSR2' : 'SIGUSR1');
-  for (let waited = 0; socketProbesAttached(agent) !== (on ? 2 : 0); waited += 10) {
-    if (waited > 10_000) throw new Error(`capture agent ${agent} did not ${on ? 'attach' : 'detach'} its socket probes within 10 s`);
-    await sleep(10);
-  }
-}
-
 /** hooked_socket_syscall with the probes off and on inside one capture, SUB_PAIRS times (order alternating). */
 async function interleavedSocketSyscall(agent: number, idle: () => Promise<void>): Promise<{ off: number; on: number; off_runs: number[]; on_runs: number[] }[]> {
   const pairs: { off: number; on: number; off_runs: number[]; on_runs: number[] }[] = [];
@@ -249,18 +217,6 @@ function otherBpfPrograms(ours: Set<number> = new Set()): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-/** Resolves once the capture's processes used less than one clock tick (10 ms) of CPU in 300 ms (at most 30 s). */
-async function untilIdle(pids: readonly number[]): Promise<void> {
-  if (!pids.length) return;
-  let last = cpuOf(pids);
-  for (let waited = 0; waited < 30_000; waited += 300) {
-    await sleep(300);
-    const now = cpuOf(pids);
-    if (cpuDelta(last, now) <= 10e6) return;
-    last = now;
-  }
-}
-
 /**
  * kernel.bpf_stats_enabled makes every BPF program on the host time itself (two clock reads per run, kvm-clock on
  * the lab VM): cost sections run with it off, and restore what they found. (It was found on during a quiet run.)

@@ -5,6 +5,7 @@
  * noise other jobs on the machine cause.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const TICK_NS = 1e9 / 100; // USER_HZ is 100 on Linux x86_64 (sysconf(_SC_CLK_TCK)); /proc reports in ticks
 
@@ -81,4 +82,16 @@ export function cpuDelta(before: Map<number, number>, after: Map<number, number>
   let sum = 0;
   for (const [pid, ns] of after) sum += ns - (before.get(pid) ?? 0);
   return sum;
+}
+
+/** Resolves once `pids` (a capture's processes) used less than one clock tick (10 ms) of CPU in 300 ms (at most 30 s). */
+export async function untilIdle(pids: readonly number[]): Promise<void> {
+  if (!pids.length) return;
+  let last = cpuOf(pids);
+  for (let waited = 0; waited < 30_000; waited += 300) {
+    await sleep(300);
+    const now = cpuOf(pids);
+    if (cpuDelta(last, now) <= 10e6) return;
+    last = now;
+  }
 }
