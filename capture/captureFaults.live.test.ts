@@ -117,7 +117,7 @@ test('not root: one clear message, exit 3', { skip: isRoot ? false : 'run as roo
 
 /**
  * kill -9 of the capture at a moment of the test's choosing: segments are written every second, so a kill lands
- * while a spool is being written, a segment converted, the manifest rewritten, or between them.
+ * while a segment is being written, the manifest rewritten, or between them.
  */
 async function killAndRecover(dir: string, port: number, delayMs: number): Promise<void> {
   const out = join(dir, `cap-${delayMs}`);

@@ -1,106 +1,206 @@
 /**
- * A minimal Parquet writer for the capture's hot path: REQUIRED columns, PLAIN encoding, no compression, row
- * groups of ROW_GROUP_ROWS rows, one data page per column and row group. Column bytes are built by the caller already PLAIN-encoded (little-endian
- * integers, u32-length-prefixed byte arrays), so writing costs little more than the disk write.
+ * A minimal Parquet writer for the capture's hot path: PLAIN encoding, REQUIRED or OPTIONAL flat columns, pages
+ * uncompressed or compressed by a codec the caller passes (capture/segmentCodec.ts: zstd). Column bytes are built
+ * by the caller already PLAIN-encoded (little-endian integers, u32-length-prefixed byte arrays), so writing costs
+ * little more than the codec and the disk write.
  *
  * Why not a library: measured here on 300 k events x 18 columns, DuckDB's appender took 12 us/row and a TSV
- * round-trip 7 us/row; pure-JS Parquet writers are slower still (docs/capture.md). This file is a spool format
- * only: DuckDB reads it back and writes the real zstd segment (capture/segmentWriter.ts).
+ * round-trip 7 us/row; pure-JS Parquet writers are slower still (docs/capture.md); DuckDB's re-encoding of an
+ * uncompressed spool (what the capture did until session 5) ~4.4 us/event. It writes the capture's events segments
+ * (capture/eventColumns.ts), the sketch drains and the uncompressed spools an older capture may leave for
+ * capture-recover's tests.
  * Format: https://parquet.apache.org/docs/file-format/ (thrift definitions in parquet.thrift).
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { ScratchMemory } from './scratchMemory.js';
 import { encodeStruct, i32, i64, str, struct, list, T, type ThriftStruct } from './thriftCompact.js';
 
 /** Parquet physical types used here (parquet.thrift `Type`). */
-export const PHYSICAL = { INT32: 1, INT64: 2, BYTE_ARRAY: 6 } as const;
-const CONVERTED_UTF8 = 0;
+export const PHYSICAL = { BOOLEAN: 0, INT32: 1, INT64: 2, BYTE_ARRAY: 6 } as const;
+/** Parquet converted types used here (parquet.thrift `ConvertedType`), as DuckDB writes them for its types. */
+export const CONVERTED = { UTF8: 0, UINT_64: 14, INT_32: 17, INT_64: 18 } as const;
 const REQUIRED = 0;
+const OPTIONAL = 1;
 const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
 const CODEC_UNCOMPRESSED = 0;
 const PAGE_DATA = 0;
 const MAGIC = Buffer.from('PAR1');
 /**
- * Rows per row group. DuckDB reads a column chunk whole into memory it allocates for the read: with one row group
- * per 64 MiB segment that was ~45 MB of fresh memory per conversion (its pages fault on first touch: ~30 % of the
- * conversion's page faults, by perf), which small chunks reuse.
+ * Rows per row group (default). DuckDB reads a column chunk whole into memory it allocates for the read: with one
+ * row group per 64 MiB spool that was ~45 MB of fresh memory per conversion (its pages fault on first touch: ~30 %
+ * of the conversion's page faults, by perf), which small chunks reuse.
  */
 export const ROW_GROUP_ROWS = 16384;
-
-/** Byte offset in `col.data` where each row group starts, and the end (row group g: [starts[g], starts[g + 1])). */
-function rowGroupStarts(col: PlainColumn, numRows: number, groups: number): number[] {
-  const starts = [0];
-  if (col.type !== PHYSICAL.BYTE_ARRAY) {
-    const width = col.type === PHYSICAL.INT64 ? 8 : 4;
-    for (let g = 1; g <= groups; g++) starts.push(Math.min(numRows, g * ROW_GROUP_ROWS) * width);
-    return starts;
-  }
-  const d = col.data;
-  let off = 0;
-  for (let r = 0; r < numRows; r++) {
-    off += 4 + (d[off]! | (d[off + 1]! << 8) | (d[off + 2]! << 16) | (d[off + 3]! << 24)) >>> 0;
-    if ((r + 1) % ROW_GROUP_ROWS === 0 || r + 1 === numRows) starts.push(off);
-  }
-  if (numRows === 0) starts.push(0);
-  return starts;
-}
 
 export interface PlainColumn {
   name: string;
   type: (typeof PHYSICAL)[keyof typeof PHYSICAL];
-  /** BYTE_ARRAY holding text (read back as VARCHAR). */
+  /** BYTE_ARRAY holding text (read back as VARCHAR). Same as converted: CONVERTED.UTF8. */
   utf8?: boolean;
-  /** PLAIN-encoded values of all rows. */
+  /** The column's converted type (CONVERTED), if any. */
+  converted?: number;
+  /**
+   * PLAIN-encoded values of the rows that have one (all rows unless `present`). BOOLEAN: one byte (0/1) per
+   * value, bit-packed here.
+   */
   data: Uint8Array;
+  /** An OPTIONAL column: one byte per row, 0 = NULL (no value in `data`), else a value. */
+  present?: Uint8Array;
+  /** OPTIONAL even without `present` (every row has a value): the schema DuckDB gives every column it writes. */
+  optional?: boolean;
+}
+
+export interface ParquetWriteOptions {
+  /** `path` is an existing file written over in place, then cut to the new length (see SegmentWriter). */
+  overwrite?: boolean;
+  /** Rows per row group (ROW_GROUP_ROWS) and per data page (the row group's rows). */
+  rowGroupRows?: number;
+  pageRows?: number;
+  /** Page compression: the codec's parquet.thrift `CompressionCodec` id and its function (none: uncompressed). */
+  codec?: { id: number; compress: (page: Uint8Array) => Uint8Array };
+  createdBy?: string;
+  /** Memory reused from file to file for the pages' uncompressed bodies (with a codec). */
+  scratch?: ScratchMemory;
+  /** Every byte of the file, in order, as it is written (e.g. a sha256 for the manifest). */
+  onBytes?: (b: Uint8Array) => void;
+}
+
+/** Bytes each value takes in `data` (BYTE_ARRAY: variable, 0). */
+function valueWidth(col: PlainColumn): number {
+  return col.type === PHYSICAL.INT64 ? 8 : col.type === PHYSICAL.INT32 ? 4 : col.type === PHYSICAL.BOOLEAN ? 1 : 0;
 }
 
 /**
- * Write `columns` (each with `numRows` values) as a Parquet file at `path`, fsync'd. Asynchronous, so the
- * capture keeps reading the kernel agent while a segment goes to disk. `overwrite`: `path` is an existing file
- * whose bytes are written over in place, then cut to the new length (its blocks and cached pages are reused: see
- * SegmentWriter.writeSpool).
+ * Where each page of a column starts: page p holds rows [p * pageRows, ...) and its values are
+ * `data[byteStarts[p], byteStarts[p + 1])`.
  */
-export async function writePlainParquet(path: string, columns: PlainColumn[], numRows: number, overwrite = false): Promise<number> {
-  const fh = await open(path, overwrite ? 'r+' : 'w');
+function pageByteStarts(col: PlainColumn, numRows: number, pageRows: number, pages: number): number[] {
+  const starts = [0];
+  const width = valueWidth(col);
+  const d = new Uint8Array(col.data.buffer, col.data.byteOffset, col.data.length); // a plain view: one element-access shape
+  let off = 0;
+  for (let p = 0; p < pages; p++) {
+    const r0 = p * pageRows;
+    const r1 = Math.min(numRows, r0 + pageRows);
+    let values = r1 - r0;
+    if (col.present) {
+      values = 0;
+      for (let r = r0; r < r1; r++) if (col.present[r] !== 0) values++;
+    }
+    if (width) off += values * width;
+    else for (let v = 0; v < values; v++) off += 4 + (d[off]! | (d[off + 1]! << 8) | (d[off + 2]! << 16) | (d[off + 3]! << 24)) >>> 0;
+    starts.push(off);
+  }
+  return starts;
+}
+
+/** Definition levels of rows [r0, r1) of an OPTIONAL column: u32 length, then one bit-packed run (RLE hybrid, width 1). */
+function definitionLevels(present: Uint8Array | undefined, r0: number, r1: number): Uint8Array {
+  const groups = Math.ceil((r1 - r0) / 8);
+  const header: number[] = [];
+  for (let v = (groups << 1) | 1; ; v >>>= 7) {
+    if (v < 0x80) {
+      header.push(v);
+      break;
+    }
+    header.push((v & 0x7f) | 0x80);
+  }
+  const out = new Uint8Array(4 + header.length + groups);
+  const len = header.length + groups;
+  out[0] = len & 0xff;
+  out[1] = (len >>> 8) & 0xff;
+  out[2] = (len >>> 16) & 0xff;
+  out[3] = len >>> 24;
+  out.set(header, 4);
+  const at = 4 + header.length;
+  if (!present) {
+    out.fill(0xff, at); // trailing bits past r1 are padding, ignored by readers
+    return out;
+  }
+  for (let r = r0; r < r1; r++) if (present[r] !== 0) out[at + ((r - r0) >>> 3)]! |= 1 << ((r - r0) & 7);
+  return out;
+}
+
+/** BOOLEAN PLAIN: one bit per value, least significant first. */
+function packBooleans(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bytes.length / 8));
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) out[i >>> 3]! |= 1 << (i & 7);
+  return out;
+}
+
+/**
+ * Write `columns` (each with `numRows` rows) as a Parquet file at `path`, fsync'd; returns its size. Asynchronous,
+ * so the capture keeps reading the kernel agent while a segment goes to disk.
+ */
+export async function writeParquet(path: string, columns: PlainColumn[], numRows: number, o: ParquetWriteOptions = {}): Promise<number> {
+  const groupRows = o.rowGroupRows ?? ROW_GROUP_ROWS;
+  const pageRows = Math.min(o.pageRows ?? groupRows, groupRows);
+  if (groupRows % pageRows !== 0) throw new Error('writeParquet: rowGroupRows must be a multiple of pageRows');
+  const codecId = o.codec?.id ?? CODEC_UNCOMPRESSED;
+  const fh = await open(path, o.overwrite ? 'r+' : 'w');
   try {
     let offset = 0;
     const pending: Uint8Array[] = [];
     const write = (b: Uint8Array): void => {
       pending.push(b);
+      o.onBytes?.(b);
       offset += b.length;
     };
     write(MAGIC);
-    const groups = Math.max(1, Math.ceil(numRows / ROW_GROUP_ROWS));
-    const starts = columns.map((col) => rowGroupStarts(col, numRows, groups));
+    const groups = Math.max(1, Math.ceil(numRows / groupRows));
+    const pages = Math.max(1, Math.ceil(numRows / pageRows));
+    const starts = columns.map((col) => pageByteStarts(col, numRows, pageRows, pages));
+    const pagesPerGroup = groupRows / pageRows;
     const rowGroups: ThriftStruct[] = [];
     for (let g = 0; g < groups; g++) {
-      const rows = Math.min(ROW_GROUP_ROWS, numRows - g * ROW_GROUP_ROWS);
+      const rows = Math.min(groupRows, numRows - g * groupRows);
       const chunks: ThriftStruct[] = [];
       let totalBytes = 0;
       for (const [c, col] of columns.entries()) {
-        const data = col.data.subarray(starts[c]![g]!, starts[c]![g + 1]!);
-        const pageHeader = encodeStruct({
-          1: i32(PAGE_DATA),
-          2: i32(data.length),
-          3: i32(data.length),
-          5: struct({ 1: i32(rows), 2: i32(ENCODING_PLAIN), 3: i32(ENCODING_RLE), 4: i32(ENCODING_RLE) }),
-        });
-        const pageOffset = offset;
-        write(pageHeader);
-        write(data);
-        const size = pageHeader.length + data.length;
-        totalBytes += size;
+        const optional = col.optional === true || col.present !== undefined;
+        const chunkOffset = offset;
+        let uncompressed = 0;
+        let compressed = 0;
+        for (let p = g * pagesPerGroup; p < Math.min(pages, (g + 1) * pagesPerGroup); p++) {
+          const r0 = p * pageRows;
+          const r1 = Math.max(r0, Math.min(numRows, r0 + pageRows));
+          let values = col.data.subarray(starts[c]![p]!, starts[c]![p + 1]!);
+          if (col.type === PHYSICAL.BOOLEAN) values = packBooleans(values);
+          let body: Uint8Array = values;
+          if (optional) {
+            const levels = definitionLevels(col.present, r0, r1);
+            // the codec copies the body (into its own heap), so one reused buffer serves every page
+            body = o.codec ? (o.scratch ?? (o.scratch = new ScratchMemory())).bytes('page', levels.length + values.length) : new Uint8Array(levels.length + values.length);
+            body.set(levels);
+            body.set(values, levels.length);
+          }
+          const stored = o.codec ? o.codec.compress(body) : body;
+          // a compressed page is ~1 ms of CPU: let the capture read its pipe between pages
+          if (o.codec) await new Promise((r) => setImmediate(r));
+          const pageHeader = encodeStruct({
+            1: i32(PAGE_DATA),
+            2: i32(body.length),
+            3: i32(stored.length),
+            5: struct({ 1: i32(r1 - r0), 2: i32(ENCODING_PLAIN), 3: i32(ENCODING_RLE), 4: i32(ENCODING_RLE) }),
+          });
+          write(pageHeader);
+          write(stored);
+          uncompressed += pageHeader.length + body.length;
+          compressed += pageHeader.length + stored.length;
+        }
+        totalBytes += uncompressed;
         chunks.push({
-          2: i64(pageOffset),
+          2: i64(chunkOffset),
           3: struct({
             1: i32(col.type),
             2: list(T.I32, [ENCODING_PLAIN, ENCODING_RLE]),
             3: list(T.BINARY, [col.name]),
-            4: i32(CODEC_UNCOMPRESSED),
+            4: i32(codecId),
             5: i64(rows),
-            6: i64(size),
-            7: i64(size),
-            9: i64(pageOffset),
+            6: i64(uncompressed),
+            7: i64(compressed),
+            9: i64(chunkOffset),
           }),
         });
       }
@@ -108,14 +208,16 @@ export async function writePlainParquet(path: string, columns: PlainColumn[], nu
     }
     const schema: ThriftStruct[] = [{ 4: str('schema'), 5: i32(columns.length) }];
     for (const col of columns) {
-      schema.push({ 1: i32(col.type), 3: i32(REQUIRED), 4: str(col.name), 6: col.utf8 ? i32(CONVERTED_UTF8) : undefined });
+      const converted = col.converted ?? (col.utf8 ? CONVERTED.UTF8 : undefined);
+      const optional = col.optional === true || col.present !== undefined;
+      schema.push({ 1: i32(col.type), 3: i32(optional ? OPTIONAL : REQUIRED), 4: str(col.name), 6: converted === undefined ? undefined : i32(converted) });
     }
     const footer = encodeStruct({
       1: i32(1),
       2: list(T.STRUCT, schema),
       3: i64(numRows),
       4: list(T.STRUCT, rowGroups),
-      6: str('nitrace spool'),
+      6: str(o.createdBy ?? 'nitrace spool'),
     });
     write(footer);
     const len = Buffer.alloc(4);
@@ -123,12 +225,20 @@ export async function writePlainParquet(path: string, columns: PlainColumn[], nu
     write(len);
     write(MAGIC);
     await writeAll(fh, pending, offset);
-    if (overwrite) await fh.truncate(offset);
+    if (o.overwrite) await fh.truncate(offset);
     await fh.sync();
     return offset;
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * An uncompressed file of REQUIRED columns in row groups of ROW_GROUP_ROWS rows (a spool, a sketch drain).
+ * `overwrite`: `path` is an existing file written over in place, then cut to the new length.
+ */
+export function writePlainParquet(path: string, columns: PlainColumn[], numRows: number, overwrite = false): Promise<number> {
+  return writeParquet(path, columns, numRows, { overwrite });
 }
 
 /**

@@ -28,10 +28,8 @@ async function build(builder: SegmentBuilder, evs: Ev[], dir: string, name: stri
   dec.push(Buffer.concat(evs.map((e) => ringRecord({ monoNs: e.mono, tid: e.tid, pid: e.tid, conn: e.conn, localPort: e.port, payload: e.payload, comm: `c${e.tid}` }))), (b, o) => builder.add(b, o));
   const stats = builder.stats();
   assert.equal(stats.sorted, true);
-  const spool = join(dir, `${name}.spool.parquet`);
-  await SegmentWriter.writeSpool(spool, builder.columns(), builder.rows);
   const writer = await SegmentWriter.open('t', 0n);
-  await writer.convert(spool, join(dir, `${name}.parquet`), name, stats);
+  await writer.write(join(dir, `${name}.parquet`), name, builder.columns(), stats);
   writer.close();
   return query(`SELECT mono_ns, tid, conn_id, local_port, comm, decode(payload) FROM read_parquet('${join(dir, `${name}.parquet`)}')`);
 }

@@ -122,7 +122,7 @@ test('segment pipeline: a disk error stops it with a message naming the file; no
     p.push(records(2));
     await p.close();
     assert.equal(failures.length, 1);
-    assert.match(failures[0]!, /cannot write .*seg-000001\.spool\.parquet/);
+    assert.match(failures[0]!, /cannot write .*seg-000001\.parquet/);
     p.push(records(2, 5_000_000n));
     await p.close();
     assert.equal(failures.length, 1, 'stopped: nothing more is taken');

@@ -34,7 +34,7 @@ export interface SegmentPipelineOptions {
 /**
  * Segment rotation and back-pressure: records in, Parquet segments out. Records are decoded and redacted into a
  * SegmentBuilder; when it holds `segmentMaxBytes` or is `segmentMaxSeconds` old, it is closed and, in the
- * background, spooled and converted (capture/segmentWriter.ts) one segment after the other. While two closed
+ * background, written as zstd Parquet (capture/segmentWriter.ts) one segment after the other. While two closed
  * segments wait, reading pauses: the agent's pipe fills, it stops draining, and the kernel ring buffer (whose
  * overflows are counted) absorbs the burst. Conversions start once a writer is attached (it needs the agent's
  * clock), so records can arrive before that.
@@ -51,7 +51,7 @@ export class SegmentPipeline {
   private attach!: (w: SegmentWriter) => void;
   private readonly now: () => number;
   private readonly add = (buf: Buffer, off: number): void => this.builder.add(buf, off);
-  /** A builder whose spool is written: the next segment reuses its memory (SegmentBuilder's constructor). */
+  /** A builder whose segment is written: the next segment reuses its memory (SegmentBuilder's constructor). */
   private spare: SegmentBuilder | null = null;
 
   constructor(private readonly o: SegmentPipelineOptions) {
@@ -93,23 +93,17 @@ export class SegmentPipeline {
     this.started = this.now();
     const name = segmentName(++this.segments);
     const events = join(this.o.out, 'events');
-    const spool = join(events, `${name}${SPOOL_SUFFIX}`);
     const m = this.o.manifest;
     m.events.redacted += full.redacted;
     if (++this.pending >= 2) this.o.pause(true);
     this.conversions = this.conversions.then(async () => {
       try {
         if (this.failed) return;
-        try {
-          await SegmentWriter.writeSpool(spool, full.columns(), full.rows);
-        } catch (e) {
-          return this.stop(diskError(e, spool));
-        }
-        this.spare ??= full; // its columns are on disk now
         const writer = await this.writer;
         const final = join(events, `${name}.parquet`);
         try {
-          const info = await writer.convert(spool, final, `events/${name}.parquet`, stats, true);
+          const info = await writer.write(final, `events/${name}.parquet`, full.columns(), stats);
+          this.spare ??= full; // its columns are on disk now
           m.segments.push(info);
           m.events.written += info.rows;
           if (this.o.processes) await writer.writeProcesses(join(this.o.out, 'processes.parquet'), this.o.processes.all());
@@ -126,11 +120,7 @@ export class SegmentPipeline {
   /** Close the last segment and wait until every closed segment is on disk (or failed). */
   async close(): Promise<void> {
     this.rotate();
-    try {
-      await this.conversions;
-    } finally {
-      SegmentWriter.removeSpare(join(this.o.out, 'events'));
-    }
+    await this.conversions;
   }
 
   private stop(message: string): void {

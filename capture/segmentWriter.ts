@@ -3,7 +3,10 @@ import { createReadStream, renameSync, rmSync, statSync, openSync, fsyncSync, cl
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, INTEGER, LIST, listValue, type DuckDBConnection } from '@duckdb/node-api';
 import { KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from './eventLayout.js';
-import { writePlainParquet, type PlainColumn } from './plainParquet.js';
+import { writeParquet, writePlainParquet, type PlainColumn } from './plainParquet.js';
+import { eventColumns } from './eventColumns.js';
+import { zstdCodec } from './segmentCodec.js';
+import { ScratchMemory } from './scratchMemory.js';
 import type { ProcessInfo } from './processTable.js';
 import { CAPTURE_SCHEMA_VERSION } from './manifest.js';
 
@@ -85,52 +88,68 @@ export function fsyncDir(dir: string): void {
   fsyncPath(dir);
 }
 
-/** A converted spool kept to be written over by the next one (a `*.tmp` name: capture-recover removes it). */
-export function spareSpool(dir: string): string {
-  return join(dir, 'spare.spool.parquet.tmp');
-}
+/** Rows per row group and per page of an events segment (DuckDB wrote 122 880-row groups). */
+const SEGMENT_ROW_GROUP_ROWS = 131072;
+const SEGMENT_PAGE_ROWS = 16384;
 
 /**
- * Writes closed segments in two durable steps, each ending with a rename, so that `kill -9` (or a crash) at any
- * moment leaves only whole files under their final names:
- * 1. the spool (uncompressed PLAIN Parquet, already redacted) is written to `*.spool.parquet.tmp`, fsync'd and
- *    renamed to `*.spool.parquet`;
- * 2. DuckDB re-encodes the spool as zstd Parquet into `*.parquet.tmp`, fsync'd and renamed to `*.parquet`; then
- *    the spool is removed.
- * `nitrace capture-recover` removes `*.tmp` files (their rows count as lost), converts spools whose segment is
- * missing, and drops spools whose segment exists (capture/recover.ts).
+ * Writes closed segments so that `kill -9` (or a crash) at any moment leaves only whole files under their final
+ * names: the segment (zstd Parquet, already redacted) is written to `*.parquet.tmp` in this process, fsync'd and
+ * renamed to `*.parquet`, then the directory is fsync'd. `nitrace capture-recover` removes `*.tmp` files (their rows
+ * count as lost).
+ * Spools (`*.spool.parquet`: uncompressed, re-encoded by DuckDB) are what nitrace wrote before session 5, in two
+ * steps; `convert` still turns one an older capture left into its segment (capture/recover.ts).
  */
 export class SegmentWriter {
+  /** Memory of the segments' columns and pages, reused from one segment to the next (capture/scratchMemory.ts). */
+  private readonly scratch = new ScratchMemory();
+
   private constructor(
     private readonly con: DuckDBConnection,
     private readonly node: string,
     private readonly monoToRealtime: bigint,
     private readonly schemaVersion: number,
+    private readonly codec: Awaited<ReturnType<typeof zstdCodec>>,
   ) {}
 
   /** `schemaVersion`: of the capture the segments belong to (recovery of an older capture passes its version). */
   static async open(node: string, monoToRealtime: bigint, schemaVersion = CAPTURE_SCHEMA_VERSION): Promise<SegmentWriter> {
     const db = await DuckDBInstance.create(':memory:', { threads: '1' });
-    return new SegmentWriter(await db.connect(), node, monoToRealtime, schemaVersion);
+    return new SegmentWriter(await db.connect(), node, monoToRealtime, schemaVersion, await zstdCodec());
   }
 
   /**
-   * Step 1 of a segment: the spool file, whole and durable on disk under its name, or not there at all.
-   * A converted spool kept as the spare (convert's `keepSpare`) is written over in place instead of a new file:
-   * a new 64 MiB spool took fresh blocks and page-cache pages (35-590 ms of CPU per 64 MiB in a dev A/B on the lab
-   * VM, load ~12) where overwriting took 10-22 ms. The spare is named `*.tmp` (capture-recover removes it) and holds
-   * only what a segment on disk already holds, redacted.
+   * A closed segment -> its zstd Parquet file at `finalPath` (relative name `file` goes in the manifest), written
+   * here without a spool or DuckDB: `columns` are the builder's spool columns in mono_ns order
+   * (SegmentBuilder.columns), mapped to the events schema by eventColumns. The sha256 is taken from the bytes as
+   * they are written, not by reading the file back. Whole and durable under its name, or not there at all.
    */
+  async write(finalPath: string, file: string, columns: PlainColumn[], stats: SegmentStats): Promise<SegmentInfo> {
+    const tmp = `${finalPath}.tmp`;
+    try {
+      const hash = createHash('sha256');
+      const bytes = await writeParquet(tmp, eventColumns(columns, stats.rows, this.node, this.monoToRealtime, this.schemaVersion, this.scratch), stats.rows, {
+        rowGroupRows: SEGMENT_ROW_GROUP_ROWS,
+        pageRows: SEGMENT_PAGE_ROWS,
+        codec: this.codec,
+        scratch: this.scratch,
+        createdBy: 'nitrace',
+        onBytes: (b) => hash.update(b),
+      }); // fsync'd
+      renameSync(tmp, finalPath);
+      fsyncDir(dirname(finalPath));
+      return { file, rows: stats.rows, bytes, sha256: hash.digest('hex'), first_mono_ns: stats.first_mono_ns, last_mono_ns: stats.last_mono_ns };
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** A spool file as nitrace wrote them before session 5 (tests of capture-recover make them): whole or not there. */
   static async writeSpool(spoolPath: string, columns: PlainColumn[], rows: number): Promise<void> {
     const tmp = `${spoolPath}.tmp`;
     try {
-      let overwrite = true;
-      try {
-        renameSync(spareSpool(dirname(spoolPath)), tmp);
-      } catch {
-        overwrite = false; // no spare (the first segment, or a capture-recover)
-      }
-      await writePlainParquet(tmp, columns, rows, overwrite); // fsync'd
+      await writePlainParquet(tmp, columns, rows); // fsync'd
       renameSync(tmp, spoolPath);
       fsyncDir(dirname(spoolPath));
     } catch (err) {
@@ -140,12 +159,11 @@ export class SegmentWriter {
   }
 
   /**
-   * Step 2: spool -> final zstd segment at `finalPath` (relative name `file` goes in the manifest). `stats` from the
-   * builder spare reading the segment back and, with `sorted`, the sort; without them (recovery: the spool may come
-   * from an older nitrace, which did not sort) DuckDB sorts and counts the rows. `keepSpare`: the converted spool
-   * becomes the spare the next writeSpool in its folder writes over (removeSpare deletes it at the end).
+   * A spool -> its zstd segment at `finalPath` through DuckDB (capture-recover of a capture an older nitrace left).
+   * `stats`: the builder's, which spare reading the segment back and, with `sorted`, the sort; without them (the
+   * spool may come from a nitrace that did not sort) DuckDB sorts and counts the rows. The spool is removed after.
    */
-  async convert(spoolPath: string, finalPath: string, file: string, stats?: SegmentStats, keepSpare = false): Promise<SegmentInfo> {
+  async convert(spoolPath: string, finalPath: string, file: string, stats?: SegmentStats): Promise<SegmentInfo> {
     const tmp = `${finalPath}.tmp`;
     try {
       await this.con.run(
@@ -160,21 +178,11 @@ export class SegmentWriter {
       }
       renameSync(tmp, finalPath);
       fsyncDir(dirname(finalPath));
-      if (keepSpare) renameSync(spoolPath, spareSpool(dirname(spoolPath)));
-      else rmSync(spoolPath, { force: true });
+      rmSync(spoolPath, { force: true });
       return { file, rows: known.rows, bytes: statSync(finalPath).size, sha256: await sha256(finalPath), first_mono_ns: known.first_mono_ns, last_mono_ns: known.last_mono_ns };
     } catch (err) {
       rmSync(tmp, { force: true });
       throw err;
-    }
-  }
-
-  /** The spare spool of folder `dir` is removed (a capture's end). */
-  static removeSpare(dir: string): void {
-    try {
-      rmSync(spareSpool(dir), { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e; // no events/ folder: nothing was spooled
     }
   }
 

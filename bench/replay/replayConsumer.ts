@@ -1,5 +1,5 @@
 /**
- * replayConsumer: the user-space data path of `nitrace capture` (decode -> redact -> spool -> zstd segment), fed raw
+ * replayConsumer: the user-space data path of `nitrace capture` (decode -> redact -> zstd Parquet segment), fed raw
  * ring records on stdin by ring_replay.c instead of by the kernel agent. Started pinned to one core by
  * bench/captureBench.ts:  taskset -c 0 node dist/bench/replay/replayConsumer.js OUTDIR
  *
@@ -8,7 +8,7 @@
  * capture's default segment size and age. Not included: capture/agent.py's forwarding from the ring to the pipe
  * (ring_replay's drain thread does that part, on the other core) and the process table (/proc reads, once per new
  * pid). Prints "ready" when it can read, then {"events","segments","bytes_on_disk","seconds","cpu_ns","read_seconds","waiting_at_end"} on stdout at
- * EOF; seconds and cpu_ns from the first byte to the last segment on disk (DuckDB's worker thread included: the
+ * EOF; seconds and cpu_ns from the first byte to the last segment on disk (all threads included: the
  * process is pinned to one core); read_seconds from the first byte to the last (when the producer's stream ended
  * here), waiting_at_end the closed segments not yet on disk then. What comes after the last byte is the flush of the
  * open segment (and of one closed segment still converting), which a capture pays once, when it stops.

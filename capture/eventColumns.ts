@@ -1,0 +1,196 @@
+/**
+ * A segment's spool columns (capture/segmentBuilder.ts: raw fields, PLAIN-encoded, rows in mono_ns order) -> the
+ * columns of the events schema (docs/capture-schema.md), for writeParquet (capture/plainParquet.ts). The same
+ * mapping as segmentWriter.ts's `segmentSelect` SQL, which capture-recover still uses for spools an older nitrace
+ * left; capture/eventColumns.test.ts checks that both give the same rows, types and nullability.
+ */
+import { KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from './eventLayout.js';
+import { CONVERTED, PHYSICAL, type PlainColumn } from './plainParquet.js';
+import { ScratchMemory } from './scratchMemory.js';
+
+/** NT_KIND_DATA and NT_KIND_BLOCK (capture/event.h): the rows with a tcp_seq. */
+const KIND_DATA = 1;
+const KIND_BLOCK = 5;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+/** The spool's 32-bit words of a fixed-width column (a copy only if it is not 4-byte aligned). */
+function words(col: PlainColumn): Uint32Array {
+  const d = col.data;
+  if ((d.byteOffset & 3) === 0) return new Uint32Array(d.buffer, d.byteOffset, d.byteLength >>> 2);
+  return new Uint32Array(Uint8Array.from(d).buffer);
+}
+
+const asBytes = (a: Uint32Array, n: number): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, n * 4);
+
+/** Every row has a value: the source serves as is (the usual case for the tuple columns). */
+function allPresent(present: Uint8Array, rows: number): boolean {
+  for (let r = 0; r < rows; r++) if (present[r] === 0) return false;
+  return true;
+}
+
+/** The 64-bit values (two words each) of the rows with `present[r]`. */
+function gather64(src: Uint32Array, present: Uint8Array, rows: number, out: Uint32Array): Uint8Array {
+  if (allPresent(present, rows)) return asBytes(src, 2 * rows);
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    if (present[r] === 0) continue;
+    out[2 * n] = src[2 * r]!;
+    out[2 * n + 1] = src[2 * r + 1]!;
+    n++;
+  }
+  return asBytes(out, 2 * n);
+}
+
+function gather32(src: Uint32Array, present: Uint8Array, rows: number, out: Uint32Array): Uint8Array {
+  if (allPresent(present, rows)) return asBytes(src, rows);
+  let n = 0;
+  for (let r = 0; r < rows; r++) if (present[r] !== 0) out[n++] = src[r]!;
+  return asBytes(out, n);
+}
+
+/** The byte-array values (u32 length + bytes) of the rows with `present[r]`, copied in runs of present rows. */
+function gatherText(col: Uint8Array, present: Uint8Array, rows: number, out: Uint8Array): Uint8Array {
+  const src = new Uint8Array(col.buffer, col.byteOffset, col.length); // a plain view: one element-access shape
+  if (allPresent(present, rows)) return src;
+  let p = 0;
+  let o = 0;
+  let runStart = -1;
+  for (let r = 0; r < rows; r++) {
+    if (present[r] !== 0) {
+      if (runStart < 0) runStart = p;
+    } else if (runStart >= 0) {
+      out.set(src.subarray(runStart, p), o);
+      o += p - runStart;
+      runStart = -1;
+    }
+    p += 4 + ((src[p]! | (src[p + 1]! << 8) | (src[p + 2]! << 16) | (src[p + 3]! << 24)) >>> 0);
+  }
+  if (runStart >= 0) {
+    out.set(src.subarray(runStart, p), o);
+    o += p - runStart;
+  }
+  return out.subarray(0, o);
+}
+
+/** A text column from small codes (kind, syscall, direction, family; < 256): NULL where `names` has none. */
+function namesColumn(name: string, codes: Uint32Array, names: Record<number, string | null>, rows: number, mem: ScratchMemory): PlainColumn {
+  const encoded: (Uint8Array | null)[] = Array.from({ length: 256 }, (_, c) => (names[c] ? plainText(names[c]!) : null));
+  const present = mem.bytes(`${name}.present`, rows);
+  let size = 0;
+  for (let r = 0; r < rows; r++) {
+    const c = codes[r]!;
+    const v = c < 256 ? encoded[c]! : null;
+    present[r] = v === null ? 0 : 1;
+    if (v !== null) size += v.length;
+  }
+  const data = mem.bytes(name, size);
+  for (let r = 0, o = 0; r < rows; r++) {
+    if (present[r] === 0) continue;
+    const v = encoded[codes[r]!]!;
+    for (let k = 0; k < v.length; k++) data[o + k] = v[k]!;
+    o += v.length;
+  }
+  return { name, type: PHYSICAL.BYTE_ARRAY, converted: CONVERTED.UTF8, data, present };
+}
+
+/** One PLAIN byte-array value: u32 length + UTF-8 bytes. */
+function plainText(text: string): Uint8Array {
+  const b = Buffer.from(text, 'utf8');
+  const out = new Uint8Array(4 + b.length);
+  new DataView(out.buffer).setUint32(0, b.length, true);
+  out.set(b, 4);
+  return out;
+}
+
+/**
+ * The events columns of a segment. `node`: the node name, `monoToRealtime`: ts_ns = mono_ns + it, `schemaVersion` 1
+ * (an older capture) has no gid/parent_gid. Every column is OPTIONAL, as DuckDB wrote them, with the same physical
+ * and converted types. `mem`: memory reused from segment to segment (the columns returned live in it).
+ */
+export function eventColumns(spool: PlainColumn[], rows: number, node: string, monoToRealtime: bigint, schemaVersion: number, mem = new ScratchMemory()): PlainColumn[] {
+  const by = new Map(spool.map((c) => [c.name, c]));
+  const col = (name: string): PlainColumn => {
+    const c = by.get(name);
+    if (!c) throw new Error(`eventColumns: the spool has no column ${name}`);
+    return c;
+  };
+  const w = (name: string): Uint32Array => words(col(name));
+  const mono = w('mono_ns');
+  const kind = w('kind');
+  const family = w('family');
+  const bytes = w('bytes');
+  const connId = w('conn_id');
+
+  const ts = mem.words('ts_ns', 2 * rows);
+  const off = BigInt.asUintN(64, monoToRealtime);
+  const offLo = Number(off & 0xffffffffn);
+  const offHi = Number(off >> 32n);
+  for (let r = 0; r < rows; r++) {
+    const lo = mono[2 * r]! + offLo;
+    ts[2 * r] = lo >>> 0;
+    ts[2 * r + 1] = (mono[2 * r + 1]! + offHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+
+  const nodeValue = plainText(node);
+  const nodeData = mem.bytes('node', nodeValue.length * rows);
+  if (rows > 0) nodeData.set(nodeValue);
+  for (let filled = nodeValue.length; filled < nodeData.length; filled *= 2) nodeData.copyWithin(filled, 0, Math.min(filled, nodeData.length - filled));
+
+  const hasTuple = mem.bytes('hasTuple', rows);
+  const hasConn = mem.bytes('hasConn', rows);
+  const hasSeq = mem.bytes('hasSeq', rows);
+  for (let r = 0; r < rows; r++) {
+    const f = family[r]!;
+    hasTuple[r] = f === AF_INET || f === AF_INET6 ? 1 : 0;
+    hasConn[r] = (connId[2 * r]! | connId[2 * r + 1]!) !== 0 ? 1 : 0;
+    const k = kind[r]!;
+    hasSeq[r] = k === KIND_DATA || k === KIND_BLOCK ? 1 : 0;
+  }
+
+  // payload_truncated: the payload's length < bytes (bytes is a u32 in the event: its high word is 0)
+  const payloadCol = col('payload').data;
+  const payload = new Uint8Array(payloadCol.buffer, payloadCol.byteOffset, payloadCol.length);
+  const truncated = mem.bytes('payload_truncated', rows);
+  for (let r = 0, p = 0; r < rows; r++) {
+    const len = (payload[p]! | (payload[p + 1]! << 8) | (payload[p + 2]! << 16) | (payload[p + 3]! << 24)) >>> 0;
+    truncated[r] = bytes[2 * r + 1] !== 0 || len < bytes[2 * r]! ? 1 : 0;
+    p += 4 + len;
+  }
+
+  const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
+  const all = (name: string, type: PlainColumn['type'], converted: number | undefined, data: Uint8Array): PlainColumn => ({ name, type, converted, data, optional: true });
+  const some = (name: string, type: PlainColumn['type'], converted: number | undefined, data: Uint8Array, present: Uint8Array): PlainColumn => ({ name, type, converted, data, present });
+  const columns: PlainColumn[] = [
+    all('ts_ns', I64, CONVERTED.INT_64, asBytes(ts, 2 * rows)),
+    all('mono_ns', I64, CONVERTED.INT_64, col('mono_ns').data),
+    all('node', BA, CONVERTED.UTF8, nodeData),
+    all('pid', I32, CONVERTED.INT_32, col('pid').data),
+    all('tid', I32, CONVERTED.INT_32, col('tid').data),
+    all('comm', BA, CONVERTED.UTF8, col('comm').data),
+    all('fd', I32, CONVERTED.INT_32, col('fd').data),
+    namesColumn('event', kind, KIND_NAMES, rows, mem),
+    namesColumn('syscall', w('syscall'), SYSCALL_NAMES, rows, mem),
+    namesColumn('direction', w('direction'), DIRECTION_NAMES, rows, mem),
+    some('conn_id', I64, CONVERTED.UINT_64, gather64(connId, hasConn, rows, mem.words('conn_id', 2 * rows)), hasConn),
+    namesColumn('family', family, { [AF_INET]: 'ipv4', [AF_INET6]: 'ipv6' }, rows, mem),
+    some('local_addr', BA, CONVERTED.UTF8, gatherText(col('local_addr').data, hasTuple, rows, mem.bytes('local_addr', col('local_addr').data.length)), hasTuple),
+    some('local_port', I32, CONVERTED.INT_32, gather32(w('local_port'), hasTuple, rows, mem.words('local_port', rows)), hasTuple),
+    some('remote_addr', BA, CONVERTED.UTF8, gatherText(col('remote_addr').data, hasTuple, rows, mem.bytes('remote_addr', col('remote_addr').data.length)), hasTuple),
+    some('remote_port', I32, CONVERTED.INT_32, gather32(w('remote_port'), hasTuple, rows, mem.words('remote_port', rows)), hasTuple),
+    some('netns', I64, CONVERTED.UINT_64, gather64(w('netns'), hasTuple, rows, mem.words('netns', 2 * rows)), hasTuple),
+    some('tcp_seq', I64, CONVERTED.UINT_64, gather64(w('tcp_seq'), hasSeq, rows, mem.words('tcp_seq', 2 * rows)), hasSeq),
+    all('bytes', I64, CONVERTED.INT_64, col('bytes').data),
+    all('payload', BA, undefined, payload),
+    all('payload_truncated', PHYSICAL.BOOLEAN, undefined, truncated),
+  ];
+  if (schemaVersion >= 2) {
+    for (const name of ['gid', 'parent_gid']) {
+      const v = w(name);
+      const present = mem.bytes(`${name}.present`, rows);
+      for (let r = 0; r < rows; r++) present[r] = (v[2 * r]! | v[2 * r + 1]!) !== 0 ? 1 : 0;
+      columns.push(some(name, I64, CONVERTED.UINT_64, gather64(v, present, rows, mem.words(name, 2 * rows)), present));
+    }
+  }
+  return columns;
+}
