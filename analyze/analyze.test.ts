@@ -46,6 +46,12 @@ test('analyze: synthetic two-node capture -> exact traces with explained edges',
     const summary = await analyzeCaptures({ captureDirs: dirs, out: join(root, 'out') });
     assert.equal(summary.spans, 12);
     assert.equal(summary.traces, 2);
+    if (process.platform === 'linux') {
+      // Each step's own peak (VmHWM reset at its start) and the run's peak over all of them.
+      const peaks = summary.peak_rss_bytes;
+      assert.ok(peaks.parse! > 0 && peaks.export! > 0, JSON.stringify(peaks));
+      assert.equal(peaks.total, Math.max(...Object.values(peaks)));
+    }
     const b = summary.clocks.find((c) => c.node === 'b')!;
     assert.equal(b.method, 'estimated');
     assert.ok(Math.abs(Number(BigInt(b.offset_ns) - 5000n * ms)) < 2e6, `offset ${b.offset_ns}`);

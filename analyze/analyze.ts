@@ -14,7 +14,7 @@ import { correlateSpatial } from './correlate/spatial.js';
 import { correlateOwnership } from './correlate/ownership.js';
 import { correlateTiming } from './correlate/timing.js';
 import { Diagnostics, type Warning } from './diagnostics.js';
-import { defaultMemoryBytes, ENGINE_FILES, openEngine } from './engine/openEngine.js';
+import { defaultMemoryBytes, ENGINE_FILES, engineMemoryBytes, openEngine } from './engine/openEngine.js';
 import { writeExports } from './export/writeExports.js';
 import { loadCaptures } from './load/loadCaptures.js';
 import { parseConnections } from './parse/parseConnections.js';
@@ -28,7 +28,10 @@ export interface AnalyzeOptions {
   out: string;
   /** Engine name (analyze/engine/openEngine.ts); default duckdb. */
   engine?: string;
-  /** Engine memory limit in bytes (default: a share of RAM); the engine spills to `tempDir` beyond it. */
+  /**
+   * Memory budget of the whole analysis in bytes (default: a share of RAM). The engine's limit is a share of it
+   * (engineMemoryBytes: the rest is for the JS side); the engine spills to `tempDir` beyond its limit.
+   */
   memoryBytes?: number;
   /** Where the engine spills (default OUT/.tmp, removed at the end). */
   tempDir?: string;
@@ -53,10 +56,12 @@ export interface AnalyzeSummary {
   counts: Record<string, number>;
   warnings: Warning[];
   timings_ms: Record<string, number>;
+  /** Peak resident memory of the analysis process per step and in total (bytes; Linux only). */
+  peak_rss_bytes: Record<string, number>;
   outputs: Record<string, string>;
 }
 
-/** Share of the engine's memory the parse step's sort may fill with payloads at once (the rest: keys, joins, spill). */
+/** Share of the engine's memory limit the parse step's sort may fill with payloads at once (the rest: keys, joins, spill). */
 const SORT_SHARE = 1 / 3;
 
 /** Output files analyze owns in OUT (and removes before writing, so a rerun never mixes two analyses). */
@@ -74,7 +79,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
   const diag = new Diagnostics();
   const t0 = performance.now();
   const tempDir = opts.tempDir ?? join(out, '.tmp');
-  const memoryBytes = opts.memoryBytes ?? defaultMemoryBytes();
+  const memoryBytes = engineMemoryBytes(opts.memoryBytes ?? defaultMemoryBytes());
   const { engine, database } = await openEngine(opts.engine ?? 'duckdb', out, { memoryBytes, tempDir });
   try {
     const manifests = await diag.step('load', () => loadCaptures(engine, opts.captureDirs, diag));
@@ -123,6 +128,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     const candidates_by_evidence: Record<string, number> = {};
     for (const e of ['spatial', 'thread', 'timing', 'content']) candidates_by_evidence[e] = await countCandidates(engine, e);
     diag.timingsMs.total = Math.round(performance.now() - t0);
+    diag.finishMemory();
     const summary: AnalyzeSummary = {
       nitrace_version: version,
       analysis_schema_version: 2,
@@ -144,6 +150,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
       counts: diag.counts,
       warnings: diag.warnings,
       timings_ms: diag.timingsMs,
+      peak_rss_bytes: diag.peakRssBytes,
       outputs,
     };
     writeFileSync(outputs.summary, JSON.stringify(summary, null, 2) + '\n');

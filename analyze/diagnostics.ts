@@ -1,3 +1,5 @@
+import { StepMemory } from './stepMemory.js';
+
 /** A problem found in the input that the analysis worked around; reported, never silently dropped. */
 export interface Warning {
   /** Stable code for tests and scripts, e.g. 'segment-corrupt', 'clock-unaligned', 'http-invalid'. */
@@ -12,6 +14,9 @@ export class Diagnostics {
   readonly warnings: Warning[] = [];
   readonly counts: Record<string, number> = {};
   readonly timingsMs: Record<string, number> = {};
+  /** Peak resident memory of the process per step, and `total` over the run (empty where Linux's /proc is missing). */
+  readonly peakRssBytes: Record<string, number> = {};
+  private readonly memory = new StepMemory();
 
   warn(code: string, message: string, count = 1): void {
     const w = this.warnings.find((x) => x.code === code && x.message === message);
@@ -23,13 +28,22 @@ export class Diagnostics {
     this.counts[counter] = (this.counts[counter] ?? 0) + n;
   }
 
-  /** Runs `fn` as a named step and records how long it took. */
+  /** Runs `fn` as a named step and records how long it took and its peak resident memory. */
   async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
+    this.memory.begin();
     try {
       return await fn();
     } finally {
       this.timingsMs[name] = Math.round(performance.now() - t0);
+      const peak = this.memory.end();
+      if (peak !== null) this.peakRssBytes[name] = peak;
     }
+  }
+
+  /** Records the run's overall peak resident memory as `total`. */
+  finishMemory(): void {
+    const peak = this.memory.peak();
+    if (peak !== null) this.peakRssBytes.total = peak;
   }
 }

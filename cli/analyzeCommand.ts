@@ -14,7 +14,7 @@ export const analyzeCommand = defineCommand({
       .positional('captureDirs', { type: 'string', array: true, demandOption: true, describe: 'capture directories written by `nitrace capture --out DIR`, one per node' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory (spans.parquet, edges.parquet, otlp.json, jaeger.json, analysis.duckdb, summary.json)' })
       .option('engine', { type: 'string', default: 'duckdb', describe: `SQL engine that runs the analysis (${ENGINE_NAMES.join(', ')})` })
-      .option('memory', { type: 'string', describe: 'engine memory limit, e.g. 2GB (default: a quarter of RAM); beyond it the engine spills to --temp' })
+      .option('memory', { type: 'string', describe: 'memory budget of the analysis, e.g. 2GB (default: a quarter of RAM); the engine gets half of it and spills to --temp beyond that' })
       .option('temp', { type: 'string', describe: 'directory the engine spills to (default OUT/.tmp, removed afterwards)' })
       .option('workers', { type: 'number', default: 1, describe: 'parse worker threads; outputs are the same for any number (see docs/analyze.md)' })
       .option('print-traces', { type: 'number', default: 0, describe: 'also print the first N traces as trees' })

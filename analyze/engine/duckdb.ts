@@ -76,7 +76,8 @@ export class DuckDbEngine implements Engine {
 
   static async open(path = ':memory:', settings: EngineSettings = {}): Promise<DuckDbEngine> {
     const options: Record<string, string> = {};
-    if (settings.memoryBytes !== undefined) options.memory_limit = `${Math.max(64, Math.floor(settings.memoryBytes / 1048576))}MB`;
+    // MiB: DuckDB reads 'MB' as 10^6 bytes (a limit given as 2048MB was 1.91 GiB).
+    if (settings.memoryBytes !== undefined) options.memory_limit = `${Math.max(64, Math.floor(settings.memoryBytes / 1048576))}MiB`;
     if (settings.tempDir !== undefined) options.temp_directory = settings.tempDir;
     if (settings.threads !== undefined) options.threads = String(settings.threads);
     const instance = await DuckDBInstance.create(path, options);

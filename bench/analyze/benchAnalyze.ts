@@ -48,6 +48,8 @@ interface Run {
   peak_spill_bytes: number;
   out_bytes: number;
   timings_ms: Record<string, number> | null;
+  /** analyze's own peak resident memory per step and `total` (summary.json), null before it had them. */
+  peak_rss_bytes_by_step: Record<string, number> | null;
   load_before: string;
   load_after: string;
   stderr_tail: string[];
@@ -172,7 +174,10 @@ async function main(): Promise<void> {
         spillDirs: [join(out, 'analysis.duckdb.tmp'), tempDir],
       });
       const summaryFile = join(out, 'summary.json');
-      const summary = w.status === 'ok' && existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as { timings_ms?: Record<string, number> }) : null;
+      const summary =
+        w.status === 'ok' && existsSync(summaryFile)
+          ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as { timings_ms?: Record<string, number>; peak_rss_bytes?: Record<string, number> })
+          : null;
       const run: Run = {
         size: n,
         round,
@@ -181,10 +186,12 @@ async function main(): Promise<void> {
         signal: w.signal,
         wall_ms: w.wallMs,
         events_per_s: w.status === 'ok' ? Math.round(n / (w.wallMs / 1000)) : null,
-        peak_rss_bytes: w.peakRssBytes,
+        // analyze measures its own peak per step (VmHWM reset at each step's start): a peak between two polls counts
+        peak_rss_bytes: Math.max(w.peakRssBytes, summary?.peak_rss_bytes?.total ?? 0),
         peak_spill_bytes: w.peakSpillBytes,
         out_bytes: dirSize(out),
         timings_ms: summary?.timings_ms ?? null,
+        peak_rss_bytes_by_step: summary?.peak_rss_bytes ?? null,
         load_before,
         load_after: loadavg(),
         stderr_tail: w.status === 'ok' ? [] : w.stderrTail,
@@ -210,11 +217,12 @@ async function main(): Promise<void> {
   const perSize = sizes.map((n) => {
     const ok = all.filter((r) => r.size === n && r.status === 'ok');
     const times = ok.map((r) => r.wall_ms);
-    const stages: Record<string, { median_ms: number; events_per_s: number }> = {};
+    const stages: Record<string, { median_ms: number; events_per_s: number; peak_rss_bytes?: number }> = {};
     const names = [...new Set(ok.flatMap((r) => Object.keys(r.timings_ms ?? {})))];
     for (const s of names) {
       const ms = ok.map((r) => r.timings_ms?.[s]).filter((x): x is number => x !== undefined);
-      if (ms.length) stages[s] = { median_ms: median(ms), events_per_s: Math.round(n / (Math.max(median(ms), 1) / 1000)) };
+      const rss = ok.map((r) => r.peak_rss_bytes_by_step?.[s]).filter((x): x is number => x !== undefined);
+      if (ms.length) stages[s] = { median_ms: median(ms), events_per_s: Math.round(n / (Math.max(median(ms), 1) / 1000)), ...(rss.length ? { peak_rss_bytes: Math.max(...rss) } : {}) };
     }
     const failed = all.filter((r) => r.size === n && r.status !== 'ok');
     return {
@@ -353,7 +361,7 @@ function dirSize(dir: string): number {
   return r.status === 0 ? Number(r.stdout.split('\t')[0]) : 0;
 }
 
-function renderTable(result: Record<string, unknown>, perSize: { events: number; runs_ok: number; runs_failed: { status: string; wall_ms: number }[]; median_ms: number | null; min_ms: number | null; max_ms: number | null; events_per_s: number | null; peak_rss_bytes: number | null; peak_spill_bytes: number | null; stages: Record<string, { median_ms: number; events_per_s: number }> }[]): string {
+function renderTable(result: Record<string, unknown>, perSize: { events: number; runs_ok: number; runs_failed: { status: string; wall_ms: number }[]; median_ms: number | null; min_ms: number | null; max_ms: number | null; events_per_s: number | null; peak_rss_bytes: number | null; peak_spill_bytes: number | null; stages: Record<string, { median_ms: number; events_per_s: number; peak_rss_bytes?: number }> }[]): string {
   const lines: string[] = [];
   const m = result.machine as { cpus: number; git_commit: string | null; git_dirty: boolean | null };
   lines.push(`## nitrace analyze at scale (${String(result.date)}, ${m.cpus} CPUs, commit ${m.git_commit?.slice(0, 10) ?? '?'}${m.git_dirty ? ' dirty' : ''}, load before ${String(result.load_before)})`);
@@ -368,9 +376,11 @@ function renderTable(result: Record<string, unknown>, perSize: { events: number;
   }
   const stageNames = [...new Set(perSize.flatMap((s) => Object.keys(s.stages)))];
   if (stageNames.length) {
-    lines.push('', `| step (median s; events/s) | ${perSize.map((s) => fmtCount(s.events)).join(' | ')} |`, `|---|${perSize.map(() => '---:').join('|')}|`);
+    lines.push('', `| step (median s; events/s; peak RSS) | ${perSize.map((s) => fmtCount(s.events)).join(' | ')} |`, `|---|${perSize.map(() => '---:').join('|')}|`);
     for (const st of stageNames) {
-      lines.push(`| ${st} | ${perSize.map((s) => (s.stages[st] ? `${(s.stages[st]!.median_ms / 1000).toFixed(1)}; ${fmtCount(s.stages[st]!.events_per_s)}` : '-')).join(' | ')} |`);
+      const cell = (x: { median_ms: number; events_per_s: number; peak_rss_bytes?: number }): string =>
+        `${(x.median_ms / 1000).toFixed(1)}; ${fmtCount(x.events_per_s)}${x.peak_rss_bytes === undefined ? '' : `; ${fmtGB(x.peak_rss_bytes)}`}`;
+      lines.push(`| ${st} | ${perSize.map((s) => (s.stages[st] ? cell(s.stages[st]!) : '-')).join(' | ')} |`);
     }
   }
   const v = result.verdict as Record<string, { target: string; value: number | null; pass: boolean | null }>;
