@@ -33,10 +33,12 @@ export interface ParseOptions {
  * (Engine.scanOrder) each capture is read in file order, without a sort: block by block, as columns; each event's
  * connection is found by a hash of its connection columns, and blocks go to parse worker threads (one per
  * connection hash range, streamParser.ts: one ConnectionParser per open connection, holding only its open frame)
- * while this thread reads on. A first light pass checks that order (mono_ns never goes back; events of one
- * connection at the same mono_ns come in (send, tcp_seq) order); a capture that fails it, and every capture on an
- * engine that cannot keep the scan order, is read sorted by (connection, time) instead (the engine sorts, spilling
- * to disk when it must; see sortBudgetBytes). Either way every connection sees the same events in the same order,
+ * while this thread reads on. The same read checks that order (mono_ns never goes back; events of one
+ * connection at the same mono_ns come in (send, tcp_seq) order; ScanOrderCheck): a capture that fails it is read
+ * sorted by (connection, time) in a new attempt that starts the parse again (its first results are dropped; a
+ * separate checking pass cost more than these rare restarts: 1.5 s CPU of 1.72 M events read once more), as is
+ * every capture on an engine that cannot keep the scan order (the engine sorts, spilling to disk when it must;
+ * see sortBudgetBytes). Either way every connection sees the same events in the same order,
  * so the results are the same. Results come back as column batches and are appended to `call_sides`, `call_ids`
  * and each messaging protocol's table in bulk; what each connection counted and warned about is merged in
  * connection order. Tables made: `conns` (one row per connection), `threads` (thread names), and those above.
@@ -86,78 +88,126 @@ export async function parseConnections(engine: Engine, diag: Diagnostics, opts: 
   ]);
   const n = Math.max(1, Math.floor(opts.workers ?? 1));
   const setup: WorkerSetup = { conns, mask: opts.mask, flushRows: FLUSH_ROWS };
-  const pool = new ParsePool(n, setup, async (table, batch) => engine.append(table, ColumnBatch.fromTransfer(schemas.get(table)!, batch)));
-  let done = 0;
   const dataEvents = `event = 'data' AND direction IN ('send', 'recv')`;
-  try {
-    const [captures] = await engine.query<{ list: number[] | null }>(`SELECT ${d.listAgg('capture', 'capture')} AS list FROM (SELECT DISTINCT capture FROM events)`);
-    const all = captures?.list ?? [];
-    const keys = byKey;
-    const checked = (opts.scanOrder ?? true) && engine.scanOrder && keys !== null;
-    // Captures without data events are in neither set (nothing to read).
-    const inOrder = checked && all.length > 0 ? await capturesInScanOrder(engine, dataEvents) : { ok: new Set<number>(), bad: new Set<number>(all) };
-    const sorted = [...inOrder.bad];
-    // Only captures found out of order are counted (the summary is the same on every engine).
-    if (checked && sorted.length > 0) diag.add('parse_captures_out_of_order', sorted.length);
-    if (keys && inOrder.ok.size > 0) {
-      // One stream for all of them (a stream start commits the results appended so far, see DuckDbEngine.stream).
-      await engine.stream(
-        `SELECT ${connKey(d)} AS conn_key, (direction = 'send')::INTEGER AS send, ts_ns, pid, tid, gid, tcp_seq, bytes, payload
-         FROM events WHERE capture IN (${[...inOrder.ok].join(', ')}) AND ${dataEvents}`,
-        async (chunk) => {
-          const rows = chunk.rowCount;
-          const key = copyColumn(chunk, 0, 'UBIGINT').values as BigUint64Array;
-          const conn = new Int32Array(rows);
-          for (let i = 0; i < rows; i++) {
-            const c = keys.get(key[i]!);
-            if (c === undefined) throw new Error(`parse: an event matches no connection (key ${key[i]})`);
-            conn[i] = c;
-          }
-          const columns = EVENT_COLUMN_TYPES.map((t, i) => (i === 0 ? { values: conn, bytes: null, offsets: null, nulls: null } : copyColumn(chunk, i, t)));
-          await pool.send(rows, columns);
-          done += rows;
-          progress.update(done);
-        },
-        { scanOrder: true },
-      );
-    }
-    if (sorted.length > 0) {
-      const ranges = connectionRanges(sortBytes, opts.sortBudgetBytes ?? Infinity);
-      if (ranges.length > 1) diag.add('parse_sort_passes', ranges.length);
-      for (const [first, last] of ranges) {
-        await engine.stream(
-          `SELECT c.conn_idx, (e.direction = 'send')::INTEGER AS send, e.ts_ns, e.pid, e.tid, e.gid, e.tcp_seq, e.bytes, e.payload
-           FROM events e JOIN (SELECT * FROM conns WHERE conn_idx BETWEEN ${first} AND ${last}) c
-             ON e.node = c.node AND e.conn_id IS NOT DISTINCT FROM c.conn_id
-            AND e.local_addr IS NOT DISTINCT FROM c.local_addr AND e.local_port IS NOT DISTINCT FROM c.local_port
-            AND e.remote_addr IS NOT DISTINCT FROM c.remote_addr AND e.remote_port IS NOT DISTINCT FROM c.remote_port
-           WHERE e.capture IN (${sorted.join(', ')}) AND e.${dataEvents.replace(' AND ', ' AND e.')}
-           ORDER BY c.conn_idx, e.mono_ns, send, e.tcp_seq`,
-          async (chunk) => {
-            const rows = chunk.rowCount;
-            await pool.send(
-              rows,
-              EVENT_COLUMN_TYPES.map((t, i) => copyColumn(chunk, i, t)),
-            );
-            done += rows;
-            progress.update(done);
-          },
-        );
+  const [captures] = await engine.query<{ list: number[] | null }>(`SELECT ${d.listAgg('capture', 'capture')} AS list FROM (SELECT DISTINCT capture FROM events)`);
+  const all = captures?.list ?? [];
+  const keys = byKey;
+  const scanned = (opts.scanOrder ?? true) && engine.scanOrder && keys !== null;
+  /** Captures read sorted: all of them where the scan order cannot be used, else those found out of order. */
+  const sorted = new Set<number>(scanned ? [] : all);
+  // Each attempt reads every capture once; one that finds a capture out of order is thrown away and the parse
+  // starts again with that capture sorted (rare: segments are written in time order).
+  for (;;) {
+    const pool = new ParsePool(n, setup, async (table, batch) => engine.append(table, ColumnBatch.fromTransfer(schemas.get(table)!, batch)));
+    const counted = { done: 0 };
+    let outOfOrder: CaptureOutOfOrder | null = null;
+    try {
+      await readEvents(engine, pool, { all, sorted, keys: scanned ? keys : null, dataEvents, sortBudgetBytes: opts.sortBudgetBytes ?? Infinity, sortBytes, diag, progress, counted });
+      const ended = await pool.finish();
+      // Each connection's counts and warnings in connection order: the same summary whatever read it and how.
+      ended.sort((a, b) => a.connIdx - b.connIdx);
+      for (const c of ended) {
+        for (const w of c.warnings) diag.warn(w.code, w.message, w.count);
+        for (const [k, v] of Object.entries(c.counts)) diag.add(k, v);
       }
+      if (pool.masked > 0) diag.add('ground_truth_fields_masked', pool.masked);
+    } catch (e) {
+      if (!(e instanceof CaptureOutOfOrder)) throw e;
+      outOfOrder = e;
+    } finally {
+      await pool.close();
     }
-    const ended = await pool.finish();
-    // Each connection's counts and warnings in connection order: the same summary whatever read it and how.
-    ended.sort((a, b) => a.connIdx - b.connIdx);
-    for (const c of ended) {
-      for (const w of c.warnings) diag.warn(w.code, w.message, w.count);
-      for (const [k, v] of Object.entries(c.counts)) diag.add(k, v);
-    }
-  } finally {
-    await pool.close();
+    if (!outOfOrder) break;
+    await pool.appended();
+    sorted.add(outOfOrder.capture);
+    // What the attempt appended goes: the next one appends everything again.
+    for (const [table, schema] of schemas) await engine.exec(d.createTable(table, schema));
   }
-  if (pool.masked > 0) diag.add('ground_truth_fields_masked', pool.masked);
+  // Only captures found out of order are counted (the summary is the same on every engine).
+  if (scanned && sorted.size > 0) diag.add('parse_captures_out_of_order', sorted.size);
   progress.done();
 }
+
+/** Thrown by the file-order read when a capture's events go back in time: it must be read sorted. */
+class CaptureOutOfOrder extends Error {
+  constructor(readonly capture: number) {
+    super(`parse: capture ${capture} is not in time order in its files`);
+  }
+}
+
+interface ReadPlan {
+  all: number[];
+  sorted: ReadonlySet<number>;
+  /** Connection key -> conn_idx, or null if no capture is read in file order. */
+  keys: Map<bigint, number> | null;
+  dataEvents: string;
+  sortBudgetBytes: number;
+  sortBytes: number[];
+  diag: Diagnostics;
+  progress: Progress;
+  counted: { done: number };
+}
+
+/**
+ * Deals every data event to the pool: the captures not in `sorted` in file order (one stream; throws
+ * CaptureOutOfOrder at the first event that breaks the parsers' order, see ScanOrderCheck), then the sorted ones.
+ */
+async function readEvents(engine: Engine, pool: ParsePool, plan: ReadPlan): Promise<void> {
+  const d = engine.dialect;
+  const { keys, dataEvents, progress, counted } = plan;
+  const scan = plan.all.filter((c) => !plan.sorted.has(c));
+  if (keys && scan.length > 0) {
+    const order = new ScanOrderCheck();
+    // One stream for all of them (a stream start commits the results appended so far, see DuckDbEngine.stream).
+    await engine.stream(
+      `SELECT ${connKey(d)} AS conn_key, (direction = 'send')::INTEGER AS send, ts_ns, pid, tid, gid, tcp_seq, bytes, payload, capture, mono_ns
+       FROM events WHERE capture IN (${scan.join(', ')}) AND ${dataEvents}`,
+      async (chunk) => {
+        const rows = chunk.rowCount;
+        const key = copyColumn(chunk, 0, 'UBIGINT').values as BigUint64Array;
+        const columns = EVENT_COLUMN_TYPES.map((t, i) => (i === 0 ? null : copyColumn(chunk, i, t)));
+        const bad = order.check(rows, copyColumn(chunk, 9, 'INTEGER').values as Int32Array, copyColumn(chunk, 10, 'BIGINT'), key, columns[1]!.values as Int32Array, columns[6]!);
+        if (bad !== null) throw new CaptureOutOfOrder(bad);
+        const conn = new Int32Array(rows);
+        for (let i = 0; i < rows; i++) {
+          const c = keys.get(key[i]!);
+          if (c === undefined) throw new Error(`parse: an event matches no connection (key ${key[i]})`);
+          conn[i] = c;
+        }
+        columns[0] = { values: conn, bytes: null, offsets: null, nulls: null };
+        await pool.send(rows, columns as CopiedColumn[]);
+        counted.done += rows;
+        progress.update(counted.done);
+      },
+      { scanOrder: true },
+    );
+  }
+  const sorted = plan.all.filter((c) => plan.sorted.has(c));
+  if (sorted.length === 0) return;
+  const ranges = connectionRanges(plan.sortBytes, plan.sortBudgetBytes);
+  if (ranges.length > 1) plan.diag.add('parse_sort_passes', ranges.length);
+  for (const [first, last] of ranges) {
+    await engine.stream(
+      `SELECT c.conn_idx, (e.direction = 'send')::INTEGER AS send, e.ts_ns, e.pid, e.tid, e.gid, e.tcp_seq, e.bytes, e.payload
+       FROM events e JOIN (SELECT * FROM conns WHERE conn_idx BETWEEN ${first} AND ${last}) c
+         ON e.node = c.node AND e.conn_id IS NOT DISTINCT FROM c.conn_id
+        AND e.local_addr IS NOT DISTINCT FROM c.local_addr AND e.local_port IS NOT DISTINCT FROM c.local_port
+        AND e.remote_addr IS NOT DISTINCT FROM c.remote_addr AND e.remote_port IS NOT DISTINCT FROM c.remote_port
+       WHERE e.capture IN (${sorted.join(', ')}) AND e.${dataEvents.replace(' AND ', ' AND e.')}
+       ORDER BY c.conn_idx, e.mono_ns, send, e.tcp_seq`,
+      async (chunk) => {
+        const rows = chunk.rowCount;
+        await pool.send(
+          rows,
+          EVENT_COLUMN_TYPES.map((t, i) => copyColumn(chunk, i, t)),
+        );
+        counted.done += rows;
+        progress.update(counted.done);
+      },
+    );
+  }
+}
+
 
 /** A connection's identity within the whole analysis as one 64-bit hash (same columns as `conns`' key). */
 function connKey(d: Engine['dialect']): string {
@@ -165,67 +215,55 @@ function connKey(d: Engine['dialect']): string {
 }
 
 /**
- * The captures whose data events, as the engine scans them, are in the order the parsers need (`ok`; the others
- * with data events: `bad`): mono_ns never goes
- * back, and events of one connection at the same mono_ns come in (send, tcp_seq) order (the sort's tie-breakers).
- * One pass over every capture, three numbers and a hash per event (no payloads).
+ * Checks, chunk by chunk, that the events of a file-order read come in the order the parsers need (the order of
+ * the sorted read): within a capture mono_ns never goes back, and events of one connection at the same mono_ns
+ * come in (send, tcp_seq) order (the sort's tie-breakers; NULL tcp_seq last); each capture's events in one run.
+ * Done on the stream that feeds the parsers (no pass of its own): numbers already copied, no payload looked at.
  */
-async function capturesInScanOrder(engine: Engine, dataEvents: string): Promise<{ ok: Set<number>; bad: Set<number> }> {
-  const ok = new Set<number>();
-  const bad = new Set<number>();
-  let capture = -1;
-  let prev: bigint | null = null;
-  let prevKey = 0n;
-  let prevSend = 0;
-  let prevSeq = 0n;
+class ScanOrderCheck {
+  private capture = -1;
+  private readonly seen = new Set<number>();
+  private prev: bigint | null = null;
+  private prevKey = 0n;
+  private prevSend = 0;
+  private prevSeq = 0n;
   /** Ties are rare (4 in 1.37 M events of a Tempest run): the events at mono_ns `prev` so far, key -> (send, seq). */
-  let tie: Map<bigint, [number, bigint]> | null = null;
-  await engine.stream(
-    `SELECT capture, mono_ns, ${connKey(engine.dialect)} AS conn_key, (direction = 'send')::INTEGER AS send,
-            coalesce(tcp_seq, CAST(${MAX_U64} AS ${engine.dialect.type('UBIGINT')})) AS tcp_seq
-     FROM events WHERE ${dataEvents}`,
-    (chunk) => {
-      const cap = copyColumn(chunk, 0, 'INTEGER').values as Int32Array;
-      const mono = copyColumn(chunk, 1, 'BIGINT');
-      const monoV = mono.values as BigInt64Array;
-      const keys = copyColumn(chunk, 2, 'UBIGINT').values as BigUint64Array;
-      const send = copyColumn(chunk, 3, 'INTEGER').values as Int32Array;
-      const seq = copyColumn(chunk, 4, 'UBIGINT').values as BigUint64Array;
-      for (let i = 0; i < chunk.rowCount; i++) {
-        if (cap[i] !== capture) {
-          capture = cap[i]!;
-          // A capture seen twice (its events not in one run) is not in scan order either.
-          if (ok.has(capture)) bad.add(capture);
-          ok.add(capture);
-          prev = null;
-          tie = null;
-        }
-        if (bad.has(capture)) continue;
-        const m = monoV[i]!;
-        if (mono.nulls?.[i] || (prev !== null && m < prev)) {
-          bad.add(capture);
-          continue;
-        }
-        if (m === prev) {
-          tie ??= new Map([[prevKey, [prevSend, prevSeq]]]);
-          const last = tie.get(keys[i]!);
-          if (last && (last[0] > send[i]! || (last[0] === send[i]! && last[1] > seq[i]!))) bad.add(capture);
-          tie.set(keys[i]!, [send[i]!, seq[i]!]);
-        } else tie = null;
-        prev = m;
-        prevKey = keys[i]!;
-        prevSend = send[i]!;
-        prevSeq = seq[i]!;
+  private tie: Map<bigint, [number, bigint]> | null = null;
+
+  /** The capture of the first event out of order in these rows, or null if all are in order. */
+  check(rows: number, cap: Int32Array, mono: CopiedColumn, keys: BigUint64Array, send: Int32Array, seq: CopiedColumn): number | null {
+    const monoV = mono.values as BigInt64Array;
+    const seqV = seq.values as BigUint64Array;
+    for (let i = 0; i < rows; i++) {
+      if (cap[i] !== this.capture) {
+        this.capture = cap[i]!;
+        // A capture seen twice (its events not in one run) is not in scan order either.
+        if (this.seen.has(this.capture)) return this.capture;
+        this.seen.add(this.capture);
+        this.prev = null;
+        this.tie = null;
       }
-    },
-    { scanOrder: true },
-  );
-  for (const c of bad) ok.delete(c);
-  return { ok, bad };
+      const m = monoV[i]!;
+      if (mono.nulls?.[i] || (this.prev !== null && m < this.prev)) return this.capture;
+      const k = keys[i]!;
+      const sq = seq.nulls?.[i] ? MAX_U64 : seqV[i]!;
+      if (m === this.prev) {
+        this.tie ??= new Map([[this.prevKey, [this.prevSend, this.prevSeq]]]);
+        const last = this.tie.get(k);
+        if (last && (last[0] > send[i]! || (last[0] === send[i]! && last[1] > sq))) return this.capture;
+        this.tie.set(k, [send[i]!, sq]);
+      } else this.tie = null;
+      this.prev = m;
+      this.prevKey = k;
+      this.prevSend = send[i]!;
+      this.prevSeq = sq;
+    }
+    return null;
+  }
 }
 
 /** NULL tcp_seq sorts last (ORDER BY's default). */
-const MAX_U64 = '18446744073709551615';
+const MAX_U64 = 2n ** 64n - 1n;
 
 /** Engine types of the event stream's columns (EVENT_COLUMNS). */
 const EVENT_COLUMN_TYPES: CopiedColumnType[] = ['INTEGER', 'INTEGER', 'BIGINT', 'INTEGER', 'INTEGER', 'UBIGINT', 'UBIGINT', 'BIGINT', 'BLOB'];
@@ -329,6 +367,11 @@ class ParsePool {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /** Resolves once every result received so far is appended (or failed to be). */
+  async appended(): Promise<void> {
+    await this.appending;
   }
 
   private onMessage(w: number, msg: FromWorker): void {

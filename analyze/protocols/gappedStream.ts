@@ -10,6 +10,9 @@ import type { Chunk } from './types.js';
  * of the stream is only the end of what arrived so far: a frame that runs past it needs more data. Chunk indexes
  * are absolute (they keep counting across dropped chunks).
  */
+/** What a dropped chunk's slot holds until the list is compacted (the chunk itself can be collected at once). */
+const DROPPED: Chunk = { tsNs: 0n, tid: 0, bytes: 0, data: new Uint8Array(0) };
+
 export class GappedStream {
   /** Retained chunks and the stream offset where each starts; index 0 is absolute chunk `dropped`. */
   private list: Chunk[] = [];
@@ -39,6 +42,7 @@ export class GappedStream {
     while (n < this.list.length - 1 && this.starts[n + 1]! <= pos) n++;
     if (n === this.head) return;
     this.dropped += n - this.head;
+    for (let k = this.head; k < n; k++) this.list[k] = DROPPED;
     this.head = n;
     if (this.head > 1024 && this.head * 2 > this.list.length) {
       this.list = this.list.slice(this.head);
