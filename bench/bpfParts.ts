@@ -47,7 +47,7 @@ const ALL_STAGES = [
   { stop: 3, part: "socket's connection number (per-thread cache, ring and generation lookups)" },
   { stop: 4, part: 'syscall, fd, buffer from the saved registers' },
   { stop: 5, part: 'TCP sequence number' },
-  { stop: 6, part: 'record without payload (timestamp, ring write, counter)' },
+  { stop: 6, part: "record without payload (timestamp, ring write, the ring's event count)" },
   { stop: 0, part: '256-byte payload copy' },
 ];
 const only = arg('--stages')?.split(',').map(Number);

@@ -216,11 +216,27 @@ class Consumer:
         return code
 
 
-def read_counters(b):
+class FastRingEmitted:
+    """Events the sock_* programs wrote into the per-CPU rings: each ring counts its own in its header (`emitted`,
+    offset 8 of struct fast_ring in nitrace.bpf.c), read here through a read-only mapping of the `fast` array."""
+
+    def __init__(self, b):
+        stride = (ctypes.sizeof(b["fast"].Leaf) + 7) & ~7  # array elements are 8-byte aligned
+        cpus = possible_cpus()
+        size = (cpus * stride + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE
+        self.area = mmap.mmap(b["fast"].map_fd, size, mmap.MAP_SHARED, mmap.PROT_READ)
+        self.offsets = [cpu * stride + 8 for cpu in range(cpus)]
+
+    def total(self):
+        return sum(int.from_bytes(self.area[off:off + 8], "little") for off in self.offsets)
+
+
+def read_counters(b, fast_emitted):
     sums = [0] * len(COUNTER_NAMES)
     table = b["counters"]
     for i in range(len(COUNTER_NAMES)):
         sums[i] = sum(table[ctypes.c_int(i)])
+    sums[0] += fast_emitted.total()  # kernel_emitted: the shared ring's events (counters map) + the per-CPU rings'
     return dict(zip(COUNTER_NAMES, sums))
 
 
@@ -305,6 +321,7 @@ def main():
         prefault_rings(b, libc)
         fill_filters(b, cfg)
         consumer = Consumer(b, cfg)
+        fast_emitted = FastRingEmitted(b)
         b["excluded_pids"][ctypes.c_uint32(consumer.proc.pid)] = ctypes.c_uint8(1)
     except Exception as e:
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
@@ -324,7 +341,7 @@ def main():
     last_stats = 0.0
 
     def stats(final=False):
-        s = read_counters(b)
+        s = read_counters(b, fast_emitted)
         c = consumer.stats
         s.update({"agent_records": c.get("events_written", 0), "agent_bytes": c.get("bytes_out", 0),
                   "consumer": c, "final": final, "time_ns": str(time.time_ns())})
