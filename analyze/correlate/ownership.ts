@@ -24,6 +24,18 @@ const DEBUG_PID = process.env.NITRACE_DEBUG_SWEEP ? Number(process.env.NITRACE_D
 
 /** Calls a green thread keeps before its owner is settled (bounds memory on long-lived background green threads). */
 const MAX_PENDING_CHILDREN = 10_000;
+/**
+ * How long a caller waits for a reply the capture cannot name, as a multiple of the longest wait of a call whose
+ * reply it could name (the `_msg_id` of both seen). A cast whose head the snaplen cut looks like a call (no
+ * `_msg_id` visible either way), so its caller would wait forever for a reply that never comes, and a later reply
+ * would wake it instead of the call it answers. On the shipped schema-1 compute sample the longest named wait is
+ * 0.22 s and the longest RPC call of its ground truth 0.88 s (select_destinations), while nova-conductor's casts of
+ * build_and_run_instance kept 14 such callers waiting per run (woken 5-14 s later, and, in a generated capture of
+ * runs back to back, by the next run's replies 55-100 s later).
+ */
+const UNPAIRED_WAIT_FACTOR = 10;
+/** oslo.messaging's default rpc_response_timeout: a call without any reply fails after it (the bound when no reply is named). */
+const RPC_TIMEOUT_NS = 60_000_000_000;
 
 /**
  * What happens on a thread, in order, as far as ownership needs it (see correlateOwnership):
@@ -69,9 +81,9 @@ interface ThreadState {
   served: Map<string, Ctx>;
   /** Calls waiting for their response -> the context that made them. */
   callCtx: Map<string, Ctx>;
-  /** RPC calls waiting for their reply -> the context that made them; and those whose reply cannot be named. */
+  /** RPC calls waiting for their reply -> the context that made them; and those whose reply cannot be named (since when). */
   waiting: Map<string, Ctx>;
-  unpairedWaiting: Ctx[];
+  unpairedWaiting: { ctx: Ctx; since: bigint }[];
   /** Inbound requests open on the thread. */
   open: number;
   lastOp: OpKind | null;
@@ -82,7 +94,7 @@ interface ThreadState {
 
 /** Whether anything can still make `ctx` run again (a response, a reply, its greenlet). */
 function reachable(t: ThreadState, ctx: Ctx): boolean {
-  if (t.ready.includes(ctx) || t.unpairedWaiting.includes(ctx)) return true;
+  if (t.ready.includes(ctx) || t.unpairedWaiting.some((w) => w.ctx === ctx)) return true;
   for (const m of [t.byGid, t.served, t.callCtx, t.waiting] as Map<unknown, Ctx>[]) for (const c of m.values()) if (c === ctx) return true;
   return false;
 }
@@ -125,6 +137,9 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
        WHERE c.kind = 'client' AND c.protocol = 'amqp'`,
     ),
   );
+  const [named] = await engine.query<{ w: bigint | null }>(`SELECT max(r.raw_start_ns - c.raw_start_ns) AS w
+    FROM reply_waits x JOIN spans_raw c ON c.span_id = x.call JOIN spans_raw r ON r.span_id = x.reply`);
+  const maxUnpairedWait = named?.w == null ? BigInt(RPC_TIMEOUT_NS) : BigInt(UNPAIRED_WAIT_FACTOR) * BigInt(named.w);
   const app = `(protocol <> 'amqp' OR NOT coalesce(broker, false))`;
   // Columns: node pid tid gid op t prio span blocks finishes handles unpaired_call is_reply is_rpc parent_gid reply_owner
   const ops = `
@@ -184,11 +199,11 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   let threadKey = '';
   let t = newThread();
   const endThread = (): void => {
-    for (const ctx of [...t.byGid.values(), ...t.ready, ...t.served.values(), ...t.callCtx.values(), ...t.waiting.values(), ...t.unpairedWaiting]) settle(ctx, null, null);
+    for (const ctx of [...t.byGid.values(), ...t.ready, ...t.served.values(), ...t.callCtx.values(), ...t.waiting.values(), ...t.unpairedWaiting.map((w) => w.ctx)]) settle(ctx, null, null);
     if (t.running) settle(t.running, null, null);
   };
   await engine.stream(
-    `SELECT node, pid, tid, gid, op, span_id, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner
+    `SELECT node, pid, tid, gid, op, span_id, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
      FROM (${ops}) WHERE t IS NOT NULL ORDER BY node, pid, tid, t, prio, span_id`,
     async (chunk: ColumnChunk) => {
       for (let i = 0; i < chunk.rowCount; i++) {
@@ -296,10 +311,18 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           waiter.blocked = false;
           t.ready.push(waiter);
         } else if (chunk.boolean(10, i) && t.unpairedWaiting.length > 0) {
-          // A reply whose call the capture cannot name wakes the longest waiting caller.
-          const ctx = t.unpairedWaiting.shift()!;
-          ctx.blocked = false;
-          t.ready.push(ctx);
+          // A reply whose call the capture cannot name wakes the longest waiting caller, among those that waited no
+          // longer than any named call took (times UNPAIRED_WAIT_FACTOR): older ones made casts that looked like calls.
+          const now = chunk.bigint(14, i)!;
+          while (t.unpairedWaiting.length > 0 && now - t.unpairedWaiting[0]!.since > maxUnpairedWait) {
+            const { ctx } = t.unpairedWaiting.shift()!;
+            if (!reachable(t, ctx)) settle(ctx, null, null);
+          }
+          const w = t.unpairedWaiting.shift();
+          if (w) {
+            w.ctx.blocked = false;
+            t.ready.push(w.ctx);
+          }
         }
         run(t, null);
         return;
@@ -335,7 +358,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           ctx.blocked = true;
           // A call's response resumes it (`resume`); an RPC call's reply wakes it (`deliver`).
           if (chunk.boolean(11, i)) {
-            if (chunk.boolean(9, i)) t.unpairedWaiting.push(ctx);
+            if (chunk.boolean(9, i)) t.unpairedWaiting.push({ ctx, since: chunk.bigint(14, i)! });
             else t.waiting.set(span, ctx);
           } else t.callCtx.set(span, ctx);
           run(t, null);
