@@ -100,6 +100,8 @@ test('exports: spans whose text holds the packing separator or NULLs come out as
     // span 3: no service, no end, no status.
     await e.exec(`UPDATE spans SET path = '/a' || chr(31) || 'b' || chr(1) || '"' WHERE span_id = '${(2).toString(16).padStart(16, '0')}'`);
     await e.exec(`UPDATE spans SET service = NULL, end_ns = NULL, status = NULL WHERE span_id = '${(3).toString(16).padStart(16, '0')}'`);
+    // span 4: a NULL where a value is expected (the packed text skips it: one field short, read column by column).
+    await e.exec(`UPDATE spans SET node = NULL WHERE span_id = '${(4).toString(16).padStart(16, '0')}'`);
     const files = await writeExports(e, dir);
     const otlp = JSON.parse(readFileSync(files.otlp, 'utf8')) as Otlp;
     const byId = new Map(otlp.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).map((s) => [s.spanId, s]));
