@@ -28,7 +28,9 @@
  *    records at rising fixed rates by bench/replay/ring_replay.c (CPU 1, ring-buffer loss semantics) into the
  *    decode -> redact -> Parquet path (bench/replay/replayConsumer.ts, CPU 0); the highest rate with zero loss
  *    that the consumer keeps up with; bytes per event on disk with and without payloads.
- * 4. http: bench/httpServer.mjs (CPU 1) under wrk at saturation (CPU 0, with the capture), N alternating pairs.
+ * 4. http: bench/httpServer.mjs (CPU 1) under wrk at saturation (CPU 0), N alternating pairs; the capture on the
+ *    server's CPU (`ratio`: as on a real node) and, in a second wrk run of the same block, on wrk's CPU
+ *    (`capture_with_client`: the ratio of results until 464ad24); see httpSection.
  * Writes bench/results/capture-<time>.json (machine, kernel, load, git commit, every block) and prints a table
  * with the targets of issue 9. Other eBPF tracers running at the same time distort the numbers: they are
  * listed in the result (other_bpf_programs) and a warning is printed.
@@ -199,14 +201,19 @@ function outcomeOf(arm: Arm, dir: string): ArmOutcome {
 
 /** The filter and full-capture options of a block; sketch mode keeps the filter (no payloads, no ring to size). */
 const SKETCH_IGNORES = new Set(['--snaplen', '--ring-mb']);
-async function startPinnedCapture(out: string, filter: string[], arm: Arm = 'new'): Promise<BackgroundCapture> {
+async function startPinnedCapture(out: string, filter: string[], arm: Arm = 'new', cpu = CAPTURE_CPU): Promise<BackgroundCapture> {
   const args = ['--out', out, ...filter, '--force'];
-  if (arm === 'baseline') return startCaptureFrom(BASELINE!, args, ['taskset', '-c', CAPTURE_CPU]);
+  if (arm === 'baseline') return startCaptureFrom(BASELINE!, args, ['taskset', '-c', cpu]);
   if (arm === 'sketch') {
     const sel = filter.filter((x, i) => !SKETCH_IGNORES.has(x) && !SKETCH_IGNORES.has(filter[i - 1]!));
-    return startBackgroundCapture(['--mode', 'sketch', '--out', out, ...sel, '--force'], ['taskset', '-c', CAPTURE_CPU], 300_000);
+    return startBackgroundCapture(['--mode', 'sketch', '--out', out, ...sel, '--force'], ['taskset', '-c', cpu], 300_000);
   }
-  return startBackgroundCapture(args, ['taskset', '-c', CAPTURE_CPU], 300_000);
+  return startBackgroundCapture(args, ['taskset', '-c', cpu], 300_000);
+}
+
+/** Move every thread of `pids` (a running capture's processes) to `cpu`. */
+function repin(pids: readonly number[], cpu: string): void {
+  for (const pid of pids) spawnSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' }); // a process gone meanwhile: nothing to move
 }
 
 /** Tracing programs loaded by others (kprobe/tracepoint/raw tracepoint/perf event): they distort every number. */
@@ -487,33 +494,54 @@ async function replaySection(): Promise<Record<string, unknown>> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The HTTP server always runs on SERVER_CPU and wrk alone on the other CPU; the capture runs in one of two places,
+// both measured in every capture-on block (one wrk run each, their order alternating by pair; a capture-off block
+// runs wrk twice the same way, so each arrangement has its own off/on pairs):
+//   node     the capture on the server's CPU: as on a real node, where the capture runs beside the services it
+//            traces and their clients are elsewhere. Its CPU is taken from the server. The result's `ratio` (and
+//            baseline_capture, sketch_capture, ...) since 2026-11-30 21:30 (session 6).
+//   client   the capture on wrk's CPU: its CPU is taken from the load generator, not the server. The `ratio` of
+//            earlier results (until main 464ad24), kept as `capture_with_client`.
+const SERVER_CPU = LOAD_CPU;
+const WRK_CPU = CAPTURE_CPU;
+type Arrangement = 'node' | 'client';
+const CAPTURE_CPU_OF: Record<Arrangement, string> = { node: SERVER_CPU, client: WRK_CPU };
+
 function wrk(port: number, seconds: number): number {
-  const out = execFileSync('taskset', ['-c', CAPTURE_CPU, 'wrk', '-t1', '-c8', `-d${seconds}s`, `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const out = execFileSync('taskset', ['-c', WRK_CPU, 'wrk', '-t1', '-c8', `-d${seconds}s`, `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
 }
 
 async function httpSection(): Promise<Record<string, unknown>> {
   const portfile = join(work, 'port');
-  const server = spawn('taskset', ['-c', LOAD_CPU, process.execPath, join(packageRoot, 'bench', 'httpServer.mjs'), portfile], { stdio: 'ignore' });
+  const server = spawn('taskset', ['-c', SERVER_CPU, process.execPath, join(packageRoot, 'bench', 'httpServer.mjs'), portfile], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 200 && !existsSync(portfile); i++) await sleep(50);
     const port = Number(readFileSync(portfile, 'utf8'));
     const secs = quick ? 3 : 5;
     wrk(port, 2); // warm up (JIT)
-    const blocks: { pair: number; capture: boolean; arm: Arm; rps: number; loadavg: string; events?: number; lost?: number; capture_cpu_s?: number; bytes_on_disk?: number }[] = [];
+    const blocks: { pair: number; capture: boolean; arm: Arm; rps: number; rps_by_arrangement: Record<Arrangement, number>; order: Arrangement[]; loadavg: string; events?: number; lost?: number; capture_cpu_s?: number; capture_cpu_s_by_arrangement?: Record<Arrangement, number>; bytes_on_disk?: number }[] = [];
     for (let pair = 0; pair < PAIRS; pair++) {
+      const order: Arrangement[] = pair % 2 === 0 ? ['node', 'client'] : ['client', 'node'];
       for (const arm of armsOf(pair)) {
         const on = arm !== 'off';
         const out = join(work, `http-${pair}`);
-        const cap = on ? await startPinnedCapture(out, ['--port', String(port), '--snaplen', '512'], arm) : null;
+        const cap = on ? await startPinnedCapture(out, ['--port', String(port), '--snaplen', '512'], arm, CAPTURE_CPU_OF[order[0]!]) : null;
         await sleep(1000);
         const capPids = cap ? processTree([cap.child.pid!]) : [];
-        const cpu0 = cpuOf(capPids);
         const la = loadavg();
-        const rps = wrk(port, secs);
-        const b: (typeof blocks)[number] = { pair, capture: on, arm, rps, loadavg: la };
+        const rps = {} as Record<Arrangement, number>;
+        const cpuS = {} as Record<Arrangement, number>;
+        for (const where of order) {
+          if (cap) repin(capPids, CAPTURE_CPU_OF[where]);
+          const cpu0 = cpuOf(capPids);
+          rps[where] = wrk(port, secs);
+          cpuS[where] = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
+        }
+        const b: (typeof blocks)[number] = { pair, capture: on, arm, rps: rps.node, rps_by_arrangement: rps, order, loadavg: la };
         if (cap) {
-          b.capture_cpu_s = cpuDelta(cpu0, cpuOf(capPids)) / 1e9;
+          b.capture_cpu_s = cpuS.node + cpuS.client;
+          b.capture_cpu_s_by_arrangement = cpuS;
           await cap.stop();
           const m = outcomeOf(arm, out);
           b.events = m.events;
@@ -522,31 +550,40 @@ async function httpSection(): Promise<Record<string, unknown>> {
           rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
         }
         blocks.push(b);
-        log(`http pair ${pair} ${arm.padEnd(8)}: ${rps.toFixed(0)} req/s${on ? `, ${b.events} events, ${b.lost} lost, capture CPU ${b.capture_cpu_s?.toFixed(2)} s` : ''}`);
+        log(`http pair ${pair} ${arm.padEnd(8)}: ${rps.node.toFixed(0)} req/s capture on the server's CPU, ${rps.client.toFixed(0)} on wrk's${on ? `; ${b.events} events, ${b.lost} lost, capture CPU ${b.capture_cpu_s?.toFixed(2)} s` : ''}`);
       }
     }
     const at = (p: number, arm: Arm) => blocks.find((b) => b.pair === p && b.arm === arm)!;
-    const pairs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off').rps, on: at(p, 'new').rps }));
+    const pairsOf = (a: Arm, b: Arm, where: Arrangement = 'node') => Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, a).rps_by_arrangement[where], on: at(p, b).rps_by_arrangement[where] }));
+    const pairs = pairsOf('off', 'new');
+    const withClient = pairsOf('off', 'new', 'client');
     const result: Record<string, unknown> = {
-      setup: 'server pinned to CPU 1; wrk -t1 -c8 (keep-alive) and the capture pinned to CPU 0; capture --port <server> --snaplen 512',
+      setup: `server pinned to CPU ${SERVER_CPU}, wrk -t1 -c8 (keep-alive) alone on CPU ${WRK_CPU}; the capture (--port <server> --snaplen 512) on the server's CPU, as on a real node (arrangement "node"; before session 6 the capture shared wrk's CPU: see capture_with_client)`,
+      arrangement: 'node',
       rps_without: median(pairs.map((p) => p.off)),
       rps_with: median(pairs.map((p) => p.on)),
       ratio: pairedRatio(pairs),
       events: blocks.filter((b) => b.arm === 'new').reduce((s, b) => s + (b.events ?? 0), 0),
       lost: blocks.filter((b) => b.arm === 'new').reduce((s, b) => s + (b.lost ?? 0), 0),
+      capture_with_client: {
+        setup: `the same blocks, the capture moved to wrk's CPU ${WRK_CPU} (taskset) for a second wrk run: its CPU is taken from the load generator; the meaning of http.ratio until main 464ad24`,
+        rps_without: median(withClient.map((p) => p.off)),
+        rps_with: median(withClient.map((p) => p.on)),
+        ratio: pairedRatio(withClient),
+        ...(SKETCH ? { sketch_ratio: pairedRatio(pairsOf('off', 'sketch', 'client')) } : {}),
+        ...(BASELINE ? { baseline_ratio: pairedRatio(pairsOf('off', 'baseline', 'client')) } : {}),
+      },
       blocks,
     };
     if (BASELINE) {
-      const old = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off').rps, on: at(p, 'baseline').rps }));
-      const vs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'baseline').rps, on: at(p, 'new').rps }));
+      const old = pairsOf('off', 'baseline');
       const cpuPerEvent = (arm: Arm) => median(blocks.filter((b) => b.arm === arm).map((b) => ((b.capture_cpu_s ?? 0) * 1e9) / Math.max(1, b.events ?? 0)));
       result.baseline_capture = { rps_with: median(old.map((p) => p.on)), ratio: pairedRatio(old), lost: blocks.filter((b) => b.arm === 'baseline').reduce((s, b) => s + (b.lost ?? 0), 0), capture_cpu_ns_per_event: cpuPerEvent('baseline') };
-      result.vs_baseline = { ratio: pairedRatio(vs) };
+      result.vs_baseline = { ratio: pairedRatio(pairsOf('baseline', 'new')) };
       result.capture_cpu_ns_per_event = cpuPerEvent('new');
     }
     if (SKETCH) {
-      const sk = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'off').rps, on: at(p, 'sketch').rps }));
-      const vs = Array.from({ length: PAIRS }, (_, p) => ({ off: at(p, 'new').rps, on: at(p, 'sketch').rps }));
+      const sk = pairsOf('off', 'sketch');
       const of = (arm: Arm) => blocks.filter((b) => b.arm === arm);
       const perEvent = (arm: Arm, v: (b: (typeof blocks)[number]) => number) => median(of(arm).map((b) => v(b) / Math.max(1, b.events ?? 0)));
       result.bytes_per_event = perEvent('new', (b) => b.bytes_on_disk ?? 0);
@@ -560,7 +597,7 @@ async function httpSection(): Promise<Record<string, unknown>> {
         bytes_on_disk_per_block: median(of('sketch').map((b) => b.bytes_on_disk ?? 0)),
         bytes_per_event: perEvent('sketch', (b) => b.bytes_on_disk ?? 0),
       };
-      result.sketch_vs_full = { ratio: pairedRatio(vs) };
+      result.sketch_vs_full = { ratio: pairedRatio(pairsOf('new', 'sketch')) };
     }
     return result;
   } finally {
@@ -644,8 +681,12 @@ async function main(): Promise<void> {
     row('bytes/event on disk, before payload (replay)', rp.bytes_per_event_before_payload.toFixed(1), TARGETS.bytes_per_event_before_payload);
     row('bytes/event on disk, with payload (replay)', rp.bytes_per_event_with_payload.toFixed(1), '');
   }
-  const h = result.http as { rps_without: number; rps_with: number; ratio: Interval } | undefined;
-  if (h) row('tiny HTTP server under wrk, with/without', `${fmtRatio(h.ratio)} (${h.rps_without.toFixed(0)} -> ${h.rps_with.toFixed(0)} req/s)`, TARGETS.http_server_ratio);
+  const h = result.http as { rps_without: number; rps_with: number; ratio: Interval; capture_with_client: { rps_without: number; rps_with: number; ratio: Interval } } | undefined;
+  if (h) {
+    row("tiny HTTP server, capture on the server's CPU", `${fmtRatio(h.ratio)} (${h.rps_without.toFixed(0)} -> ${h.rps_with.toFixed(0)} req/s)`, TARGETS.http_server_ratio);
+    const c = h.capture_with_client;
+    row("  capture on wrk's CPU (ratio until 464ad24)", `${fmtRatio(c.ratio)} (${c.rps_without.toFixed(0)} -> ${c.rps_with.toFixed(0)} req/s)`, '');
+  }
   const hb = result.http as { baseline_capture?: { ratio: Interval; rps_with: number }; vs_baseline?: { ratio: Interval } } | undefined;
   if (hb?.baseline_capture) row('  baseline\'s capture, with/without; this/baseline', `${fmtRatio(hb.baseline_capture.ratio)}; ${fmtRatio(hb.vs_baseline!.ratio)}`, '');
   const hs = result.http as { bytes_per_event?: number; sketch_capture?: { ratio: Interval; rps_with: number; bytes_per_event: number }; sketch_vs_full?: { ratio: Interval } } | undefined;
