@@ -3,6 +3,7 @@ import { OFFSET, EVENT_HEADER_SIZE } from './eventLayout.js';
 import { PHYSICAL, type PlainColumn } from './plainParquet.js';
 import { formatAddr } from './formatAddr.js';
 import { PayloadRedactor } from './redact.js';
+import { ScratchMemory } from './scratchMemory.js';
 import type { SegmentStats } from './segmentWriter.js';
 
 /** Memory reserved up front at most (larger --segment-mb grow as before). */
@@ -59,9 +60,11 @@ export class SegmentBuilder {
   private ordered = true;
   private lastHi = 0;
   private lastLo = 0;
-  /** Memory for the columns in mono_ns order (columns() of an unordered segment), reused like the columns. */
-  private sortedFixed: Uint32Array = new Uint32Array(0);
-  private sortedText: Buffer[] = [];
+  /**
+   * Memory for the columns in mono_ns order (columns() of an unordered segment) when the caller passes none. The
+   * capture passes its writer's (segments are written one at a time), so two builders share one sorted copy.
+   */
+  private sortedMemory = new ScratchMemory();
   private static readonly EMPTY = Buffer.alloc(0);
 
   /**
@@ -79,8 +82,7 @@ export class SegmentBuilder {
       this.commByTid = recycled.commByTid;
       this.addrByConn = recycled.addrByConn;
       this.scratch = recycled.scratch;
-      this.sortedFixed = recycled.sortedFixed;
-      this.sortedText = recycled.sortedText;
+      this.sortedMemory = recycled.sortedMemory;
       recycled.capacity = 0;
       recycled.rows = 0;
     } else {
@@ -268,50 +270,47 @@ export class SegmentBuilder {
   }
 
   /**
-   * The spool columns, in the order segmentWriter's SQL expects, rows in mono_ns order (ties in arrival order): the
+   * The spool columns, in the order eventColumns expects, rows in mono_ns order (ties in arrival order): the
    * segment's contract (docs/capture-schema.md). Sorting here rather than in DuckDB's COPY: DuckDB sorting the wide
    * rows (payloads) cost about as much as the rest of the conversion (measured on the replay sample, ~3 us/event);
    * here it is a sort of 64-bit keys and one gather per column, only when rows did not arrive in order.
+   * `mem`: where the sorted copy goes (valid until the next call with the same memory). The capture passes its
+   * writer's memory, shared by the builders it alternates between: one sorted copy of a segment's size in all
+   * (not one per builder), whose pages are touched once (a fresh page costs ~17 us on the lab VM: in a 6 s replay
+   * run, fresh memory was ~750 B and ~3 us per event, dev).
    */
-  columns(): PlainColumn[] {
+  columns(mem: ScratchMemory = this.sortedMemory): PlainColumn[] {
     const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
-    const order = this.ordered ? null : this.sortOrder();
-    let fixedAt = 0;
-    if (order) {
-      const words = this.rows * FIXED.reduce((s, [, w]) => s + w, 0);
-      if (this.sortedFixed.length < words) this.sortedFixed = new Uint32Array(words + (words >>> 2));
-    }
+    const order = this.ordered ? null : this.sortOrder(mem);
     const fixed = (name: FixedName, words: number): Buffer => {
       const col = this.fixed[name];
       if (!order) return Buffer.from(col.buffer, 0, this.rows * 4 * words);
-      const out = this.sortedFixed.subarray(fixedAt, fixedAt + this.rows * words);
-      fixedAt += this.rows * words;
+      const out = mem.words(`sorted.${name}`, this.rows * words);
       if (words === 1) for (let i = 0; i < order.length; i++) out[i] = col[order[i]!]!;
       else for (let i = 0; i < order.length; i++) { const r = order[i]!; out[2 * i] = col[2 * r]!; out[2 * i + 1] = col[2 * r + 1]!; }
       return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     };
-    let textAt = 0;
-    const text = (g: GrowableBuffer): Buffer => (order ? this.gatherText(g.bytes(), order, textAt++) : g.bytes());
     const t = this.text;
+    const text = (name: keyof typeof t): Buffer => (order ? this.gatherText(t[name].bytes(), order, mem, name) : t[name].bytes());
     return [
       { name: 'mono_ns', type: I64, data: fixed('mono_ns', 2) },
       { name: 'pid', type: I32, data: fixed('pid', 1) },
       { name: 'tid', type: I32, data: fixed('tid', 1) },
-      { name: 'comm', type: BA, utf8: true, data: text(t.comm) },
+      { name: 'comm', type: BA, utf8: true, data: text('comm') },
       { name: 'fd', type: I32, data: fixed('fd', 1) },
       { name: 'kind', type: I32, data: fixed('kind', 1) },
       { name: 'syscall', type: I32, data: fixed('syscall', 1) },
       { name: 'direction', type: I32, data: fixed('direction', 1) },
       { name: 'conn_id', type: I64, data: fixed('conn_id', 2) },
       { name: 'family', type: I32, data: fixed('family', 1) },
-      { name: 'local_addr', type: BA, utf8: true, data: text(t.local_addr) },
+      { name: 'local_addr', type: BA, utf8: true, data: text('local_addr') },
       { name: 'local_port', type: I32, data: fixed('local_port', 1) },
-      { name: 'remote_addr', type: BA, utf8: true, data: text(t.remote_addr) },
+      { name: 'remote_addr', type: BA, utf8: true, data: text('remote_addr') },
       { name: 'remote_port', type: I32, data: fixed('remote_port', 1) },
       { name: 'netns', type: I64, data: fixed('netns', 2) },
       { name: 'tcp_seq', type: I64, data: fixed('tcp_seq', 2) },
       { name: 'bytes', type: I64, data: fixed('bytes', 2) },
-      { name: 'payload', type: BA, data: text(t.payload) },
+      { name: 'payload', type: BA, data: text('payload') },
       { name: 'gid', type: I64, data: fixed('gid', 2) },
       { name: 'parent_gid', type: I64, data: fixed('parent_gid', 2) },
     ];
@@ -320,9 +319,9 @@ export class SegmentBuilder {
   /**
    * Row numbers in mono_ns order, ties in arrival order. Keys are (mono_ns - min) << bits | row in a BigUint64Array,
    * built through a 32-bit view (no BigInt per row) and sorted natively; a segment spanning more than 2^(64-bits) ns
-   * (hours) falls back to a comparison sort.
+   * (hours) falls back to a comparison sort. Keys and order live in `mem` (reused).
    */
-  private sortOrder(): Uint32Array {
+  private sortOrder(mem: ScratchMemory): Uint32Array {
     const n = this.rows;
     const m = this.fixed.mono_ns;
     let minHi = m[1]!;
@@ -335,9 +334,9 @@ export class SegmentBuilder {
       }
     }
     const bits = 32 - Math.clz32(n);
-    const order = new Uint32Array(n);
-    const keys = new BigUint64Array(n);
-    const k32 = new Uint32Array(keys.buffer);
+    const order = mem.words('sorted.order', n);
+    const k32 = mem.words('sorted.keys', 2 * n);
+    const keys = new BigUint64Array(k32.buffer, 0, n);
     const limit = 2 ** (32 - bits);
     for (let r = 0; r < n; r++) {
       const lo = m[2 * r]!;
@@ -359,26 +358,25 @@ export class SegmentBuilder {
     return Uint32Array.from(idx);
   }
 
-  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in `order`, into reused memory. */
-  private gatherText(src: Buffer, order: Uint32Array, slot: number): Buffer {
+  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in `order`, into `mem`. */
+  private gatherText(src: Buffer, order: Uint32Array, mem: ScratchMemory, name: string): Buffer {
     const n = order.length;
-    const at = new Uint32Array(n);
+    const from = new Uint8Array(src.buffer, src.byteOffset, src.length); // a plain view: subarray() of it allocates no Buffer
+    const at = mem.words('sorted.at', n);
     for (let r = 0, p = 0; r < n; r++) {
       at[r] = p;
-      p += 4 + src.readUInt32LE(p);
+      p += 4 + ((from[p]! | (from[p + 1]! << 8) | (from[p + 2]! << 16) | (from[p + 3]! << 24)) >>> 0);
     }
-    if ((this.sortedText[slot]?.length ?? -1) < src.length) this.sortedText[slot] = Buffer.allocUnsafe(src.length + (src.length >>> 2));
-    const out = this.sortedText[slot]!;
-    const from = new Uint8Array(src.buffer, src.byteOffset, src.length); // a plain view: subarray() of it allocates no Buffer
+    const out = mem.bytes(`sorted.${name}`, src.length);
     let p = 0;
     for (let i = 0; i < n; i++) {
       const s = at[order[i]!]!;
-      const len = 4 + src.readUInt32LE(s);
+      const len = 4 + ((from[s]! | (from[s + 1]! << 8) | (from[s + 2]! << 16) | (from[s + 3]! << 24)) >>> 0);
       if (len > 64) out.set(from.subarray(s, s + len), p);
       else for (let k = 0; k < len; k++) out[p + k] = from[s + k]!;
       p += len;
     }
-    return out.subarray(0, p);
+    return Buffer.from(out.buffer, out.byteOffset, p);
   }
 }
 

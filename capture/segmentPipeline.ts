@@ -102,7 +102,7 @@ export class SegmentPipeline {
         const writer = await this.writer;
         const final = join(events, `${name}.parquet`);
         try {
-          const info = await writer.write(final, `events/${name}.parquet`, full.columns(), stats);
+          const info = await writer.write(final, `events/${name}.parquet`, full.columns(writer.scratch), stats);
           this.spare ??= full; // its columns are on disk now
           m.segments.push(info);
           m.events.written += info.rows;

@@ -101,8 +101,11 @@ const SEGMENT_PAGE_ROWS = 16384;
  * steps; `convert` still turns one an older capture left into its segment (capture/recover.ts).
  */
 export class SegmentWriter {
-  /** Memory of the segments' columns and pages, reused from one segment to the next (capture/scratchMemory.ts). */
-  private readonly scratch = new ScratchMemory();
+  /**
+   * Memory of the segments' columns and pages, reused from one segment to the next (capture/scratchMemory.ts); the
+   * pipeline also lends it to SegmentBuilder.columns for a segment's sorted copy (segments are written one at a time).
+   */
+  readonly scratch = new ScratchMemory();
 
   private constructor(
     private readonly con: DuckDBConnection,
