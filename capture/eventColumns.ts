@@ -160,10 +160,12 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
 
   const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
   const all = (name: string, type: PlainColumn['type'], converted: number | undefined, data: Uint8Array): PlainColumn => ({ name, type, converted, data, optional: true });
+  // min/max in the footer for the time columns (readers skip row groups outside a time range, as with DuckDB's files)
+  const timed = (name: string, data: Uint8Array): PlainColumn => ({ ...all(name, I64, CONVERTED.INT_64, data), statistics: true });
   const some = (name: string, type: PlainColumn['type'], converted: number | undefined, data: Uint8Array, present: Uint8Array): PlainColumn => ({ name, type, converted, data, present });
   const columns: PlainColumn[] = [
-    all('ts_ns', I64, CONVERTED.INT_64, asBytes(ts, 2 * rows)),
-    all('mono_ns', I64, CONVERTED.INT_64, col('mono_ns').data),
+    timed('ts_ns', asBytes(ts, 2 * rows)),
+    timed('mono_ns', col('mono_ns').data),
     all('node', BA, CONVERTED.UTF8, nodeData),
     all('pid', I32, CONVERTED.INT_32, col('pid').data),
     all('tid', I32, CONVERTED.INT_32, col('tid').data),

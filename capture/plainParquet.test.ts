@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { writePlainParquet, PHYSICAL, ROW_GROUP_ROWS } from './plainParquet.js';
+import { writePlainParquet, writeParquet, PHYSICAL, ROW_GROUP_ROWS } from './plainParquet.js';
 import { GrowableBuffer } from './growableBuffer.js';
 
 test('writePlainParquet: DuckDB reads back every type, including long lists of columns and empty values', async () => {
@@ -96,6 +96,51 @@ test('writePlainParquet: rows past ROW_GROUP_ROWS go to further row groups, ever
     const rows = (await con.runAndReadAll(`SELECT count(*)::INT, count(*) FILTER (a <> file_row_number * 3 OR b <> -file_row_number OR length(s) <> file_row_number % 50)::INT
       FROM read_parquet('${path}', file_row_number = true)`)).getRows();
     assert.deepEqual(rows[0], [n, 0]);
+    con.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeParquet statistics: min/max per row group of INT64/INT32 columns, read by DuckDB as it reads its own', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pq-'));
+  try {
+    const n = 5000;
+    const i64 = new GrowableBuffer(8);
+    const i32 = new GrowableBuffer(8);
+    const present = new Uint8Array(n);
+    const b = Buffer.alloc(8);
+    for (let i = 0; i < n; i++) {
+      // unordered, negative and > 2^32 values: the comparison must be signed over both words
+      const v = BigInt((i * 7919) % n) * 3_000_000_001n - 6_000_000_000_000n;
+      b.writeBigInt64LE(v);
+      i64.copyFrom(b, 0, 8);
+      present[i] = i % 3 ? 1 : 0;
+      if (present[i]) {
+        b.writeInt32LE(((i * 31) % 1000) - 500);
+        i32.copyFrom(b, 0, 4);
+      }
+    }
+    const path = join(dir, 'x.parquet');
+    await writeParquet(path, [
+      { name: 'a', type: PHYSICAL.INT64, data: i64.bytes(), optional: true, statistics: true },
+      { name: 'b', type: PHYSICAL.INT32, data: i32.bytes(), present, statistics: true },
+      { name: 'c', type: PHYSICAL.INT32, data: i32.bytes(), present },
+    ], n, { rowGroupRows: 2048, pageRows: 512 });
+    const con = await (await DuckDBInstance.create()).connect();
+    const meta = (await con.runAndReadAll(`SELECT row_group_id, path_in_schema, stats_min_value, stats_max_value, stats_min, stats_max, stats_null_count FROM parquet_metadata('${path}') ORDER BY 1, 2`)).getRows();
+    const truth = (await con.runAndReadAll(`SELECT (rn // 2048)::BIGINT g, min(a)::VARCHAR, max(a)::VARCHAR, min(b)::VARCHAR, max(b)::VARCHAR, count(*) FILTER (WHERE b IS NULL)
+      FROM (SELECT row_number() OVER () - 1 AS rn, a, b FROM read_parquet('${path}')) GROUP BY 1 ORDER BY 1`)).getRows();
+    assert.equal(truth.length, 3);
+    for (const [g, amin, amax, bmin, bmax, bnulls] of truth) {
+      const rows = meta.filter((r) => BigInt(r[0] as bigint) === g);
+      assert.deepEqual(rows.find((r) => r[1] === 'a')!.slice(2), [amin, amax, amin, amax, 0n]);
+      assert.deepEqual(rows.find((r) => r[1] === 'b')!.slice(2), [bmin, bmax, bmin, bmax, bnulls]);
+      assert.equal(rows.find((r) => r[1] === 'c')![2], null); // not asked for
+    }
+    // a filter on the column skips row groups by them and still finds the rows
+    const hit = (await con.runAndReadAll(`SELECT count(*) FROM read_parquet('${path}') WHERE a = ${truth[1]![1]}`)).getRows();
+    assert.equal(hit[0]![0], 1n);
     con.closeSync();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -49,6 +49,11 @@ export interface PlainColumn {
   present?: Uint8Array;
   /** OPTIONAL even without `present` (every row has a value): the schema DuckDB gives every column it writes. */
   optional?: boolean;
+  /**
+   * Min/max of each column chunk in the footer (signed INT32/INT64 only), as DuckDB writes them: readers skip row
+   * groups by them (a time range over ts_ns or mono_ns) without reading the pages.
+   */
+  statistics?: boolean;
 }
 
 export interface ParquetWriteOptions {
@@ -122,6 +127,38 @@ function definitionLevels(present: Uint8Array | undefined, r0: number, r1: numbe
   return out;
 }
 
+/**
+ * parquet.thrift `Statistics` of one column chunk: the smallest and largest of the PLAIN values `data` (signed,
+ * little-endian, `width` 4 or 8 bytes each), in both the deprecated min/max fields and min_value/max_value (as
+ * DuckDB writes them), and the NULL count. No values: the NULL count alone.
+ */
+function chunkStatistics(data: Uint8Array, width: number, nulls: number): ThriftStruct {
+  const n = data.length / width;
+  if (n === 0) return { 3: i64(nulls) };
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  let min = 0;
+  let max = 0;
+  if (width === 8) {
+    // (signed high word, unsigned low word) pairs: no BigInt per value
+    let minHi = view.getInt32(4, true), minLo = view.getUint32(0, true), maxHi = minHi, maxLo = minLo;
+    for (let i = 1; i < n; i++) {
+      const hi = view.getInt32(8 * i + 4, true);
+      const lo = view.getUint32(8 * i, true);
+      if (hi < minHi || (hi === minHi && lo < minLo)) { minHi = hi; minLo = lo; min = i; }
+      if (hi > maxHi || (hi === maxHi && lo > maxLo)) { maxHi = hi; maxLo = lo; max = i; }
+    }
+  } else {
+    for (let i = 1; i < n; i++) {
+      const v = view.getInt32(4 * i, true);
+      if (v < view.getInt32(4 * min, true)) min = i;
+      if (v > view.getInt32(4 * max, true)) max = i;
+    }
+  }
+  const lo = data.slice(min * width, (min + 1) * width);
+  const hi = data.slice(max * width, (max + 1) * width);
+  return { 1: { t: T.BINARY, v: hi }, 2: { t: T.BINARY, v: lo }, 3: i64(nulls), 5: { t: T.BINARY, v: hi }, 6: { t: T.BINARY, v: lo } };
+}
+
 /** BOOLEAN PLAIN: one bit per value, least significant first. */
 function packBooleans(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil(bytes.length / 8));
@@ -162,6 +199,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
         const chunkOffset = offset;
         let uncompressed = 0;
         let compressed = 0;
+        const firstPage = g * pagesPerGroup;
         for (let p = g * pagesPerGroup; p < Math.min(pages, (g + 1) * pagesPerGroup); p++) {
           const r0 = p * pageRows;
           const r1 = Math.max(r0, Math.min(numRows, r0 + pageRows));
@@ -190,6 +228,13 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
           compressed += pageHeader.length + stored.length;
         }
         totalBytes += uncompressed;
+        const lastPage = Math.min(pages, (g + 1) * pagesPerGroup);
+        const values = starts[c]![lastPage]! - starts[c]![firstPage]!;
+        const width = valueWidth(col);
+        const stats =
+          col.statistics && (col.type === PHYSICAL.INT32 || col.type === PHYSICAL.INT64)
+            ? chunkStatistics(col.data.subarray(starts[c]![firstPage]!, starts[c]![lastPage]!), width, rows - values / width)
+            : undefined;
         chunks.push({
           2: i64(chunkOffset),
           3: struct({
@@ -201,6 +246,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
             6: i64(uncompressed),
             7: i64(compressed),
             9: i64(chunkOffset),
+            12: stats === undefined ? undefined : struct(stats),
           }),
         });
       }
