@@ -100,6 +100,9 @@ def build_cflags(cfg):
     }
     if os.environ.get("NITRACE_PROFILE_STOP"):  # bench/bpfParts.ts: cost of the data path's parts (nitrace.bpf.c)
         defines["PROFILE_STOP"] = int(os.environ["NITRACE_PROFILE_STOP"])
+    if os.environ.get("NITRACE_PROFILE_TOUCH"):  # bench/bpfOutside.ts: "k:stride", loads per event (nitrace.bpf.c)
+        k, stride = os.environ["NITRACE_PROFILE_TOUCH"].split(":")
+        defines["PROFILE_TOUCH"], defines["PROFILE_TOUCH_STRIDE"] = int(k), int(stride)
     defines.update(kernel_offsets())
     flags += ["-D%s=%s" % (k, v) for k, v in defines.items()]
     return flags

@@ -507,6 +507,29 @@ static __always_inline u32 gather_iov(u8 *dst, u64 iovp, u32 iovcnt, u32 want)
 #define PROFILE_STAGE(n) \
 	if (PROFILE_STOP == (n)) \
 		return 0;
+/* PROFILE_TOUCH=k, PROFILE_TOUCH_STRIDE=s (bench/bpfOutside.ts only; default 0: nothing compiled in): with PROFILE_STOP
+ * 1, load one word from each of k places s bytes apart in this CPU's gather area before returning: s a few cache
+ * lines (k lines on a few pages) against s a page and a line (k lines on k pages) tells what a page touched per
+ * event costs (a TLB refill, every syscall, on a VM with PTI and no PCID) from what a line costs. */
+#ifndef PROFILE_TOUCH
+#define PROFILE_TOUCH 0
+#define PROFILE_TOUCH_STRIDE 64
+#endif
+
+static __always_inline void profile_touch(void)
+{
+#if PROFILE_TOUCH
+	u32 cpu = bpf_get_smp_processor_id();
+	struct gather_t *g = gather.lookup(&cpu);
+	if (!g)
+		return;
+	u64 sum = 0;
+#pragma unroll
+	for (int i = 0; i < PROFILE_TOUCH; i++)
+		sum += *(volatile u64 *)(g->data + i * PROFILE_TOUCH_STRIDE);
+	asm volatile("" ::"r"(sum));
+#endif
+}
 
 static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 direction)
 {
@@ -515,6 +538,8 @@ static __always_inline int on_sock_io(struct bpf_raw_tracepoint_args *ctx, u8 di
 		return 0;
 	if (direction == NT_DIR_RECV && (ctx->args[2] & MSG_PEEK_))
 		return 0;
+	if (PROFILE_STOP == 1)
+		profile_touch();
 	PROFILE_STAGE(1) /* dispatch only */
 	u64 id = bpf_get_current_pid_tgid();
 	struct thread_state *t = current_state(id);
