@@ -10,6 +10,7 @@ import { applyClocks, clockBounds, estimateClocks, type NodeClock } from './corr
 import { correlateContent } from './correlate/content.js';
 import { correlateDbSessions } from './correlate/dbSession.js';
 import { collectResourceIds } from './correlate/resourceIds.js';
+import { correlateTraceRequestIds } from './correlate/requestIds.js';
 import { correlateSpatial } from './correlate/spatial.js';
 import { correlateOwnership } from './correlate/ownership.js';
 import { correlateTiming } from './correlate/timing.js';
@@ -104,6 +105,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     await diag.step('correlate_content', () => correlateContent(engine));
     await diag.step('resource_ids', () => collectResourceIds(engine));
     await diag.step('correlate_db_sessions', () => correlateDbSessions(engine));
+    await diag.step('correlate_request_ids', () => correlateTraceRequestIds(engine));
     const { traces, edges } = await diag.step('assemble', () => assembleTraces(engine, diag));
     await diag.step('final_tables', () => buildFinalTables(engine));
     const outputs = {
