@@ -5,6 +5,8 @@ import { protocols } from '../protocols/registry.js';
 /** The kind of the edge into a span, from its protocol's spec (docs/analysis-schema.md). */
 export const EDGE_KIND_SQL = `CASE protocol ${protocols.map((p) => `WHEN '${p.name}' THEN '${p.edgeKind}'`).join(' ')} ELSE protocol END`;
 
+/** Decimal digits kept of a combined confidence (far below any difference between two kinds of evidence). */
+const CONFIDENCE_DIGITS = 12;
 /** Pointer-doubling rounds: enough for ancestors 2^40 hops up; a span still unresolved after them is in a cycle. */
 const MAX_ROUNDS = 40;
 
@@ -25,8 +27,10 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
     d.createTableAs(
       'edges_t',
       `WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
+       -- rounded: a product of three or more factors depends on the order the engine multiplies them in (0.9985 vs
+       -- 0.9984999999999999 between two runs), and the outputs must not
        pairs AS (
-         SELECT child, parent, count(*) AS kinds, min(evidence) AS only_evidence, 1 - ${d.product('1 - confidence')} AS confidence
+         SELECT child, parent, count(*) AS kinds, min(evidence) AS only_evidence, round(1 - ${d.product('1 - confidence')}, ${CONFIDENCE_DIGITS}) AS confidence
          FROM dedup GROUP BY child, parent),
        several AS (
          SELECT child, parent, ${evidences} AS evidences

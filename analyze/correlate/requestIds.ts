@@ -33,13 +33,13 @@ export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
   const list = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
   await engine.exec(d.createScratchTableAs('rid_own', `SELECT DISTINCT span_id, lower(value) AS value FROM span_ids WHERE field IN (${list(REQUEST_ID_FIELDS)})`));
   await engine.exec(d.createScratchTableAs('rid_has', 'SELECT DISTINCT span_id FROM rid_own'));
-  // The best parent of each span so far, with agreeing evidence combined as trace assembly does.
+  // The best parent of each span so far, with agreeing evidence combined (and rounded) as trace assembly does.
   await engine.exec(
     d.createScratchTableAs(
       'rid_parent',
       `SELECT child, parent FROM (
          SELECT child, parent, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk
-         FROM (SELECT child, parent, 1 - ${d.product('1 - confidence')} AS confidence
+         FROM (SELECT child, parent, round(1 - ${d.product('1 - confidence')}, 12) AS confidence
                FROM (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY parent, child, evidence) x
                GROUP BY child, parent) p) r
        WHERE rk = 1`,
