@@ -61,6 +61,7 @@ export const clickhouseDialect: Dialect = {
   toJson: (expr) => `toJSONString(${expr})`,
   unnestRange: (from, to) => `arrayJoin(range(toInt64(${from}), toInt64(${to}) + 1))`,
   string: chString,
+  allColumnsExcept: (columns) => `* EXCEPT (${columns.join(', ')})`,
 };
 
 /**
@@ -228,6 +229,13 @@ export class ClickHouseEngine implements Engine {
     await this.run(`CREATE OR REPLACE TABLE ${table} ${mergeTree()} AS ${selects.join(' UNION ALL ')}`, params);
     const [row] = await this.rows<{ n: bigint }>(`SELECT count() AS n FROM ${table}`);
     return Number(row?.n ?? 0n);
+  }
+
+  async createSortedScratchTable(name: string, select: string, orderBy: string): Promise<string> {
+    // A MergeTree sorted by the key: streams cannot rely on scan order here (scanOrder false) and sort again,
+    // which reads such a table in order.
+    await this.run(clickhouseDialect.createTableAs(name, select, `(${orderBy})`));
+    return name;
   }
 
   async writeParquet(sql: string, file: string): Promise<void> {

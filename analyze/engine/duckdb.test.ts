@@ -27,3 +27,39 @@ test('duckdb engine: insert, query, parquet round trip', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('duckdb engine: a sorted scratch table is read in its order by streams and Parquet writes, filtered or not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-engine-'));
+  // Two threads and more rows than a row group (122 880): the scans run in parallel over several row groups.
+  const e = await DuckDbEngine.open(':memory:', { threads: 2 });
+  try {
+    const table = await e.createSortedScratchTable('sorted', 'SELECT hash(i) AS k, i % 7 AS g, repeat(chr(97 + (i % 26)::INTEGER), i % 40) AS s FROM range(400000) t(i)', 'k');
+    const inOrder = async (where: string): Promise<number> => {
+      let last = -1n;
+      let n = 0;
+      await e.stream(
+        `SELECT k, s FROM ${table}${where}`,
+        (c) => {
+          for (let i = 0; i < c.rowCount; i++, n++) {
+            const k = c.bigint(0, i)!;
+            assert.ok(k > last, `row ${n}: ${k} after ${last}`);
+            last = k;
+          }
+        },
+        { scanOrder: true },
+      );
+      return n;
+    };
+    assert.equal(await inOrder(''), 400000);
+    assert.equal(await inOrder(' WHERE g = 3'), 57143);
+    const file = join(dir, 'sorted.parquet');
+    await e.writeParquet(`SELECT k FROM ${table}`, file, { scanOrder: true });
+    const [r] = await e.query<{ bad: bigint }>(
+      `SELECT count(*) FILTER (WHERE k <= prev) AS bad FROM (SELECT k, lag(k) OVER (ORDER BY file_row_number) AS prev FROM read_parquet('${file}', file_row_number = true))`,
+    );
+    assert.equal(r!.bad, 0n);
+  } finally {
+    e.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

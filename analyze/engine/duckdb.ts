@@ -43,7 +43,14 @@ export const duckdbDialect: Dialect = {
   toJson: (expr) => `to_json(${expr})::VARCHAR`,
   unnestRange: (from, to) => `unnest(range(CAST(${from} AS BIGINT), CAST(${to} AS BIGINT) + 1))`,
   string: sqlString,
+  allColumnsExcept: (columns) => `* EXCLUDE (${columns.join(', ')})`,
 };
+
+/**
+ * An in-memory database attached to the analysis for tables every connection reads (streams open their own
+ * connection, which TEMP tables are invisible to), outside the database file (spilled to temp_directory).
+ */
+const SHARED_SCRATCH = 'nitrace_scratch';
 
 const DUCK_TYPES: Record<ColumnType, DuckDBType> = {
   BIGINT,
@@ -212,9 +219,28 @@ export class DuckDbEngine implements Engine {
     return Number(row?.n ?? 0n);
   }
 
-  async writeParquet(sql: string, file: string): Promise<void> {
+  async writeParquet(sql: string, file: string, opts: StreamOptions = {}): Promise<void> {
     const source = /^\s*select\b|^\s*with\b/i.test(sql) ? `(${sql})` : sql;
-    await this.exec(`COPY ${source} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+    await this.inInsertionOrder(opts.scanOrder ?? false, () => this.exec(`COPY ${source} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`));
+  }
+
+  async createSortedScratchTable(name: string, select: string, orderBy: string): Promise<string> {
+    await this.exec(`ATTACH IF NOT EXISTS ':memory:' AS ${SHARED_SCRATCH}`);
+    const table = `${SHARED_SCRATCH}.${name}`;
+    // Stored in the sort's order only when insertion order is kept (see open()).
+    await this.inInsertionOrder(true, () => this.exec(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${select}) ORDER BY ${orderBy}`));
+    return table;
+  }
+
+  /** Runs `f` with preserve_insertion_order on (a database-wide setting, off otherwise: see open()). */
+  private async inInsertionOrder<T>(on: boolean, f: () => Promise<T>): Promise<T> {
+    if (!on) return f();
+    await this.conn.run('SET preserve_insertion_order = true');
+    try {
+      return await f();
+    } finally {
+      await this.conn.run('SET preserve_insertion_order = false');
+    }
   }
 
   async insertRows(table: string, rows: readonly (readonly unknown[])[]): Promise<void> {

@@ -62,6 +62,8 @@ export interface Dialect {
   unnestRange(from: string, to: string): string;
   /** A string literal (the engines escape differently). For constants the code chooses, not captured data. */
   string(s: string): string;
+  /** A select-list item: every column of the FROM clause except `columns`, in their order. */
+  allColumnsExcept(columns: readonly string[]): string;
 }
 
 /** See Engine.updateFrom. */
@@ -119,8 +121,19 @@ export interface Engine {
   describeParquet(file: string): Promise<ParquetInfo>;
   /** Creates (or replaces) `table` from Parquet files; returns its row count. */
   loadParquet(table: string, files: readonly string[]): Promise<number>;
-  /** Writes the result of `sql` (a query or a table name) to a zstd Parquet file. */
-  writeParquet(sql: string, file: string): Promise<void>;
+  /**
+   * Writes the result of `sql` (a query or a table name) to a zstd Parquet file; `scanOrder` as for `stream`
+   * (rows in the order the scan reads them, for a query without ORDER BY).
+   */
+  writeParquet(sql: string, file: string, opts?: StreamOptions): Promise<void>;
+  /**
+   * Stores the rows of `select` in a working table in `orderBy` order (expressions over its columns) and returns
+   * the name to read it by (DROP TABLE it when done). Every statement and `stream` can read it; it stays out of
+   * the database file where the engine can. With `scanOrder`, a scan of it without ORDER BY (stream or
+   * writeParquet with scanOrder) gives the rows in that order, and filtered scans keep it: several outputs read
+   * one sort instead of sorting again each.
+   */
+  createSortedScratchTable(name: string, select: string, orderBy: string): Promise<string>;
   /**
    * Appends rows to an existing table, values in the table's column order. For small tables; large ones go
    * through `append`. Values: string, number, bigint, boolean, Uint8Array, null.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbEngine } from '../engine/duckdb.js';
@@ -58,7 +58,7 @@ test('exports: beyond the part size, folders of parts, each valid JSON; Jaeger p
   const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
   const e = await engineWithSpans();
   try {
-    const files = await writeExports(e, dir, 3);
+    const files = await writeExports(e, dir, { spansPerFile: 3 });
     const otlpParts = readdirSync(files.otlp).sort().map((f) => JSON.parse(readFileSync(join(files.otlp, f), 'utf8')) as Otlp);
     const perPart = otlpParts.map((o) => o.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).length);
     assert.deepEqual(perPart, [3, 3, 1]);
@@ -123,6 +123,34 @@ test('exports: spans whose text holds the packing separator or NULLs come out as
       assert.deepEqual({ ...j, processID: undefined }, { ...(JSON.parse(JSON.stringify(jaegerSpan(s.trace_id, s, processes))) as object), processID: undefined });
     }
     assert.ok([...byId.values()].some((s) => (s as unknown as { name: string }).name === 'GET /a\u001fb\u0001"'));
+  } finally {
+    e.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exports: spans.parquet holds the spans in trace order; OTLP read per resource equals one sorted read, byte for byte', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
+  const e = await engineWithSpans();
+  try {
+    // Span 4 without a service (resource 'unknown'), span 5 on another node: four resources.
+    await e.exec(`UPDATE spans SET service = NULL WHERE span_id = '${(4).toString(16).padStart(16, '0')}'`);
+    await e.exec(`UPDATE spans SET node = 'n0' WHERE span_id = '${(5).toString(16).padStart(16, '0')}'`);
+    const spansParquet = join(dir, 'spans.parquet');
+    const files = await writeExports(e, dir, { spansParquet });
+    const written = await e.query(`SELECT * FROM read_parquet('${spansParquet}')`);
+    assert.deepEqual(written, await e.query('SELECT * FROM spans ORDER BY trace_id, start_ns, span_id'));
+    assert.equal(written.length, 7);
+    const otlp = readFileSync(files.otlp, 'utf8');
+    const jaeger = readFileSync(files.jaeger, 'utf8');
+    const names = (JSON.parse(otlp) as Otlp).resourceSpans.map((r) => r.resource.attributes.map((a) => a.value.stringValue).join('@'));
+    assert.deepEqual(names, ['api@n1', 'unknown@n1', 'web@n0', 'web@n1']);
+    const sorted = join(dir, 'sorted');
+    mkdirSync(sorted);
+    const again = await writeExports(e, sorted, { maxResourceScans: 0 });
+    assert.equal(readFileSync(again.otlp, 'utf8'), otlp);
+    assert.equal(readFileSync(again.jaeger, 'utf8'), jaeger);
+    assert.deepEqual(await e.query("SELECT table_name FROM duckdb_tables() WHERE table_name = 'export_rows'"), [], 'the working table is dropped');
   } finally {
     e.close();
     rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,25 @@ export const SPANS_PER_FILE = 500_000;
 const RESOURCE_SPANS_PER_ELEMENT = 10_000;
 
 /**
+ * The export rows: every column of `spans`, then the span's edge to its parent and its OTLP resource, stored once in
+ * trace order (trace_id, start_ns, span_id), the order of spans.parquet and of the Jaeger export; OTLP reads it
+ * one resource at a time, which keeps that order within a resource. Each reader sorted and evaluated the `spans`
+ * view (five joins) on its own before: three sorts of every span for one.
+ */
+const EXPORT_ROWS = 'export_rows';
+const TRACE_ORDER = 'trace_id, start_ns, span_id';
+/** The columns export_rows adds to those of `spans` (left out of spans.parquet). */
+const ADDED_COLUMNS = ['export_evidence', 'export_confidence', 'export_resource'];
+/** The service as the exports name it (a NULL service is 'unknown'). */
+const SERVICE = "coalesce(x.service, 'unknown')";
+
+/**
+ * OTLP reads export_rows with one filtered scan per resource up to this many resources (each scan reads the
+ * resource column of every row: cheap next to sorting the rows again); beyond it, one scan sorted by resource.
+ */
+const MAX_RESOURCE_SCANS = 64;
+
+/**
  * The span's text fields as one string, PACK_SEPARATOR between them, in PACKED_FIELDS order: reading strings out of
  * the engine one at a time (a native call, a byte buffer and a decode each) took most of the export stage, so
  * a span is read as one string and split in JS. Columns that exporters only test for truth are packed as ''
@@ -27,59 +46,71 @@ const RESOURCE_SPANS_PER_ELEMENT = 10_000;
  */
 const PACK_SEPARATOR = '\u001f';
 const PACKED_FIELDS = [
-  's.span_id',
-  's.trace_id',
-  's.kind',
-  's.node',
-  's.protocol',
-  "coalesce(s.service, 'unknown')",
-  "coalesce(s.parent_span_id, '')",
-  "coalesce(s.method, '')",
-  "coalesce(s.path, '')",
-  "coalesce(s.status, '')",
-  "coalesce(s.local_addr, '')",
-  "coalesce(s.remote_addr, '')",
-  "coalesce(array_to_string(s.request_ids, ','), '')",
-  "coalesce(e.evidence, '')",
+  'x.span_id',
+  'x.trace_id',
+  'x.kind',
+  'x.node',
+  'x.protocol',
+  SERVICE,
+  "coalesce(x.parent_span_id, '')",
+  "coalesce(x.method, '')",
+  "coalesce(x.path, '')",
+  "coalesce(x.status, '')",
+  "coalesce(x.local_addr, '')",
+  "coalesce(x.remote_addr, '')",
+  "coalesce(array_to_string(x.request_ids, ','), '')",
+  "coalesce(x.export_evidence, '')",
 ];
 
 /** The numeric columns of an export row, read as they are (columns 0..6, the packed text is column 7). */
-const NUMBER_COLUMNS = ['s.pid', 's.tid', 's.start_ns', 's.end_ns', 's.local_port', 's.remote_port', 'e.confidence'];
+const NUMBER_COLUMNS = ['x.pid', 'x.tid', 'x.start_ns', 'x.end_ns', 'x.local_port', 'x.remote_port', 'x.export_confidence'];
 const PACKED = NUMBER_COLUMNS.length;
 
 /**
  * The text columns, for a span whose packed text cannot be split back (a field holds the separator, or a NULL
- * where a value is expected: concat_ws skips NULLs); NULL for every other span. The sort carries each span's text
- * once: carrying both the columns and the packed text through it was half of the export queries' engine time.
+ * where a value is expected: concat_ws skips NULLs); NULL for every other span.
  */
 const TEXT_COLUMNS = [
-  's.span_id',
-  's.trace_id',
-  's.parent_span_id',
-  's.kind',
-  's.node',
-  's.service',
-  's.protocol',
-  's.method',
-  's.path',
-  's.status',
-  's.local_addr',
-  's.remote_addr',
-  "array_to_string(s.request_ids, ',')",
-  'e.evidence',
+  'x.span_id',
+  'x.trace_id',
+  'x.parent_span_id',
+  'x.kind',
+  'x.node',
+  'x.service',
+  'x.protocol',
+  'x.method',
+  'x.path',
+  'x.status',
+  'x.local_addr',
+  'x.remote_addr',
+  "array_to_string(x.request_ids, ',')",
+  'x.export_evidence',
 ];
 
 /**
- * An export query: the span rows of `spans s LEFT JOIN edges e` (NUMBER_COLUMNS, packed, TEXT_COLUMNS) in the
- * order of `orderBy`, a list of `key AS name` (sorted by the names, in that order).
+ * Stores export_rows (see EXPORT_ROWS) and returns the name to read it by. The resource is a hash of (service,
+ * node): OTLP filters on it with a number, never with captured text in the SQL.
  */
-function exportQuery(engine: Engine, orderBy: [string, string][]): string {
+async function createExportRows(engine: Engine): Promise<string> {
+  const d = engine.dialect;
+  return engine.createSortedScratchTable(
+    EXPORT_ROWS,
+    `SELECT x.*, e.evidence AS export_evidence, e.confidence AS export_confidence, ${d.hash(SERVICE, 'x.node')} AS export_resource
+     FROM spans x LEFT JOIN edges e ON e.child_span_id = x.span_id`,
+    TRACE_ORDER,
+  );
+}
+
+/**
+ * An export query: the rows of `table` (NUMBER_COLUMNS, packed, TEXT_COLUMNS) matching `where`, in trace order
+ * within `orderFirst` (expressions): read in scan order where the engine keeps it, else sorted.
+ */
+function exportQuery(engine: Engine, table: string, where = '', orderFirst: string[] = []): string {
   const sep = engine.dialect.string(PACK_SEPARATOR);
   const inner = [
     ...NUMBER_COLUMNS.map((c, i) => `${c} AS n${i}`),
     ...TEXT_COLUMNS.map((c, i) => `${c} AS t${i}`),
     `concat_ws(${sep}, ${PACKED_FIELDS.join(', ')}) AS packed`,
-    ...orderBy.map(([expr, name]) => `${expr} AS ${name}`),
   ];
   // Whole when it splits into every field: as many separators as fields but one.
   const whole = `(packed IS NOT NULL AND length(packed) - length(replace(packed, ${sep}, '')) = ${PACKED_FIELDS.length - 1})`;
@@ -88,9 +119,13 @@ function exportQuery(engine: Engine, orderBy: [string, string][]): string {
     `CASE WHEN whole THEN packed END AS packed`,
     ...TEXT_COLUMNS.map((_, i) => `CASE WHEN whole THEN NULL ELSE t${i} END AS t${i}`),
   ];
+  const sorted = orderFirst.length > 0 || !engine.scanOrder;
+  const keys = sorted ? [...orderFirst, ...TRACE_ORDER.split(', ').map((c) => `x.${c}`)] : [];
+  inner.push(...keys.map((k, i) => `${k} AS k${i}`));
   return `SELECT ${outer.join(', ')}
-    FROM (SELECT *, ${whole} AS whole FROM (SELECT ${inner.join(', ')} FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id) x) y
-    ORDER BY ${orderBy.map(([, name]) => name).join(', ')}`;
+    FROM (SELECT *, ${whole} AS whole FROM (SELECT ${inner.join(', ')} FROM ${table} x${where ? ` WHERE ${where}` : ''}) y) z${
+      sorted ? ` ORDER BY ${keys.map((_, i) => `k${i}`).join(', ')}` : ''
+    }`;
 }
 
 /** The span at row `i` of a chunk of exportQuery. */
@@ -211,12 +246,50 @@ export interface ExportFiles {
   jaeger: string;
 }
 
+export interface ExportOptions {
+  /** Spans per export file (SPANS_PER_FILE). */
+  spansPerFile?: number;
+  /** Also write spans.parquet (the columns of `spans`, in trace order) to this file, from the same rows. */
+  spansParquet?: string;
+  /** MAX_RESOURCE_SCANS (tests set 0 to read OTLP in one sorted scan). */
+  maxResourceScans?: number;
+}
+
 /**
- * Writes OTLP/JSON and Jaeger JSON from `spans` and `edges`, streamed from the engine in column chunks: memory holds
- * one resource's pending JSON piece or one trace, never the analysis (V8 strings stop at ~512 MB).
+ * Writes OTLP/JSON and Jaeger JSON (and spans.parquet when asked) from `spans` and `edges`: the rows are stored
+ * once in trace order (createExportRows), then streamed from the engine in column chunks: memory holds one
+ * resource's pending JSON piece or one trace, never the analysis (V8 strings stop at ~512 MB).
  */
-export async function writeExports(engine: Engine, out: string, spansPerFile = SPANS_PER_FILE): Promise<ExportFiles> {
-  const [k] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM spans');
+export async function writeExports(engine: Engine, out: string, opts: ExportOptions = {}): Promise<ExportFiles> {
+  const spansPerFile = opts.spansPerFile ?? SPANS_PER_FILE;
+  const rows = await createExportRows(engine);
+  try {
+    if (opts.spansParquet !== undefined) {
+      await engine.writeParquet(
+        `SELECT ${engine.dialect.allColumnsExcept(ADDED_COLUMNS)} FROM ${rows}${engine.scanOrder ? '' : ` ORDER BY ${TRACE_ORDER}`}`,
+        opts.spansParquet,
+        { scanOrder: true },
+      );
+    }
+    return await writeJson(engine, rows, out, spansPerFile, opts.maxResourceScans ?? MAX_RESOURCE_SCANS);
+  } finally {
+    await engine.exec(`DROP TABLE ${rows}`);
+  }
+}
+
+/** The OTLP resources of export_rows in export order (service, node), each as the number its rows are filtered by. */
+async function exportResources(engine: Engine, rows: string, maxScans: number): Promise<bigint[] | null> {
+  const list = await engine.query<{ r: bigint }>(
+    `SELECT r FROM (SELECT DISTINCT x.export_resource AS r, ${SERVICE} AS k, x.node AS n FROM ${rows} x) d ORDER BY k, n`,
+  );
+  const numbers = list.map((x) => BigInt(x.r as bigint | number));
+  // Two resources with one hash (never seen) or many resources: one sorted scan instead.
+  if (numbers.length > maxScans || new Set(numbers).size !== numbers.length) return null;
+  return numbers;
+}
+
+async function writeJson(engine: Engine, rows: string, out: string, spansPerFile: number, maxResourceScans: number): Promise<ExportFiles> {
+  const [k] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${rows}`);
   const parts = Number(k?.n ?? 0n) > spansPerFile;
   const files: ExportFiles = parts ? { otlp: join(out, 'otlp'), jaeger: join(out, 'jaeger') } : { otlp: join(out, 'otlp.json'), jaeger: join(out, 'jaeger.json') };
   if (parts) {
@@ -238,36 +311,33 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
       if (file && inElement > 0) file.end(']}]}');
       inElement = 0;
     };
-    await engine.stream(
-      exportQuery(engine, [
-        ["coalesce(s.service, 'unknown')", 'k_service'],
-        ['s.node', 'k_node'],
-        ['s.trace_id', 'k_trace'],
-        ['s.start_ns', 'k_start'],
-        ['s.span_id', 'k_span'],
-      ]),
-      (c) => {
-        for (let i = 0; i < c.rowCount; i++) {
-          const s = exportSpanAt(c, i);
-          const key = `${s.service ?? 'unknown'}\u0000${s.node}`;
-          if (parts && inPart >= spansPerFile) {
-            endElement();
-            file?.close();
-            file = null;
-            inPart = 0;
-          }
-          if (key !== resource || inElement >= RESOURCE_SPANS_PER_ELEMENT) endElement();
-          if (inElement === 0) {
-            file ??= openPart();
-            resource = key;
-            file.begin(`{"resource":${JSON.stringify(otlpResource(s.service, s.node))},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[`);
-          }
-          file!.item(otlpSpanJson(s));
-          inElement++;
-          inPart++;
+    const onChunk = (c: ColumnChunk): void => {
+      for (let i = 0; i < c.rowCount; i++) {
+        const s = exportSpanAt(c, i);
+        const key = `${s.service ?? 'unknown'}\u0000${s.node}`;
+        if (parts && inPart >= spansPerFile) {
+          endElement();
+          file?.close();
+          file = null;
+          inPart = 0;
         }
-      },
-    );
+        if (key !== resource || inElement >= RESOURCE_SPANS_PER_ELEMENT) endElement();
+        if (inElement === 0) {
+          file ??= openPart();
+          resource = key;
+          file.begin(`{"resource":${JSON.stringify(otlpResource(s.service, s.node))},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[`);
+        }
+        file!.item(otlpSpanJson(s));
+        inElement++;
+        inPart++;
+      }
+    };
+    const resources = await exportResources(engine, rows, maxResourceScans);
+    if (resources === null) {
+      await engine.stream(exportQuery(engine, rows, '', [SERVICE, 'x.node']), onChunk);
+    } else {
+      for (const r of resources) await engine.stream(exportQuery(engine, rows, `x.export_resource = ${r}`), onChunk, { scanOrder: true });
+    }
     endElement();
     (file ?? openPart()).close();
   }
@@ -285,11 +355,7 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
       traceId = null;
     };
     await engine.stream(
-      exportQuery(engine, [
-        ['s.trace_id', 'k_trace'],
-        ['s.start_ns', 'k_start'],
-        ['s.span_id', 'k_span'],
-      ]),
+      exportQuery(engine, rows),
       (c) => {
         for (let i = 0; i < c.rowCount; i++) {
           const s = exportSpanAt(c, i);
@@ -310,6 +376,7 @@ export async function writeExports(engine: Engine, out: string, spansPerFile = S
           inPart++;
         }
       },
+      { scanOrder: true },
     );
     endTrace();
     (file ?? openPart()).close();
