@@ -1,8 +1,8 @@
 /**
  * segmentWriteBench: what the capture spends to put one closed segment on disk, the session-5 way (the events
  * Parquet written in-process: capture/eventColumns.ts + writeParquet + zstd-wasm, SegmentWriter.write) against the
- * way before it (an uncompressed spool written, then re-encoded by DuckDB: SegmentWriter.writeSpool + convert, which
- * capture-recover still uses). No root, no kernel: a segment of real OpenStack events (shipped sample, redacted as the
+ * way before it (an uncompressed spool written, then re-encoded by DuckDB: SegmentWriter.writeSpool + the SQL of
+ * testing/duckdbSpoolConversion.ts, capture-recover's way until session 6). No root, no kernel: a segment of real OpenStack events (shipped sample, redacted as the
  * capture does) built once, written both ways.
  *
  *   node dist/bench/segmentWriteBench.js [--quick] [--pairs N]
@@ -12,7 +12,8 @@
  * (bootstrap), and bytes per event on disk both ways with and without payloads (the codec's cost in bytes).
  * Writes bench/results/segment-write-<time>.json.
  */
-import { readFileSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,8 @@ import { RecordDecoder } from '../capture/recordDecoder.js';
 import { SegmentBuilder } from '../capture/segmentBuilder.js';
 import { SegmentWriter } from '../capture/segmentWriter.js';
 import { PayloadRedactor } from '../capture/redact.js';
+import { CAPTURE_SCHEMA_VERSION } from '../capture/manifest.js';
+import { duckdbConvert } from '../testing/duckdbSpoolConversion.js';
 import { buildReplayFile } from './replay/sampleRecords.js';
 import { tInterval, pairedRatio, fmtRatio, type Interval } from './stats.js';
 import { machineInfo, loadavg, writeResult } from './machine.js';
@@ -34,6 +37,10 @@ async function segmentOf(records: string): Promise<SegmentBuilder> {
 }
 
 /** One write of `b`'s segment into `dir`, the old way or the new; CPU ns per event and bytes on disk. */
+const MONO_TO_REALTIME = 1_764_000_000_000_000_000n;
+/** DuckDB for the old way (one thread, as SegmentWriter ran it). */
+let con: DuckDBConnection;
+
 async function writeOnce(writer: SegmentWriter, b: SegmentBuilder, dir: string, way: 'old' | 'new'): Promise<{ ns: number; bytes: number }> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -44,7 +51,8 @@ async function writeOnce(writer: SegmentWriter, b: SegmentBuilder, dir: string, 
   if (way === 'old') {
     const spool = join(dir, 'seg-000001.spool.parquet');
     await SegmentWriter.writeSpool(spool, b.columns(), b.rows);
-    info = await writer.convert(spool, final, 'events/seg-000001.parquet', stats);
+    await duckdbConvert(con, spool, final, 'bench', MONO_TO_REALTIME, CAPTURE_SCHEMA_VERSION, true);
+    info = { bytes: statSync(final).size };
   } else {
     info = await writer.write(final, 'events/seg-000001.parquet', b.columns(), stats);
   }
@@ -66,7 +74,8 @@ async function main(): Promise<void> {
     const noPayload = await buildReplayFile(sample, join(work, 'nopayload.bin'), 200_000, false);
     const seg = await segmentOf(withPayload.path);
     const bare = await segmentOf(noPayload.path);
-    const writer = await SegmentWriter.open('bench', 1_764_000_000_000_000_000n);
+    const writer = await SegmentWriter.open('bench', MONO_TO_REALTIME);
+    con = await (await DuckDBInstance.create(':memory:', { threads: '1' })).connect();
     const out = join(work, 'out');
     const bytes = {
       old_with_payload: (await writeOnce(writer, seg, out, 'old')).bytes / seg.rows,

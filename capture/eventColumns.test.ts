@@ -1,7 +1,9 @@
 /**
  * The events segment written in-process (SegmentWriter.write: eventColumns + writeParquet + zstd) holds exactly what
- * DuckDB's conversion of the same spool (SegmentWriter.convert, segmentSelect's SQL) held: same columns, types,
- * nullability, values and row order; and a real sample's events come through unchanged (no root).
+ * DuckDB's conversion of the same spool (testing/duckdbSpoolConversion.ts, the SQL capture-recover used until
+ * session 6) held: same columns, types, nullability, values and row order; capture-recover's conversion of the spool
+ * (SegmentWriter.convert: the spool read back, then the same write) gives the very same file; and a real sample's
+ * events come through unchanged (no root).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,8 @@ import { OFFSET, RINGBUF_HEADER_SIZE } from './eventLayout.js';
 import { ringRecord } from '../testing/ringRecords.js';
 import { seededRandom } from '../testing/seededRandom.js';
 import { query } from '../testing/liveTestHelpers.js';
+import { duckdbConvert } from '../testing/duckdbSpoolConversion.js';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { packageRoot } from '../core/version.js';
 
 /** Events of every shape the kernel side sends: kinds, families (none, IPv4, IPv6), NULL-able fields, cut payloads. */
@@ -46,7 +50,10 @@ function records(n: number, seed: number): Buffer {
   return Buffer.concat(out);
 }
 
-/** Both ways from one builder: DuckDB's conversion of the spool, and the in-process writer. */
+/**
+ * Both ways from one builder: DuckDB's conversion of the spool, and the in-process writer; and capture-recover's
+ * conversion of the same spool, which must give the in-process writer's file byte for byte.
+ */
 async function bothWays(dir: string, recs: Buffer, node: string, offset: bigint, schemaVersion: number): Promise<{ duck: string; direct: string; rows: number }> {
   const builder = new SegmentBuilder(null);
   new RecordDecoder().push(recs, (b, o) => builder.add(b, o));
@@ -56,10 +63,19 @@ async function bothWays(dir: string, recs: Buffer, node: string, offset: bigint,
   await SegmentWriter.writeSpool(spool, builder.columns(), builder.rows);
   const duck = join(dir, `duck-${schemaVersion}.parquet`);
   const direct = join(dir, `direct-${schemaVersion}.parquet`);
-  await writer.convert(spool, duck, 'duck', stats);
+  const con = await (await DuckDBInstance.create(':memory:')).connect();
+  await duckdbConvert(con, spool, duck, node, offset, schemaVersion, true);
+  con.closeSync();
   const info = await writer.write(direct, 'direct', builder.columns(), stats);
-  writer.close();
+  const recovered = await writer.convert(spool, join(dir, `recovered-${schemaVersion}.parquet`), 'direct');
   assert.equal(info.rows, builder.rows);
+  assert.deepEqual(recovered, info, 'capture-recover writes the spool as the capture writes the segment');
+  if (schemaVersion === 1) {
+    // a spool of a schema-1 nitrace has no green-thread columns at all
+    await SegmentWriter.writeSpool(spool, builder.columns().filter((c) => c.name !== 'gid' && c.name !== 'parent_gid'), builder.rows);
+    assert.deepEqual(await writer.convert(spool, join(dir, 'recovered-v1-spool.parquet'), 'direct'), info, 'a spool without gid columns');
+  }
+  writer.close();
   return { duck, direct, rows: builder.rows };
 }
 

@@ -1,8 +1,9 @@
 /**
  * A segment's spool columns (capture/segmentBuilder.ts: raw fields, PLAIN-encoded, rows in mono_ns order) -> the
- * columns of the events schema (docs/capture-schema.md), for writeParquet (capture/plainParquet.ts). The same
- * mapping as segmentWriter.ts's `segmentSelect` SQL, which capture-recover still uses for spools an older nitrace
- * left; capture/eventColumns.test.ts checks that both give the same rows, types and nullability.
+ * columns of the events schema (docs/capture-schema.md), for writeParquet (capture/plainParquet.ts): the one mapping,
+ * for the capture's segments and for the spools an older nitrace left (capture-recover, capture/spoolColumns.ts). The
+ * SQL that DuckDB ran for it until session 6 (testing/duckdbSpoolConversion.ts) is the oracle of
+ * capture/eventColumns.test.ts: same rows, types and nullability.
  */
 import { KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from './eventLayout.js';
 import { CONVERTED, PHYSICAL, type PlainColumn } from './plainParquet.js';

@@ -43,16 +43,16 @@ test('capture-recover: temps removed, spools converted or dropped, unlisted segm
     };
     // 1: complete and listed
     let s = await seg(1, 10);
-    m.segments.push(await w.convert(s.spool, join(ev, 'seg-000001.parquet'), 'events/seg-000001.parquet', s.b.stats()));
+    m.segments.push(await w.convert(s.spool, join(ev, 'seg-000001.parquet'), 'events/seg-000001.parquet'));
     // 2: complete, the manifest was not rewritten yet
     s = await seg(2, 20);
-    await w.convert(s.spool, join(ev, 'seg-000002.parquet'), 'events/seg-000002.parquet', s.b.stats());
+    await w.convert(s.spool, join(ev, 'seg-000002.parquet'), 'events/seg-000002.parquet');
     // 3: spooled, not converted
     await seg(3, 30);
     // 4: converted, spool not removed yet
     s = await seg(4, 40);
     copyFileSync(s.spool, join(ev, 'spool-4'));
-    await w.convert(s.spool, join(ev, 'seg-000004.parquet'), 'events/seg-000004.parquet', s.b.stats());
+    await w.convert(s.spool, join(ev, 'seg-000004.parquet'), 'events/seg-000004.parquet');
     copyFileSync(join(ev, 'spool-4'), s.spool);
     rmSync(join(ev, 'spool-4'));
     // 5: spool being written; 6: segment being written (half files under .tmp names)

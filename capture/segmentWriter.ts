@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, renameSync, rmSync, statSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { renameSync, rmSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance, INTEGER, LIST, listValue, type DuckDBConnection } from '@duckdb/node-api';
-import { KIND_NAMES, DIRECTION_NAMES, SYSCALL_NAMES } from './eventLayout.js';
 import { writeParquet, writePlainParquet, type PlainColumn } from './plainParquet.js';
 import { eventColumns } from './eventColumns.js';
+import { readSpool } from './spoolColumns.js';
 import { zstdCodec } from './segmentCodec.js';
 import { ScratchMemory } from './scratchMemory.js';
 import type { ProcessInfo } from './processTable.js';
@@ -27,51 +27,6 @@ export interface SegmentInfo {
   sha256: string;
   first_mono_ns: string;
   last_mono_ns: string;
-}
-
-function caseSql(column: string, names: Record<number, string | null>): string {
-  const arms = Object.entries(names)
-    .filter(([, name]) => name !== null)
-    .map(([code, name]) => `WHEN ${Number(code)} THEN '${name}'`)
-    .join(' ');
-  return `CASE ${column} ${arms} END`;
-}
-
-/**
- * Spool columns (capture/segmentBuilder.ts) -> the events schema of docs/capture-schema.md. `schemaVersion` 1 (a
- * capture started by an older nitrace, being recovered) has no gid/parent_gid.
- */
-function segmentSelect(spool: string, node: string, monoToRealtime: bigint, schemaVersion: number, sorted: boolean): string {
-  const hasTuple = 'family IN (2, 10)';
-  return `SELECT
-      mono_ns + ${monoToRealtime} AS ts_ns,
-      mono_ns,
-      '${node.replaceAll("'", "''")}' AS node,
-      pid, tid, comm, fd,
-      ${caseSql('kind', KIND_NAMES)} AS event,
-      ${caseSql('syscall', SYSCALL_NAMES)} AS syscall,
-      ${caseSql('direction', DIRECTION_NAMES)} AS direction,
-      CASE WHEN conn_id <> 0 THEN conn_id::UBIGINT END AS conn_id,
-      CASE family WHEN 2 THEN 'ipv4' WHEN 10 THEN 'ipv6' END AS family,
-      CASE WHEN ${hasTuple} THEN local_addr END AS local_addr,
-      CASE WHEN ${hasTuple} THEN local_port END AS local_port,
-      CASE WHEN ${hasTuple} THEN remote_addr END AS remote_addr,
-      CASE WHEN ${hasTuple} THEN remote_port END AS remote_port,
-      CASE WHEN ${hasTuple} THEN netns::UBIGINT END AS netns,
-      CASE WHEN kind IN (1, 5) THEN tcp_seq::UBIGINT END AS tcp_seq,
-      bytes,
-      payload,
-      octet_length(payload) < bytes AS payload_truncated${schemaVersion >= 2 ? `,
-      CASE WHEN gid <> 0 THEN gid::UBIGINT END AS gid,
-      CASE WHEN parent_gid <> 0 THEN parent_gid::UBIGINT END AS parent_gid` : ''}
-    FROM read_parquet('${spool}')${sorted ? '' : `
-    ORDER BY mono_ns`}`;
-}
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function fsyncPath(path: string): void {
@@ -97,8 +52,8 @@ const SEGMENT_PAGE_ROWS = 16384;
  * names: the segment (zstd Parquet, already redacted) is written to `*.parquet.tmp` in this process, fsync'd and
  * renamed to `*.parquet`, then the directory is fsync'd. `nitrace capture-recover` removes `*.tmp` files (their rows
  * count as lost).
- * Spools (`*.spool.parquet`: uncompressed, re-encoded by DuckDB) are what nitrace wrote before session 5, in two
- * steps; `convert` still turns one an older capture left into its segment (capture/recover.ts).
+ * Spools (`*.spool.parquet`: uncompressed) are what nitrace wrote before session 5, in two steps; `convert` turns
+ * one an older capture left into its segment (capture/recover.ts), read back and written like any segment.
  */
 export class SegmentWriter {
   /**
@@ -162,31 +117,15 @@ export class SegmentWriter {
   }
 
   /**
-   * A spool -> its zstd segment at `finalPath` through DuckDB (capture-recover of a capture an older nitrace left).
-   * `stats`: the builder's, which spare reading the segment back and, with `sorted`, the sort; without them (the
-   * spool may come from a nitrace that did not sort) DuckDB sorts and counts the rows. The spool is removed after.
+   * A spool -> its zstd segment at `finalPath` (capture-recover of a capture an older nitrace left): the spool read
+   * back as the builder's columns in mono_ns order (capture/spoolColumns.ts), then written as the capture writes a
+   * segment. The spool is removed after.
    */
-  async convert(spoolPath: string, finalPath: string, file: string, stats?: SegmentStats): Promise<SegmentInfo> {
-    const tmp = `${finalPath}.tmp`;
-    try {
-      await this.con.run(
-        `COPY (${segmentSelect(spoolPath, this.node, this.monoToRealtime, this.schemaVersion, stats?.sorted === true)}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-      );
-      fsyncPath(tmp);
-      let known = stats;
-      if (!known) {
-        const reader = await this.con.runAndReadAll(`SELECT count(*)::BIGINT, min(mono_ns)::VARCHAR, max(mono_ns)::VARCHAR FROM read_parquet('${tmp}')`);
-        const [rows, first, last] = reader.getRows()[0] as [bigint, string | null, string | null];
-        known = { rows: Number(rows), first_mono_ns: first ?? '0', last_mono_ns: last ?? '0' };
-      }
-      renameSync(tmp, finalPath);
-      fsyncDir(dirname(finalPath));
-      rmSync(spoolPath, { force: true });
-      return { file, rows: known.rows, bytes: statSync(finalPath).size, sha256: await sha256(finalPath), first_mono_ns: known.first_mono_ns, last_mono_ns: known.last_mono_ns };
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+  async convert(spoolPath: string, finalPath: string, file: string): Promise<SegmentInfo> {
+    const { columns, stats } = await readSpool(this.con, spoolPath);
+    const info = await this.write(finalPath, file, columns, stats);
+    rmSync(spoolPath, { force: true });
+    return info;
   }
 
   /** processes.parquet, rewritten whole (temp file + rename) each time. */
