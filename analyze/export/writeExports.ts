@@ -1,4 +1,5 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, write } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { ColumnChunk } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
@@ -190,17 +191,33 @@ function exportSpanByColumns(c: ColumnChunk, i: number): ExportSpan {
 /** Bytes gathered before one write: few system calls, no giant string built. */
 const WRITE_BUFFER_BYTES = 4 << 20;
 
+/** Writes `length` bytes of `buffer` at the file's position (a write may take fewer bytes than asked). */
+async function writeAll(fd: number, buffer: Buffer, length: number): Promise<void> {
+  let off = 0;
+  while (off < length) off += (await writeAsync(fd, buffer, off, length - off, null)).bytesWritten;
+}
+const writeAsync = promisify(write);
+
 /**
- * A JSON file of the form PREFIX element,element,... SUFFIX, written through one reused byte buffer (joining the
+ * A JSON file of the form PREFIX element,element,... SUFFIX, written through reused byte buffers (joining the
  * pieces into one string per write cost more than encoding them one by one). An element is written in pieces:
  * `begin(head)`, then `item(piece)` for each of its inner array's items (commas added), then `end(tail)`.
+ * A full buffer is written by libuv's thread pool while the next one fills: the system calls (page cache work,
+ * a few seconds per GB here) run beside the JSON text building instead of after it. `drain()` between chunks
+ * bounds the buffers in flight.
  */
 class JsonWriter {
   private readonly fd: number;
   private elements = 0;
   private items = 0;
-  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   private used = 0;
+  /** Buffers written and free again. */
+  private readonly spare: Buffer[] = [];
+  /** Writes in flight, oldest first; each starts when the one before it has ended (file order). */
+  private readonly writes: Promise<void>[] = [];
+  private last: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
   constructor(file: string, prefix: string, private readonly suffix: string) {
     this.fd = openSync(file, 'w');
     this.push(prefix);
@@ -217,26 +234,54 @@ class JsonWriter {
   end(tail: string): void {
     this.push(tail);
   }
-  close(): void {
-    this.push(this.suffix);
-    this.flush();
-    closeSync(this.fd);
+  /** Waits until at most `max` buffers are being written. */
+  async drain(max = 1): Promise<void> {
+    while (this.writes.length > max) await this.writes[0];
+    if (this.failure) throw this.failure;
+  }
+  async close(): Promise<void> {
+    try {
+      this.push(this.suffix);
+      this.flush();
+      await this.drain(0);
+    } finally {
+      closeSync(this.fd);
+    }
   }
   private push(text: string): void {
     // A UTF-16 unit is at most 3 UTF-8 bytes: a piece that might not fit goes after a flush, or alone if it is big.
     if (this.used + text.length * 3 > WRITE_BUFFER_BYTES) {
       this.flush();
       if (text.length * 3 > WRITE_BUFFER_BYTES) {
-        writeSync(this.fd, text);
+        const bytes = Buffer.from(text);
+        this.queue(bytes, bytes.length, false);
         return;
       }
     }
     this.used += this.buffer.write(text, this.used);
   }
   private flush(): void {
-    let off = 0;
-    while (off < this.used) off += writeSync(this.fd, this.buffer, off, this.used - off);
+    if (this.used === 0) return;
+    this.queue(this.buffer, this.used, true);
+    this.buffer = this.spare.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
     this.used = 0;
+  }
+  private queue(bytes: Buffer, length: number, reuse: boolean): void {
+    const done = this.last
+      .then(() => (this.failure ? undefined : writeAll(this.fd, bytes, length)))
+      .then(
+        () => {
+          if (reuse) this.spare.push(bytes);
+        },
+        (e: unknown) => {
+          this.failure ??= e;
+        },
+      )
+      .finally(() => {
+        this.writes.splice(this.writes.indexOf(done), 1);
+      });
+    this.last = done;
+    this.writes.push(done);
   }
 }
 
@@ -311,13 +356,13 @@ async function writeJson(engine: Engine, rows: string, out: string, spansPerFile
       if (file && inElement > 0) file.end(']}]}');
       inElement = 0;
     };
-    const onChunk = (c: ColumnChunk): void => {
+    const onChunk = async (c: ColumnChunk): Promise<void> => {
       for (let i = 0; i < c.rowCount; i++) {
         const s = exportSpanAt(c, i);
         const key = `${s.service ?? 'unknown'}\u0000${s.node}`;
         if (parts && inPart >= spansPerFile) {
           endElement();
-          file?.close();
+          await file?.close();
           file = null;
           inPart = 0;
         }
@@ -331,6 +376,7 @@ async function writeJson(engine: Engine, rows: string, out: string, spansPerFile
         inElement++;
         inPart++;
       }
+      await file?.drain();
     };
     const resources = await exportResources(engine, rows, maxResourceScans);
     if (resources === null) {
@@ -339,7 +385,7 @@ async function writeJson(engine: Engine, rows: string, out: string, spansPerFile
       for (const r of resources) await engine.stream(exportQuery(engine, rows, `x.export_resource = ${r}`), onChunk, { scanOrder: true });
     }
     endElement();
-    (file ?? openPart()).close();
+    await (file ?? openPart()).close();
   }
 
   // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
@@ -356,14 +402,14 @@ async function writeJson(engine: Engine, rows: string, out: string, spansPerFile
     };
     await engine.stream(
       exportQuery(engine, rows),
-      (c) => {
+      async (c) => {
         for (let i = 0; i < c.rowCount; i++) {
           const s = exportSpanAt(c, i);
           if (s.trace_id !== traceId) {
             endTrace();
             // Parts hold whole traces: a new part starts only between traces.
             if (parts && inPart >= spansPerFile) {
-              file?.close();
+              await file?.close();
               file = null;
               inPart = 0;
             }
@@ -375,11 +421,12 @@ async function writeJson(engine: Engine, rows: string, out: string, spansPerFile
           file!.item(jaegerSpanJson(s.trace_id, s, processes.idOf(s)));
           inPart++;
         }
+        await file?.drain();
       },
       { scanOrder: true },
     );
     endTrace();
-    (file ?? openPart()).close();
+    await (file ?? openPart()).close();
   }
   return files;
 }
