@@ -53,6 +53,11 @@ export interface Mapping {
   spanOf: Map<string, string>;
   /** Clock offset applied: observed time - truth time (µs), estimated from unambiguous HTTP matches. */
   offsetUs: number;
+  /**
+   * RPC handler points that were no delivery: a manager method another handler of the same process called directly
+   * (see inProcessHandlers). They are contracted like in-process function points.
+   */
+  inProcess: Set<string>;
 }
 
 function lookup<T>(table: Record<string, T>, p: TruthPoint): T | undefined {
@@ -157,10 +162,21 @@ function mappingCost(o: Observable, s: ObservedSpan, ts: number, tf: number): nu
     // authenticating first): on the compute samples the SQL point's end is a median 0.23 ms after its response,
     // its start a median 7.7 ms before its request. So the end tells apart two green threads' identical statements
     // (oslo.db's `SELECT 1` pings) that both lie inside the point; the start is weighed by CLIENT_START_WEIGHT.
-    return containmentCost(-1, before, end === null ? before : end - tf, CLIENT_START_WEIGHT);
+    const after = end === null ? before : end - tf;
+    return containmentCost(-1, before, after, CLIENT_START_WEIGHT) + (after > 0 ? (CLIENT_LATE_END_WEIGHT - 1) * after : 0);
   }
   return end === null ? containmentCost(1, before, before) : containmentCost(1, before, end - tf);
 }
+
+/**
+ * Weight of how long a client span goes on after its point stopped. The point (SQLAlchemy's execute, the neutron
+ * client's do_request) stops after its response's last byte was read, on the same clock: a span ending later is
+ * another green thread's call, or the clock alignment is off (on the compute samples the offset is bounded to
+ * +0.05 ms by the HTTP server matches). Costing it only in full let another green thread's `SELECT 1` ending 0.3 ms
+ * after the point beat the point's own ping ending 3.7 ms before it (a hub switch), and an unprofiled green thread's
+ * neutron request ending 7 ms after a `do_request` point beat the one inside it (compute-large, 2 of 30 traces).
+ */
+const CLIENT_LATE_END_WEIGHT = 10;
 
 /** Weight of how long a client point ran before its request (see mappingCost): a tenth of the end's. */
 const CLIENT_START_WEIGHT = INSIDE_END_WEIGHT / 10;
@@ -415,6 +431,7 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   const servers = observables.filter((x) => x.o.side === 'server');
   assign(candidates(servers, offsetUs, opts.toleranceUs, pidsOf), spanOf, used);
   secondChance(servers, (subset, tol) => candidates(subset, offsetUs, tol, pidsOf), opts.toleranceUs, spanOf, used);
+  const inProcess = inProcessHandlers(servers, pointById, spanOf);
   // Pass 3: client-side points (SQL, RPC casts/calls, neutron requests). OSProfiler records them in the process that
   // makes the call, so when the request that process was serving (nearest server-side ancestor of the same
   // service) has a span, the call's span must come from that process and start inside that request's time. This uses the truth's
@@ -436,7 +453,7 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
     let q = pointById.get(p.parent_id);
     for (let guard = 0; q && guard < 1000; guard++, q = pointById.get(q.parent_id)) {
       if (serviceOf(q) !== serviceOf(p)) break;
-      if (observableOf(q)?.side === 'server') {
+      if (observableOf(q)?.side === 'server' && !inProcess.has(q.trace_id)) {
         const sid = spanOf.get(q.trace_id);
         const pid = sid ? spanById.get(sid)!.pid : null;
         if (pid !== null) {
@@ -453,5 +470,31 @@ export function mapTruth(points: readonly TruthPoint[], spans: readonly Observed
   const clients = observables.filter((x) => x.o.side === 'client');
   assign(candidates(clients, offsetUs, opts.toleranceUs, pidsOf, enclosing), spanOf, used);
   secondChance(clients, (subset, tol) => candidates(subset, offsetUs, tol, pidsOf, enclosing), opts.toleranceUs, spanOf, used);
-  return { spanOf, offsetUs };
+  return { spanOf, offsetUs, inProcess };
+}
+
+/**
+ * RPC handler points that no delivery started: OSProfiler traces every public method of a manager class, so a handler
+ * that calls another handler method of its own manager directly records a second handler point inside the first,
+ * with nothing on the wire (nova-compute's rebuild_instance of a stopped server ends by calling `self.stop_instance`:
+ * a `ComputeManager.stop_instance` point 1.7 s into the rebuild, whose conductor calls the reconstruction rightly
+ * put under the rebuild's delivery). One is told from a real RPC the process made to itself (nova-compute's
+ * resize_instance casting finish_resize to its own host looks the same in the truth) by the wire alone: a handler
+ * point that found no server span, lying inside the time of a handler point of the same service that did.
+ */
+function inProcessHandlers(
+  servers: readonly { p: TruthPoint; o: Observable }[],
+  pointById: ReadonlyMap<string, TruthPoint>,
+  spanOf: ReadonlyMap<string, string>,
+): Set<string> {
+  const out = new Set<string>();
+  for (const { p, o } of servers) {
+    if (o.kind !== 'rpc' || spanOf.has(p.trace_id)) continue;
+    const q = pointById.get(p.parent_id);
+    const oq = q ? observableOf(q) : null;
+    if (!q || !oq || oq.kind !== 'rpc' || oq.side !== 'server' || serviceOf(q) !== serviceOf(p) || !spanOf.has(q.trace_id)) continue;
+    if (q.finished_ns === null || p.finished_ns === null || p.started_ns < q.started_ns || p.finished_ns > q.finished_ns) continue;
+    out.add(p.trace_id);
+  }
+  return out;
 }

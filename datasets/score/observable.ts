@@ -47,16 +47,17 @@ export function rpcMethodOf(p: TruthPoint): string | null {
 
 /**
  * Nearest observable ancestor of every observable point (null for the points Tempest called directly, whose
- * caller has no point). Points of other traces are never parents.
+ * caller has no point). Points of other traces are never parents; `inProcess` points (mapTruth's handler methods
+ * called directly by another handler) are contracted like unobservable ones.
  */
-export function effectiveParents(points: readonly TruthPoint[]): Map<string, string | null> {
+export function effectiveParents(points: readonly TruthPoint[], inProcess: ReadonlySet<string> = new Set()): Map<string, string | null> {
   const byId = new Map(points.map((p) => [p.trace_id, p]));
   const out = new Map<string, string | null>();
   for (const p of points) {
-    if (!observableOf(p)) continue;
+    if (!observableOf(p) || inProcess.has(p.trace_id)) continue;
     let q = byId.get(p.parent_id);
     let guard = 0;
-    while (q && !parentOnWire(q, p) && guard++ < 1000) q = byId.get(q.parent_id);
+    while (q && (inProcess.has(q.trace_id) || !parentOnWire(q, p)) && guard++ < 1000) q = byId.get(q.parent_id);
     out.set(p.trace_id, q && q.base_id === p.base_id && observableOf(q) ? q.trace_id : null);
   }
   return out;

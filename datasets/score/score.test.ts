@@ -198,3 +198,40 @@ test('a call\'s point parents only the callee\'s points: the neutron client\'s k
   assert.equal(parents.get('p'), 'n');
   assert.equal(parents.get('n'), 'h');
 });
+
+test('a client point cannot end before its own response: another green thread\'s ping ending just after it loses', () => {
+  // compute-large: a nova-conductor SELECT 1 point (16.5 ms before its own ping was sent: the green thread waited
+  // for the hub) and two pings of two green threads; the other one (an unprofiled request's) ends 0.3 ms after the
+  // point stopped, which no statement of the point can do
+  const points = [request('a', [0, 100]), ping('pa', 'a', [37.5, 59.8])];
+  const spans = [requestSpan('A', [-0.5, 100.5]), pingSpan('OTHER', [39.4, 60.1]), pingSpan('OWN', [54.0, 56.1])];
+  assert.equal(mapTruth(points, spans).spanOf.get('pa'), 'OWN');
+});
+
+test('an RPC handler method another handler called directly is no delivery: contracted, its calls hang off the handler', () => {
+  // cv-rpc: nova-compute's rebuild_instance of a stopped server calls self.stop_instance; OSProfiler records a
+  // stop_instance handler point inside the rebuild's, with no delivery on the wire, and the conductor calls made
+  // under it are the rebuild delivery's on the wire
+  const compute = { project: 'nova', service: 'nova-compute', base_id: 'trace-r' };
+  const conductor = { project: 'nova', service: 'nova-conductor', base_id: 'trace-r' };
+  const rebuild = { ...pt('r', 'trace-r', 'rpc', [0, 2000], { function: 'oslo_messaging.rpc.server.expected_exceptions.<locals>.outer.<locals>.inner' }), ...compute };
+  const stop = { ...pt('s', 'r', 'rpc', [1600, 1900], { function: 'nova.compute.manager.ComputeManager.stop_instance' }), ...compute };
+  const call = { ...pt('c', 's', 'rpc', [1610, 1650], { function: 'nova.conductor.manager.ConductorManager.object_action' }), ...conductor };
+  const before = { ...pt('b', 'r', 'rpc', [100, 150], { function: 'nova.conductor.manager.ConductorManager.object_action' }), ...conductor };
+  const handlerSpan = (id: string, pid: number, service: string, method: string, t: [number, number]) =>
+    sp(id, 'server', t, { pid, service, comm: service, protocol: 'amqp', method });
+  const spans = [
+    handlerSpan('R', 30, 'nova-compute', 'rebuild_instance', [-5, -5]),
+    handlerSpan('B', 20, 'nova-conductor', 'object_action', [98, 98]),
+    handlerSpan('C', 20, 'nova-conductor', 'object_action', [1608, 1608]),
+  ];
+  const points = [rebuild, stop, call, before];
+  const m = mapTruth(points, spans);
+  assert.deepEqual([...m.inProcess], ['s']);
+  const s = scoreEdges(points, m, spans, new Map([['C', 'R'], ['B', 'R']]));
+  assert.deepEqual([s.tp, s.fp, s.fn, s.truth_edges, s.strict_accuracy], [2, 0, 0, 2, 1]);
+  // a handler point that found its delivery is a real RPC the process made to itself (resize_instance -> finish_resize)
+  const own = mapTruth(points, [...spans, handlerSpan('S', 30, 'nova-compute', 'stop_instance', [1590, 1590])]);
+  assert.deepEqual([...own.inProcess], []);
+  assert.equal(own.spanOf.get('s'), 'S');
+});

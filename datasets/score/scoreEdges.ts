@@ -143,7 +143,7 @@ export function scoreEdges(
 ): Score {
   const byEvidence = new Map<string, EvidenceScore>();
   const mistakes: Mistake[] = [];
-  const effParent = effectiveParents(points);
+  const effParent = effectiveParents(points, mapping.inProcess);
   const spanById = new Map(spans.map((s) => [s.span_id, s]));
   const anchors = new Set(mapping.spanOf.values());
   const all = newTally();
@@ -156,7 +156,7 @@ export function scoreEdges(
   };
   for (const p of points) {
     const o = observableOf(p);
-    if (!o) continue;
+    if (!o || mapping.inProcess.has(p.trace_id)) continue;
     const ts = tallies(o.kind, serviceOf(p));
     const span = mapping.spanOf.get(p.trace_id);
     for (const t of ts) {
