@@ -6,6 +6,9 @@ import type { Engine } from '../engine/engine.js';
  */
 export async function createCandidates(engine: Engine): Promise<void> {
   await engine.exec('CREATE OR REPLACE TABLE candidates (parent VARCHAR, child VARCHAR, evidence VARCHAR, confidence DOUBLE)');
+  // Calls the capture names a green thread for that no request owns (background work; correlate/ownership.ts):
+  // steps that guess an owner (timing, database sessions, resource ids) leave them alone.
+  await engine.exec('CREATE OR REPLACE TABLE green_unowned (span_id VARCHAR)');
 }
 
 /** Rows `candidates` holds for one evidence kind (prefix match: 'content' counts every content:<field>). */

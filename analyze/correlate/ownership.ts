@@ -71,6 +71,8 @@ interface Ctx {
   rpc: boolean;
   /** Its request was answered (HTTP response sent, RPC reply published): a late response cannot make it run again. */
   done: boolean;
+  /** Capture schema v2: the greenlet it runs on, once the capture named one (null: none seen yet). */
+  gid: bigint | null;
 }
 
 interface ThreadState {
@@ -89,6 +91,11 @@ interface ThreadState {
   lastOp: OpKind | null;
   /** Capture schema v2: contexts by greenlet id, and deliveries each poller greenlet read but did not spawn for yet. */
   byGid: Map<bigint, Ctx>;
+  /**
+   * Capture schema v2: the request a greenlet answered last (HTTP response sent, RPC reply published): its later
+   * calls (session cleanup) are still that request's, as a thread keeps its last request.
+   */
+  answeredBy: Map<bigint, Ctx>;
   deliveriesBy: Map<bigint, Ctx[]>;
 }
 
@@ -102,7 +109,7 @@ function reachable(t: ThreadState, ctx: Ctx): boolean {
 function newThread(): ThreadState {
   return {
     running: null, ready: [], served: new Map(), callCtx: new Map(), waiting: new Map(), unpairedWaiting: [], open: 0,
-    lastOp: null, byGid: new Map(), deliveriesBy: new Map(),
+    lastOp: null, byGid: new Map(), answeredBy: new Map(), deliveriesBy: new Map(),
   };
 }
 
@@ -176,6 +183,8 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     FROM events WHERE event = 'green_spawn' AND gid IS NOT NULL`;
 
   const out = new ColumnBatch(CANDIDATE_SCHEMA);
+  /** Calls of named green threads that no request owns (background work): later steps must not guess an owner. */
+  const unowned: string[] = [];
   const [parentCol, childCol, evidenceCol, confidenceCol] = out.columns as { push(v: unknown): void }[];
   const emit = (owner: string, span: string, how: How, single: boolean): void => {
     const [evidence, confidence] = single && how !== 'greenlet' && how !== 'reply' ? EVIDENCE.thread : EVIDENCE[how];
@@ -226,6 +235,9 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   );
   endThread();
   await engine.append('candidates', out);
+  const batch = new ColumnBatch([['span_id', 'VARCHAR']] as const);
+  for (const span of unowned) (batch.columns[0] as { push(v: unknown): void }).push(span);
+  await engine.append('green_unowned', batch);
 
   /** Makes `ctx` the running context; the one it replaces, if nothing can resume it any more, is settled. */
   function run(t: ThreadState, ctx: Ctx | null): void {
@@ -251,11 +263,14 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     t.lastOp = op;
     switch (op) {
       case 'serve': {
-        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, done: false };
+        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, done: false, gid };
         t.served.set(span, ctx);
         t.open++;
         run(t, ctx);
-        if (gid !== null) t.byGid.set(gid, ctx);
+        if (gid !== null) {
+          t.byGid.set(gid, ctx);
+          t.answeredBy.delete(gid);
+        }
         return;
       }
       case 'served': {
@@ -266,7 +281,10 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           t.served.delete(span);
           // It keeps the thread until another request or response comes: work after the response (session
           // cleanup, a ROLLBACK) is still that request's (vPath's rule).
-          if (gid !== null && t.byGid.get(gid) === ctx) t.byGid.delete(gid);
+          if (gid !== null && t.byGid.get(gid) === ctx) {
+            t.byGid.delete(gid);
+            t.answeredBy.set(gid, ctx);
+          }
         }
         return;
       }
@@ -275,11 +293,13 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         const parent = chunk.bigint(12, i);
         const old = gid === null ? undefined : t.byGid.get(gid);
         if (old) settle(old, null, null); // the address of a dead greenlet, reused
+        if (gid !== null) t.answeredBy.delete(gid);
         const queue = parent === null ? undefined : t.deliveriesBy.get(parent);
         const delivery = queue?.shift();
         if (gid === null) return;
         if (delivery) {
           delivery.how = 'greenlet';
+          delivery.gid = gid;
           t.ready = t.ready.filter((c) => c !== delivery);
           t.byGid.set(gid, delivery);
           return;
@@ -288,7 +308,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         // hands its request context to the new green thread); one spawned by background work is background work.
         const spawner = parent === null ? undefined : t.byGid.get(parent);
         if (spawner && spawner.owner !== null && !spawner.done) {
-          t.byGid.set(gid, { owner: spawner.owner, blocked: false, how: 'greenlet', pending: null, rpc: false, done: false });
+          t.byGid.set(gid, { owner: spawner.owner, blocked: false, how: 'greenlet', pending: null, rpc: false, done: false, gid });
         } else t.byGid.delete(gid);
         return;
       }
@@ -298,7 +318,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         const handles = chunk.string(8, i);
         const waiter = span === '' ? undefined : t.waiting.get(span);
         if (handles !== null) {
-          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, done: false };
+          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, done: false, gid: null };
           t.open++;
           t.ready.push(ctx);
           if (gid !== null) {
@@ -343,13 +363,33 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
       case 'call': {
         let ctx: Ctx | null;
         if (gid !== null && t.byGid.has(gid)) ctx = t.byGid.get(gid)!;
-        else {
+        else if (gid !== null && t.answeredBy.has(gid)) ctx = t.answeredBy.get(gid)!;
+        else if (gid !== null) {
+          // The capture names the green thread and no request owns it. It may continue a context whose green thread
+          // the capture had not named yet (a uWSGI thread's request read before its first greenlet switch was seen);
+          // otherwise it is background work (a periodic task, a poller, a green thread spawned by one, or one alive
+          // before the capture began): another green thread's context is not its own (nova-compute's periodic-task
+          // green thread made 138 calls of the compute-large run under a delete that happened to run when it
+          // first showed up).
+          ctx = t.running && !t.running.blocked && t.running.gid === null ? t.running : null;
+          if (!ctx) {
+            let i = t.ready.length - 1;
+            while (i >= 0 && t.ready[i]!.gid !== null) i--;
+            ctx = i < 0 ? null : t.ready.splice(i, 1)[0]!;
+            if (ctx) ctx.how = 'fifo';
+          }
+          if (!ctx) {
+            unowned.push(span);
+            return;
+          }
+          ctx.gid = gid;
+          t.byGid.set(gid, ctx);
+        } else {
           ctx = t.running;
           if (!ctx || ctx.blocked) {
             ctx = t.ready.pop() ?? null;
             if (ctx) ctx.how = 'fifo';
           }
-          if (ctx && gid !== null) t.byGid.set(gid, ctx);
         }
         run(t, ctx);
         if (!ctx) return;
@@ -373,7 +413,10 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
             ctx.rpc = false;
             ctx.done = true;
           }
-          if (gid !== null && t.byGid.get(gid) === ctx) t.byGid.delete(gid);
+          if (gid !== null && t.byGid.get(gid) === ctx) {
+            t.byGid.delete(gid);
+            t.answeredBy.set(gid, ctx);
+          }
           run(t, null);
         }
         return;

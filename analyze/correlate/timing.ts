@@ -13,7 +13,8 @@ const BUCKET_NS = 1_000_000_000;
 
 /**
  * Timing evidence for work handed to other threads (thread pools, executors), for calls the ownership sweep could
- * not place on their own thread: an outbound call that starts and ends inside an inbound request's window in the
+ * not place on their own thread (not those of a green thread the capture names that no request owns: background
+ * work, `green_unowned`): an outbound call that starts and ends inside an inbound request's window in the
  * same process may belong to it. With one such request: 0.6. With n open, the tightest window (least time between
  * the request's read and the call's start plus between the call's end and the response: a waiting handler answers
  * as soon as its pool work returns) gets 0.3 and the next ones 0.3/n; only the TIMING_TOP_K tightest are kept, and
@@ -42,7 +43,8 @@ export async function correlateTiming(engine: Engine): Promise<void> {
              row_number() OVER (PARTITION BY c.span_id ORDER BY (c.raw_start_ns - s.raw_start_ns) + (s.raw_resp_start_ns - c.raw_end_ns), s.span_id) AS rk
       FROM (SELECT span_id, node, pid, raw_start_ns, raw_end_ns, ${bucket('raw_start_ns')} AS bucket FROM spans_raw
             WHERE kind = 'client' AND raw_start_ns IS NOT NULL
-              AND span_id NOT IN (SELECT child FROM candidates WHERE evidence = 'thread' OR evidence LIKE 'green:%')) c
+              AND span_id NOT IN (SELECT child FROM candidates WHERE evidence = 'thread' OR evidence LIKE 'green:%')
+              AND span_id NOT IN (SELECT span_id FROM green_unowned)) c
       JOIN timing_windows s
         ON s.node = c.node AND s.pid = c.pid AND s.bucket = c.bucket
        AND c.raw_start_ns >= s.raw_start_ns AND c.raw_end_ns <= s.raw_resp_start_ns)
