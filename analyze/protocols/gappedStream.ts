@@ -19,6 +19,12 @@ export class GappedStream {
   private starts: number[] = [];
   private head = 0;
   private dropped = 0;
+  /**
+   * List index of the chunk the last lookup found. Parsers look up the same position several times per frame
+   * (header, head, times, thread, sequence number) and then the positions just after it, so most lookups hit this
+   * chunk or the next one: checked before the binary search (measured: ~8 lookups per MySQL packet).
+   */
+  private hint = 0;
   /** Total bytes moved by all chunks pushed so far (captured or not). */
   length = 0;
   /** True once no chunk will be pushed any more. */
@@ -47,6 +53,7 @@ export class GappedStream {
     if (this.head > 1024 && this.head * 2 > this.list.length) {
       this.list = this.list.slice(this.head);
       this.starts = this.starts.slice(this.head);
+      this.hint = Math.max(0, this.hint - this.head);
       this.head = 0;
     }
   }
@@ -71,6 +78,17 @@ export class GappedStream {
   /** Absolute index of the chunk holding stream offset `pos` (-1 past the end or before the retained chunks). */
   chunkIndexAt(pos: number): number {
     if (pos < 0 || pos >= this.length || this.head >= this.list.length || pos < this.starts[this.head]!) return -1;
+    const starts = this.starts;
+    const last = this.list.length - 1;
+    let h = this.hint;
+    if (h >= this.head && h <= last && starts[h]! <= pos) {
+      if (h === last || pos < starts[h + 1]!) return h - this.head + this.dropped;
+      h++;
+      if (h === last || pos < starts[h + 1]!) {
+        this.hint = h;
+        return h - this.head + this.dropped;
+      }
+    }
     let lo = this.head;
     let hi = this.list.length - 1;
     while (lo < hi) {
@@ -78,6 +96,7 @@ export class GappedStream {
       if (this.starts[mid]! <= pos) lo = mid;
       else hi = mid - 1;
     }
+    this.hint = lo;
     return lo - this.head + this.dropped;
   }
 
@@ -139,9 +158,24 @@ export class GappedStream {
     return pos - this.starts[i]! < this.list[i]!.data.length;
   }
 
-  /** True if every byte of [pos, pos+n) was captured. */
+  /** True if every byte of [pos, pos+n) was captured (as contiguousAt(pos, n).length >= n, without copying a run). */
   isCaptured(pos: number, n: number): boolean {
-    return this.contiguousAt(pos, n).length >= n;
+    if (n <= 0) return true;
+    const abs = this.chunkIndexAt(pos);
+    if (abs < 0) return false;
+    let i = abs - this.dropped + this.head;
+    let off = pos - this.starts[i]!;
+    let total = 0;
+    while (i < this.list.length) {
+      const c = this.list[i]!;
+      if (off >= c.data.length) return false; // inside this chunk's gap
+      total += c.data.length - off;
+      if (total >= n) return true;
+      if (c.data.length < c.bytes) return false; // this chunk ends with a gap
+      i++;
+      off = 0;
+    }
+    return false;
   }
 
   /** Exit time of the syscall holding `pos` (the last byte of a frame gives the frame's end time). */

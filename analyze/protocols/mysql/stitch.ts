@@ -54,16 +54,17 @@ export function sqlVerb(sql: string): string | null {
  * MAX_PATH_CHARS: statements that differ only in values share a path. A string cut by the capture counts as one literal.
  */
 export function normaliseSql(sql: string): string {
-  return sql
-    .replace(LEADING_COMMENTS, '')
-    .replace(/'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/g, '?')
-    .replace(/"(?:[^"\\]|\\[\s\S]|"")*(?:"|$)/g, '?')
-    .replace(/\b0x[0-9a-fA-F]+\b/g, '?')
-    .replace(/(?<![\w.$`])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b/g, '?')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, MAX_PATH_CHARS);
+  // Each replacement runs only where its pattern can match (a quote, `0x`, a digit): most statements of a run
+  // lack several of them (the parse step normalises every statement of a capture).
+  let s = sql.replace(LEADING_COMMENTS, '');
+  if (s.includes("'")) s = s.replace(/'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/g, '?');
+  if (s.includes('"')) s = s.replace(/"(?:[^"\\]|\\[\s\S]|"")*(?:"|$)/g, '?');
+  if (s.includes('0x')) s = s.replace(/\b0x[0-9a-fA-F]+\b/g, '?');
+  if (HAS_DIGIT.test(s)) s = s.replace(/(?<![\w.$`])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b/g, '?');
+  return s.replace(/\s+/g, ' ').trim().slice(0, MAX_PATH_CHARS);
 }
+
+const HAS_DIGIT = /\d/;
 
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
@@ -74,6 +75,8 @@ const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
  */
 export function sqlIds(sql: string): Record<string, string[]> {
   const ids: Record<string, string[]> = {};
+  // Both patterns hold a '-': most statements have none (their ids, if any, are bound parameters).
+  if (!sql.includes('-')) return ids;
   const requestIds = [...new Set(sql.match(REQUEST_ID) ?? [])].map((s) => s.toLowerCase());
   if (requestIds.length > 0) ids['request_id'] = requestIds;
   const withoutRequestIds = sql.replace(REQUEST_ID, '');
