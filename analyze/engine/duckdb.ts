@@ -141,32 +141,35 @@ export class DuckDbEngine implements Engine {
         const chunk = n === CHUNK_ROWS ? (full ??= DuckDBDataChunk.create(types, n)) : DuckDBDataChunk.create(types, n);
         batch.columns.forEach((col, c) => {
           const type = batch.schema[c]![1];
-          const v = chunk.getColumnVector(c) as DuckDBVector & {
-            setItem(i: number, v: unknown): void;
-            flush(): void;
-            items?: { [i: number]: unknown; set(a: ArrayLike<unknown>): void };
-            validity: { setItemValid(i: number, valid: boolean): void };
-          };
+          const v = chunk.getColumnVector(c) as WritableVector;
           const nulls = col.nullFlags();
           const values = col.values();
+          // NULLs as validity words, written whole (the vectors' setItem marks each row with BigInt arithmetic).
+          writeValidity(v, nulls, off, n);
           if (v.items && (type === 'BIGINT' || type === 'UBIGINT' || type === 'DOUBLE')) {
-            // Same element type on both sides: one copy of the block, then the NULLs marked.
+            // Same element type on both sides: one copy of the block.
             v.items.set((values as BigInt64Array).subarray(off, off + n));
-            for (let i = 0; i < n; i++) v.validity.setItemValid(i, nulls[off + i] === 0);
+            v.flush();
           } else if (v.items && type === 'INTEGER') {
             const items = v.items;
+            for (let i = 0; i < n; i++) items[i] = nulls[off + i] ? 0 : values[off + i];
+            v.flush();
+          } else if (type === 'VARCHAR' || type === 'BLOB') {
+            // Straight into the engine's vector (setItem would cache each value and mark it dirty for flush()).
+            const raw = v.vector;
             for (let i = 0; i < n; i++) {
-              items[i] = nulls[off + i] ? 0 : values[off + i];
-              v.validity.setItemValid(i, nulls[off + i] === 0);
+              if (nulls[off + i]) continue;
+              if (type === 'VARCHAR') duckdbBindings.vector_assign_string_element(raw, i, values[off + i] as string);
+              else duckdbBindings.vector_assign_string_element_len(raw, i, values[off + i] as Uint8Array);
             }
+            v.validity.flush(raw);
           } else {
-            const blob = type === 'BLOB';
             for (let i = 0; i < n; i++) {
               const x = nulls[off + i] ? null : values[off + i];
-              v.setItem(i, blob && x !== null ? new BlobValue(x as Uint8Array) : x);
+              v.setItem(i, x);
             }
+            v.flush();
           }
-          v.flush();
         });
         appender.appendDataChunk(chunk);
       }
@@ -266,9 +269,35 @@ export class DuckDbEngine implements Engine {
   }
 }
 
-/** The blob vector's setItem wants a value object with `bytes`. */
-class BlobValue {
-  constructor(readonly bytes: Uint8Array) {}
+/** What `append` uses of a @duckdb/node-api vector it writes (fields of its vector classes). */
+type WritableVector = DuckDBVector & {
+  setItem(i: number, v: unknown): void;
+  flush(): void;
+  items?: { [i: number]: unknown; set(a: ArrayLike<unknown>): void };
+  /** The engine's vector (duckdb_vector). */
+  vector: Parameters<typeof duckdbBindings.vector_assign_string_element>[0];
+  validity: { data: BigUint64Array | null; setItemValid(i: number, valid: boolean): void; flush(vector: unknown): void };
+};
+
+/**
+ * Sets rows [0, n) of a vector's validity from NULL flags [off, off + n), 32 rows per write. A vector whose block
+ * has no NULL and that never had one keeps no mask (all valid).
+ */
+function writeValidity(v: WritableVector, nulls: Uint8Array, off: number, n: number): void {
+  const validity = v.validity;
+  if (!validity.data) {
+    const first = nulls.subarray(off, off + n).indexOf(1);
+    if (first < 0) return;
+    validity.setItemValid(first, false); // makes the mask (all valid)
+  }
+  const data = validity.data!;
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
+  for (let w = 0, i = 0; i < n; w++) {
+    let word = 0;
+    const end = Math.min(n, i + 32);
+    for (let b = 0; i < end; i++, b++) if (!nulls[off + i]) word |= 1 << b;
+    words[w] = end - (w << 5) === 32 ? word >>> 0 : word | (~0 << (end - (w << 5)));
+  }
 }
 
 /** A DuckDB data chunk behind the engine-neutral ColumnChunk accessors. */
