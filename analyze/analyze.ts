@@ -9,6 +9,7 @@ import { createCandidates, countCandidates } from './correlate/candidates.js';
 import { applyClocks, clockBounds, estimateClocks, type NodeClock } from './correlate/clockOffset.js';
 import { correlateContent } from './correlate/content.js';
 import { correlateDbSessions } from './correlate/dbSession.js';
+import { estimateHandlerEnds } from './correlate/handlerEnds.js';
 import { collectResourceIds } from './correlate/resourceIds.js';
 import { correlateTraceRequestIds } from './correlate/requestIds.js';
 import { correlateSpatial } from './correlate/spatial.js';
@@ -104,6 +105,7 @@ export async function analyzeCaptures(opts: AnalyzeOptions): Promise<AnalyzeSumm
     await diag.step('correlate_timing', () => correlateTiming(engine));
     await diag.step('correlate_content', () => correlateContent(engine));
     await diag.step('resource_ids', () => collectResourceIds(engine));
+    await diag.step('handler_ends', () => estimateHandlerEnds(engine));
     await diag.step('correlate_db_sessions', () => correlateDbSessions(engine));
     await diag.step('correlate_request_ids', () => correlateTraceRequestIds(engine));
     const { traces, edges } = await diag.step('assemble', () => assembleTraces(engine, diag));

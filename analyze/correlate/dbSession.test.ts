@@ -18,6 +18,7 @@ async function engineWith(statements: [span: string, conn: number, t: number, pa
   await createCandidates(engine);
   for (const [p, c, e, x] of sweep) await engine.exec(`INSERT INTO candidates VALUES ('${p}', '${c}', '${e}', ${x})`);
   await engine.exec('CREATE TABLE resource_ids (span_id VARCHAR, value VARCHAR)');
+  await engine.exec('CREATE TABLE handler_ends (span_id VARCHAR, end_ns BIGINT, how VARCHAR)');
   for (const [s, v] of ids) await engine.exec(`INSERT INTO resource_ids VALUES ('${s}', '${v}')`);
   return engine;
 }

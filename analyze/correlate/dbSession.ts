@@ -2,6 +2,9 @@ import type { Engine } from '../engine/engine.js';
 
 /** Confidence of a statement's owner taken from the rest of its database transaction (above green:resume's 0.85). */
 export const SESSION_CONFIDENCE = 0.9;
+/** A session nothing else places, begun while one inbound request of its process was open (handler ends estimated). */
+export const ONE_OPEN_EVIDENCE = 'green:one_open';
+export const ONE_OPEN_CONFIDENCE = 0.8;
 /** Evidence that names a statement's owner outright; it outweighs inferred evidence tenfold in a session's vote. */
 const EXACT_EVIDENCE = ['thread', 'green:greenlet', 'green:reply'];
 const EXACT_WEIGHT = 10;
@@ -23,7 +26,11 @@ const EXACT_WEIGHT = 10;
  *   session names (a UUID in both: correlate/resourceIds.ts) come first (`content:uuid`), ranked by the sweep's votes
  *   for them, then by the UUIDs they share, each weighted 1/(open requests sharing it), then the latest begun;
  *   a lone RPC call only takes an owner its UUIDs single out;
- * - without such a request, the sweep's votes summed over the session (`green:session`).
+ * - without such a request, the sweep's votes summed over the session (`green:session`);
+ * - a session with none of these, begun while only one inbound request of the process was open, is that request's
+ *   (`green:one_open`; handlers whose reply the capture cannot name and cast handlers get the ends estimated by
+ *   correlate/handlerEnds.ts: on the schema-1 compute sample 164 of nova-conductor's handlers never end on the wire).
+ * Open requests are those whose window holds the session's start, with the reply-estimated ends of handlerEnds.ts.
  */
 export async function correlateDbSessions(engine: Engine): Promise<void> {
   const d = engine.dialect;
@@ -57,6 +64,16 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
        WHERE kind = 'client' AND protocol = 'amqp'`,
     ),
   );
+  // Inbound requests with the end the wire gives them, else the one estimated from unnamed replies (handlerEnds.ts).
+  await engine.exec(
+    d.createScratchTableAs(
+      'handler_windows',
+      `SELECT s.span_id AS span_id, s.node AS node, s.pid AS pid, s.raw_start_ns AS raw_start_ns,
+              coalesce(s.raw_end_ns, r.end_ns) AS end_ns, coalesce(s.raw_end_ns, r.end_ns, n.end_ns) AS last_ns
+       FROM spans_raw s LEFT JOIN handler_ends r ON r.span_id = s.span_id AND r.how = 'reply'
+       LEFT JOIN handler_ends n ON n.span_id = s.span_id AND n.how = 'next' WHERE s.kind = 'server'`,
+    ),
+  );
   const exact = EXACT_EVIDENCE.map((e) => `'${e}'`).join(', ');
   await engine.exec(`INSERT INTO candidates
     WITH bounds AS (
@@ -72,9 +89,8 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       FROM bounds b JOIN owner_units x ON x.unit = b.unit
       JOIN resource_ids r ON r.span_id = x.span_id
       JOIN resource_ids rs ON rs.value = r.value
-      JOIN spans_raw s ON s.span_id = rs.span_id
-      WHERE s.kind = 'server' AND s.node = b.node AND s.pid = b.pid
-        AND s.raw_start_ns <= b.t0 AND (s.raw_end_ns IS NULL OR s.raw_end_ns >= b.t0)),
+      JOIN handler_windows s ON s.span_id = rs.span_id
+      WHERE s.node = b.node AND s.pid = b.pid AND s.raw_start_ns <= b.t0 AND (s.end_ns IS NULL OR s.end_ns >= b.t0)),
     content AS (
       -- an id few open requests share counts more than one many share (a compute node's UUID names every build)
       SELECT unit, owner, sum(1.0 / n) AS shared
@@ -107,4 +123,17 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
     FROM chosen w JOIN owner_units x ON x.unit = w.unit
     WHERE (w.evidence = 'content:uuid' OR x.unit <> x.span_id)
       AND x.span_id NOT IN (SELECT child FROM candidates WHERE evidence IN (${exact}))`);
+  // A session nothing else places, begun while only one inbound request of its process was open, is that one's.
+  await engine.exec(`INSERT INTO candidates
+    WITH bounds AS (
+      SELECT unit, min(node) AS node, min(pid) AS pid, min(raw_start_ns) AS t0, count(*) AS n FROM owner_units GROUP BY unit),
+    placed AS (SELECT DISTINCT x.unit AS unit FROM owner_units x JOIN candidates c ON c.child = x.span_id),
+    open AS (
+      SELECT b.unit AS unit, min(w.span_id) AS owner, count(*) AS k
+      FROM bounds b JOIN handler_windows w ON w.node = b.node AND w.pid = b.pid
+      WHERE b.n > 1 AND b.unit NOT IN (SELECT unit FROM placed) AND w.raw_start_ns <= b.t0 AND (w.last_ns IS NULL OR w.last_ns >= b.t0)
+      GROUP BY b.unit)
+    SELECT o.owner, x.span_id, '${ONE_OPEN_EVIDENCE}', ${ONE_OPEN_CONFIDENCE}
+    FROM open o JOIN owner_units x ON x.unit = o.unit WHERE o.k = 1`);
+  await engine.exec('DROP TABLE IF EXISTS handler_windows');
 }
