@@ -10,10 +10,10 @@ import { correlateDbSessions } from './dbSession.js';
  */
 async function engineWith(statements: [span: string, conn: number, t: number, path: string][], sweep: [parent: string, child: string, evidence: string, c: number][], ids: [span: string, value: string][]): Promise<DuckDbEngine> {
   const engine = await DuckDbEngine.open();
-  await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, conn_idx INTEGER, protocol VARCHAR, kind VARCHAR, path VARCHAR, raw_start_ns BIGINT, raw_end_ns BIGINT)`);
-  await engine.exec(`INSERT INTO spans_raw VALUES ('A', 'n', 5, 1, 'amqp', 'server', 'compute', 0, NULL), ('B', 'n', 5, 1, 'amqp', 'server', 'compute', 10, NULL)`);
+  await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, conn_idx INTEGER, protocol VARCHAR, kind VARCHAR, path VARCHAR, raw_start_ns BIGINT, raw_end_ns BIGINT, gid BIGINT DEFAULT NULL)`);
+  await engine.exec(`INSERT INTO spans_raw VALUES ('A', 'n', 5, 1, 'amqp', 'server', 'compute', 0, NULL, NULL), ('B', 'n', 5, 1, 'amqp', 'server', 'compute', 10, NULL, NULL)`);
   for (const [span, conn, t, path] of statements) {
-    await engine.exec(`INSERT INTO spans_raw VALUES ('${span}', 'n', 5, ${conn}, 'mysql', 'client', '${path}', ${t}, ${t + 1})`);
+    await engine.exec(`INSERT INTO spans_raw VALUES ('${span}', 'n', 5, ${conn}, 'mysql', 'client', '${path}', ${t}, ${t + 1}, NULL)`);
   }
   await createCandidates(engine);
   for (const [p, c, e, x] of sweep) await engine.exec(`INSERT INTO candidates VALUES ('${p}', '${c}', '${e}', ${x})`);

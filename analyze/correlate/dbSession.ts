@@ -134,6 +134,8 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       WHERE b.n > 1 AND b.unit NOT IN (SELECT unit FROM placed) AND w.raw_start_ns <= b.t0 AND (w.last_ns IS NULL OR w.last_ns >= b.t0)
       GROUP BY b.unit)
     SELECT o.owner, x.span_id, '${ONE_OPEN_EVIDENCE}', ${ONE_OPEN_CONFIDENCE}
-    FROM open o JOIN owner_units x ON x.unit = o.unit WHERE o.k = 1`);
+    FROM open o JOIN owner_units x ON x.unit = o.unit WHERE o.k = 1
+      -- with greenlet ids (capture schema 2) a session nothing places is a greenlet's no request owns: it stays so
+      AND x.span_id IN (SELECT span_id FROM spans_raw WHERE gid IS NULL)`);
   await engine.exec('DROP TABLE IF EXISTS handler_windows');
 }
