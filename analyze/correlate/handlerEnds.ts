@@ -25,18 +25,20 @@ export async function estimateHandlerEnds(engine: Engine): Promise<void> {
   const d = engine.dialect;
   await engine.exec(d.createTable('handler_ends', HANDLER_ENDS_SCHEMA));
   const rows = await engine.query<{ node: string; pid: number; span_id: string; t: bigint; is_reply: boolean }>(
+    // The ORDER BY sorts the whole union only from outside it: in ClickHouse a trailing one binds to the last SELECT.
     `WITH calls AS (
        SELECT DISTINCT node, pid, method FROM spans_raw
        WHERE kind = 'server' AND protocol = 'amqp' AND raw_end_ns IS NOT NULL AND method IS NOT NULL)
-     SELECT s.node, s.pid, s.span_id, s.raw_start_ns AS t, false AS is_reply
-     FROM spans_raw s JOIN calls c ON c.node = s.node AND c.pid = s.pid AND c.method = s.method
-     WHERE s.kind = 'server' AND s.protocol = 'amqp' AND s.raw_end_ns IS NULL
-     UNION ALL
-     SELECT r.node, r.pid, r.span_id, r.raw_start_ns AS t, true AS is_reply
-     FROM spans_raw r
-     WHERE r.kind = 'producer' AND r.protocol = 'amqp' AND r.rpc_kind = 'reply' AND NOT r.broker
-       AND r.span_id NOT IN (SELECT child FROM candidates WHERE evidence = 'content:_msg_id')
-     ORDER BY 1, 2, 4, 5, 3`,
+     SELECT node, pid, span_id, t, is_reply FROM (
+       SELECT s.node AS node, s.pid AS pid, s.span_id AS span_id, s.raw_start_ns AS t, false AS is_reply
+       FROM spans_raw s JOIN calls c ON c.node = s.node AND c.pid = s.pid AND c.method = s.method
+       WHERE s.kind = 'server' AND s.protocol = 'amqp' AND s.raw_end_ns IS NULL
+       UNION ALL
+       SELECT r.node AS node, r.pid AS pid, r.span_id AS span_id, r.raw_start_ns AS t, true AS is_reply
+       FROM spans_raw r
+       WHERE r.kind = 'producer' AND r.protocol = 'amqp' AND r.rpc_kind = 'reply' AND NOT r.broker
+         AND r.span_id NOT IN (SELECT child FROM candidates WHERE evidence = 'content:_msg_id')) u
+     ORDER BY node, pid, t, is_reply, span_id`,
   );
   const out = new ColumnBatch(HANDLER_ENDS_SCHEMA);
   const [spanCol, endCol, howCol] = out.columns as { push(v: unknown): void }[];
