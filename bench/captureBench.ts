@@ -49,6 +49,7 @@ import { buildReplayFile } from './replay/sampleRecords.js';
 import { sustained } from './replay/sustained.js';
 import { startCaptureFrom } from './captureFrom.js';
 import { bpfPrograms, programsOf } from './bpfPrograms.js';
+import { withBpfStatsOff } from './bpfStats.js';
 import { agentPid, setSocketProbes } from './socketProbes.js';
 
 const argv = process.argv.slice(2);
@@ -224,19 +225,6 @@ function otherBpfPrograms(ours: Set<number> = new Set()): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-/**
- * kernel.bpf_stats_enabled makes every BPF program on the host time itself (two clock reads per run, kvm-clock on
- * the lab VM): cost sections run with it off, and restore what they found. (It was found on during a quiet run.)
- */
-async function withBpfStatsOff<T>(f: () => Promise<T>): Promise<{ value: T; bpf_stats_enabled_found: string }> {
-  const prev = execFileSync('sysctl', ['-n', 'kernel.bpf_stats_enabled'], { encoding: 'utf8' }).trim();
-  if (prev !== '0') execFileSync('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=0']);
-  try {
-    return { value: await f(), bpf_stats_enabled_found: prev };
-  } finally {
-    if (prev !== '0') execFileSync('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${prev}`]);
-  }
-}
 
 async function syscallSection(): Promise<Record<string, unknown>> {
   const blocks: { pair: number; capture: boolean; arm: Arm; loadavg: string; ns: Record<Measure, number>; runs: Record<Measure, number[]>; other_bpf_programs: { start: number; end: number }; interleaved?: { off: number; on: number; off_runs: number[]; on_runs: number[] }[]; capture_cpu_s?: number; events?: number; lost?: number; expected_events?: number; bytes_on_disk?: number; bytes_per_event?: number }[] = [];

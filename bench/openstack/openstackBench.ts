@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../../core/version.js';
 import { startBackgroundCapture, type BackgroundCapture } from '../../capture/backgroundCapture.js';
 import { machineInfo, loadavg, writeResult } from '../machine.js';
+import { withBpfStatsOff } from '../bpfStats.js';
 import { hostCpu, processTree, cpuOf, cpuDelta } from '../procCpu.js';
 import { bootstrap, geomean, mean, pairedRatio, sortedQuantile, fmtRatio, type Interval } from '../stats.js';
 import { readOpenrc, issueToken, apiRequest, API_NAMES, type ApiName, type LabCredentials } from './labApis.js';
@@ -219,68 +220,71 @@ async function main(): Promise<void> {
   log(`bench-openstack${o.quick ? ' --quick' : ''}: ${o.apis.length} APIs x ${o.loads.length} loads x ${o.pairs} pairs of ${o.seconds} s blocks; capture ${captureArgs.join(' ')}`);
   let capture: BackgroundCapture | null = null;
   let error: string | null = null; // a failure mid-run still writes the blocks measured so far
-  try {
-    for (const api of o.apis) {
-      let cat = await issueToken(creds);
-      const base = (): Omit<LoadSpec, 'mode'> => ({ ...apiRequest(api, creds, cat), warmupSeconds: o.warmup, seconds: o.seconds, timeoutMs: 30_000 });
-      const watchLab = () => ({ lab: labDaemonPids(o.lab), capture: capture?.child.pid ? processTree([capture.child.pid]) : [] });
-      // Calibration: saturation throughput without capture, to set the fixed rate.
-      const cal = await runBlock({ ...base(), mode: 'closed', concurrency: o.concurrency, seconds: o.calibrateSeconds }, watchLab);
-      const rate = Math.max(0.2, Math.round(cal.result.throughput * o.rateFraction * 10) / 10); // keystone token issue can be ~1 req/s (bcrypt)
-      calibration[api] = { saturation_throughput: cal.result.throughput, fixed_rate: rate, errors: cal.result.errors, loadavg: loadavg() };
-      log(`${api}: saturation ${cal.result.throughput.toFixed(1)} req/s -> fixed rate ${rate} req/s`);
-      for (const load of o.loads) {
-        for (let pair = 0; pair < o.pairs; pair++) {
-          const order = pair % 2 === 0 ? [false, true] : [true, false];
-          for (const on of order) {
-            cat = await issueToken(creds); // fresh token per block (tokens expire; each block pays its first validation alike)
-            let manifestPath: string | null = null;
-            if (on) {
-              const out = join(work, `cap-${api}-${load}-${pair}`);
-              capture = await startBackgroundCapture(['--out', out, ...captureArgs, '--force'], [], 300_000);
-              manifestPath = join(out, 'manifest.json');
-            }
-            await sleep(2000); // settle (compile/attach burst, or the previous capture's exit)
-            const spec: LoadSpec = load === 'rate' ? { ...base(), mode: 'rate', rate } : { ...base(), mode: 'closed', concurrency: o.concurrency };
-            const started_at = new Date().toISOString();
-            const la = loadavg();
-            const others = otherCaptures(capture ? processTree([capture.child.pid!]) : []);
-            const { result, cpu } = await runBlock(spec, watchLab);
-            let events: number | null = null;
-            let losses: Record<string, number | null> | null = null;
-            if (capture) {
-              await capture.stop();
-              capture = null;
-              if (manifestPath && existsSync(manifestPath)) {
-                const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { events: { written: number }; losses: Record<string, number | null> };
-                events = m.events.written;
-                losses = m.losses;
+  // Every BPF program timing itself would add its clock reads to the capture-on blocks only: off while measuring.
+  const { bpf_stats_enabled_found } = await withBpfStatsOff(async () => {
+    try {
+      for (const api of o.apis) {
+        let cat = await issueToken(creds);
+        const base = (): Omit<LoadSpec, 'mode'> => ({ ...apiRequest(api, creds, cat), warmupSeconds: o.warmup, seconds: o.seconds, timeoutMs: 30_000 });
+        const watchLab = () => ({ lab: labDaemonPids(o.lab), capture: capture?.child.pid ? processTree([capture.child.pid]) : [] });
+        // Calibration: saturation throughput without capture, to set the fixed rate.
+        const cal = await runBlock({ ...base(), mode: 'closed', concurrency: o.concurrency, seconds: o.calibrateSeconds }, watchLab);
+        const rate = Math.max(0.2, Math.round(cal.result.throughput * o.rateFraction * 10) / 10); // keystone token issue can be ~1 req/s (bcrypt)
+        calibration[api] = { saturation_throughput: cal.result.throughput, fixed_rate: rate, errors: cal.result.errors, loadavg: loadavg() };
+        log(`${api}: saturation ${cal.result.throughput.toFixed(1)} req/s -> fixed rate ${rate} req/s`);
+        for (const load of o.loads) {
+          for (let pair = 0; pair < o.pairs; pair++) {
+            const order = pair % 2 === 0 ? [false, true] : [true, false];
+            for (const on of order) {
+              cat = await issueToken(creds); // fresh token per block (tokens expire; each block pays its first validation alike)
+              let manifestPath: string | null = null;
+              if (on) {
+                const out = join(work, `cap-${api}-${load}-${pair}`);
+                capture = await startBackgroundCapture(['--out', out, ...captureArgs, '--force'], [], 300_000);
+                manifestPath = join(out, 'manifest.json');
               }
-              rmSync(join(manifestPath!, '..'), { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+              await sleep(2000); // settle (compile/attach burst, or the previous capture's exit)
+              const spec: LoadSpec = load === 'rate' ? { ...base(), mode: 'rate', rate } : { ...base(), mode: 'closed', concurrency: o.concurrency };
+              const started_at = new Date().toISOString();
+              const la = loadavg();
+              const others = otherCaptures(capture ? processTree([capture.child.pid!]) : []);
+              const { result, cpu } = await runBlock(spec, watchLab);
+              let events: number | null = null;
+              let losses: Record<string, number | null> | null = null;
+              if (capture) {
+                await capture.stop();
+                capture = null;
+                if (manifestPath && existsSync(manifestPath)) {
+                  const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { events: { written: number }; losses: Record<string, number | null> };
+                  events = m.events.written;
+                  losses = m.losses;
+                }
+                rmSync(join(manifestPath!, '..'), { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+              }
+              const lat = Float64Array.from(result.latencies_ms).sort();
+              const b: BlockRecord = {
+                api, load, pair, capture: on, started_at, loadavg: la,
+                offered_rate: load === 'rate' ? rate : null, concurrency: load === 'rate' ? null : o.concurrency,
+                window_s: result.window_seconds, throughput: result.throughput, requests: lat.length,
+                p50_ms: sortedQuantile(lat, 0.5), p99_ms: sortedQuantile(lat, 0.99),
+                errors: result.errors, send_lag_ms: result.send_lag_ms,
+                host_busy_cpu_s: cpu.host / 1e9, lab_cpu_s: cpu.lab / 1e9, capture_cpu_s: cpu.capture / 1e9, client_cpu_s: result.client_cpu_ns / 1e9,
+                capture_events: events, capture_losses: losses, other_captures: others,
+              };
+              blocks.push(b);
+              log(`${api} ${load} pair ${pair} ${on ? 'ON ' : 'off'}: ${b.throughput.toFixed(1)} req/s, p50 ${b.p50_ms.toFixed(1)} ms, p99 ${b.p99_ms.toFixed(1)} ms, lab CPU ${b.lab_cpu_s.toFixed(2)} s, host CPU ${b.host_busy_cpu_s.toFixed(2)} s, capture CPU ${b.capture_cpu_s.toFixed(2)} s${events !== null ? `, ${events} events` : ''}${others.length ? `, OTHER CAPTURES RUNNING: ${others.map((x) => x.split(' ')[0]).join(' ')}` : ''}`);
             }
-            const lat = Float64Array.from(result.latencies_ms).sort();
-            const b: BlockRecord = {
-              api, load, pair, capture: on, started_at, loadavg: la,
-              offered_rate: load === 'rate' ? rate : null, concurrency: load === 'rate' ? null : o.concurrency,
-              window_s: result.window_seconds, throughput: result.throughput, requests: lat.length,
-              p50_ms: sortedQuantile(lat, 0.5), p99_ms: sortedQuantile(lat, 0.99),
-              errors: result.errors, send_lag_ms: result.send_lag_ms,
-              host_busy_cpu_s: cpu.host / 1e9, lab_cpu_s: cpu.lab / 1e9, capture_cpu_s: cpu.capture / 1e9, client_cpu_s: result.client_cpu_ns / 1e9,
-              capture_events: events, capture_losses: losses, other_captures: others,
-            };
-            blocks.push(b);
-            log(`${api} ${load} pair ${pair} ${on ? 'ON ' : 'off'}: ${b.throughput.toFixed(1)} req/s, p50 ${b.p50_ms.toFixed(1)} ms, p99 ${b.p99_ms.toFixed(1)} ms, lab CPU ${b.lab_cpu_s.toFixed(2)} s, host CPU ${b.host_busy_cpu_s.toFixed(2)} s, capture CPU ${b.capture_cpu_s.toFixed(2)} s${events !== null ? `, ${events} events` : ''}${others.length ? `, OTHER CAPTURES RUNNING: ${others.map((x) => x.split(' ')[0]).join(' ')}` : ''}`);
           }
         }
       }
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+      log(`stopped early: ${error}`);
+    } finally {
+      if (capture) await capture.stop();
+      rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     }
-  } catch (e) {
-    error = e instanceof Error ? e.message : String(e);
-    log(`stopped early: ${error}`);
-  } finally {
-    if (capture) await capture.stop();
-    rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-  }
+  });
   if (blocks.length === 0) throw new Error(error ?? 'no block measured');
 
   const per: Record<string, PairStats> = {};
@@ -295,6 +299,7 @@ async function main(): Promise<void> {
     label: process.env.BENCH_LABEL ?? null,
     error,
     machine,
+    bpf_stats_enabled_found, // restored after the run; the blocks ran with kernel.bpf_stats_enabled=0
     load_after: loadavg(),
     config: { ...o, capture_args: captureArgs, lab: o.lab },
     definitions: {
