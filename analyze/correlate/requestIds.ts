@@ -1,11 +1,11 @@
 import type { Engine } from '../engine/engine.js';
+// Span id fields holding a request id: each protocol's spec names its own (HTTP headers, oslo's RPC context, `req-...` in bodies and SQL).
+import { requestIdFields } from '../protocols/registry.js';
 
 /** Evidence name of an owner found by a request id it carries or inherits across processes. */
 export const TRACE_REQUEST_ID_EVIDENCE = 'content:trace_request_id';
 /** Confidence of a unit whose request ids single out one open inbound request (below exact evidence). */
 export const TRACE_REQUEST_ID_CONFIDENCE = 0.95;
-/** Span id fields that hold an OpenStack request id (HTTP headers, oslo's RPC context, `req-...` in bodies and SQL). */
-const REQUEST_ID_FIELDS = ['request_id', 'global_request_id', 'x-openstack-request-id', 'openstack-request-id', 'x-compute-request-id', 'x-request-id', 'body:request_id'];
 /** Evidence that names an owner outright: a request id does not override it. */
 const EXACT_EVIDENCE = ['thread', 'green:greenlet', 'green:reply'];
 /** Guesses from the order of socket events, sessions and resource ids: a request id overrides them. */
@@ -31,7 +31,7 @@ const MAX_ROUNDS = 16;
 export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
   const d = engine.dialect;
   const list = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
-  await engine.exec(d.createScratchTableAs('rid_own', `SELECT DISTINCT span_id, lower(value) AS value FROM span_ids WHERE field IN (${list(REQUEST_ID_FIELDS)})`));
+  await engine.exec(d.createScratchTableAs('rid_own', `SELECT DISTINCT span_id, lower(value) AS value FROM span_ids WHERE field IN (${list(requestIdFields)})`));
   await engine.exec(d.createScratchTableAs('rid_has', 'SELECT DISTINCT span_id FROM rid_own'));
   // The best parent of each span so far, with agreeing evidence combined (and rounded) as trace assembly does.
   await engine.exec(
@@ -120,7 +120,7 @@ export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
        UNION ALL
        SELECT r.parent, r.child, '${TRACE_REQUEST_ID_EVIDENCE}' AS evidence, ${TRACE_REQUEST_ID_CONFIDENCE} / r.n AS confidence FROM rid_new r
        -- a pair content evidence already links by the owner's own request id keeps that name (correlate/content.ts)
-       LEFT JOIN (SELECT DISTINCT parent, child FROM candidates WHERE evidence IN (${list(REQUEST_ID_FIELDS.map((f) => `content:${f}`))})) k
+       LEFT JOIN (SELECT DISTINCT parent, child FROM candidates WHERE evidence IN (${list(requestIdFields.map((f) => `content:${f}`))})) k
          ON k.parent = r.parent AND k.child = r.child
        WHERE k.child IS NULL`,
     ),

@@ -54,6 +54,11 @@ export interface ProtocolSpec<F extends Frame = Frame, M = never> {
    */
   defaultPorts: readonly number[];
   /**
+   * Span id fields (`span_ids.field`) of this protocol's spans that hold a request id: one id an application passes
+   * along a whole request, across processes (OpenStack's `req-<uuid>`). correlate/requestIds.ts follows them.
+   */
+  requestIdFields: readonly string[];
+  /**
    * What the first captured bytes of one direction of a connection are: the start of a `request`, of a
    * `response`, or not this protocol (null). Decides which side of the connection is the client.
    */

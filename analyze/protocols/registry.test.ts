@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/version.js';
-import { protocols } from './registry.js';
+import { protocols, requestIdFields } from './registry.js';
 
 test('registry: every protocol folder with a spec.ts is registered exactly once', () => {
   const dir = join(packageRoot, 'analyze', 'protocols');
@@ -11,4 +11,14 @@ test('registry: every protocol folder with a spec.ts is registered exactly once'
   const names = protocols.map((p) => p.name);
   assert.equal(new Set(names).size, names.length);
   assert.deepEqual([...names].sort(), withSpec);
+});
+
+test('registry: request id fields come from the specs, and correlate/ repeats none of them', () => {
+  // The fields OpenStack's request id travels in (HTTP headers and body heads, oslo's RPC context, SQL text).
+  assert.deepEqual([...requestIdFields].sort(), ['body:request_id', 'global_request_id', 'openstack-request-id', 'request_id', 'x-compute-request-id', 'x-openstack-request-id', 'x-request-id']);
+  const correlate = join(packageRoot, 'analyze', 'correlate');
+  for (const f of readdirSync(correlate).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
+    const text = readFileSync(join(correlate, f), 'utf8');
+    for (const field of requestIdFields.filter((x) => x.includes('-') || x.includes(':'))) assert.ok(!text.includes(`'${field}'`), `${f} names ${field}`);
+  }
 });

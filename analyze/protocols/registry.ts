@@ -17,3 +17,6 @@ export const protocols: readonly ProtocolSpec<Frame, unknown>[] = [httpSpec, amq
 export function protocolNamed(name: string): ProtocolSpec<Frame, unknown> | undefined {
   return protocols.find((p) => p.name === name);
 }
+
+/** Span id fields that hold a request id passed along a whole request, over every protocol (each spec names its own). */
+export const requestIdFields: readonly string[] = [...new Set(protocols.flatMap((p) => p.requestIdFields))];

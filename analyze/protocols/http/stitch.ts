@@ -1,6 +1,6 @@
 import { stitchAll, type Stitcher, type StitchSink } from '../protocol.js';
 import type { CallRecord, RecordsWithErrorCount } from '../types.js';
-import { HTTP_ID_HEADERS, type HttpMessage } from './types.js';
+import { BODY_REQUEST_ID_FIELD, HTTP_ID_HEADERS, type HttpMessage } from './types.js';
 
 // OpenStack request ids (oslo.context: 'req-' + uuid4) found in bodies, e.g. error payloads or JSON echoes.
 const REQ_ID_IN_BODY = /req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
@@ -65,7 +65,7 @@ function toRecord(req: HttpMessage, resp: HttpMessage | null): CallRecord {
     for (const [name, value] of m.headers) {
       if ((HTTP_ID_HEADERS as readonly string[]).includes(name) && value !== '') add(name, value);
     }
-    for (const id of latin1.decode(m.bodySample).match(REQ_ID_IN_BODY) ?? []) add('body:request_id', id);
+    for (const id of latin1.decode(m.bodySample).match(REQ_ID_IN_BODY) ?? []) add(BODY_REQUEST_ID_FIELD, id);
   }
   return {
     protocol: 'http',

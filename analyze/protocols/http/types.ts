@@ -34,3 +34,10 @@ export const HTTP_ID_HEADERS = [
   'x-correlation-id',
   'traceparent',
 ] as const;
+
+/** Span id field of an OpenStack request id (`req-<uuid>`) found in a captured body head. */
+export const BODY_REQUEST_ID_FIELD = 'body:request_id';
+
+/** Id fields of HTTP spans that hold a request id passed along a whole request (the headers' correlation ids and
+ * `traceparent` identify other things). */
+export const HTTP_REQUEST_ID_FIELDS = ['x-openstack-request-id', 'openstack-request-id', 'x-compute-request-id', 'x-request-id', BODY_REQUEST_ID_FIELD] as const;

@@ -8,6 +8,7 @@ export const memcachedSpec: ProtocolSpec<MemcachedFrame> = {
   name: 'memcached',
   edgeKind: 'cache',
   defaultPorts: [11211],
+  requestIdFields: [],
   classify: (head) => (detect(head, 'request') ? 'request' : detect(head, 'response') ? 'response' : null),
   parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
   findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),

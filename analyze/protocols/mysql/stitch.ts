@@ -67,6 +67,9 @@ export function normaliseSql(sql: string): string {
 const HAS_DIGIT = /\d/;
 
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+/** Span id field of the OpenStack request ids a statement holds (nova's instance_actions rows). */
+export const SQL_REQUEST_ID_FIELD = 'request_id';
+
 const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
 /**
@@ -78,7 +81,7 @@ export function sqlIds(sql: string): Record<string, string[]> {
   // Both patterns hold a '-': most statements have none (their ids, if any, are bound parameters).
   if (!sql.includes('-')) return ids;
   const requestIds = [...new Set(sql.match(REQUEST_ID) ?? [])].map((s) => s.toLowerCase());
-  if (requestIds.length > 0) ids['request_id'] = requestIds;
+  if (requestIds.length > 0) ids[SQL_REQUEST_ID_FIELD] = requestIds;
   const withoutRequestIds = sql.replace(REQUEST_ID, '');
   const uuids = [...new Set((withoutRequestIds.match(UUID) ?? []).map((s) => s.toLowerCase()))];
   if (uuids.length > 0) ids['sql_uuid'] = uuids;

@@ -8,6 +8,7 @@ export const redisSpec: ProtocolSpec<RedisFrame> = {
   name: 'redis',
   edgeKind: 'cache',
   defaultPorts: [6379],
+  requestIdFields: [],
   classify: (head) => (detect(head, 'request') ? 'request' : detect(head, 'response') ? 'response' : null),
   parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
   findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),
