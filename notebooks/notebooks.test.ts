@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { packageRoot } from '../core/version.js';
-import { newestResult, readOverhead } from '../reports/resultFiles.js';
+import { newestResult, readOverhead, HTTP_ARRANGEMENT_LABEL } from '../reports/resultFiles.js';
 
 test('notebook capture-overhead runs headless and regenerates its README block and figure', { skip: !newestResult(join(packageRoot, 'bench', 'results'), 'capture') && 'no bench result kept' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'nitrace notebooks-'));
@@ -37,6 +37,8 @@ test('notebook capture-overhead runs headless and regenerates its README block a
     for (const row of o.rows) assert.ok(block.includes(`${signed(row.added)} us`), `block lacks ${row.measure}:\n${block}`);
     // a run with the sketch-mode arm: its column, from the same rows
     for (const row of o.rows.filter((x) => x.sketch)) assert.ok(block.includes(`${signed(row.sketch!.added)} us (-> ${(row.sketch!.traced / 1000).toFixed(2)} us)`), `block lacks sketch mode of ${row.measure}:\n${block}`);
+    // the HTTP row names where the capture ran (http.ratio: on the server's CPU since main 5754ae4)
+    if (o.http) assert.ok(block.includes(`tiny HTTP server under wrk, ${HTTP_ARRANGEMENT_LABEL[o.http.arrangement]}`), `block lacks the HTTP row's arrangement:\n${block}`);
     assert.match(block, /!\[CPU per syscall\]\(.*capture-overhead\.png\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -43,10 +43,22 @@ export interface Overhead {
   /** throughput runs: events/s and lost events */
   throughput: { run: string; events_per_second: number; lost: number; bytes_per_event: number | null }[];
   /** an HTTP server with and without capture; `sketch`: with sketch-mode capture instead, when measured */
-  http: { rps_without: number; rps_with: number; ratio: number; sketch: { rps_with: number; ratio: number } | null } | null;
+  http: { rps_without: number; rps_with: number; ratio: number; sketch: { rps_with: number; ratio: number } | null; arrangement: HttpArrangement } | null;
   /** bytes on disk per captured event (per socket call counted, in sketch mode) in the same run, when measured */
   bytes_per_event: { full: number | null; sketch: number | null; where: string } | null;
 }
+
+/**
+ * Where the capture ran in the HTTP section (bench/captureBench.ts `http.arrangement`): `node`, on the server's CPU
+ * (as on a real node: `http.ratio` since main 5754ae4); `client`, on wrk's CPU (the only arrangement of files
+ * without the key, until main 464ad24).
+ */
+export type HttpArrangement = 'node' | 'client';
+/** How a table row names the arrangement. */
+export const HTTP_ARRANGEMENT_LABEL: Record<HttpArrangement, string> = {
+  node: "capture on the server's CPU (http.ratio)",
+  client: "capture on wrk's CPU (older result file)",
+};
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 /** a number, or the point estimate of a bench Interval ({value, ci_low, ci_high, ...}) */
@@ -82,7 +94,7 @@ export function readOverhead(file: string): Overhead {
   const h = r.http as Record<string, unknown> | undefined;
   const hs = h?.sketch_capture as Record<string, unknown> | undefined;
   const httpSketch = hs && isNum(hs.rps_with) ? { rps_with: hs.rps_with, ratio: pointOf(hs.ratio) ?? hs.rps_with / (h!.rps_without as number) } : null;
-  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: pointOf(h.ratio) ?? h.rps_with / h.rps_without, sketch: httpSketch } : null;
+  const http = h && isNum(h.rps_without) && isNum(h.rps_with) ? { rps_without: h.rps_without, rps_with: h.rps_with, ratio: pointOf(h.ratio) ?? h.rps_with / h.rps_without, sketch: httpSketch, arrangement: (h.arrangement === 'node' ? 'node' : 'client') as HttpArrangement } : null;
   // bytes per event of both modes from the same blocks: the HTTP section's (real request/response traffic)
   const bytesPerEvent = h && (isNum(h.bytes_per_event) || (hs && isNum(hs.bytes_per_event)))
     ? { full: isNum(h.bytes_per_event) ? h.bytes_per_event : null, sketch: hs && isNum(hs.bytes_per_event) ? hs.bytes_per_event : null, where: 'HTTP server under wrk' }

@@ -11,7 +11,7 @@ import { readTruth } from '../datasets/truth/truthStore.js';
 import { AnalysisQueries, waterfallOrder, type Dependency, type Operation, type RequestType } from './analysisQueries.js';
 import { dependencyMapSpec, errorVsMemorySpec, groupedBarsSpec, latencySpec, waterfallSpec } from './charts.js';
 import { fmtMs, pct, table } from './markdown.js';
-import { newestResult, readOverhead, readSketchResults, type Overhead, type SketchResults } from './resultFiles.js';
+import { newestResult, readOverhead, readSketchResults, HTTP_ARRANGEMENT_LABEL, type Overhead, type SketchResults } from './resultFiles.js';
 
 export interface ReportOptions {
   /** analysis output directory (nitrace analyze --out) */
@@ -277,7 +277,7 @@ async function markdown(d: ReportData, name: string, figure: Figure, waterfalls:
       L.push(`![capture overhead](${await figure('overhead', 'Capture overhead', groupedBarsSpec(bars, { title: 'Cost per syscall without and with capture', valueTitle: 'ns per syscall', seriesTitle: 'run' }))})`, '');
     }
     if (o.throughput.length) L.push(table(['run', 'events/s', 'lost', 'bytes/event'], o.throughput.map((t) => [t.run, Math.round(t.events_per_second), t.lost, t.bytes_per_event === null ? '-' : t.bytes_per_event.toFixed(1)]), [false, true, true, true]), '');
-    if (o.http) L.push(`HTTP server under load: ${o.http.rps_without.toFixed(0)} req/s without capture, ${o.http.rps_with.toFixed(0)} with (x${o.http.ratio.toFixed(2)}).`, '');
+    if (o.http) L.push(`HTTP server under load, ${HTTP_ARRANGEMENT_LABEL[o.http.arrangement]}: ${o.http.rps_without.toFixed(0)} req/s without capture, ${o.http.rps_with.toFixed(0)} with (x${o.http.ratio.toFixed(2)}).`, '');
     const sketched = o.rows.filter((x) => x.sketch);
     if (sketched.length || o.http?.sketch) {
       L.push('Sketch-mode capture (`nitrace capture --mode sketch`), same run and blocks:', '');
