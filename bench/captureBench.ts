@@ -47,6 +47,7 @@ import { cpuOf, cpuDelta, processTree, untilIdle } from './procCpu.js';
 import { median, pairedDifference, pairedRatio, tInterval, fmtDiff, fmtRatio, type Interval } from './stats.js';
 import { buildReplayFile } from './replay/sampleRecords.js';
 import { sustained } from './replay/sustained.js';
+import { steadyWindow, type SegmentMark } from './replay/steadyState.js';
 import { startCaptureFrom } from './captureFrom.js';
 import { bpfPrograms, programsOf } from './bpfPrograms.js';
 import { withBpfStatsOff } from './bpfStats.js';
@@ -401,6 +402,8 @@ interface ReplayRun {
   consumer_cpu_ns_per_event: number;
   bytes_on_disk: number;
   zero_loss: boolean;
+  /** Per segment on disk: its rows, the consumer's CPU and seconds since its first byte (bench/replay/steadyState.ts). */
+  segments_written: SegmentMark[];
 }
 
 async function replayOnce(file: string, rate: number, seconds: number): Promise<ReplayRun> {
@@ -423,14 +426,23 @@ async function replayOnce(file: string, rate: number, seconds: number): Promise<
   rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   if (pc !== 0 || cc !== 0) throw new Error(`replay at ${rate}/s failed: producer ${pc} ${perr}, consumer ${cc}`);
   const p = JSON.parse(perr.trim().split('\n').pop()!) as { produced: number; dropped: number; seconds: number };
-  const c = JSON.parse(cout.trim().split('\n').pop()!) as { events: number; seconds: number; cpu_ns: number; bytes_on_disk: number; read_seconds: number; waiting_at_end: number };
+  const c = JSON.parse(cout.trim().split('\n').pop()!) as { events: number; seconds: number; cpu_ns: number; bytes_on_disk: number; read_seconds: number; waiting_at_end: number; segments_written?: SegmentMark[] };
   return {
     rate, seconds, produced: p.produced, dropped: p.dropped, producer_seconds: p.seconds,
     events_written: c.events, consumer_seconds: c.seconds, consumer_read_seconds: c.read_seconds, segments_waiting_at_end: c.waiting_at_end,
     consumer_cpu_ns_per_event: c.cpu_ns / Math.max(1, c.events), bytes_on_disk: c.bytes_on_disk,
-    zero_loss: sustained(p, c),
+    zero_loss: sustained(p, c), segments_written: c.segments_written ?? [],
   };
 }
+
+/** The steady-state replay run: segments written before its window opens, and how many the run should write. */
+const STEADY_WARM_SEGMENTS = 2;
+const STEADY_SEGMENTS = STEADY_WARM_SEGMENTS + 4;
+/**
+ * Seconds of the steady-state run at `rate`: long enough for STEADY_SEGMENTS segments (one closes at 64 MiB of
+ * builder memory, ~190 k events of this sample, or after 10 s), 20 .. 60 s.
+ */
+const steadySeconds = (rate: number): number => Math.round(Math.min(60, Math.max(20, (STEADY_SEGMENTS + 0.5) * Math.min(10, 190_000 / rate))));
 
 async function replaySection(): Promise<Record<string, unknown>> {
   const sample = join(packageRoot, 'datasets', 'samples', 'tempest-identity-image', 'capture');
@@ -465,6 +477,14 @@ async function replaySection(): Promise<Record<string, unknown>> {
   const ok = runs.filter((r) => r.zero_loss);
   const base = runs[0]!;
   const bare = await replayOnce(noPayload.path, ladder[0]!, seconds);
+  // The ladder's runs are a capture's first seconds (fresh memory, ~3 us/event of page faults). One long run at
+  // the highest rate that held shows the sustained cost: CPU per event between segments written once the
+  // consumer's memory is recycled (bench/replay/steadyState.ts), and whether that rate still held for that long.
+  const steadyRate = lo || ladder[0]!;
+  const STEADY_SECONDS = steadySeconds(steadyRate);
+  const long = await replayOnce(withPayload.path, steadyRate, STEADY_SECONDS);
+  const window = steadyWindow(long.segments_written, long.consumer_read_seconds, STEADY_WARM_SEGMENTS);
+  log(`replay steady state ${steadyRate}/s for ${STEADY_SECONDS} s: ${window ? `${window.cpu_ns_per_event.toFixed(0)} ns CPU/event over ${window.measured_segments} segments after ${STEADY_WARM_SEGMENTS} (one core: ${window.events_per_second_one_core_from_cpu.toFixed(0)} events/s)` : 'too few segments for a steady window'}, ${long.dropped} dropped${long.zero_loss ? '' : ' -> LOSS or BACKLOG'}`);
   return {
     source: `${withPayload.records} events of datasets/samples/tempest-identity-image (OpenStack, Tempest identity+image), cycled; ${(withPayload.payload_bytes / withPayload.records).toFixed(0)} payload bytes/event on average`,
     not_included: "capture/agent.py's copy from the kernel ring to its stdout pipe (ring_replay's drain thread does it on the other core); the /proc process table",
@@ -478,6 +498,15 @@ async function replaySection(): Promise<Record<string, unknown>> {
     bytes_per_event_before_payload: bare.bytes_on_disk / Math.max(1, bare.events_written),
     runs,
     run_without_payload: bare,
+    steady_state: {
+      means: `one ${STEADY_SECONDS} s run at the highest zero-loss rate of the ladder; CPU per event from the moment segment ${STEADY_WARM_SEGMENTS} is on disk (the consumer's memory recycled from then on) to the last segment written before the producer's end, over the rows of the segments in between (bench/replay/steadyState.ts); zero_loss: the same test as the ladder's, over the whole run`,
+      rate: steadyRate,
+      run_seconds: STEADY_SECONDS,
+      zero_loss: long.zero_loss,
+      dropped: long.dropped,
+      ...(window ?? { cpu_ns_per_event: null, events_per_second_one_core_from_cpu: null }),
+      run: long,
+    },
   };
 }
 
@@ -666,6 +695,8 @@ async function main(): Promise<void> {
   const rp = result.agent_replay as { max_events_per_second_zero_loss: number; events_per_second_one_core_from_cpu: number; bytes_per_event_before_payload: number; bytes_per_event_with_payload: number } | undefined;
   if (rp) {
     row('agent events/s, zero loss, one core (replay)', `${rp.max_events_per_second_zero_loss} (CPU-bound estimate ${rp.events_per_second_one_core_from_cpu.toFixed(0)})`, TARGETS.agent_events_per_second_zero_loss);
+    const st = (result.agent_replay as { steady_state?: { rate: number; run_seconds: number; zero_loss: boolean; cpu_ns_per_event: number | null; events_per_second_one_core_from_cpu: number | null } }).steady_state;
+    if (st) row(`  steady state (${st.run_seconds} s at ${st.rate}/s, warm memory)`, st.cpu_ns_per_event === null ? 'too few segments' : `${st.cpu_ns_per_event.toFixed(0)} ns CPU/event -> ${st.events_per_second_one_core_from_cpu!.toFixed(0)}/s one core${st.zero_loss ? '' : ' (LOSS at that rate)'}`, TARGETS.agent_events_per_second_zero_loss);
     row('bytes/event on disk, before payload (replay)', rp.bytes_per_event_before_payload.toFixed(1), TARGETS.bytes_per_event_before_payload);
     row('bytes/event on disk, with payload (replay)', rp.bytes_per_event_with_payload.toFixed(1), '');
   }

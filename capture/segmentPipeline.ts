@@ -29,6 +29,8 @@ export interface SegmentPipelineOptions {
   fail: (message: string) => void;
   /** Clock for time-based rotation (ms), replaceable in tests. */
   now?: () => number;
+  /** Called when a segment is on disk (its manifest entry), after the manifest is rewritten. */
+  onSegmentWritten?: (segment: CaptureManifest['segments'][number]) => void;
 }
 
 /**
@@ -108,6 +110,7 @@ export class SegmentPipeline {
           m.events.written += info.rows;
           if (this.o.processes) await writer.writeProcesses(join(this.o.out, 'processes.parquet'), this.o.processes.all());
           writeManifest(this.o.out, m);
+          this.o.onSegmentWritten?.(info);
         } catch (e) {
           this.stop(diskError(e, final));
         }

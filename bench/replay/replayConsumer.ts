@@ -7,11 +7,14 @@
  * age, back-pressure - reading pauses while two closed segments wait to be written - and the writer), with the
  * capture's default segment size and age. Not included: capture/agent.py's forwarding from the ring to the pipe
  * (ring_replay's drain thread does that part, on the other core) and the process table (/proc reads, once per new
- * pid). Prints "ready" when it can read, then {"events","segments","bytes_on_disk","seconds","cpu_ns","read_seconds","waiting_at_end"} on stdout at
+ * pid). Prints "ready" when it can read, then {"events","segments","bytes_on_disk","seconds","cpu_ns","read_seconds","waiting_at_end",
+ * "segments_written"} on stdout at
  * EOF; seconds and cpu_ns from the first byte to the last segment on disk (all threads included: the
  * process is pinned to one core); read_seconds from the first byte to the last (when the producer's stream ended
  * here), waiting_at_end the closed segments not yet on disk then. What comes after the last byte is the flush of the
  * open segment (and of one closed segment still converting), which a capture pays once, when it stops.
+ * segments_written: per segment on disk, its rows and the CPU and seconds since the first byte at that moment (the
+ * steady-state window, bench/replay/steadyState.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { SegmentPipeline } from '../../capture/segmentPipeline.js';
 import { SegmentWriter } from '../../capture/segmentWriter.js';
 import { PayloadRedactor } from '../../capture/redact.js';
 import { startManifest } from '../../capture/manifest.js';
+import type { SegmentMark } from './steadyState.js';
 
 const SEGMENT_MAX_BYTES = 64 * 2 ** 20; // nitrace capture's default --segment-mb
 const SEGMENT_MAX_SECONDS = 10; // and --segment-seconds
@@ -32,15 +36,21 @@ async function main(): Promise<void> {
     segment_max_bytes: SEGMENT_MAX_BYTES, segment_max_seconds: SEGMENT_MAX_SECONDS, ring_buffer_bytes: 0,
   });
   let failure: string | null = null;
+  let t0 = 0;
+  let cpu0: NodeJS.CpuUsage | null = null;
+  // when each segment was on disk, for the steady-state window (bench/replay/steadyState.ts)
+  const marks: SegmentMark[] = [];
   const pipeline = new SegmentPipeline({
     out, manifest, redactor: new PayloadRedactor(), segmentMaxBytes: SEGMENT_MAX_BYTES, segmentMaxSeconds: SEGMENT_MAX_SECONDS, processes: null,
     pause: (paused) => (paused ? process.stdin.pause() : process.stdin.resume()),
     fail: (m) => (failure ??= m),
+    onSegmentWritten: (info) => {
+      const c = process.cpuUsage(cpu0 ?? undefined);
+      marks.push({ rows: info.rows, cpu_ns: (c.user + c.system) * 1000, seconds: (performance.now() - t0) / 1000 });
+    },
   });
   pipeline.attachWriter(await SegmentWriter.open('replay', 0n));
   process.stdout.write('ready\n'); // the caller starts the producer now (ring_replay --wait-stdin)
-  let t0 = 0;
-  let cpu0: NodeJS.CpuUsage | null = null;
   const ticker = setInterval(() => pipeline.tick(), 250);
   process.stdin.on('data', (chunk: Buffer) => {
     if (!t0) {
@@ -58,7 +68,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0 ?? undefined);
   const seconds = t0 ? (performance.now() - t0) / 1000 : 0;
   const bytes = manifest.segments.reduce((s, x) => s + x.bytes, 0);
-  process.stdout.write(JSON.stringify({ events: manifest.events.written, segments: manifest.segments.length, bytes_on_disk: bytes, seconds, cpu_ns: (cpu.user + cpu.system) * 1000, read_seconds: readSeconds, waiting_at_end: waitingAtEnd, malformed: pipeline.decoder.malformed }) + '\n');
+  process.stdout.write(JSON.stringify({ events: manifest.events.written, segments: manifest.segments.length, bytes_on_disk: bytes, seconds, cpu_ns: (cpu.user + cpu.system) * 1000, read_seconds: readSeconds, waiting_at_end: waitingAtEnd, malformed: pipeline.decoder.malformed, segments_written: marks }) + '\n');
 }
 
 main().catch((e: unknown) => {
