@@ -25,7 +25,7 @@ async function engineWith(statements: [span: string, conn: number, t: number, pa
 
 async function owners(engine: DuckDbEngine): Promise<string[]> {
   const rows = await engine.query<{ l: string }>(`SELECT child || '<-' || parent || ' ' || evidence AS l FROM candidates
-    WHERE evidence IN ('green:session', 'content:uuid') ORDER BY child`);
+    WHERE evidence IN ('green:session', 'content:uuid', 'content:keystone_id') ORDER BY child`);
   return rows.map((r) => r.l);
 }
 
@@ -67,6 +67,32 @@ test('db sessions: exact evidence (a thread, a greenlet id) names the owner and 
     await correlateDbSessions(engine);
     // Only the rollback, which had no evidence of its own, gets the greenlet's owner; the shared id does not override it.
     assert.deepEqual(await owners(engine), ['s3<-B green:session']);
+  } finally {
+    engine.close();
+  }
+});
+
+test('db sessions: keystone ids (project, user) a request carries place a session that names no UUID', async () => {
+  const engine = await engineWith(
+    [
+      // A (project p1) and B (project p2) both open; a quota check of p1's user u1 on connection 2, a check of p2 on 3
+      ['q1', 2, 20, 'SELECT ?'], ['q2', 2, 22, 'SELECT quotas WHERE project_id = ?'], ['q3', 2, 24, 'ROLLBACK'],
+      ['r1', 3, 30, 'SELECT ?'], ['r2', 3, 32, 'SELECT quotas WHERE project_id = ?'], ['r3', 3, 34, 'ROLLBACK'],
+    ],
+    // the sweep saw the other green thread last each time
+    [['B', 'q1', 'green:resume', 0.85], ['B', 'q2', 'green:resume', 0.85], ['A', 'r1', 'green:resume', 0.85], ['A', 'r2', 'green:resume', 0.85]],
+    [
+      ['A', '47e6ba23d8e942e88c5ee1318dbd0ed9'], ['A', '8a6f3114964340f68032511bda67a458'], ['A', 'u1'],
+      ['B', 'd8b668be7c0c48329c9b13f02fa4a59d'], ['B', 'u2'],
+      ['q2', '47e6ba23d8e942e88c5ee1318dbd0ed9'], ['q2', '8a6f3114964340f68032511bda67a458'], ['r2', 'd8b668be7c0c48329c9b13f02fa4a59d'],
+    ],
+  );
+  try {
+    await correlateDbSessions(engine);
+    assert.deepEqual(await owners(engine), [
+      'q1<-A content:keystone_id', 'q2<-A content:keystone_id', 'q3<-A content:keystone_id',
+      'r1<-B content:keystone_id', 'r2<-B content:keystone_id', 'r3<-B content:keystone_id',
+    ]);
   } finally {
     engine.close();
   }

@@ -5,6 +5,8 @@ export const SESSION_CONFIDENCE = 0.9;
 /** A session nothing else places, begun while one inbound request of its process was open (handler ends estimated). */
 export const ONE_OPEN_EVIDENCE = 'green:one_open';
 export const ONE_OPEN_CONFIDENCE = 0.8;
+/** A session whose owner is singled out by keystone ids only (project, user; no UUID): resourceIds.ts. */
+export const KEYSTONE_ID_EVIDENCE = 'content:keystone_id';
 /** Evidence that names a statement's owner outright; it outweighs inferred evidence tenfold in a session's vote. */
 const EXACT_EVIDENCE = ['thread', 'green:greenlet', 'green:reply'];
 const EXACT_WEIGHT = 10;
@@ -24,8 +26,11 @@ const EXACT_WEIGHT = 10;
  *   (thread-per-request services and greenlet-id captures: nothing changes there);
  * - otherwise, among the inbound requests of the process open when the session began, those about a resource the
  *   session names (a UUID in both: correlate/resourceIds.ts) come first (`content:uuid`), ranked by the sweep's votes
- *   for them, then by the UUIDs they share, each weighted 1/(open requests sharing it), then the latest begun;
- *   a lone RPC call only takes an owner its UUIDs single out;
+ *   for them, then by the ids they share, each weighted 1/(open requests sharing it), then the latest begun;
+ *   a lone RPC call only takes an owner its ids single out. Keystone ids (project, user) count the same way, named
+ *   `content:keystone_id` where no UUID is shared: nova-conductor's quota checks in schedule_and_build_instances
+ *   name only the project and user, which the build's head carries in its args (on the schema-1 compute sample
+ *   these sessions went to whichever green thread the sweep saw last, often another project's handler);
  * - without such a request, the sweep's votes summed over the session (`green:session`);
  * - a session with none of these, begun while only one inbound request of the process was open, is that request's
  *   (`green:one_open`; handlers whose reply the capture cannot name and cast handlers get the ends estimated by
@@ -85,7 +90,9 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       FROM owner_units x JOIN candidates c ON c.child = x.span_id
       GROUP BY x.unit, c.parent),
     shared_ids AS (
-      SELECT DISTINCT b.unit AS unit, r.value AS value, s.span_id AS owner
+      SELECT DISTINCT b.unit AS unit, r.value AS value, s.span_id AS owner,
+             -- keystone ids are 32 hex digits without dashes (resourceIds.ts); everything else names a resource
+             CASE WHEN length(r.value) = 32 AND r.value NOT LIKE '%-%' THEN 0 ELSE 1 END AS is_uuid
       FROM bounds b JOIN owner_units x ON x.unit = b.unit
       JOIN resource_ids r ON r.span_id = x.span_id
       JOIN resource_ids rs ON rs.value = r.value
@@ -93,24 +100,25 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       WHERE s.node = b.node AND s.pid = b.pid AND s.raw_start_ns <= b.t0 AND (s.end_ns IS NULL OR s.end_ns >= b.t0)),
     content AS (
       -- an id few open requests share counts more than one many share (a compute node's UUID names every build)
-      SELECT unit, owner, sum(1.0 / n) AS shared
-      FROM (SELECT unit, value, owner, count(*) OVER (PARTITION BY unit, value) AS n FROM shared_ids) v
+      SELECT unit, owner, sum(1.0 / n) AS shared, max(is_uuid) AS by_uuid
+      FROM (SELECT unit, value, owner, is_uuid, count(*) OVER (PARTITION BY unit, value) AS n FROM shared_ids) v
       GROUP BY unit, owner),
     opts AS (
-      SELECT unit, owner, sum(vote) AS vote, max(exact) AS exact, sum(shared) AS shared
-      FROM (SELECT unit, owner, vote, exact, 0 AS shared FROM votes
-            UNION ALL SELECT unit, owner, 0 AS vote, 0 AS exact, shared FROM content) u
+      SELECT unit, owner, sum(vote) AS vote, max(exact) AS exact, sum(shared) AS shared, max(by_uuid) AS by_uuid
+      FROM (SELECT unit, owner, vote, exact, 0 AS shared, 0 AS by_uuid FROM votes
+            UNION ALL SELECT unit, owner, 0 AS vote, 0 AS exact, shared, by_uuid FROM content) u
       GROUP BY unit, owner),
     flags AS (
       SELECT unit, max(exact) AS any_exact, CASE WHEN max(shared) > 0 THEN 1 ELSE 0 END AS any_shared FROM opts GROUP BY unit),
     scored AS (
-      SELECT o.unit AS unit, o.owner AS owner, o.shared AS shared, f.any_exact AS any_exact, f.any_shared AS any_shared,
+      SELECT o.unit AS unit, o.owner AS owner, o.shared AS shared, o.by_uuid AS by_uuid, f.any_exact AS any_exact, f.any_shared AS any_shared,
              CASE WHEN f.any_exact = 1 THEN o.vote ELSE (CASE WHEN o.shared > 0 THEN 1000 ELSE 0 END) + 10 * o.vote + o.shared END AS score,
              s.raw_start_ns AS owner_start
       FROM opts o JOIN flags f ON f.unit = o.unit LEFT JOIN spans_raw s ON s.span_id = o.owner),
     winner AS (
       SELECT unit, owner, any_exact, any_shared,
-             CASE WHEN any_exact = 0 AND shared > 0 THEN 'content:uuid' ELSE 'green:session' END AS evidence,
+             CASE WHEN any_exact = 0 AND shared > 0 AND by_uuid = 1 THEN 'content:uuid'
+                  WHEN any_exact = 0 AND shared > 0 THEN '${KEYSTONE_ID_EVIDENCE}' ELSE 'green:session' END AS evidence,
              row_number() OVER (PARTITION BY unit ORDER BY score DESC, owner_start DESC, owner) AS rk,
              count(*) OVER (PARTITION BY unit, score) AS tied
       FROM scored),
@@ -118,10 +126,10 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       SELECT w.unit AS unit, w.owner AS owner, w.evidence AS evidence
       FROM winner w JOIN bounds b ON b.unit = w.unit
       -- a database session takes its best owner; a call on its own only an owner its ids single out
-      WHERE w.rk = 1 AND (b.n > 1 OR (w.any_exact = 0 AND w.any_shared > 0 AND w.evidence = 'content:uuid' AND w.tied = 1)))
+      WHERE w.rk = 1 AND (b.n > 1 OR (w.any_exact = 0 AND w.any_shared > 0 AND w.evidence <> 'green:session' AND w.tied = 1)))
     SELECT w.owner, x.span_id, w.evidence, ${SESSION_CONFIDENCE}
     FROM chosen w JOIN owner_units x ON x.unit = w.unit
-    WHERE (w.evidence = 'content:uuid' OR x.unit <> x.span_id)
+    WHERE (w.evidence <> 'green:session' OR x.unit <> x.span_id)
       AND x.span_id NOT IN (SELECT child FROM candidates WHERE evidence IN (${exact}))`);
   // A session nothing else places, begun while only one inbound request of its process was open, is that one's.
   await engine.exec(`INSERT INTO candidates

@@ -24,6 +24,12 @@ test('resource ids: RPC heads give the UUIDs of their args, never the request co
     const [leak] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM resource_ids r JOIN spans_raw s USING (span_id)
       JOIN amqp_msgs m ON m.msg_idx = s.msg_idx WHERE r.value = substr(m.request_id, 5) OR r.value = substr(m.global_request_id, 5)`);
     assert.equal(Number(leak!.n), 0);
+    // schedule_and_build_instances names its project and user (keystone ids) in its args; quota checks name them too.
+    const [keystone] = await engine.query<{ heads: bigint; sql: bigint }>(`SELECT
+      count(*) FILTER (WHERE s.protocol = 'amqp' AND s.method = 'schedule_and_build_instances') AS heads,
+      count(*) FILTER (WHERE s.protocol = 'mysql' AND s.path LIKE 'SELECT quotas.%') AS sql
+      FROM resource_ids r JOIN spans_raw s USING (span_id) WHERE r.value = '47e6ba23d8e942e88c5ee1318dbd0ed9'`);
+    assert.ok(Number(keystone!.heads) >= 1 && Number(keystone!.sql) >= 1, `keystone id in ${keystone!.heads} builds, ${keystone!.sql} quota queries`);
     // SQL statements and HTTP paths keep theirs.
     const kinds = await engine.query<{ protocol: string }>(`SELECT DISTINCT s.protocol FROM resource_ids r JOIN spans_raw s USING (span_id) ORDER BY 1`);
     assert.deepEqual(kinds.map((k) => k.protocol), ['amqp', 'http', 'mysql']);

@@ -7,7 +7,11 @@ const RESOURCE_IDS_SCHEMA = [
   ['value', 'VARCHAR'],
 ] as const;
 
-const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+/**
+ * A UUID, or a keystone id (project, user: 32 hex digits) as a quoted JSON value (`"..."` or, inside oslo's
+ * serialised message, `\\"...\\"`): quoted, so hex runs inside longer tokens (hashes in URLs) are not taken.
+ */
+const RESOURCE_ID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|(?<=")[0-9a-f]{32}(?=\\?")/gi;
 /** Where oslo.messaging's own ids and the request context begin in a message: the resource ids are before it. */
 const CONTEXT_START = /\\?"_(?:msg_id|unique_id|reply_q|context_)/;
 /** Bytes of a message read for its resource ids (the head: a schema-1 capture keeps 2 KB of each syscall anyway). */
@@ -15,10 +19,11 @@ const HEAD_BYTES = 8192;
 const TWO_32 = 2 ** 32;
 
 /**
- * `resource_ids`: the UUIDs of the resources a request or call is about (instances, images, ports, services...),
- * one row per (span, value): from the `args` of an RPC message's captured head (before oslo's `_msg_id`,
- * `_unique_id` and the `_context_*` keys, so never the context or its masked `_context_trace_info`), from an HTTP
- * path, and the `sql_uuid` ids of SQL statements. RPC heads are read back from the message's byte range on its
+ * `resource_ids`: the UUIDs of the resources a request or call is about (instances, images, ports, services...)
+ * and the keystone ids of whom it is for (project, user), one row per (span, value): from the `args` of an RPC
+ * message's captured head (before oslo's `_msg_id`, `_unique_id` and the `_context_*` keys, so never the context or
+ * its masked `_context_trace_info`), from an HTTP path, and the `sql_uuid` / `sql_keystone_id` ids of SQL
+ * statements. RPC heads are read back from the message's byte range on its
  * connection (events in stream order), masked like every payload the parsers see. Green threads of one eventlet
  * process work on different resources at once, so these ids tell them apart where the order of socket events cannot
  * (correlate/dbSession.ts).
@@ -29,7 +34,7 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   const out = new ColumnBatch(RESOURCE_IDS_SCHEMA);
   const [spanCol, valueCol] = out.columns as { push(v: unknown): void }[];
   const add = (span: string, text: string): void => {
-    for (const v of new Set((text.match(UUID) ?? []).map((u) => u.toLowerCase()))) {
+    for (const v of new Set((text.match(RESOURCE_ID) ?? []).map((u) => u.toLowerCase()))) {
       spanCol!.push(span);
       valueCol!.push(v);
     }
@@ -88,7 +93,7 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
     for (let i = 0; i < chunk.rowCount; i++) add(chunk.string(0, i)!, chunk.string(1, i)!);
   });
   await engine.append('resource_ids', out);
-  await engine.exec(`INSERT INTO resource_ids SELECT span_id, value FROM span_ids WHERE field = 'sql_uuid'`);
+  await engine.exec(`INSERT INTO resource_ids SELECT span_id, value FROM span_ids WHERE field IN ('sql_uuid', 'sql_keystone_id')`);
 }
 
 /** The message whose byte range [offset, offset + length) holds `pos` (binary search over ascending offsets). */

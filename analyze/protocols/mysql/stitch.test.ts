@@ -86,6 +86,12 @@ describe('mysql SQL helpers', () => {
     const ids = sqlIds("INSERT INTO instance_actions (request_id, instance_uuid) VALUES ('req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10', '5B4E1C2A-0000-4000-8000-000000000001')");
     assert.deepEqual(ids, { request_id: ['req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10'], sql_uuid: ['5b4e1c2a-0000-4000-8000-000000000001'] });
   });
+  it('extracts keystone ids (project, user) given as quoted literals, not hex runs inside other tokens', () => {
+    // nova-conductor's quota check in schedule_and_build_instances, as captured: the project and user are all it names
+    const ids = sqlIds("SELECT project_user_quotas.resource FROM project_user_quotas WHERE project_user_quotas.project_id = '47E6BA23D8E942E88C5EE1318DBD0ED9' AND project_user_quotas.user_id = '8a6f3114964340f68032511bda67a458'");
+    assert.deepEqual(ids, { sql_keystone_id: ['47e6ba23d8e942e88c5ee1318dbd0ed9', '8a6f3114964340f68032511bda67a458'] });
+    assert.deepEqual(sqlIds("SELECT 1 FROM images WHERE checksum = 'md5:0123456789abcdef0123456789abcdef' AND x = 0123456789abcdef0123456789abcdef"), {});
+  });
 });
 
 describe('mysql after capture redaction', () => {

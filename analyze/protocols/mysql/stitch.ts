@@ -70,15 +70,21 @@ const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
 /** Span id field of the OpenStack request ids a statement holds (nova's instance_actions rows). */
 export const SQL_REQUEST_ID_FIELD = 'request_id';
 
+/** A keystone id as a quoted SQL literal (uuid4().hex): quoted, so hex runs inside longer tokens are not taken. */
+const KEYSTONE_ID = /(?<=')[0-9a-f]{32}(?=')/gi;
 const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
 /**
  * Ids in a statement that other calls may carry too: OpenStack request ids (`req-<uuid>`, e.g. nova's
- * instance_actions rows) and other UUIDs (instances, projects...) under `sql_uuid`.
+ * instance_actions rows), other UUIDs (instances, images, ports...) under `sql_uuid`, and keystone's ids (projects,
+ * users: 32 hex digits, no dashes) as quoted literals under `sql_keystone_id` (nova's quota and per-project queries
+ * name nothing else).
  */
 export function sqlIds(sql: string): Record<string, string[]> {
   const ids: Record<string, string[]> = {};
-  // Both patterns hold a '-': most statements have none (their ids, if any, are bound parameters).
+  const keystoneIds = sql.includes("'") ? uniqueLower(sql.match(KEYSTONE_ID)) : [];
+  if (keystoneIds.length > 0) ids['sql_keystone_id'] = keystoneIds;
+  // Both patterns below hold a '-': most statements have none (their ids, if any, are bound parameters).
   if (!sql.includes('-')) return ids;
   const requestIds = [...new Set(sql.match(REQUEST_ID) ?? [])].map((s) => s.toLowerCase());
   if (requestIds.length > 0) ids[SQL_REQUEST_ID_FIELD] = requestIds;
@@ -86,6 +92,10 @@ export function sqlIds(sql: string): Record<string, string[]> {
   const uuids = [...new Set((withoutRequestIds.match(UUID) ?? []).map((s) => s.toLowerCase()))];
   if (uuids.length > 0) ids['sql_uuid'] = uuids;
   return ids;
+}
+
+function uniqueLower(found: RegExpMatchArray | null): string[] {
+  return found === null ? [] : [...new Set(found.map((s) => s.toLowerCase()))];
 }
 
 /** A run of packets (first to last, in stream order) as one frame, kept without the packets in between. */
