@@ -192,7 +192,7 @@ export class MysqlResultStream {
         this.phase = 'first'; // OK / ERR / EOF / LOCAL INFILE: no result set
         return;
       }
-      const [count] = lenenc(p, s, e);
+      const count = lenenc(p, s, e);
       if (count <= 0 || count > 4096) {
         this.phase = 'idle';
         return;
@@ -213,8 +213,8 @@ export class MysqlResultStream {
     if (p) {
       let at = s;
       for (let k = 0; k < 6 && at < e; k++) {
-        const [len, size] = lenenc(p, at, e);
-        const start = at + size;
+        const len = lenenc(p, at, e);
+        const start = at + lenencSize;
         if (k >= 4 && len > 0 && isSensitiveName(p, start, Math.min(e, start + len))) sensitive = true;
         at = start + Math.max(0, len);
       }
@@ -288,14 +288,22 @@ export class MysqlResultStream {
   }
 }
 
-/** A length-encoded integer at `at`: [value, bytes it took]; value -1 if it does not fit in `[at, e)`. */
-function lenenc(p: Uint8Array, at: number, e: number): [number, number] {
-  if (at >= e) return [-1, 0];
+/** Bytes the last lenenc() took (a module variable rather than a [value, size] array per call: six per column). */
+let lenencSize = 0;
+
+/** A length-encoded integer at `at` (-1 if it does not fit in `[at, e)`); the bytes it took in `lenencSize`. */
+function lenenc(p: Uint8Array, at: number, e: number): number {
+  if (at >= e) {
+    lenencSize = 0;
+    return -1;
+  }
   const c = p[at]!;
-  if (c < 0xfb) return [c, 1];
+  lenencSize = 1;
+  if (c < 0xfb) return c;
   const size = c === 0xfc ? 2 : c === 0xfd ? 3 : c === 0xfe ? 8 : 0;
-  if (size === 0 || at + 1 + size > e) return [-1, 1];
+  if (size === 0 || at + 1 + size > e) return -1;
   let v = 0;
   for (let k = 0; k < Math.min(size, 6); k++) v += p[at + 1 + k]! * 2 ** (8 * k);
-  return [v, 1 + size];
+  lenencSize = 1 + size;
+  return v;
 }
