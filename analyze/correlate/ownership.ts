@@ -34,6 +34,16 @@ const MAX_PENDING_CHILDREN = 10_000;
  * runs back to back, by the next run's replies 55-100 s later).
  */
 const UNPAIRED_WAIT_FACTOR = 10;
+/**
+ * How long a context made runnable (a delivered request, a caller woken by its reply) waits for the hub's turn at
+ * most, without socket I/O in between. eventlet runs every runnable green thread before it polls again, so one
+ * that made no socket call by then finished in memory (a cast handled in memory, a caller done after its last
+ * reply). On the shipped schema-1 compute sample a woken nova-compute caller made its next call 3-30 ms after its
+ * reply. Edge F1 of that sample by this bound: 50 ms 94.51, 250 ms 94.55, 1 s 94.33 (= no bound); on the generated
+ * 1 M set (bench/analyze) 250 ms took the edges that join two replicas from 103 to 0 (periodic tasks' calls had
+ * taken a cast handler or a terminate of the previous run, 8-131 s old).
+ */
+const READY_TURN_NS = 250_000_000n;
 /** oslo.messaging's default rpc_response_timeout: a call without any reply fails after it (the bound when no reply is named). */
 const RPC_TIMEOUT_NS = 60_000_000_000;
 
@@ -73,6 +83,8 @@ interface Ctx {
   done: boolean;
   /** Capture schema v2: the greenlet it runs on, once the capture named one (null: none seen yet). */
   gid: bigint | null;
+  /** When a delivery made it runnable (spawned for a request or woken by a reply): it runs at the hub's next turn. */
+  readyAt: bigint;
 }
 
 interface ThreadState {
@@ -246,10 +258,24 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     if (prev && prev !== ctx && !prev.blocked && prev.pending !== null && !reachable(t, prev)) settle(prev, null, null);
   }
 
+  /**
+   * Contexts made runnable longer than READY_TURN_NS ago ran at the hub's turn back then and did no socket I/O (a
+   * cast handled in memory, a caller that finished after its last reply): the thread idled since, so a call now is
+   * another green thread's (a periodic task's), not theirs. They are dropped as at a socket event.
+   */
+  function dropStale(t: ThreadState, now: bigint): void {
+    while (t.ready.length > 0 && now - t.ready[0]!.readyAt > READY_TURN_NS) {
+      const ctx = t.ready.shift()!;
+      if (ctx.rpc) t.open--;
+      settle(ctx, null, null);
+    }
+  }
+
   function step(t: ThreadState, chunk: ColumnChunk, i: number): void {
     const gid = chunk.bigint(3, i);
     const op = chunk.string(4, i) as OpKind;
     const span = chunk.string(5, i) ?? '';
+    const now = chunk.bigint(14, i)!;
     // Runnable green threads run at the hub's next turn: one still waiting at a later socket event did no socket I/O
     // at all (handled in memory, e.g. a fanout cast) and is dropped. Deliveries read in one burst are one socket
     // event. (Measured on the shipped compute sample, schema v1: F1 82.7 with this rule, 78.0 keeping them.)
@@ -263,7 +289,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     t.lastOp = op;
     switch (op) {
       case 'serve': {
-        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, done: false, gid };
+        const ctx: Ctx = { owner: span, blocked: false, how: gid === null ? 'thread' : 'greenlet', pending: null, rpc: false, done: false, gid, readyAt: 0n };
         t.served.set(span, ctx);
         t.open++;
         run(t, ctx);
@@ -308,7 +334,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         // hands its request context to the new green thread); one spawned by background work is background work.
         const spawner = parent === null ? undefined : t.byGid.get(parent);
         if (spawner && spawner.owner !== null && !spawner.done) {
-          t.byGid.set(gid, { owner: spawner.owner, blocked: false, how: 'greenlet', pending: null, rpc: false, done: false, gid });
+          t.byGid.set(gid, { owner: spawner.owner, blocked: false, how: 'greenlet', pending: null, rpc: false, done: false, gid, readyAt: 0n });
         } else t.byGid.delete(gid);
         return;
       }
@@ -318,7 +344,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         const handles = chunk.string(8, i);
         const waiter = span === '' ? undefined : t.waiting.get(span);
         if (handles !== null) {
-          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, done: false, gid: null };
+          const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, done: false, gid: null, readyAt: now };
           t.open++;
           t.ready.push(ctx);
           if (gid !== null) {
@@ -329,11 +355,11 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         } else if (waiter) {
           t.waiting.delete(span);
           waiter.blocked = false;
+          waiter.readyAt = now;
           t.ready.push(waiter);
         } else if (chunk.boolean(10, i) && t.unpairedWaiting.length > 0) {
           // A reply whose call the capture cannot name wakes the longest waiting caller, among those that waited no
           // longer than any named call took (times UNPAIRED_WAIT_FACTOR): older ones made casts that looked like calls.
-          const now = chunk.bigint(14, i)!;
           while (t.unpairedWaiting.length > 0 && now - t.unpairedWaiting[0]!.since > maxUnpairedWait) {
             const { ctx } = t.unpairedWaiting.shift()!;
             if (!reachable(t, ctx)) settle(ctx, null, null);
@@ -341,6 +367,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           const w = t.unpairedWaiting.shift();
           if (w) {
             w.ctx.blocked = false;
+            w.ctx.readyAt = now;
             t.ready.push(w.ctx);
           }
         }
@@ -361,6 +388,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         return;
       }
       case 'call': {
+        dropStale(t, now);
         let ctx: Ctx | null;
         if (gid !== null && t.byGid.has(gid)) ctx = t.byGid.get(gid)!;
         else if (gid !== null && t.answeredBy.has(gid)) ctx = t.answeredBy.get(gid)!;
