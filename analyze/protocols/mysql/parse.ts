@@ -6,7 +6,7 @@
  */
 import type { GappedStream } from '../gappedStream.js';
 import type { MessageType, ParseResult } from '../types.js';
-import { MAX_PAYLOAD_HEAD, type MysqlPacket } from './types.js';
+import { MAX_COMMAND_HEAD, MAX_PAYLOAD_HEAD, type MysqlPacket } from './types.js';
 
 /** 3-byte payload length + 1-byte sequence id. */
 export const PACKET_HEADER_LENGTH = 4;
@@ -96,7 +96,8 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   }
   const length = PACKET_HEADER_LENGTH + payloadLength;
   if (pos + length > stream.length) return { state: 'needs-more-data' };
-  const head = stream.contiguousAt(pos + PACKET_HEADER_LENGTH, Math.min(payloadLength, MAX_PAYLOAD_HEAD));
+  const keep = Math.min(payloadLength, type === 'request' && seq === 0 ? MAX_COMMAND_HEAD : MAX_PAYLOAD_HEAD);
+  const head = stream.contiguousAt(pos + PACKET_HEADER_LENGTH, keep);
   return {
     state: 'ok',
     length,
@@ -109,7 +110,7 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       payloadLength,
       seq,
       head,
-      hasGap: head.length < Math.min(payloadLength, MAX_PAYLOAD_HEAD) || !stream.isCaptured(pos, length),
+      hasGap: head.length < keep || !stream.isCaptured(pos, length),
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GappedStream } from '../gappedStream.js';
-import { concatRecorded, parseAll, streamOf, T0_NS, type RecordedChunk } from '../../../testing/protocolTestkit.js';
+import { concatRecorded, fullStream, parseAll, streamOf, T0_NS, type RecordedChunk } from '../../../testing/protocolTestkit.js';
 import { findFrameBoundary, parseFrame } from './parse.js';
 import { normaliseSql, sqlIds, sqlVerb, stitch } from './stitch.js';
 import { bigResultSet, handshake, preparedStatements, queries, quit } from './testdata.js';
@@ -85,6 +85,17 @@ describe('mysql SQL helpers', () => {
   it('extracts request ids and uuids', () => {
     const ids = sqlIds("INSERT INTO instance_actions (request_id, instance_uuid) VALUES ('req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10', '5B4E1C2A-0000-4000-8000-000000000001')");
     assert.deepEqual(ids, { request_id: ['req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10'], sql_uuid: ['5b4e1c2a-0000-4000-8000-000000000001'] });
+  });
+  it('reads a command\'s SQL past 1 KB: ids in the WHERE of a long SELECT (SQLAlchemy lists every column first)', () => {
+    const columns = Array.from({ length: 40 }, (_, i) => `instance_mappings.column_number_${i} AS instance_mappings_column_number_${i}`).join(', ');
+    const sql = `SELECT ${columns} FROM instance_mappings WHERE instance_mappings.instance_uuid = 'c4679083-0492-443c-bec0-faeb68a0db58' LIMIT 1`;
+    assert.ok(sql.indexOf('c4679083') > 2048);
+    const packet = (seq: number, payload: Buffer): Buffer => Buffer.concat([Buffer.from([payload.length & 0xff, (payload.length >> 8) & 0xff, payload.length >> 16, seq]), payload]);
+    const query = packet(0, Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]));
+    const ok = packet(1, Buffer.from([0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]));
+    const { records } = stitch(parseAll(parser, 'request', fullStream(query)).frames, parseAll(parser, 'response', fullStream(ok)).frames);
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0]!.ids, { sql_uuid: ['c4679083-0492-443c-bec0-faeb68a0db58'] });
   });
   it('extracts keystone ids (project, user) given as quoted literals, not hex runs inside other tokens', () => {
     // nova-conductor's quota check in schedule_and_build_instances, as captured: the project and user are all it names

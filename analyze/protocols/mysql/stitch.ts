@@ -7,7 +7,7 @@
 import { stitchAll, type Stitcher, type StitchSink } from '../protocol.js';
 import type { Frame, RecordsWithErrorCount } from '../types.js';
 import { COMMANDS, EOF_PACKET, ERR_PACKET, MAX_EOF_PAYLOAD, MAX_PACKET_PAYLOAD, OK_PACKET, type CommandInfo } from './parse.js';
-import type { MysqlPacket, MysqlRecord, MysqlResponseKind } from './types.js';
+import { MAX_PAYLOAD_HEAD, type MysqlPacket, type MysqlRecord, type MysqlResponseKind } from './types.js';
 
 const COM_QUERY = 0x03;
 const COM_INIT_DB = 0x02;
@@ -210,9 +210,14 @@ export function createMysqlStitcher(sink: StitchSink): Stitcher<MysqlPacket> {
     if (cmd.unexpected) errorCount++;
     const response = cmd.unexpected ? null : cmd.response;
     let sql: string | null = null;
+    /** The whole captured statement, for its ids only: paths and verbs stay those of its first 1 KB, as before. */
+    let idText: string | null = null;
     let path: string | null = null;
     let method: string = cmd.info.name;
-    if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) sql = sqlText(cmd.head.subarray(1));
+    if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) {
+      sql = sqlText(cmd.head.subarray(1, MAX_PAYLOAD_HEAD));
+      if (cmd.head.length > MAX_PAYLOAD_HEAD) idText = sqlText(cmd.head.subarray(1));
+    }
     if (cmd.byte === COM_STMT_EXECUTE) {
       const stmtId = readUint(cmd.head, 1, 4);
       sql = stmtId === null ? null : (preparedSql.get(stmtId) ?? null);
@@ -231,7 +236,7 @@ export function createMysqlStitcher(sink: StitchSink): Stitcher<MysqlPacket> {
       status: summary === null ? null : summary.kind === 'error' ? 'error' : 'ok',
       req: cmd.packets.frame(),
       resp: response ? response.frame() : null,
-      ids: sql === null ? {} : sqlIds(sql),
+      ids: sql === null ? {} : sqlIds(idText ?? sql),
       command: cmd.info.name,
       sql,
       responseKind: summary?.kind ?? null,

@@ -20,8 +20,15 @@ export interface MysqlPacket extends Frame {
   hasGap: boolean;
 }
 
-/** Most payload bytes kept per packet (enough for the first ~1000 characters of SQL). */
+/** Most payload bytes kept per packet (responses, continuations: types, counts, error texts). */
 export const MAX_PAYLOAD_HEAD = 1024;
+/**
+ * Most payload bytes kept of a command packet: its SQL. SQLAlchemy lists every column before FROM, so nova's
+ * SELECTs reach WHERE (the instance UUID, project id the statement is about: correlate/resourceIds.ts) only after
+ * 1-2 KB; on the schema-1 compute sample 1 KB hid them in the instance_mappings lookups of every server build.
+ * Only the ids are read past MAX_PAYLOAD_HEAD (stitch.ts): paths and verbs come from the first 1 KB as before.
+ */
+export const MAX_COMMAND_HEAD = 8192;
 
 /** What a response turned out to be, from its first packet. */
 export type MysqlResponseKind = 'ok' | 'error' | 'eof' | 'result-set' | 'prepare-ok' | 'unknown';
