@@ -39,6 +39,12 @@ test('exports: one file each below the part size, valid JSON holding every span 
   const e = await engineWithSpans();
   try {
     const files = await writeExports(e, dir);
+    // The run summary's counts come from the exported rows: the same as counting `spans`.
+    const [k] = await e.query<{ n: bigint; c: bigint; s: bigint }>(
+      "SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'client') AS c, count(*) FILTER (WHERE kind = 'server') AS s FROM spans",
+    );
+    assert.deepEqual([files.spans, files.clientSpans, files.serverSpans], [Number(k!.n), Number(k!.c), Number(k!.s)]);
+    assert.deepEqual([files.spans, files.clientSpans, files.serverSpans], [7, 4, 3]);
     const otlp = JSON.parse(readFileSync(files.otlp, 'utf8')) as Otlp;
     const spans = otlp.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
     assert.equal(spans.length, 7);
