@@ -150,6 +150,29 @@ export class GappedStream {
     return out;
   }
 
+  /**
+   * Copies the first bytes of contiguousAt(pos, into.length) into `into` and returns how many there are: for the
+   * few header bytes a parser reads at every frame, without making a view per frame.
+   */
+  peek(pos: number, into: Uint8Array): number {
+    const abs = this.chunkIndexAt(pos);
+    if (abs < 0) return 0;
+    let i = abs - this.dropped + this.head;
+    let off = pos - this.starts[i]!;
+    const max = into.length;
+    let n = 0;
+    while (i < this.list.length && n < max) {
+      const c = this.list[i]!;
+      const d = c.data;
+      if (off >= d.length) break; // inside this chunk's gap
+      while (off < d.length && n < max) into[n++] = d[off++]!;
+      if (d.length < c.bytes) break; // this chunk ends with a gap
+      i++;
+      off = 0;
+    }
+    return n;
+  }
+
   /** True if the byte at `pos` was captured (contiguousAt(pos, 1) is not empty, without making a view). */
   capturedAt(pos: number): boolean {
     const abs = this.chunkIndexAt(pos);
@@ -193,8 +216,14 @@ export class GappedStream {
     const i = this.chunkIndexAt(pos);
     if (i < 0) return null;
     const c = this.chunk(i);
-    if (c.tcpSeq === null || c.tcpSeq === undefined) return null;
-    return (c.tcpSeq + BigInt(pos - this.chunkStart(i))) & 0xffffffffn;
+    const seq = c.tcpSeq;
+    if (seq === null || seq === undefined) return null;
+    const off = pos - this.chunkStart(i);
+    // In Number arithmetic where exact (a 32-bit seq plus an offset): one BigInt made instead of three (called once
+    // per frame, millions of times).
+    const s = Number(seq);
+    if (s >= 0 && s <= 0xffffffff) return off === 0 ? seq : BigInt((s + off) % 0x100000000);
+    return (seq + BigInt(off)) & 0xffffffffn;
   }
 
   /** Start offset of the chunk after the one holding `pos` (a syscall boundary, used to resync), or -1. */

@@ -70,22 +70,27 @@ export const COMMANDS: ReadonlyMap<number, CommandInfo> = new Map([
   [0xfa, { name: 'STMT_BULK_EXECUTE', minLength: 7, maxLength: ANY, hasResponse: true }], // MariaDB only
 ]);
 
+/** parseFrame's copy of a packet's header and first payload byte (parsing is synchronous: one is enough). */
+const HEADER = new Uint8Array(PACKET_HEADER_LENGTH + 1);
+
 /**
  * Parses the packet at `pos`. A request packet with sequence id 0 starts a command and must carry a known command
  * byte with a length in its bounds; request packets with other ids (handshake response, auth data, continuations)
  * and every response packet are framed by length alone.
  */
 export function parseFrame(type: MessageType, stream: GappedStream, pos: number): ParseResult<MysqlPacket> {
-  const header = stream.contiguousAt(pos, PACKET_HEADER_LENGTH + 1);
-  if (header.length < PACKET_HEADER_LENGTH) {
-    if (pos + PACKET_HEADER_LENGTH > stream.length && header.length === stream.length - pos) return { state: 'needs-more-data' };
+  // The header and the command byte, copied (a view per packet cost more: a result set is one packet per row).
+  const header = HEADER;
+  const captured = stream.peek(pos, header);
+  if (captured < PACKET_HEADER_LENGTH) {
+    if (pos + PACKET_HEADER_LENGTH > stream.length && captured === stream.length - pos) return { state: 'needs-more-data' };
     return { state: 'invalid', reason: 'mysql: packet header not captured' };
   }
   const payloadLength = payloadLengthAt(header, 0);
   const seq = header[3]!;
   if (type === 'request' && seq === 0) {
     if (payloadLength === 0) return { state: 'invalid', reason: 'mysql: empty command packet' };
-    if (header.length < PACKET_HEADER_LENGTH + 1) {
+    if (captured < PACKET_HEADER_LENGTH + 1) {
       if (pos + PACKET_HEADER_LENGTH >= stream.length) return { state: 'needs-more-data' };
       return { state: 'invalid', reason: 'mysql: command byte not captured' };
     }
@@ -111,6 +116,11 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       seq,
       head,
       hasGap: head.length < keep || !stream.isCaptured(pos, length),
+      // Set by the frame reader; named here so that they live in the object (added later, they need a store of
+      // their own: one more allocation per packet).
+      tcpSeq: null,
+      pid: undefined,
+      gid: null,
     },
   };
 }

@@ -72,6 +72,26 @@ describe('mysql stitch', () => {
   });
 });
 
+describe('mysql statements seen again', () => {
+  it('a repeated statement text (with other whitespace, in other connections) gets the same method, path and ids', () => {
+    const text = (ws: string) => `INSERT INTO instance_actions${ws}(request_id) VALUES ('req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10', 42)`;
+    const command = (sql: string): Uint8Array => {
+      const body = new TextEncoder().encode(`\x03${sql}`);
+      return Uint8Array.from([body.length & 0xff, body.length >> 8, 0, 0, ...body]);
+    };
+    const records = [' ', '\n  ', ' '].map((ws) => {
+      const stream = new GappedStream([{ tsNs: T0_NS, tid: 1, bytes: 0, data: command(text(ws)) }].map((c) => ({ ...c, bytes: c.data.length })));
+      return stitch(parseAll(parser, 'request', stream).frames, []).records[0]!;
+    });
+    for (const r of records) {
+      assert.equal(r.method, 'INSERT');
+      assert.equal(r.path, 'INSERT INTO instance_actions (request_id) VALUES (?, ?)');
+      assert.equal(r.sql, text(' '));
+      assert.deepEqual(r.ids, { request_id: ['req-0f4e9a34-6c55-4d1c-9c55-6f5b1b1f7a10'] });
+    }
+  });
+});
+
 describe('mysql SQL helpers', () => {
   it('verbs', () => {
     assert.equal(sqlVerb('/* nova */ select 1'), 'SELECT');

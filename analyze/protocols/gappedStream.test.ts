@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GappedStream } from './gappedStream.js';
+import type { Chunk } from './types.js';
+
+/** Chunks of 0-9 bytes moved, some with only a head captured, numbered bytes. */
+function randomChunks(seed: number, n: number): Chunk[] {
+  let s = seed;
+  const next = (k: number): number => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s % k;
+  };
+  let b = 0;
+  return Array.from({ length: n }, (_, i) => {
+    const bytes = next(10);
+    const captured = next(3) === 0 ? next(bytes + 1) : bytes;
+    const data = Uint8Array.from({ length: captured }, (_, k) => (b + k) & 0xff);
+    b += bytes;
+    return { tsNs: BigInt(i), tid: 1, bytes, data, tcpSeq: 0xfffffff0n + BigInt(i) };
+  });
+}
+
+describe('gappedStream', () => {
+  it('peek copies what contiguousAt holds, across chunks and up to gaps, at every position', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const stream = new GappedStream(randomChunks(seed, 60));
+      for (const size of [1, 4, 5, 16]) {
+        const into = new Uint8Array(size);
+        for (let pos = -1; pos <= stream.length; pos++) {
+          const want = stream.contiguousAt(pos, size);
+          const n = stream.peek(pos, into);
+          assert.equal(n, want.length, `seed ${seed} pos ${pos} size ${size}`);
+          assert.deepEqual([...into.subarray(0, n)], [...want]);
+        }
+      }
+    }
+  });
+
+  it('seqAt adds the offset modulo 2^32, whatever the width of the recorded sequence number', () => {
+    const chunk = (tcpSeq: bigint | null): Chunk => ({ tsNs: 0n, tid: 1, bytes: 100, data: new Uint8Array(100), tcpSeq });
+    const s = new GappedStream([chunk(0xffffffe0n), chunk(5n), chunk(null), chunk(2n ** 40n + 0xfffffffen)]);
+    assert.equal(s.seqAt(0), 0xffffffe0n);
+    assert.equal(s.seqAt(31), 0xffffffffn);
+    assert.equal(s.seqAt(32), 0n);
+    assert.equal(s.seqAt(99), 0x43n);
+    assert.equal(s.seqAt(100), 5n);
+    assert.equal(s.seqAt(150), 55n);
+    assert.equal(s.seqAt(250), null);
+    assert.equal(s.seqAt(301), 0xffffffffn);
+    assert.equal(s.seqAt(302), 0n);
+    assert.equal(s.seqAt(400), null);
+  });
+});
