@@ -15,7 +15,10 @@ export interface ParseOptions {
   mask: boolean;
   /** Progress line on stderr. */
   progress: boolean;
-  /** Parse worker threads (default 1); outputs are the same for any number. */
+  /**
+   * Parse worker threads (default 1); outputs are the same for any number. On 2 cores a second worker took longer
+   * (bench/results/parse-workers-dev-2026-12-01.json): the step is CPU-bound with the reader, DuckDB and GC.
+   */
   workers?: number;
   /**
    * Bytes of payload the engine may sort at once (default: unbounded), where events must be sorted (see below).
