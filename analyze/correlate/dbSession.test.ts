@@ -97,3 +97,19 @@ test('db sessions: keystone ids (project, user) a request carries place a sessio
     engine.close();
   }
 });
+
+test('lone RPC calls: an id only one open request shares outweighs the sweep\'s order; equal ids leave it to the sweep', async () => {
+  const engine = await engineWith([], [
+    // the sweep woke A for both calls (its green threads blocked and woke in turn)
+    ['A', 'c1', 'green:fifo', 0.7], ['A', 'c2', 'green:fifo', 0.7],
+  ], [['A', 'u1'], ['A', 'node'], ['B', 'u2'], ['B', 'node'], ['c1', 'u2'], ['c1', 'node'], ['c2', 'node']]);
+  try {
+    // c1 names B's instance u2 and the compute node both share; c2 only the node
+    await engine.exec(`INSERT INTO spans_raw VALUES ('c1', 'n', 5, 9, 'amqp', 'client', 'object_action', 50, NULL, NULL),
+      ('c2', 'n', 5, 9, 'amqp', 'client', 'object_action', 60, NULL, NULL)`);
+    await correlateDbSessions(engine);
+    assert.deepEqual(await owners(engine), ['c1<-B content:uuid', 'c2<-A content:uuid']);
+  } finally {
+    engine.close();
+  }
+});

@@ -7,6 +7,17 @@ export const ONE_OPEN_EVIDENCE = 'green:one_open';
 export const ONE_OPEN_CONFIDENCE = 0.8;
 /** A session whose owner is singled out by keystone ids only (project, user; no UUID): resourceIds.ts. */
 export const KEYSTONE_ID_EVIDENCE = 'content:keystone_id';
+/**
+ * A lone RPC call (not a database session) ranks the open requests by the ids its head shares with them first, the
+ * sweep's votes only between equals: the sweep cannot tell apart green threads that block and wake in turn, while
+ * the head of nova-compute's `object_action` calls names the instance (the `args` come before the cut). On the
+ * schema-1 compute sample the sweep's `green:fifo`/`green:resume` vote (x10) outweighed an instance UUID only one
+ * open handler names in 31 calls (the calls of a build went to another build or a terminate open on the same compute
+ * node at the same time), all 31 wrong in the truth.
+ * Shared ids count 1/(open requests sharing each), so 100 x their difference (>= 1/k for k open sharers) outweighs
+ * any vote of one call (a few evidence rows of confidence < 1 each).
+ */
+const LONE_CALL_ID_WEIGHT = 100;
 /** Evidence that names a statement's owner outright; it outweighs inferred evidence tenfold in a session's vote. */
 const EXACT_EVIDENCE = ['thread', 'green:greenlet', 'green:reply'];
 const EXACT_WEIGHT = 10;
@@ -112,9 +123,12 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       SELECT unit, max(exact) AS any_exact, CASE WHEN max(shared) > 0 THEN 1 ELSE 0 END AS any_shared FROM opts GROUP BY unit),
     scored AS (
       SELECT o.unit AS unit, o.owner AS owner, o.shared AS shared, o.by_uuid AS by_uuid, f.any_exact AS any_exact, f.any_shared AS any_shared,
-             CASE WHEN f.any_exact = 1 THEN o.vote ELSE (CASE WHEN o.shared > 0 THEN 1000 ELSE 0 END) + 10 * o.vote + o.shared END AS score,
+             CASE WHEN f.any_exact = 1 THEN o.vote
+                  -- an RPC call on its own: the ids in its head before the sweep's order (see LONE_CALL_ID_WEIGHT)
+                  WHEN b.n = 1 THEN (CASE WHEN o.shared > 0 THEN 1000 ELSE 0 END) + ${LONE_CALL_ID_WEIGHT} * round(o.shared, 6) + o.vote
+                  ELSE (CASE WHEN o.shared > 0 THEN 1000 ELSE 0 END) + 10 * o.vote + o.shared END AS score,
              s.raw_start_ns AS owner_start
-      FROM opts o JOIN flags f ON f.unit = o.unit LEFT JOIN spans_raw s ON s.span_id = o.owner),
+      FROM opts o JOIN flags f ON f.unit = o.unit JOIN bounds b ON b.unit = o.unit LEFT JOIN spans_raw s ON s.span_id = o.owner),
     winner AS (
       SELECT unit, owner, any_exact, any_shared,
              CASE WHEN any_exact = 0 AND shared > 0 AND by_uuid = 1 THEN 'content:uuid'
