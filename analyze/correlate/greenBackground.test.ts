@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCandidates } from './candidates.js';
-import { DuckDbEngine } from '../engine/duckdb.js';
+import type { DuckDbEngine } from '../engine/duckdb.js';
 import { correlateOwnership } from './ownership.js';
 import { correlateTiming } from './timing.js';
-
-const S = 1_000_000_000;
+import { ownersOf, sweepProcess } from '../../testing/sweepProcess.js';
 
 /**
  * One eventlet process (pid 5, one OS thread) of a schema-2 capture (every syscall names its greenlet), as
@@ -15,39 +13,25 @@ const S = 1_000_000_000;
  * two run. Its calls are background work: no request owns them, whatever context the OS thread ran last.
  */
 async function compute(): Promise<DuckDbEngine> {
-  const engine = await DuckDbEngine.open();
-  await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, tid INTEGER, gid UBIGINT, resp_tid INTEGER,
-    resp_gid UBIGINT, kind VARCHAR, protocol VARCHAR, broker BOOLEAN, rpc_kind VARCHAR, msg_idx INTEGER,
-    raw_start_ns BIGINT, raw_resp_start_ns BIGINT, raw_end_ns BIGINT)`);
-  await engine.exec(`CREATE TABLE amqp_msgs (msg_idx INTEGER, node VARCHAR, pid INTEGER, dir VARCHAR, oslo_kind VARCHAR, msg_id VARCHAR)`);
-  await engine.exec(`CREATE TABLE events (event VARCHAR, node VARCHAR, pid INTEGER, tid INTEGER, gid UBIGINT, parent_gid UBIGINT, ts_ns BIGINT)`);
-  const ns = (t: number | null) => (t === null ? 'NULL' : String(Math.round(t * S)));
-  const span = (id: string, gid: number | null, kind: string, protocol: string, t: number, resp: number | null = null, end: number | null = null, msg: number | null = null) =>
-    engine.exec(`INSERT INTO spans_raw VALUES ('${id}', 'n', 5, 5, ${gid ?? 'NULL'}, NULL, NULL, '${kind}', '${protocol}', false,
-      ${protocol === 'amqp' ? "'cast'" : 'NULL'}, ${msg ?? 'NULL'}, ${ns(t)}, ${ns(resp)}, ${ns(end ?? (resp === null ? null : resp + 0.001))})`);
+  const { span, msg, spawn, done } = await sweepProcess();
+  const call = (id: string, gid: number, t: number, resp: number) => span({ id, gid, kind: 'client', protocol: 'mysql', t, resp });
   // H1: a cast delivered to poller 100, handled by greenlet 1 (spawned by the poller), which makes query Q1.
-  await span('D-H1', 100, 'consumer', 'amqp', 1, null, null, 1);
-  await span('H1', 100, 'server', 'amqp', 1, null, null, 1);
-  await engine.exec(`INSERT INTO amqp_msgs VALUES (1, 'n', 5, 'recv', 'cast', NULL)`);
-  await engine.exec(`INSERT INTO events VALUES ('green_spawn', 'n', 5, 5, 1, 100, ${ns(1.001)})`);
-  await span('Q1', 1, 'client', 'mysql', 1.01, 1.02);
+  await span({ id: 'D-H1', gid: 100, kind: 'consumer', protocol: 'amqp', rpcKind: 'cast', msg: 1, t: 1 });
+  await span({ id: 'H1', gid: 100, kind: 'server', protocol: 'amqp', rpcKind: 'cast', msg: 1, t: 1 });
+  await msg(1, 'recv', 'cast', null);
+  await spawn(1, 100, 1.001);
+  await call('Q1', 1, 1.01, 1.02);
   // Greenlet 7 (no spawn seen) calls right after greenlet 1 resumed: the OS thread's running context is H1's.
-  await span('QB1', 7, 'client', 'mysql', 1.03, 1.04);
+  await call('QB1', 7, 1.03, 1.04);
   // S: an HTTP request read by greenlet 9 and answered at 2.1; greenlet 7 calls inside S's window, greenlet 9
   // cleans up after answering (its request's still).
-  await span('S', 9, 'server', 'http', 2, 2.1, 2.1);
-  await span('QB2', 7, 'client', 'mysql', 2.05, 2.06);
-  await span('QW', 9, 'client', 'mysql', 2.2, 2.21);
+  await span({ id: 'S', gid: 9, kind: 'server', protocol: 'http', t: 2, resp: 2.1, end: 2.1 });
+  await call('QB2', 7, 2.05, 2.06);
+  await call('QW', 9, 2.2, 2.21);
   // U: a uWSGI-style request read before the capture saw its thread's greenlet (gid NULL), continued by greenlet 11.
-  await span('U', null, 'server', 'http', 3, 3.1, 3.1);
-  await span('QU', 11, 'client', 'mysql', 3.05, 3.06);
-  await createCandidates(engine);
-  return engine;
-}
-
-async function ownersOf(engine: DuckDbEngine, child: string): Promise<string[]> {
-  const rows = await engine.query<{ l: string }>(`SELECT parent || ' ' || evidence AS l FROM candidates WHERE child = '${child}' ORDER BY 1`);
-  return rows.map((r) => r.l);
+  await span({ id: 'U', kind: 'server', protocol: 'http', t: 3, resp: 3.1, end: 3.1 });
+  await call('QU', 11, 3.05, 3.06);
+  return done();
 }
 
 test('greenlet ids: calls of a green thread no request owns get no owner, from the sweep or from timing', async () => {
