@@ -1,5 +1,5 @@
 import { type Work, type Carry } from './work.js';
-import { findTriggers, triggerOrder, TRIGGERS, MAX_WORD, WORD_BYTES } from './triggers.js';
+import { findTriggers, findTriggersBytewise, triggerOrder, TRIGGERS, MAX_WORD, WORD_BYTES } from './triggers.js';
 import { applyTrigger } from './rules.js';
 import { continueCarry } from './carry.js';
 import { maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth } from './handshakes.js';
@@ -170,7 +170,7 @@ export class PayloadRedactor {
     const win = this.window;
     for (let i = 0; i < fromTail; i++) win[i] = st.tail[st.tailLen - fromTail + i]!;
     for (let i = 0; i < fromPayload; i++) win[fromTail + i] = buf[start + i]!;
-    return findTriggers(win, 0, fromTail + fromPayload, fromTail, this.found) > 0;
+    return findTriggersBytewise(win, 0, fromTail + fromPayload, fromTail, this.found) > 0; // a few bytes: no aligned scan
   }
 
   /**
