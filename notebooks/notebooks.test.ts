@@ -11,9 +11,9 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { PNG } from 'pngjs';
 import { packageRoot } from '../core/version.js';
-import { newestResult, readOverhead, HTTP_ARRANGEMENT_LABEL } from '../reports/resultFiles.js';
+import { newestResult, readOverhead, HTTP_ARRANGEMENT_LABEL, OVERHEAD_SECTIONS } from '../reports/resultFiles.js';
 
-test('notebook capture-overhead runs headless and regenerates its README block and figure', { skip: !newestResult(join(packageRoot, 'bench', 'results'), 'capture') && 'no bench result kept' }, () => {
+test('notebook capture-overhead runs headless and regenerates its README block and figure', { skip: !newestResult(join(packageRoot, 'bench', 'results'), 'capture', OVERHEAD_SECTIONS) && 'no bench result kept' }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'nitrace notebooks-'));
   try {
     const readme = join(dir, 'README.md');
@@ -32,7 +32,7 @@ test('notebook capture-overhead runs headless and regenerates its README block a
     const png = PNG.sync.read(readFileSync(fig));
     assert.ok(png.width > 200 && png.height > 100);
     const block = readFileSync(readme, 'utf8').split('<!-- generated:capture-overhead -->')[1]!.split('<!-- /generated:capture-overhead -->')[0]!;
-    const o = readOverhead(newestResult(join(packageRoot, 'bench', 'results'), 'capture')!);
+    const o = readOverhead(newestResult(join(packageRoot, 'bench', 'results'), 'capture', OVERHEAD_SECTIONS)!);
     const signed = (ns: number) => `${ns < 0 ? '' : '+'}${(ns / 1000).toFixed(2)}`; // the notebook's format: -0.03, +0.57
     for (const row of o.rows) assert.ok(block.includes(`${signed(row.added)} us`), `block lacks ${row.measure}:\n${block}`);
     // a run with the sketch-mode arm: its column, from the same rows

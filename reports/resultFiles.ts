@@ -10,14 +10,36 @@ import { join } from 'node:path';
  * The newest file named PREFIX-[<label>-]<ISO time>.json in dir (by the time at the end of the name, so that
  * `sketch-eval-<dataset>-<time>.json` files compare by time, not dataset), or null. Result kinds must not be a
  * prefix of one another plus '-' (a `capture-compare` file was once taken for the newest `capture` overhead result).
+ * `sections`: the newest such file that has one of these top-level sections (a run can be limited to some).
  */
-export function newestResult(dir: string, prefix: string): string | null {
+export function newestResult(dir: string, prefix: string, sections?: readonly string[]): string | null {
   if (!existsSync(dir)) return null;
   const timeOf = (f: string): string => /(\d{4}-\d\d-\d\dT[\d-]+(?:\.\d+)?Z)\.json$/.exec(f)?.[1] ?? '';
   const files = readdirSync(dir)
     .filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.json'))
     .sort((a, b) => timeOf(a).localeCompare(timeOf(b)) || a.localeCompare(b));
-  return files.length ? join(dir, files[files.length - 1]!) : null;
+  for (let i = files.length - 1; i >= 0; i--) {
+    const file = join(dir, files[i]!);
+    if (!sections || hasSection(file, sections)) return file;
+  }
+  return null;
+}
+
+/**
+ * The sections of a capture result (bench/captureBench.ts) the overhead table reads (readOverhead): a run of other
+ * sections only (`make bench BENCH_FLAGS='--sections replay'`) is newer but has none of them, and must not hide
+ * the last run that has.
+ */
+export const OVERHEAD_SECTIONS = ['syscall_cost', 'throughput', 'http'] as const;
+
+/** Does the result file have one of these top-level sections (a non-null value)? Unreadable JSON: no. */
+function hasSection(file: string, sections: readonly string[]): boolean {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return sections.some((k) => r[k] !== undefined && r[k] !== null);
+  } catch {
+    return false;
+  }
 }
 
 /** One baseline-vs-traced measurement found anywhere in a capture benchmark result. */

@@ -11,7 +11,7 @@ import { readTruth } from '../datasets/truth/truthStore.js';
 import { AnalysisQueries, waterfallOrder, type Dependency, type Operation, type RequestType } from './analysisQueries.js';
 import { dependencyMapSpec, errorVsMemorySpec, groupedBarsSpec, latencySpec, waterfallSpec } from './charts.js';
 import { fmtMs, pct, table } from './markdown.js';
-import { newestResult, readOverhead, readSketchResults, HTTP_ARRANGEMENT_LABEL, type Overhead, type SketchResults } from './resultFiles.js';
+import { newestResult, readOverhead, readSketchResults, HTTP_ARRANGEMENT_LABEL, OVERHEAD_SECTIONS, type Overhead, type SketchResults } from './resultFiles.js';
 
 export interface ReportOptions {
   /** analysis output directory (nitrace analyze --out) */
@@ -128,7 +128,7 @@ export async function writeReport(opts: ReportOptions): Promise<{ markdown: stri
       accuracy = { dataset: basename(resolve(opts.truth)), ...scoreAll(truth.points, await readObserved(out), names, DEFAULT_MAP_OPTIONS) };
     }
     const resultsDir = opts.resultsDir ?? join(packageRoot, 'bench', 'results');
-    const overheadFile = newestResult(resultsDir, 'capture');
+    const overheadFile = newestResult(resultsDir, 'capture', OVERHEAD_SECTIONS);
     const sketchFile = newestResult(resultsDir, 'sketch-eval');
     const data: ReportData = {
       report_version: 1,
