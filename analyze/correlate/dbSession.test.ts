@@ -8,7 +8,7 @@ import { correlateDbSessions } from './dbSession.js';
  * One eventlet process (pid 5) handling two RPCs (A about instance U1, B about U2) on one OS thread, with two pooled
  * MySQL connections; the sweep's per-statement guesses are given as candidates, as correlateOwnership leaves them.
  */
-async function engineWith(statements: [span: string, conn: number, t: number, path: string][], sweep: [parent: string, child: string, evidence: string, c: number][], ids: [span: string, value: string][]): Promise<DuckDbEngine> {
+async function engineWith(statements: [span: string, conn: number, t: number, path: string][], sweep: [parent: string, child: string, evidence: string, c: number][], ids: [span: string, value: string, kind?: string][]): Promise<DuckDbEngine> {
   const engine = await DuckDbEngine.open();
   await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, conn_idx INTEGER, protocol VARCHAR, kind VARCHAR, path VARCHAR, raw_start_ns BIGINT, raw_end_ns BIGINT, gid BIGINT DEFAULT NULL)`);
   await engine.exec(`INSERT INTO spans_raw VALUES ('A', 'n', 5, 1, 'amqp', 'server', 'compute', 0, NULL, NULL), ('B', 'n', 5, 1, 'amqp', 'server', 'compute', 10, NULL, NULL)`);
@@ -17,9 +17,9 @@ async function engineWith(statements: [span: string, conn: number, t: number, pa
   }
   await createCandidates(engine);
   for (const [p, c, e, x] of sweep) await engine.exec(`INSERT INTO candidates VALUES ('${p}', '${c}', '${e}', ${x})`);
-  await engine.exec('CREATE TABLE resource_ids (span_id VARCHAR, value VARCHAR)');
+  await engine.exec('CREATE TABLE resource_ids (span_id VARCHAR, value VARCHAR, kind VARCHAR)');
   await engine.exec('CREATE TABLE handler_ends (span_id VARCHAR, end_ns BIGINT, how VARCHAR)');
-  for (const [s, v] of ids) await engine.exec(`INSERT INTO resource_ids VALUES ('${s}', '${v}')`);
+  for (const [s, v, kind] of ids) await engine.exec(`INSERT INTO resource_ids VALUES ('${s}', '${v}', '${kind ?? 'uuid'}')`);
   return engine;
 }
 
@@ -72,6 +72,11 @@ test('db sessions: exact evidence (a thread, a greenlet id) names the owner and 
   }
 });
 
+/** Keystone ids (32 hex digits) of two projects and a user. */
+const P1 = '47e6ba23d8e942e88c5ee1318dbd0ed9';
+const U1 = '8a6f3114964340f68032511bda67a458';
+const P2 = 'd8b668be7c0c48329c9b13f02fa4a59d';
+
 test('db sessions: keystone ids (project, user) a request carries place a session that names no UUID', async () => {
   const engine = await engineWith(
     [
@@ -82,9 +87,8 @@ test('db sessions: keystone ids (project, user) a request carries place a sessio
     // the sweep saw the other green thread last each time
     [['B', 'q1', 'green:resume', 0.85], ['B', 'q2', 'green:resume', 0.85], ['A', 'r1', 'green:resume', 0.85], ['A', 'r2', 'green:resume', 0.85]],
     [
-      ['A', '47e6ba23d8e942e88c5ee1318dbd0ed9'], ['A', '8a6f3114964340f68032511bda67a458'], ['A', 'u1'],
-      ['B', 'd8b668be7c0c48329c9b13f02fa4a59d'], ['B', 'u2'],
-      ['q2', '47e6ba23d8e942e88c5ee1318dbd0ed9'], ['q2', '8a6f3114964340f68032511bda67a458'], ['r2', 'd8b668be7c0c48329c9b13f02fa4a59d'],
+      ['A', P1, 'keystone_id'], ['A', U1, 'keystone_id'], ['A', 'u1'], ['B', P2, 'keystone_id'], ['B', 'u2'],
+      ['q2', P1, 'keystone_id'], ['q2', U1, 'keystone_id'], ['r2', P2, 'keystone_id'],
     ],
   );
   try {
@@ -92,6 +96,28 @@ test('db sessions: keystone ids (project, user) a request carries place a sessio
     assert.deepEqual(await owners(engine), [
       'q1<-A content:keystone_id', 'q2<-A content:keystone_id', 'q3<-A content:keystone_id',
       'r1<-B content:keystone_id', 'r2<-B content:keystone_id', 'r3<-B content:keystone_id',
+    ]);
+  } finally {
+    engine.close();
+  }
+});
+
+test('db sessions: an id counts as a keystone id by the kind its extraction gave it, not by its shape', async () => {
+  // The same sessions, but the 32-hex ids were read as resource UUIDs (resource_ids.kind 'uuid': a UUID written
+  // without dashes names a resource): the owners are the same, the evidence says which kind of id placed them.
+  const engine = await engineWith(
+    [
+      ['q1', 2, 20, 'SELECT ?'], ['q2', 2, 22, 'SELECT ports WHERE id = ?'], ['q3', 2, 24, 'ROLLBACK'],
+      ['r1', 3, 30, 'SELECT ?'], ['r2', 3, 32, 'SELECT ports WHERE id = ?'], ['r3', 3, 34, 'ROLLBACK'],
+    ],
+    [['B', 'q1', 'green:resume', 0.85], ['B', 'q2', 'green:resume', 0.85], ['A', 'r1', 'green:resume', 0.85], ['A', 'r2', 'green:resume', 0.85]],
+    [['A', P1, 'uuid'], ['B', P2, 'uuid'], ['q2', P1, 'uuid'], ['r2', P2, 'uuid']],
+  );
+  try {
+    await correlateDbSessions(engine);
+    assert.deepEqual(await owners(engine), [
+      'q1<-A content:uuid', 'q2<-A content:uuid', 'q3<-A content:uuid',
+      'r1<-B content:uuid', 'r2<-B content:uuid', 'r3<-B content:uuid',
     ]);
   } finally {
     engine.close();

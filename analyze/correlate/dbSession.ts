@@ -102,8 +102,8 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       GROUP BY x.unit, c.parent),
     shared_ids AS (
       SELECT DISTINCT b.unit AS unit, r.value AS value, s.span_id AS owner,
-             -- keystone ids are 32 hex digits without dashes (resourceIds.ts); everything else names a resource
-             CASE WHEN length(r.value) = 32 AND r.value NOT LIKE '%-%' THEN 0 ELSE 1 END AS is_uuid
+             -- a keystone id (project, user) only tells tenants apart; every other kind names a resource (resourceIds.ts)
+             CASE WHEN r.kind = 'keystone_id' THEN 0 ELSE 1 END AS is_uuid
       FROM bounds b JOIN owner_units x ON x.unit = b.unit
       JOIN resource_ids r ON r.span_id = x.span_id
       JOIN resource_ids rs ON rs.value = r.value

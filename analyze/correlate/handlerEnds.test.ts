@@ -27,7 +27,7 @@ async function conductorLike(): Promise<DuckDbEngine> {
   await engine.exec(`INSERT INTO spans_raw VALUES ${rows.join(', ')}`);
   await createCandidates(engine);
   await engine.exec(`INSERT INTO candidates VALUES ('P', 'P-reply', 'content:_msg_id', 1)`);
-  await engine.exec('CREATE TABLE resource_ids (span_id VARCHAR, value VARCHAR)');
+  await engine.exec('CREATE TABLE resource_ids (span_id VARCHAR, value VARCHAR, kind VARCHAR)');
   return engine;
 }
 

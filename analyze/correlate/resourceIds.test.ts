@@ -30,6 +30,14 @@ test('resource ids: RPC heads give the UUIDs of their args, never the request co
       count(*) FILTER (WHERE s.protocol = 'mysql' AND s.path LIKE 'SELECT quotas.%') AS sql
       FROM resource_ids r JOIN spans_raw s USING (span_id) WHERE r.value = '47e6ba23d8e942e88c5ee1318dbd0ed9'`);
     assert.ok(Number(keystone!.heads) >= 1 && Number(keystone!.sql) >= 1, `keystone id in ${keystone!.heads} builds, ${keystone!.sql} quota queries`);
+    // Each id carries the kind its extraction gave it (dbSession.ts reads it, never the value's shape).
+    const byKind = await engine.query<{ kind: string; protocol: string; n: bigint }>(`SELECT r.kind, s.protocol, count(*) AS n
+      FROM resource_ids r JOIN spans_raw s USING (span_id)
+      WHERE r.value IN ('47e6ba23d8e942e88c5ee1318dbd0ed9', 'c4679083-0492-443c-bec0-faeb68a0db58') GROUP BY ALL ORDER BY 1, 2`);
+    assert.deepEqual(byKind.map((k) => `${k.kind} ${k.protocol}`), ['keystone_id amqp', 'keystone_id mysql', 'uuid amqp', 'uuid http', 'uuid mysql']);
+    const [unkinded] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM resource_ids WHERE kind IS NULL OR kind NOT IN ('uuid', 'keystone_id')
+      OR (kind = 'uuid') <> (value LIKE '%-%')`);
+    assert.equal(Number(unkinded!.n), 0);
     // SQL statements and HTTP paths keep theirs.
     const kinds = await engine.query<{ protocol: string }>(`SELECT DISTINCT s.protocol FROM resource_ids r JOIN spans_raw s USING (span_id) ORDER BY 1`);
     assert.deepEqual(kinds.map((k) => k.protocol), ['amqp', 'http', 'mysql']);

@@ -5,13 +5,23 @@ import { maskPayload } from '../load/maskGroundTruth.js';
 const RESOURCE_IDS_SCHEMA = [
   ['span_id', 'VARCHAR'],
   ['value', 'VARCHAR'],
+  ['kind', 'VARCHAR'],
 ] as const;
+
+/**
+ * What an id names, decided where it is extracted (the readers, correlate/dbSession.ts, never guess it from the
+ * value's shape): `uuid` a resource (instance, image, port...), `keystone_id` whom a request is for (a project or
+ * user: shared by every request of a tenant, so it can only tell tenants apart).
+ */
+export type ResourceIdKind = 'uuid' | 'keystone_id';
+/** The span_ids fields (SQL statements, protocols/mysql) that hold resource ids, with their kind. */
+const SQL_ID_KINDS: Record<string, ResourceIdKind> = { sql_uuid: 'uuid', sql_keystone_id: 'keystone_id' };
 
 /**
  * A UUID, or a keystone id (project, user: 32 hex digits) as a quoted JSON value (`"..."` or, inside oslo's
  * serialised message, `\\"...\\"`): quoted, so hex runs inside longer tokens (hashes in URLs) are not taken.
  */
-const RESOURCE_ID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|(?<=")[0-9a-f]{32}(?=\\?")/gi;
+const RESOURCE_ID = /(\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)|(?<=")([0-9a-f]{32})(?=\\?")/gi;
 /** Where oslo.messaging's own ids and the request context begin in a message: the resource ids are before it. */
 const CONTEXT_START = /\\?"_(?:msg_id|unique_id|reply_q|context_)/;
 /** Bytes of a message read for its resource ids (the head: a schema-1 capture keeps 2 KB of each syscall anyway). */
@@ -20,10 +30,10 @@ const TWO_32 = 2 ** 32;
 
 /**
  * `resource_ids`: the UUIDs of the resources a request or call is about (instances, images, ports, services...)
- * and the keystone ids of whom it is for (project, user), one row per (span, value): from the `args` of an RPC
- * message's captured head (before oslo's `_msg_id`, `_unique_id` and the `_context_*` keys, so never the context or
- * its masked `_context_trace_info`), from an HTTP path, and the `sql_uuid` / `sql_keystone_id` ids of SQL
- * statements. RPC heads are read back from the message's byte range on its
+ * and the keystone ids of whom it is for (project, user), one row per (span, value) with its `kind`
+ * (ResourceIdKind): from the `args` of an RPC message's captured head (before oslo's `_msg_id`, `_unique_id` and the
+ * `_context_*` keys, so never the context or its masked `_context_trace_info`), from an HTTP path, and the
+ * `sql_uuid` / `sql_keystone_id` ids of SQL statements. RPC heads are read back from the message's byte range on its
  * connection (events in stream order), masked like every payload the parsers see. Green threads of one eventlet
  * process work on different resources at once, so these ids tell them apart where the order of socket events cannot
  * (correlate/dbSession.ts).
@@ -32,11 +42,14 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   const d = engine.dialect;
   await engine.exec(d.createTable('resource_ids', RESOURCE_IDS_SCHEMA));
   const out = new ColumnBatch(RESOURCE_IDS_SCHEMA);
-  const [spanCol, valueCol] = out.columns as { push(v: unknown): void }[];
+  const [spanCol, valueCol, kindCol] = out.columns as { push(v: unknown): void }[];
   const add = (span: string, text: string): void => {
-    for (const v of new Set((text.match(RESOURCE_ID) ?? []).map((u) => u.toLowerCase()))) {
+    const found = new Map<string, ResourceIdKind>();
+    for (const m of text.matchAll(RESOURCE_ID)) found.set((m[1] ?? m[2]!).toLowerCase(), m[1] !== undefined ? 'uuid' : 'keystone_id');
+    for (const [v, kind] of found) {
       spanCol!.push(span);
       valueCol!.push(v);
+      kindCol!.push(kind);
     }
   };
   // RPC spans: the byte range of their message on the application's own side of the connection.
@@ -93,7 +106,9 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
     for (let i = 0; i < chunk.rowCount; i++) add(chunk.string(0, i)!, chunk.string(1, i)!);
   });
   await engine.append('resource_ids', out);
-  await engine.exec(`INSERT INTO resource_ids SELECT span_id, value FROM span_ids WHERE field IN ('sql_uuid', 'sql_keystone_id')`);
+  const sqlKind = Object.entries(SQL_ID_KINDS).map(([field, kind]) => `WHEN '${field}' THEN '${kind}'`).join(' ');
+  const sqlFields = Object.keys(SQL_ID_KINDS).map((f) => `'${f}'`).join(', ');
+  await engine.exec(`INSERT INTO resource_ids SELECT span_id, value, CASE field ${sqlKind} END FROM span_ids WHERE field IN (${sqlFields})`);
 }
 
 /** The message whose byte range [offset, offset + length) holds `pos` (binary search over ascending offsets). */
