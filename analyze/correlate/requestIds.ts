@@ -89,14 +89,15 @@ export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
        WHERE s.kind = 'server'`,
     ),
   );
-  // Units that share one owner: a database session (owner_units), or any other outbound call on its own.
+  // Units that share one owner: those owner_units groups (database sessions, RPC calls), and every other outbound
+  // call on its own. Which calls owner_units holds is dbSession.ts's knowledge: no protocol is named here.
   await engine.exec(
     d.createScratchTableAs(
       'rid_units',
       `SELECT span_id, node, pid, raw_start_ns, unit FROM owner_units
        UNION ALL
        SELECT s.span_id, s.node, s.pid, s.raw_start_ns, s.span_id AS unit FROM spans_raw s
-       WHERE s.kind = 'client' AND s.protocol NOT IN ('mysql', 'amqp')`,
+       WHERE s.kind = 'client' AND s.span_id NOT IN (SELECT span_id FROM owner_units)`,
     ),
   );
   const exact = list(EXACT_EVIDENCE);

@@ -22,3 +22,13 @@ test('registry: request id fields come from the specs, and correlate/ repeats no
     for (const field of requestIdFields.filter((x) => x.includes('-') || x.includes(':'))) assert.ok(!text.includes(`'${field}'`), `${f} names ${field}`);
   }
 });
+
+test('registry: correlate/ names no protocol outside the files that still do (a ratchet: issue 8 item 6)', () => {
+  // Protocol knowledge belongs in the specs. These files still name protocols in their SQL; no other file may start.
+  const stillNaming = new Set(['dbSession.ts', 'handlerEnds.ts', 'ownership.ts', 'resourceIds.ts']);
+  const correlate = join(packageRoot, 'analyze', 'correlate');
+  for (const f of readdirSync(correlate).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !stillNaming.has(n))) {
+    const text = readFileSync(join(correlate, f), 'utf8');
+    for (const p of protocols) assert.ok(!text.includes(`'${p.name}'`), `${f} names the protocol ${p.name}`);
+  }
+});
