@@ -101,7 +101,8 @@ export class PayloadRedactor {
       const base = st.tailLen;
       if (this.scratch.length < base + len) this.scratch = new Uint8Array(2 * (base + len));
       const s = this.scratch;
-      s.set(st.tail.subarray(0, base), 0);
+      const tail = st.tail;
+      for (let i = 0; i < base; i++) s[i] = tail[i]!; // <= TAIL bytes: a loop, no subarray to allocate
       s.set(buf.subarray(start, end), base);
       const w: Work = { b: s, base, end: base + len, complete, changed: 0, carry: null };
       if (st.carry) {
