@@ -57,3 +57,23 @@ test('stream: close forgets the connection', () => {
   r.closeConnection(3);
   assert.equal(feed(r, '"x"}', 3, 1, 113), '"x"}');
 });
+
+test('a payload holding more trigger words than one list: a secret after the 1024th word is masked too', () => {
+  // a keystone user list of 64 KiB: a password_expires_at per user, a password at the end
+  const users = Array.from({ length: 1100 }, (_, i) => `{"password_expires_at": null, "id": ${i}}`).join(',');
+  const text = `[${users},{"password": "hunter2secret"}]`;
+  const expected = `[${users},{"password": "*************"}]`;
+  assert.equal(redactOne(text), expected);
+  const r = new PayloadRedactor();
+  const b = Buffer.from(text, 'latin1');
+  r.redactStream(b, 0, b.length, 7, 1, b.length, 1000);
+  assert.equal(b.toString('latin1'), expected);
+  // the same after a payload whose value continues into this one (the carried value masked first, then a full scan)
+  const r2 = new PayloadRedactor();
+  const first = Buffer.from('{"password": "abc', 'latin1');
+  r2.redactStream(first, 0, first.length, 8, 1, first.length, 5000);
+  assert.equal(first.toString('latin1'), '{"password": "***');
+  const c = Buffer.from(`def", "users": ${text}}`, 'latin1');
+  r2.redactStream(c, 0, c.length, 8, 1, c.length, 5000 + first.length);
+  assert.equal(c.toString('latin1'), `***", "users": ${expected}}`);
+});

@@ -46,16 +46,17 @@ interface Stream {
 export class PayloadRedactor {
   private readonly connections = new Map<number, Connection>();
   private scratch = new Uint8Array(TAIL + 8192);
-  private readonly found = new Int32Array(2048);
+  /** (position, trigger id) lists; `found` grows (with `merged`) when a payload holds more words than it fits. */
+  private found = new Int32Array(2048);
   private readonly foundInContext = new Int32Array(2048);
-  private readonly merged = new Int32Array(2048);
+  private merged = new Int32Array(2048 + 2048);
   private readonly window = new Uint8Array(2 * MAX_WORD);
 
   /** Redacts one payload on its own (no stream context). Returns how many values it replaced. */
   redact(payload: Uint8Array): number {
     const w: Work = { b: payload, base: 0, end: payload.length, complete: false, changed: 0, carry: null };
     let values = handshakes(w);
-    const n = findTriggers(payload, 0, payload.length, 0, this.found);
+    const n = this.findAll(payload, 0, payload.length, 0);
     for (let k = 0; k < n; k++) values += rule(w, this.found[2 * k]!, TRIGGERS[this.found[2 * k + 1]!]!);
     return values;
   }
@@ -89,8 +90,8 @@ export class PayloadRedactor {
       }
     }
 
+    let n = this.findAll(buf, start, end, start);
     const found = this.found;
-    let n = findTriggers(buf, start, end, start, found);
     let names = false;
     if (n === 0 && st.carry === null && !st.tailTriggers && !this.spansBoundary(st, buf, start, end)) {
       if (mayBeHandshake(buf, start, end)) values = handshakes({ b: buf, base: start, end, complete, changed: 0, carry: null });
@@ -115,13 +116,14 @@ export class PayloadRedactor {
       // order one scan of the whole would give. The payload is scanned once, not twice. (Unless a carried value or a
       // handshake was masked just now: masked bytes may have hidden a word, so the scan must see them.)
       let list = found;
-      if (n < found.length >> 1 && w.changed === 0) {
+      if (w.changed === 0) {
         const ctx = this.foundInContext;
         const m = findTriggers(s, 0, Math.min(base + MAX_WORD - 1, base + len), 0, ctx);
         n = mergeTriggers(ctx, m, base, found, n, base - start, this.merged);
         list = this.merged;
       } else {
-        n = findTriggers(s, 0, base + len, 0, found);
+        n = this.findAll(s, 0, base + len, 0);
+        list = this.found;
       }
       let lastTrigger = -1;
       for (let k = 0; k < n; k++) {
@@ -144,6 +146,21 @@ export class PayloadRedactor {
       if (w.changed > 0) values++;
     }
     return values;
+  }
+
+  /**
+   * Every trigger word of `b[from, end)` (findTriggers) into `this.found`, grown until they all fit: a payload
+   * of up to 64 KiB may hold thousands (a user list with a `password_expires_at` per user), and a secret after
+   * the last one listed would not be masked.
+   */
+  private findAll(b: Uint8Array, from: number, end: number, firstEnd: number): number {
+    let n = findTriggers(b, from, end, firstEnd, this.found);
+    while (n === this.found.length >> 1) {
+      this.found = new Int32Array(2 * this.found.length);
+      this.merged = new Int32Array(this.found.length + this.foundInContext.length);
+      n = findTriggers(b, from, end, firstEnd, this.found);
+    }
+    return n;
   }
 
   /** The connection closed: forget both directions. */
