@@ -16,6 +16,7 @@ async function novaLike(): Promise<DuckDbEngine> {
   await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, kind VARCHAR, protocol VARCHAR, raw_start_ns BIGINT, raw_end_ns BIGINT)`);
   await engine.exec('CREATE TABLE span_ids (span_id VARCHAR, field VARCHAR, value VARCHAR)');
   await engine.exec('CREATE TABLE owner_units (span_id VARCHAR, node VARCHAR, pid INTEGER, raw_start_ns BIGINT, unit VARCHAR)');
+  await engine.exec('CREATE TABLE handler_ends (span_id VARCHAR, end_ns BIGINT, how VARCHAR)');
   await createCandidates(engine);
   const spans: Span[] = [
     ['api', 1, 'server', 'http', 0, 100], ['api-cast', 1, 'client', 'amqp', 10, 11], ['bus', 2, 'consumer', 'amqp', 12, 13],
@@ -73,7 +74,7 @@ test('request ids across processes: a call or session goes to the open handler w
   }
 });
 
-test('request ids across processes: two open handlers of one request share the confidence and override nothing', async () => {
+test('request ids across processes: two open handlers of one request share the confidence; another request\'s handler keeps no guess', async () => {
   const engine = await novaLike();
   try {
     // a second build handler of the same request (two servers in one POST) is open too
@@ -82,10 +83,34 @@ test('request ids across processes: two open handlers of one request share the c
     await correlateTraceRequestIds(engine);
     const rows = await engine.query<{ l: string }>(`SELECT parent || ' ' || evidence || ' ' || round(confidence, 3) AS l
       FROM candidates WHERE child = 'x' ORDER BY parent, evidence`);
-    assert.deepEqual(rows.map((r) => r.l), [
-      'B content:trace_request_id 0.475', 'B green:fifo 0.7', 'B2 content:trace_request_id 0.475',
-      'T green:resume 0.85', 'T green:session 0.9',
-    ]);
+    // T's own head names req-t: it serves another request, and its guesses for x (which carries req-a) go
+    assert.deepEqual(rows.map((r) => r.l), ['B content:trace_request_id 0.475', 'B green:fifo 0.7', 'B2 content:trace_request_id 0.475']);
+  } finally {
+    engine.close();
+  }
+});
+
+test('request ids across processes: a handler ended by an unnamed reply no longer shares its request\'s units; another request\'s handler keeps no guess', async () => {
+  const engine = await novaLike();
+  try {
+    // As nova-conductor on the schema-1 sample: B (inherits req-a) was answered at 39 by a reply whose _msg_id the
+    // snaplen cut (handlerEnds.ts); E's own head names req-a (an InstanceActionEvent call), X's names req-x and the
+    // same instance. A session at 70 names req-a in one statement (instance_actions.request_id = 'req-a'); X took it
+    // by the instance UUID and the sweep's resume.
+    await engine.exec(`INSERT INTO handler_ends VALUES ('B', 39, 'reply')`);
+    for (const [id, start, end] of [['X', 60, null], ['E', 65, 90], ['s1', 70, 71], ['s2', 72, 73]] as const) {
+      const kind = id.startsWith('s') ? 'client' : 'server';
+      await engine.exec(`INSERT INTO spans_raw VALUES ('${id}', 'n', 5, '${kind}', '${kind === 'client' ? 'mysql' : 'amqp'}', ${start}, ${end ?? 'NULL'})`);
+    }
+    for (const [sp, v] of [['E', 'req-a'], ['X', 'req-x'], ['s2', 'req-a']]) await engine.exec(`INSERT INTO span_ids VALUES ('${sp}', 'request_id', '${v}')`);
+    for (const q of ['s1', 's2']) await engine.exec(`INSERT INTO owner_units VALUES ('${q}', 'n', 5, 70, 'n/8/1')`);
+    for (const [c, e, x] of [['s1', 'content:uuid', 0.9], ['s2', 'content:uuid', 0.9], ['s1', 'green:resume', 0.85]] as const) {
+      await engine.exec(`INSERT INTO candidates VALUES ('X', '${c}', '${e}', ${x})`);
+    }
+    await correlateTraceRequestIds(engine);
+    const rows = await engine.query<{ l: string }>(`SELECT child || '<-' || parent || ' ' || evidence || ' ' || round(confidence, 3) AS l
+      FROM candidates WHERE child IN ('s1', 's2') ORDER BY child, parent, evidence`);
+    assert.deepEqual(rows.map((r) => r.l), ['s1<-E content:trace_request_id 0.95', 's2<-E content:trace_request_id 0.95']);
   } finally {
     engine.close();
   }

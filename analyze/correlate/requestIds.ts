@@ -80,12 +80,17 @@ export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
     await engine.exec('DROP TABLE rid_next');
   }
   // Request ids of every inbound request (its own, else its nearest ancestor's; a chain still climbing, a cycle,
-  // has none: its anc carries no id).
+  // has none: its anc carries no id), with the end the wire gives it, else the one estimated from the replies nothing
+  // names (handlerEnds.ts, as database sessions use): an RPC handler whose reply lost its `_msg_id` to the snaplen
+  // stays open on the wire, and with it every later unit of its request split its confidence with it (on the
+  // schema-1 compute sample five `object_action` handlers of one request, answered 0.07-1.6 s before, shared a
+  // session with the handler that made it).
   await engine.exec(
     d.createScratchTableAs(
       'rid_handlers',
-      `SELECT s.span_id AS span_id, s.node AS node, s.pid AS pid, s.raw_start_ns AS raw_start_ns, s.raw_end_ns AS raw_end_ns, o.value AS value
+      `SELECT s.span_id AS span_id, s.node AS node, s.pid AS pid, s.raw_start_ns AS raw_start_ns, coalesce(s.raw_end_ns, e.end_ns) AS raw_end_ns, o.value AS value
        FROM spans_raw s JOIN rid_done w ON w.span_id = s.span_id JOIN rid_own o ON o.span_id = w.anc
+       LEFT JOIN handler_ends e ON e.span_id = s.span_id AND e.how = 'reply'
        WHERE s.kind = 'server'`,
     ),
   );
@@ -121,13 +126,37 @@ export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
        WHERE u.span_id <> o.owner AND u.span_id NOT IN (SELECT child FROM candidates WHERE evidence IN (${exact}))`,
     ),
   );
-  // Inferred guesses for another owner of a unit its request id names alone are dropped.
+  // A handler serves one request: an open handler whose own head names request ids, none of them the unit's, is
+  // another request's, and an inferred guess for it is dropped when the unit's request id names some open handler
+  // of the process (so the id is this process's request, not a callee's own id in a response). On the schema-1
+  // compute sample, nova-conductor's InstanceActionEvent sessions name the request in SQL
+  // (`instance_actions.request_id = 'req-...'`) and five other handlers of that request inherit it (the confidence
+  // is split six ways), while a handler of another request naming the same instance took them by its UUID and
+  // the sweep's resume.
+  await engine.exec(
+    d.createScratchTableAs(
+      'rid_foreign',
+      `WITH unit_ids AS (SELECT DISTINCT u.unit AS unit, o.value AS value FROM rid_units u JOIN rid_own o ON o.span_id = u.span_id),
+       agree AS (SELECT DISTINCT i.unit AS unit, o.span_id AS owner FROM unit_ids i JOIN rid_own o ON o.value = i.value),
+       guesses AS (
+         SELECT DISTINCT u.unit AS unit, u.span_id AS child, c.parent AS parent
+         FROM rid_units u JOIN (SELECT DISTINCT unit FROM rid_owners) m ON m.unit = u.unit
+         JOIN candidates c ON c.child = u.span_id AND c.evidence IN (${list(INFERRED_EVIDENCE)})
+         JOIN rid_has h ON h.span_id = c.parent)
+       SELECT g.parent AS parent, g.child AS child FROM guesses g
+       LEFT JOIN agree a ON a.unit = g.unit AND a.owner = g.parent WHERE a.unit IS NULL`,
+    ),
+  );
+  // Inferred guesses for another owner of a unit its request id names alone are dropped, and those for an owner of
+  // another request.
   await engine.exec(
     d.createTableAs(
       'candidates_kept',
       `SELECT c.parent AS parent, c.child AS child, c.evidence AS evidence, c.confidence AS confidence FROM candidates c
        LEFT JOIN (SELECT parent, child FROM rid_new WHERE n = 1) r ON r.child = c.child
-       WHERE r.child IS NULL OR c.parent = r.parent OR c.evidence NOT IN (${list(INFERRED_EVIDENCE)})
+       LEFT JOIN rid_foreign f ON f.parent = c.parent AND f.child = c.child
+       WHERE (f.child IS NULL OR c.evidence NOT IN (${list(INFERRED_EVIDENCE)}))
+         AND (r.child IS NULL OR c.parent = r.parent OR c.evidence NOT IN (${list(INFERRED_EVIDENCE)}))
        UNION ALL
        SELECT r.parent, r.child, '${TRACE_REQUEST_ID_EVIDENCE}' AS evidence, ${TRACE_REQUEST_ID_CONFIDENCE} / r.n AS confidence FROM rid_new r
        -- a pair content evidence already links by the owner's own request id keeps that name (correlate/content.ts)
@@ -138,5 +167,5 @@ export async function correlateTraceRequestIds(engine: Engine): Promise<void> {
   );
   await engine.exec('DROP TABLE candidates');
   await engine.exec(d.renameTable('candidates_kept', 'candidates'));
-  for (const t of ['rid_own', 'rid_has', 'rid_parent', 'rid_done', 'rid_pending', 'rid_handlers', 'rid_units', 'rid_owners', 'rid_new']) await engine.exec(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of ['rid_own', 'rid_has', 'rid_parent', 'rid_done', 'rid_pending', 'rid_handlers', 'rid_units', 'rid_owners', 'rid_new', 'rid_foreign']) await engine.exec(`DROP TABLE IF EXISTS ${t}`);
 }
