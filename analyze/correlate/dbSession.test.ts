@@ -25,7 +25,7 @@ async function engineWith(statements: [span: string, conn: number, t: number, pa
 
 async function owners(engine: DuckDbEngine): Promise<string[]> {
   const rows = await engine.query<{ l: string }>(`SELECT child || '<-' || parent || ' ' || evidence AS l FROM candidates
-    WHERE evidence IN ('green:session', 'content:uuid', 'content:keystone_id') ORDER BY child`);
+    WHERE evidence IN ('green:session', 'content:uuid', 'content:keystone_id', 'content:row_id') ORDER BY child`);
   return rows.map((r) => r.l);
 }
 
@@ -135,6 +135,22 @@ test('lone RPC calls: an id only one open request shares outweighs the sweep\'s 
       ('c2', 'n', 5, 9, 'amqp', 'client', 'object_action', 60, NULL, NULL)`);
     await correlateDbSessions(engine);
     assert.deepEqual(await owners(engine), ['c1<-B content:uuid', 'c2<-A content:uuid']);
+  } finally {
+    engine.close();
+  }
+});
+
+test('db sessions: an object saved by its primary key goes to the handler whose head carries that object (content:row_id)', async () => {
+  // A was sent ComputeNode id 1 (object_action), B a BlockDeviceMapping id 76; the session on connection 2 refreshes
+  // and saves compute_nodes.id = 1 and names no UUID; the sweep guessed B for it.
+  const engine = await engineWith(
+    [['r1', 2, 20, 'SELECT ?'], ['r2', 2, 22, 'SELECT compute_nodes WHERE id = ?'], ['r3', 2, 24, 'UPDATE compute_nodes SET x = ?'], ['r4', 2, 26, 'ROLLBACK']],
+    [['B', 'r1', 'green:resume', 0.85], ['B', 'r2', 'green:resume', 0.85], ['B', 'r3', 'green:resume', 0.85]],
+    [['A', 'row:computenode#1', 'row_id'], ['B', 'row:blockdevicemapping#76', 'row_id'], ['r2', 'row:computenode#1', 'row_id'], ['r3', 'row:computenode#1', 'row_id']],
+  );
+  try {
+    await correlateDbSessions(engine);
+    assert.deepEqual(await owners(engine), ['r1<-A content:row_id', 'r2<-A content:row_id', 'r3<-A content:row_id', 'r4<-A content:row_id']);
   } finally {
     engine.close();
   }

@@ -5,6 +5,13 @@ export const SESSION_CONFIDENCE = 0.9;
 /** A session nothing else places, begun while one inbound request of its process was open (handler ends estimated). */
 export const ONE_OPEN_EVIDENCE = 'green:one_open';
 export const ONE_OPEN_CONFIDENCE = 0.8;
+/**
+ * A session whose owner an object's row id singles out: the RPC head's serialised nova object (`ComputeNode` id 1,
+ * `BlockDeviceMapping` id 76) and the statements' `compute_nodes.id = 1` (resourceIds.ts). nova-conductor's
+ * `object_action` handlers save the object they were sent, by its primary key, naming no UUID: on the schema-1
+ * compute sample the 7 such sessions placed wrong were each named by exactly one open handler, the right one.
+ */
+export const ROW_ID_EVIDENCE = 'content:row_id';
 /** A session whose owner is singled out by keystone ids only (project, user; no UUID): resourceIds.ts. */
 export const KEYSTONE_ID_EVIDENCE = 'content:keystone_id';
 /**
@@ -102,8 +109,9 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       GROUP BY x.unit, c.parent),
     shared_ids AS (
       SELECT DISTINCT b.unit AS unit, r.value AS value, s.span_id AS owner,
-             -- a keystone id (project, user) only tells tenants apart; every other kind names a resource (resourceIds.ts)
-             CASE WHEN r.kind = 'keystone_id' THEN 0 ELSE 1 END AS is_uuid
+             -- a keystone id (project, user) only tells tenants apart, a row id names one database row, every other
+             -- kind a resource (resourceIds.ts)
+             CASE WHEN r.kind = 'keystone_id' THEN 0 WHEN r.kind = 'row_id' THEN 2 ELSE 1 END AS is_uuid
       FROM bounds b JOIN owner_units x ON x.unit = b.unit
       JOIN resource_ids r ON r.span_id = x.span_id
       JOIN resource_ids rs ON rs.value = r.value
@@ -131,7 +139,8 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       FROM opts o JOIN flags f ON f.unit = o.unit JOIN bounds b ON b.unit = o.unit LEFT JOIN spans_raw s ON s.span_id = o.owner),
     winner AS (
       SELECT unit, owner, any_exact, any_shared,
-             CASE WHEN any_exact = 0 AND shared > 0 AND by_uuid = 1 THEN 'content:uuid'
+             CASE WHEN any_exact = 0 AND shared > 0 AND by_uuid = 2 THEN '${ROW_ID_EVIDENCE}'
+                  WHEN any_exact = 0 AND shared > 0 AND by_uuid = 1 THEN 'content:uuid'
                   WHEN any_exact = 0 AND shared > 0 THEN '${KEYSTONE_ID_EVIDENCE}' ELSE 'green:session' END AS evidence,
              row_number() OVER (PARTITION BY unit ORDER BY score DESC, owner_start DESC, owner) AS rk,
              count(*) OVER (PARTITION BY unit, score) AS tied

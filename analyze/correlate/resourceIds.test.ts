@@ -35,9 +35,18 @@ test('resource ids: RPC heads give the UUIDs of their args, never the request co
       FROM resource_ids r JOIN spans_raw s USING (span_id)
       WHERE r.value IN ('47e6ba23d8e942e88c5ee1318dbd0ed9', 'c4679083-0492-443c-bec0-faeb68a0db58') GROUP BY ALL ORDER BY 1, 2`);
     assert.deepEqual(byKind.map((k) => `${k.kind} ${k.protocol}`), ['keystone_id amqp', 'keystone_id mysql', 'uuid amqp', 'uuid http', 'uuid mysql']);
-    const [unkinded] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM resource_ids WHERE kind IS NULL OR kind NOT IN ('uuid', 'keystone_id')
-      OR (kind = 'uuid') <> (value LIKE '%-%')`);
+    const [unkinded] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM resource_ids WHERE kind IS NULL OR kind NOT IN ('uuid', 'keystone_id', 'row_id')
+      OR (kind = 'uuid') <> (value LIKE '%-%') OR (kind = 'row_id') <> (value LIKE 'row:%')`);
     assert.equal(Number(unkinded!.n), 0);
+    // An object_action head's serialised object (ComputeNode, id 1) and the statements that save it by its primary
+    // key (compute_nodes.id = 1) name the same row; the row ids are no request's ids, so span_ids keeps none.
+    const [row] = await engine.query<{ heads: bigint; sql: bigint; left: bigint }>(`SELECT
+      count(*) FILTER (WHERE s.protocol = 'amqp' AND s.method = 'object_action') AS heads,
+      count(*) FILTER (WHERE s.protocol = 'mysql' AND s.path LIKE 'UPDATE compute_nodes%') AS sql,
+      (SELECT count(*) FROM span_ids WHERE field = 'sql_row_id') AS "left"
+      FROM resource_ids r JOIN spans_raw s USING (span_id) WHERE r.value = 'row:computenode#1' AND r.kind = 'row_id'`);
+    assert.ok(Number(row!.heads) >= 1 && Number(row!.sql) >= 1, `row id in ${row!.heads} heads, ${row!.sql} updates`);
+    assert.equal(Number(row!.left), 0);
     // SQL statements and HTTP paths keep theirs.
     const kinds = await engine.query<{ protocol: string }>(`SELECT DISTINCT s.protocol FROM resource_ids r JOIN spans_raw s USING (span_id) ORDER BY 1`);
     assert.deepEqual(kinds.map((k) => k.protocol), ['amqp', 'http', 'mysql']);

@@ -11,9 +11,10 @@ const RESOURCE_IDS_SCHEMA = [
 /**
  * What an id names, decided where it is extracted (the readers, correlate/dbSession.ts, never guess it from the
  * value's shape): `uuid` a resource (instance, image, port...), `keystone_id` whom a request is for (a project or
- * user: shared by every request of a tenant, so it can only tell tenants apart).
+ * user: shared by every request of a tenant, so it can only tell tenants apart), `row_id` one database row, as
+ * `row:<object>#<id>` (an RPC head's serialised nova object and its primary key, a statement's `<table>.id = N`).
  */
-export type ResourceIdKind = 'uuid' | 'keystone_id';
+export type ResourceIdKind = 'uuid' | 'keystone_id' | 'row_id';
 /** The span_ids fields (SQL statements, protocols/mysql) that hold resource ids, with their kind. */
 const SQL_ID_KINDS: Record<string, ResourceIdKind> = { sql_uuid: 'uuid', sql_keystone_id: 'keystone_id' };
 
@@ -27,6 +28,10 @@ const CONTEXT_START = /\\?"_(?:msg_id|unique_id|reply_q|context_)/;
 /** Bytes of a message read for its resource ids (the head: a schema-1 capture keeps 2 KB of each syscall anyway). */
 const HEAD_BYTES = 8192;
 const TWO_32 = 2 ** 32;
+/** A serialised nova object in an RPC head and its integer primary key (the first field of its data). */
+const OBJECT_ROW = /nova_object\.name\\?": \\?"(\w+)\\?"[^{}]*?nova_object\.data\\?": \{\\?"id\\?": (\d+)/g;
+/** One name for a nova object class and its table: ComputeNode ~ compute_nodes, BlockDeviceMapping ~ block_device_mapping. */
+const rowKey = (name: string, id: string): string => `row:${name.toLowerCase().replace(/_/g, '').replace(/s$/, '')}#${id}`;
 
 /**
  * `resource_ids`: the UUIDs of the resources a request or call is about (instances, images, ports, services...)
@@ -46,6 +51,7 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   const add = (span: string, text: string): void => {
     const found = new Map<string, ResourceIdKind>();
     for (const m of text.matchAll(RESOURCE_ID)) found.set((m[1] ?? m[2]!).toLowerCase(), m[1] !== undefined ? 'uuid' : 'keystone_id');
+    for (const m of text.matchAll(OBJECT_ROW)) found.set(rowKey(m[1]!, m[2]!), 'row_id');
     for (const [v, kind] of found) {
       spanCol!.push(span);
       valueCol!.push(v);
@@ -109,6 +115,18 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   const sqlKind = Object.entries(SQL_ID_KINDS).map(([field, kind]) => `WHEN '${field}' THEN '${kind}'`).join(' ');
   const sqlFields = Object.keys(SQL_ID_KINDS).map((f) => `'${f}'`).join(', ');
   await engine.exec(`INSERT INTO resource_ids SELECT span_id, value, CASE field ${sqlKind} END FROM span_ids WHERE field IN (${sqlFields})`);
+  out.clear();
+  await engine.stream(`SELECT span_id, value FROM span_ids WHERE field = 'sql_row_id'`, (chunk: ColumnChunk) => {
+    for (let i = 0; i < chunk.rowCount; i++) {
+      const [table, id] = chunk.string(1, i)!.split('#');
+      spanCol!.push(chunk.string(0, i)!);
+      valueCol!.push(rowKey(table!, id!));
+      kindCol!.push('row_id');
+    }
+  });
+  await engine.append('resource_ids', out);
+  // Row ids serve only here: they are no request's id (span_ids becomes the spans' `request_ids` column).
+  await engine.exec(`DELETE FROM span_ids WHERE field = 'sql_row_id'`);
 }
 
 /** The message whose byte range [offset, offset + length) holds `pos` (binary search over ascending offsets). */

@@ -117,6 +117,12 @@ describe('mysql SQL helpers', () => {
     assert.equal(records.length, 1);
     assert.deepEqual(records[0]!.ids, { sql_uuid: ['c4679083-0492-443c-bec0-faeb68a0db58'] });
   });
+  it('extracts row ids (`<table>.id = N`) of the rows an object save or refresh names', () => {
+    // nova-conductor's ComputeNode.save for an object_action, as captured (no UUID, only the primary key)
+    const ids = sqlIds("UPDATE compute_nodes SET updated_at='2026-11-27 09:36:52.842812', vcpus_used=2 WHERE compute_nodes.id = 1");
+    assert.deepEqual(ids, { sql_row_id: ['compute_nodes#1'] });
+    assert.deepEqual(sqlIds('SELECT a.id AS a_id FROM a WHERE a.deleted = 0 AND a.id_x = 3 AND b.id = ?'), {});
+  });
   it('extracts keystone ids (project, user) given as quoted literals, not hex runs inside other tokens', () => {
     // nova-conductor's quota check in schedule_and_build_instances, as captured: the project and user are all it names
     const ids = sqlIds("SELECT project_user_quotas.resource FROM project_user_quotas WHERE project_user_quotas.project_id = '47E6BA23D8E942E88C5EE1318DBD0ED9' AND project_user_quotas.user_id = '8a6f3114964340f68032511bda67a458'");

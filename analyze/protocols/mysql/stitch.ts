@@ -76,6 +76,8 @@ export const SQL_REQUEST_ID_FIELD = 'request_id';
 
 /** A keystone id as a quoted SQL literal (uuid4().hex): quoted, so hex runs inside longer tokens are not taken. */
 const KEYSTONE_ID = /(?<=')[0-9a-f]{32}(?=')/gi;
+/** A row named by its integer primary key: `<table>.id = N` (SQLAlchemy's WHERE for an object's refresh and save). */
+const ROW_ID = /\b(\w+)\.id = (\d+)\b/g;
 const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
 /**
@@ -88,6 +90,8 @@ export function sqlIds(sql: string): Record<string, string[]> {
   const ids: Record<string, string[]> = {};
   const keystoneIds = sql.includes("'") ? uniqueLower(sql.match(KEYSTONE_ID)) : [];
   if (keystoneIds.length > 0) ids['sql_keystone_id'] = keystoneIds;
+  const rowIds = sql.includes('.id = ') ? [...new Set([...sql.matchAll(ROW_ID)].map((m) => `${m[1]!.toLowerCase()}#${m[2]}`))] : [];
+  if (rowIds.length > 0) ids['sql_row_id'] = rowIds;
   // Both patterns below hold a '-': most statements have none (their ids, if any, are bound parameters).
   if (!sql.includes('-')) return ids;
   const requestIds = [...new Set(sql.match(REQUEST_ID) ?? [])].map((s) => s.toLowerCase());
