@@ -62,6 +62,7 @@ export const clickhouseDialect: Dialect = {
   unnestRange: (from, to) => `arrayJoin(range(toInt64(${from}), toInt64(${to}) + 1))`,
   string: chString,
   allColumnsExcept: (columns) => `* EXCEPT (${columns.join(', ')})`,
+  scanPosition: null,
 };
 
 /**

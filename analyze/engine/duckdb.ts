@@ -44,6 +44,7 @@ export const duckdbDialect: Dialect = {
   unnestRange: (from, to) => `unnest(range(CAST(${from} AS BIGINT), CAST(${to} AS BIGINT) + 1))`,
   string: sqlString,
   allColumnsExcept: (columns) => `* EXCLUDE (${columns.join(', ')})`,
+  scanPosition: 'rowid',
 };
 
 /**

@@ -64,6 +64,11 @@ export interface Dialect {
   string(s: string): string;
   /** A select-list item: every column of the FROM clause except `columns`, in their order. */
   allColumnsExcept(columns: readonly string[]): string;
+  /**
+   * A stored table's row position in scan order (DuckDB's rowid), for ORDER BY: sorting by it keeps the order a
+   * sorted scratch table was stored in without comparing its sort keys again. Null where the engine has none.
+   */
+  readonly scanPosition: string | null;
 }
 
 /** See Engine.updateFrom. */

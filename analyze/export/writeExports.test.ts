@@ -139,11 +139,16 @@ test('exports: spans.parquet holds the spans in trace order; OTLP read per resou
   const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
   const e = await engineWithSpans();
   try {
+    // Stored against trace order: the exports' order must come from their sort, not from the input's.
+    await e.exec('CREATE TABLE spans_rev AS SELECT * FROM spans ORDER BY span_id DESC');
+    await e.exec('DROP TABLE spans');
+    await e.exec('ALTER TABLE spans_rev RENAME TO spans');
     // Span 4 without a service (resource 'unknown'), span 5 on another node: four resources.
     await e.exec(`UPDATE spans SET service = NULL WHERE span_id = '${(4).toString(16).padStart(16, '0')}'`);
     await e.exec(`UPDATE spans SET node = 'n0' WHERE span_id = '${(5).toString(16).padStart(16, '0')}'`);
     const spansParquet = join(dir, 'spans.parquet');
-    const files = await writeExports(e, dir, { spansParquet });
+    // Per-resource filtered scans (the path of big exports).
+    const files = await writeExports(e, dir, { spansParquet, sortedOtlpMaxSpans: 0 });
     const written = await e.query(`SELECT * FROM read_parquet('${spansParquet}')`);
     assert.deepEqual(written, await e.query('SELECT * FROM spans ORDER BY trace_id, start_ns, span_id'));
     assert.equal(written.length, 7);
@@ -153,9 +158,15 @@ test('exports: spans.parquet holds the spans in trace order; OTLP read per resou
     assert.deepEqual(names, ['api@n1', 'unknown@n1', 'web@n0', 'web@n1']);
     const sorted = join(dir, 'sorted');
     mkdirSync(sorted);
-    const again = await writeExports(e, sorted, { maxResourceScans: 0 });
+    // One scan sorted by resource and stored position (the default up to SORTED_OTLP_MAX_SPANS spans).
+    const again = await writeExports(e, sorted);
     assert.equal(readFileSync(again.otlp, 'utf8'), otlp);
     assert.equal(readFileSync(again.jaeger, 'utf8'), jaeger);
+    // One scan sorted by resource beyond MAX_RESOURCE_SCANS resources.
+    const many = join(dir, 'many');
+    mkdirSync(many);
+    const third = await writeExports(e, many, { maxResourceScans: 0, sortedOtlpMaxSpans: 0 });
+    assert.equal(readFileSync(third.otlp, 'utf8'), otlp);
     assert.deepEqual(await e.query("SELECT table_name FROM duckdb_tables() WHERE table_name = 'export_rows'"), [], 'the working table is dropped');
   } finally {
     e.close();

@@ -39,6 +39,16 @@ const SERVICE = "coalesce(x.service, 'unknown')";
 const MAX_RESOURCE_SCANS = 64;
 
 /**
+ * Up to this many spans, where the engine has a scan position (Dialect.scanPosition), OTLP reads export_rows in
+ * one scan sorted by (service, node, position) instead of one filtered scan per resource: each filtered scan of
+ * the 40-column rows cost about as much as a whole scan (DuckDB, parsed 1 M bench set, 381 k spans, 21 resources,
+ * dev at load 14: 21 scans 3.4-3.8 s CPU, the sorted scan 1.5-1.9 s). The sort holds the rows' packed text
+ * (~300 B a span, ~115 MB here): beyond this size it would take a large share of the engine's memory budget (the
+ * 10 M set's 3.7 M spans: ~1.1 GB, more than the 2 GB run's engine half), so bigger exports keep the scans.
+ */
+const SORTED_OTLP_MAX_SPANS = 1_000_000;
+
+/**
  * The span's text fields as one string, PACK_SEPARATOR between them, in PACKED_FIELDS order: reading strings out of
  * the engine one at a time (a native call, a byte buffer and a decode each) took most of the export stage, so
  * a span is read as one string and split in JS. Columns that exporters only test for truth are packed as ''
@@ -121,7 +131,9 @@ function exportQuery(engine: Engine, table: string, where = '', orderFirst: stri
     ...TEXT_COLUMNS.map((_, i) => `CASE WHEN whole THEN NULL ELSE t${i} END AS t${i}`),
   ];
   const sorted = orderFirst.length > 0 || !engine.scanOrder;
-  const keys = sorted ? [...orderFirst, ...TRACE_ORDER.split(', ').map((c) => `x.${c}`)] : [];
+  // Trace order within orderFirst: the stored position where the table keeps it (no string keys compared).
+  const position = engine.scanOrder ? engine.dialect.scanPosition : null;
+  const keys = sorted ? [...orderFirst, ...(position !== null ? [`x.${position}`] : TRACE_ORDER.split(', ').map((c) => `x.${c}`))] : [];
   inner.push(...keys.map((k, i) => `${k} AS k${i}`));
   return `SELECT ${outer.join(', ')}
     FROM (SELECT *, ${whole} AS whole FROM (SELECT ${inner.join(', ')} FROM ${table} x${where ? ` WHERE ${where}` : ''}) y) z${
@@ -302,6 +314,8 @@ export interface ExportOptions {
   spansParquet?: string;
   /** MAX_RESOURCE_SCANS (tests set 0 to read OTLP in one sorted scan). */
   maxResourceScans?: number;
+  /** SORTED_OTLP_MAX_SPANS (tests set 0 to read OTLP with one filtered scan per resource). */
+  sortedOtlpMaxSpans?: number;
 }
 
 /**
@@ -320,14 +334,18 @@ export async function writeExports(engine: Engine, out: string, opts: ExportOpti
         { scanOrder: true },
       );
     }
-    return await writeJson(engine, rows, out, spansPerFile, opts.maxResourceScans ?? MAX_RESOURCE_SCANS);
+    return await writeJson(engine, rows, out, spansPerFile, opts.maxResourceScans ?? MAX_RESOURCE_SCANS, opts.sortedOtlpMaxSpans ?? SORTED_OTLP_MAX_SPANS);
   } finally {
     await engine.exec(`DROP TABLE ${rows}`);
   }
 }
 
-/** The OTLP resources of export_rows in export order (service, node), each as the number its rows are filtered by. */
-async function exportResources(engine: Engine, rows: string, maxScans: number): Promise<bigint[] | null> {
+/**
+ * The OTLP resources of export_rows in export order (service, node), each as the number its rows are filtered by;
+ * null to read them in one sorted scan instead.
+ */
+async function exportResources(engine: Engine, rows: string, maxScans: number, sorted: boolean): Promise<bigint[] | null> {
+  if (sorted) return null;
   const list = await engine.query<{ r: bigint }>(
     `SELECT r FROM (SELECT DISTINCT x.export_resource AS r, ${SERVICE} AS k, x.node AS n FROM ${rows} x) d ORDER BY k, n`,
   );
@@ -337,7 +355,14 @@ async function exportResources(engine: Engine, rows: string, maxScans: number): 
   return numbers;
 }
 
-async function writeJson(engine: Engine, rows: string, out: string, spansPerFile: number, maxResourceScans: number): Promise<ExportFiles> {
+async function writeJson(
+  engine: Engine,
+  rows: string,
+  out: string,
+  spansPerFile: number,
+  maxResourceScans: number,
+  sortedOtlpMaxSpans: number,
+): Promise<ExportFiles> {
   // The stored rows are counted here for the run summary too: counting `spans` evaluated its five joins again.
   const [k] = await engine.query<{ n: bigint; c: bigint; s: bigint }>(
     `SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'client') AS c, count(*) FILTER (WHERE kind = 'server') AS s FROM ${rows}`,
@@ -388,7 +413,8 @@ async function writeJson(engine: Engine, rows: string, out: string, spansPerFile
       }
       await file?.drain();
     };
-    const resources = await exportResources(engine, rows, maxResourceScans);
+    const sortedScan = counts.spans <= sortedOtlpMaxSpans && engine.scanOrder && engine.dialect.scanPosition !== null;
+    const resources = await exportResources(engine, rows, maxResourceScans, sortedScan);
     if (resources === null) {
       await engine.stream(exportQuery(engine, rows, '', [SERVICE, 'x.node']), onChunk);
     } else {
