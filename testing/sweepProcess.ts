@@ -29,21 +29,19 @@ export async function sweepProcess(): Promise<{
   done: () => Promise<DuckDbEngine>;
 }> {
   const engine = await DuckDbEngine.open();
-  // sid: spans_raw's internal id, which the sweep works on (in insertion order here)
-  await engine.exec(`CREATE TABLE spans_raw (sid BIGINT, span_id VARCHAR, node VARCHAR, pid INTEGER, tid INTEGER, gid UBIGINT, resp_tid INTEGER,
+  await engine.exec(`CREATE TABLE spans_raw (span_id VARCHAR, node VARCHAR, pid INTEGER, tid INTEGER, gid UBIGINT, resp_tid INTEGER,
     resp_gid UBIGINT, kind VARCHAR, protocol VARCHAR, broker BOOLEAN, rpc_kind VARCHAR, msg_idx INTEGER,
     raw_start_ns BIGINT, raw_resp_start_ns BIGINT, raw_end_ns BIGINT)`);
   await engine.exec(`CREATE TABLE amqp_msgs (msg_idx INTEGER, node VARCHAR, pid INTEGER, dir VARCHAR, oslo_kind VARCHAR, msg_id VARCHAR)`);
   await engine.exec(`CREATE TABLE events (event VARCHAR, node VARCHAR, pid INTEGER, tid INTEGER, gid UBIGINT, parent_gid UBIGINT, ts_ns BIGINT)`);
   const ns = (t: number | null | undefined): string => (t == null ? 'NULL' : String(Math.round(t * S)));
   const text = (v: string | null | undefined): string => (v == null ? 'NULL' : `'${v}'`);
-  let sid = 0;
   return {
     engine,
     span: (s) => {
       const resp = s.resp ?? null;
       const end = s.end ?? (resp === null ? null : resp + 0.001);
-      return engine.exec(`INSERT INTO spans_raw VALUES (${sid++}, '${s.id}', 'n', 5, 5, ${s.gid ?? 'NULL'}, NULL, NULL, '${s.kind}', '${s.protocol}', false,
+      return engine.exec(`INSERT INTO spans_raw VALUES ('${s.id}', 'n', 5, 5, ${s.gid ?? 'NULL'}, NULL, NULL, '${s.kind}', '${s.protocol}', false,
         ${text(s.rpcKind)}, ${s.msg ?? 'NULL'}, ${ns(s.t)}, ${ns(resp)}, ${ns(end)})`);
     },
     msg: (idx, dir, osloKind, msgId) => engine.exec(`INSERT INTO amqp_msgs VALUES (${idx}, 'n', 5, '${dir}', ${text(osloKind)}, ${text(msgId)})`),

@@ -13,18 +13,12 @@ export const GREENLET_CONFIDENCE = 0.97;
 /** The green thread sent the reply to an RPC call whose `_msg_id` names it: it was handling that call. */
 export const REPLY_CONFIDENCE = 0.98;
 
-/**
- * The sweep's links, by internal span id (`spans_raw.sid`, read as a number: |sid| < 2^53): the stream hands the
- * sweep numbers instead of 16-character span ids (each one a native call and a string decode in the reader: 2.3 s of
- * the sweep's 5.9 s on the 1 M bench set); the public ids are joined in once, in SQL, when the links go to `candidates`.
- */
-const LINK_SCHEMA = [
-  ['parent', 'DOUBLE'],
-  ['child', 'DOUBLE'],
+const CANDIDATE_SCHEMA = [
+  ['parent', 'VARCHAR'],
+  ['child', 'VARCHAR'],
   ['evidence', 'VARCHAR'],
   ['confidence', 'DOUBLE'],
 ] as const;
-const UNOWNED_SCHEMA = [['child', 'DOUBLE']] as const;
 
 const DEBUG_PID = process.env.NITRACE_DEBUG_SWEEP ? Number(process.env.NITRACE_DEBUG_SWEEP) : null;
 
@@ -75,14 +69,14 @@ const EVIDENCE: Record<How, [string, number]> = {
 
 /** A green thread (or, in a thread-per-request server, the OS thread's current request) as the sweep tracks it. */
 interface Ctx {
-  /** The inbound span (sid) it works for, as far as known (null: background work such as polling or periodic tasks). */
-  owner: number | null;
+  /** The inbound span it works for, as far as known (null: background work such as polling or periodic tasks). */
+  owner: string | null;
   /** Waiting for a response or reply: it cannot be the one making the next call. */
   blocked: boolean;
   /** How it got to run its latest call. */
   how: How;
   /** Calls made under a guessed (FIFO) owner, emitted when the owner is settled by a reply or the context ends. */
-  pending: { span: number; how: How; single: boolean }[] | null;
+  pending: { span: string; how: How; single: boolean }[] | null;
   /** An RPC this context handles (counted among the thread's open inbound requests until it replies). */
   rpc: boolean;
   /** Its request was answered (HTTP response sent, RPC reply published): a late response cannot make it run again. */
@@ -98,11 +92,11 @@ interface ThreadState {
   /** Contexts made runnable by a delivery (spawned) or a reply (woken), in order. */
   ready: Ctx[];
   /** Inbound HTTP spans being served on this thread -> their context. */
-  served: Map<number, Ctx>;
+  served: Map<string, Ctx>;
   /** Calls waiting for their response -> the context that made them. */
-  callCtx: Map<number, Ctx>;
+  callCtx: Map<string, Ctx>;
   /** RPC calls waiting for their reply -> the context that made them; and those whose reply cannot be named (since when). */
-  waiting: Map<number, Ctx>;
+  waiting: Map<string, Ctx>;
   unpairedWaiting: { ctx: Ctx; since: bigint }[];
   /** Inbound requests open on the thread. */
   open: number;
@@ -166,51 +160,45 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     FROM reply_waits x JOIN spans_raw c ON c.span_id = x.call JOIN spans_raw r ON r.span_id = x.reply`);
   const maxUnpairedWait = named?.w == null ? BigInt(RPC_TIMEOUT_NS) : BigInt(UNPAIRED_WAIT_FACTOR) * BigInt(named.w);
   const app = `(protocol <> 'amqp' OR NOT coalesce(broker, false))`;
-  const num = (sid: string): string => `CAST(${sid} AS DOUBLE)`;
-  // Columns: node pid tid gid op t prio span_id blocks finishes handles unpaired_call is_reply is_rpc parent_gid
-  // reply_owner span. Spans are sids (as numbers) except span_id, the public id, kept for the order of equal times.
+  // Columns: node pid tid gid op t prio span blocks finishes handles unpaired_call is_reply is_rpc parent_gid reply_owner
   const ops = `
-    SELECT s.node AS node, s.pid AS pid, s.tid AS tid, s.gid AS gid, 'call' AS op, s.raw_start_ns AS t, 5 AS prio, s.span_id AS span_id,
+    SELECT s.node, s.pid, s.tid, s.gid, 'call' AS op, s.raw_start_ns AS t, 5 AS prio, s.span_id,
            CASE WHEN s.protocol <> 'amqp' THEN s.raw_resp_start_ns IS NOT NULL
                 WHEN s.kind = 'client' THEN coalesce(s.rpc_kind, '') <> 'cast'
                   -- a reply read by another OS thread (oslo's reply listener in a threaded service) never wakes
                   -- this one in the sweep; the thread itself waits, so its next event is still this caller's
                   AND s.span_id NOT IN (SELECT call FROM reply_waits WHERE other_thread)
                 ELSE false END AS blocks,
-           s.kind = 'producer' AND s.rpc_kind = 'reply' AS finishes, CAST(NULL AS DOUBLE) AS handles,
+           s.kind = 'producer' AND s.rpc_kind = 'reply' AS finishes, NULL::VARCHAR AS handles,
            s.protocol = 'amqp' AND s.kind = 'client' AND s.span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call,
-           false AS is_reply, s.protocol = 'amqp' AS is_rpc, CAST(NULL AS ${d.type('UBIGINT')}) AS parent_gid, ${num('ro.sid')} AS reply_owner,
-           ${num('s.sid')} AS span
+           false AS is_reply, s.protocol = 'amqp' AS is_rpc, CAST(NULL AS ${d.type('UBIGINT')}) AS parent_gid, rp.parent AS reply_owner
     FROM spans_raw s LEFT JOIN candidates rp ON rp.child = s.span_id AND rp.evidence = 'content:_msg_id'
-    LEFT JOIN spans_raw ro ON ro.span_id = rp.parent
     WHERE ${app.replaceAll('protocol', 's.protocol').replaceAll('broker', 's.broker')}
       AND (s.kind = 'client' OR (s.kind = 'producer' AND s.protocol = 'amqp' AND s.msg_idx NOT IN
       (SELECT msg_idx FROM spans_raw WHERE kind = 'client' AND protocol = 'amqp')))
     UNION ALL
-    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'resume', raw_end_ns, 0, span_id, false, false, NULL, false, false, false, NULL, NULL, ${num('sid')}
+    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'resume', raw_end_ns, 0, span_id, false, false, NULL, false, false, false, NULL, NULL
     FROM spans_raw WHERE kind = 'client' AND protocol <> 'amqp' AND raw_resp_start_ns IS NOT NULL
     UNION ALL
-    SELECT node, pid, tid, gid, 'serve', raw_start_ns, 1, span_id, false, false, NULL, false, false, false, NULL, NULL, ${num('sid')}
+    SELECT node, pid, tid, gid, 'serve', raw_start_ns, 1, span_id, false, false, NULL, false, false, false, NULL, NULL
     FROM spans_raw WHERE kind = 'server' AND protocol <> 'amqp'
     UNION ALL
-    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'served', raw_end_ns, 6, span_id, false, false, NULL, false, false, false, NULL, NULL, ${num('sid')}
+    SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'served', raw_end_ns, 6, span_id, false, false, NULL, false, false, false, NULL, NULL
     FROM spans_raw WHERE kind = 'server' AND protocol <> 'amqp'
     UNION ALL
-    SELECT c.node, c.pid, c.tid, c.gid, 'deliver', c.raw_start_ns, 2, w.call, false, false, ${num('s.sid')}, false, c.rpc_kind = 'reply', false, NULL, NULL, ${num('wc.sid')}
+    SELECT c.node, c.pid, c.tid, c.gid, 'deliver', c.raw_start_ns, 2, w.call, false, false, s.span_id, false, c.rpc_kind = 'reply', false, NULL, NULL
     FROM spans_raw c LEFT JOIN spans_raw s ON s.msg_idx = c.msg_idx AND s.kind = 'server'
-    LEFT JOIN reply_waits w ON w.reply = c.span_id LEFT JOIN spans_raw wc ON wc.span_id = w.call
+    LEFT JOIN reply_waits w ON w.reply = c.span_id
     WHERE c.kind = 'consumer' AND c.protocol = 'amqp' AND NOT c.broker
     UNION ALL
-    SELECT node, pid, tid, gid, 'spawn', ts_ns, 3, NULL, false, false, NULL, false, false, false, parent_gid, NULL, NULL
+    SELECT node, pid, tid, gid, 'spawn', ts_ns, 3, NULL, false, false, NULL, false, false, false, parent_gid, NULL
     FROM events WHERE event = 'green_spawn' AND gid IS NOT NULL`;
 
-  await engine.exec(d.createTable('ownership_links', LINK_SCHEMA));
-  await engine.exec(d.createTable('ownership_unowned', UNOWNED_SCHEMA));
-  const out = new ColumnBatch(LINK_SCHEMA);
+  const out = new ColumnBatch(CANDIDATE_SCHEMA);
   /** Calls of named green threads that no request owns (background work): later steps must not guess an owner. */
-  const unowned: number[] = [];
+  const unowned: string[] = [];
   const [parentCol, childCol, evidenceCol, confidenceCol] = out.columns as { push(v: unknown): void }[];
-  const emit = (owner: number, span: number, how: How, single: boolean): void => {
+  const emit = (owner: string, span: string, how: How, single: boolean): void => {
     const [evidence, confidence] = single && how !== 'greenlet' && how !== 'reply' ? EVIDENCE.thread : EVIDENCE[how];
     parentCol!.push(owner);
     childCol!.push(span);
@@ -218,46 +206,32 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     confidenceCol!.push(confidence);
   };
   /** Settles a context's owner (a reply named it, or it ended) and emits the calls it held back. */
-  const settle = (ctx: Ctx, owner: number | null, how: How | null): void => {
+  const settle = (ctx: Ctx, owner: string | null, how: How | null): void => {
     if (owner !== null && owner !== ctx.owner) ctx.owner = owner;
     for (const c of ctx.pending ?? []) if (ctx.owner !== null) emit(ctx.owner, c.span, how ?? c.how, c.single);
     ctx.pending = null;
   };
-  const attribute = (ctx: Ctx, span: number, how: How, t: ThreadState): void => {
+  const attribute = (ctx: Ctx, span: string, how: How, t: ThreadState): void => {
     const single = t.open === 1;
     if (ctx.pending !== null && ctx.pending.length < MAX_PENDING_CHILDREN) ctx.pending.push({ span, how, single });
     else if (ctx.owner !== null) emit(ctx.owner, span, how, single);
   };
 
-  // Threads by (node number, pid, tid): node names are longer than the 12 bytes the stream reader decodes inline.
-  // A node without spans (only green_spawn events) has no number (-1): its threads make no calls, so their states
-  // never emit anything even where two such nodes' threads would run together.
-  let threadNode = -1;
-  let threadPid = -1;
-  let threadTid = -1;
+  let threadKey = '';
   let t = newThread();
   const endThread = (): void => {
     for (const ctx of [...t.byGid.values(), ...t.ready, ...t.served.values(), ...t.callCtx.values(), ...t.waiting.values(), ...t.unpairedWaiting.map((w) => w.ctx)]) settle(ctx, null, null);
     if (t.running) settle(t.running, null, null);
   };
   await engine.stream(
-    `SELECT n.node_no AS node_no, o.pid AS pid, o.tid AS tid, o.gid AS gid, o.op AS op, o.span AS span, o.blocks AS blocks,
-            o.finishes AS finishes, o.handles AS handles, o.unpaired_call AS unpaired_call, o.is_reply AS is_reply,
-            o.is_rpc AS is_rpc, o.parent_gid AS parent_gid, o.reply_owner AS reply_owner, o.t AS t
-     FROM (${ops}) o LEFT JOIN (SELECT node, CAST(row_number() OVER (ORDER BY node) AS INTEGER) AS node_no FROM (SELECT DISTINCT node FROM spans_raw) x) n
-       ON n.node = o.node
-     WHERE o.t IS NOT NULL ORDER BY o.node, o.pid, o.tid, o.t, o.prio, o.span_id`,
+    `SELECT node, pid, tid, gid, op, span_id, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
+     FROM (${ops}) WHERE t IS NOT NULL ORDER BY node, pid, tid, t, prio, span_id`,
     async (chunk: ColumnChunk) => {
-      const rows = chunk.rowCount;
-      for (let i = 0; i < rows; i++) {
-        const node = chunk.number(0, i) ?? -1;
-        const pid = chunk.number(1, i)!;
-        const tid = chunk.number(2, i)!;
-        if (node !== threadNode || pid !== threadPid || tid !== threadTid) {
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const key = `${chunk.string(0, i)}/${chunk.number(1, i)}/${chunk.number(2, i)}`;
+        if (key !== threadKey) {
           endThread();
-          threadNode = node;
-          threadPid = pid;
-          threadTid = tid;
+          threadKey = key;
           t = newThread();
         }
         step(t, chunk, i);
@@ -265,23 +239,17 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           process.stderr.write(`sweep ${chunk.bigint(14, i)} ${chunk.string(4, i)} ${chunk.string(5, i)} running=${t.running?.owner ?? '-'} ready=${t.ready.length} open=${t.open}\n`);
         }
         if (out.rows >= 50_000) {
-          await engine.append('ownership_links', out);
+          await engine.append('candidates', out);
           out.clear();
         }
       }
     },
   );
   endThread();
-  await engine.append('ownership_links', out);
-  const batch = new ColumnBatch(UNOWNED_SCHEMA);
+  await engine.append('candidates', out);
+  const batch = new ColumnBatch([['span_id', 'VARCHAR']] as const);
   for (const span of unowned) (batch.columns[0] as { push(v: unknown): void }).push(span);
-  await engine.append('ownership_unowned', batch);
-  await engine.exec(`INSERT INTO candidates
-    SELECT p.span_id AS parent, c.span_id AS child, o.evidence AS evidence, o.confidence AS confidence
-    FROM ownership_links o JOIN spans_raw p ON p.sid = CAST(o.parent AS BIGINT) JOIN spans_raw c ON c.sid = CAST(o.child AS BIGINT)`);
-  await engine.exec(`INSERT INTO green_unowned SELECT s.span_id AS span_id FROM ownership_unowned u JOIN spans_raw s ON s.sid = CAST(u.child AS BIGINT)`);
-  await engine.exec('DROP TABLE ownership_links');
-  await engine.exec('DROP TABLE ownership_unowned');
+  await engine.append('green_unowned', batch);
 
   /** Makes `ctx` the running context; the one it replaces, if nothing can resume it any more, is settled. */
   function run(t: ThreadState, ctx: Ctx | null): void {
@@ -306,8 +274,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   function step(t: ThreadState, chunk: ColumnChunk, i: number): void {
     const gid = chunk.bigint(3, i);
     const op = chunk.string(4, i) as OpKind;
-    // NaN: no span (a spawn; a delivery whose reply names no call)
-    const span = chunk.number(5, i) ?? NaN;
+    const span = chunk.string(5, i) ?? '';
     const now = chunk.bigint(14, i)!;
     // Runnable green threads run at the hub's next turn: one still waiting at a later socket event did no socket I/O
     // at all (handled in memory, e.g. a fanout cast) and is dropped. Deliveries read in one burst are one socket
@@ -374,8 +341,8 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
       case 'deliver': {
         // The poller read it; what it starts or wakes runs later. `handles`: the RPC server span of a delivered
         // request; `span`: the call a delivered reply answers, when the ids name it.
-        const handles = chunk.number(8, i);
-        const waiter = Number.isNaN(span) ? undefined : t.waiting.get(span);
+        const handles = chunk.string(8, i);
+        const waiter = span === '' ? undefined : t.waiting.get(span);
         if (handles !== null) {
           const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, done: false, gid: null, readyAt: now };
           t.open++;
@@ -466,7 +433,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         }
         if (chunk.boolean(7, i)) {
           // The reply of an RPC: it was handling the call the reply's _msg_id names (if captured); that RPC is done.
-          const named = chunk.number(13, i);
+          const named = chunk.string(13, i);
           // Only a named greenlet's calls are re-owned by it: an inferred one may be the wrong green thread.
           settle(ctx, ctx.how === 'greenlet' ? named : null, ctx.how === 'greenlet' && named !== null && named !== ctx.owner ? 'reply' : null);
           if (ctx.rpc) {
