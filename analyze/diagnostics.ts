@@ -1,3 +1,4 @@
+import { NitraceError } from '../core/errors.js';
 import { StepMemory } from './stepMemory.js';
 
 /** A problem found in the input that the analysis worked around; reported, never silently dropped. */
@@ -7,6 +8,15 @@ export interface Warning {
   message: string;
   /** How many times it happened (bytes or events, as the message says). */
   count: number;
+}
+
+/** The property an unexpected error thrown inside a step carries: the step's name (stepOf reads it). */
+const STEP_KEY = 'analyzeStep';
+
+/** The analysis step an unexpected error was thrown in, if any. */
+export function stepOf(err: unknown): string | undefined {
+  const step = err instanceof Error ? (err as Error & { [STEP_KEY]?: unknown })[STEP_KEY] : undefined;
+  return typeof step === 'string' ? step : undefined;
 }
 
 /** Collects warnings, counters and step timings for summary.json and the end-of-run summary. */
@@ -34,6 +44,12 @@ export class Diagnostics {
     this.memory.begin();
     try {
       return await fn();
+    } catch (err) {
+      // A bug or an engine failure (out of memory) names the step it broke, for the CLI's internal-error line.
+      if (err instanceof Error && !(err instanceof NitraceError) && !(STEP_KEY in err)) {
+        Object.defineProperty(err, STEP_KEY, { value: name, enumerable: false });
+      }
+      throw err;
     } finally {
       this.timingsMs[name] = Math.round(performance.now() - t0);
       const peak = this.memory.end();

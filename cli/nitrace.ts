@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { commandsFor } from './commands.js';
 import { NitraceError } from '../core/errors.js';
 import { version } from '../core/version.js';
+import { stepOf } from '../analyze/diagnostics.js';
 
 async function main(): Promise<number> {
   let exitCode = 0;
@@ -48,7 +49,8 @@ main().then(
       process.stderr.write(`nitrace ${err.subsystem}: ${err.message}\n`);
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(`nitrace: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      const step = stepOf(err);
+      process.stderr.write(`nitrace: internal error${step ? ` in analysis step ${step}` : ''}: ${err instanceof Error ? err.stack : String(err)}\n`);
       process.exitCode = 1;
     }
   },
