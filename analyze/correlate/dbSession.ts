@@ -107,16 +107,21 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
              max(CASE WHEN c.evidence IN (${exact}) THEN 1 ELSE 0 END) AS exact
       FROM owner_units x JOIN candidates c ON c.child = x.span_id
       GROUP BY x.unit, c.parent),
+    -- the ids each unit names and the ids each inbound request names, joined on (id, node, pid): an id many spans
+    -- share (a flavor's or a compute node's row, a tenant's project) must not pair every span naming it first
+    named AS (
+      SELECT DISTINCT b.unit AS unit, b.node AS node, b.pid AS pid, b.t0 AS t0, r.value AS value, r.kind AS kind
+      FROM bounds b JOIN owner_units x ON x.unit = b.unit JOIN resource_ids r ON r.span_id = x.span_id),
+    held AS (
+      SELECT rs.value AS value, s.node AS node, s.pid AS pid, s.span_id AS span_id, s.raw_start_ns AS raw_start_ns, s.end_ns AS end_ns
+      FROM resource_ids rs JOIN handler_windows s ON s.span_id = rs.span_id),
     shared_ids AS (
-      SELECT DISTINCT b.unit AS unit, r.value AS value, s.span_id AS owner,
+      SELECT DISTINCT n.unit AS unit, n.value AS value, h.span_id AS owner,
              -- a keystone id (project, user) only tells tenants apart, a row id names one database row, every other
              -- kind a resource (resourceIds.ts)
-             CASE WHEN r.kind = 'keystone_id' THEN 0 WHEN r.kind = 'row_id' THEN 2 ELSE 1 END AS is_uuid
-      FROM bounds b JOIN owner_units x ON x.unit = b.unit
-      JOIN resource_ids r ON r.span_id = x.span_id
-      JOIN resource_ids rs ON rs.value = r.value
-      JOIN handler_windows s ON s.span_id = rs.span_id
-      WHERE s.node = b.node AND s.pid = b.pid AND s.raw_start_ns <= b.t0 AND (s.end_ns IS NULL OR s.end_ns >= b.t0)),
+             CASE WHEN n.kind = 'keystone_id' THEN 0 WHEN n.kind = 'row_id' THEN 2 ELSE 1 END AS is_uuid
+      FROM named n JOIN held h ON h.value = n.value AND h.node = n.node AND h.pid = n.pid
+      WHERE h.raw_start_ns <= n.t0 AND (h.end_ns IS NULL OR h.end_ns >= n.t0)),
     content AS (
       -- an id few open requests share counts more than one many share (a compute node's UUID names every build)
       SELECT unit, owner, sum(1.0 / n) AS shared, max(is_uuid) AS by_uuid
