@@ -7,9 +7,7 @@ import { EDGE_KIND_SQL } from './traces.js';
  * span (36 columns) compressed into the database file, most of this step's time and CPU (10 M-event capture:
  * 3.7 M spans), and each reader (the Parquet file, the two exports, `edges`) reads it once anyway. Neither is
  * sorted here: every output file is written with its own ORDER BY.
- * Columns of more than one joined table are aliased (ClickHouse would name them `t.span_id`). Joins are on the
- * internal integer span ids (`sid`); `edges` reads the few span columns it needs from spans_raw and span_links,
- * not from the `spans` view (whose request-id lists it would aggregate again for nothing).
+ * Columns of more than one joined table are aliased (ClickHouse would name them `t.span_id`).
  */
 export async function buildFinalTables(engine: Engine): Promise<void> {
   const d = engine.dialect;
@@ -21,17 +19,16 @@ export async function buildFinalTables(engine: Engine): Promise<void> {
               coalesce(i.ids, ${d.emptyList('VARCHAR')}) AS request_ids,
               t.call_index, t.resp_tid, t.netns, t.req_seq, t.resp_seq, t.raw_start_ns, t.raw_end_ns, t.resp_start_ns,
               t.head_complete, t.req_seen, t.gid, t.messaging_op, t.rpc_kind
-       FROM spans_t t JOIN span_links l ON l.sid = t.sid
+       FROM spans_t t JOIN span_links l ON l.span_id = t.span_id
        LEFT JOIN services sv ON sv.node = t.node AND sv.pid = t.pid
        LEFT JOIN (SELECT span_id, ${d.listAgg('DISTINCT value', 'value')} AS ids FROM span_ids GROUP BY span_id) i ON i.span_id = t.span_id`,
   );
   await engine.exec(
     d.createTableAs(
       'edges',
-      `SELECT l.trace_id AS trace_id, e.parent_span_id AS parent_span_id, s.span_id AS child_span_id,
-              ${EDGE_KIND_SQL.replaceAll('protocol', 's.protocol')} AS edge_kind,
+      `SELECT s.trace_id, e.parent_span_id, e.child_span_id, ${EDGE_KIND_SQL.replaceAll('protocol', 's.protocol')} AS edge_kind,
               e.evidence, ${d.jsonStringList('e.all_evidence_json')} AS all_evidence, e.confidence, e.alternatives
-       FROM edges_t e JOIN span_links l ON l.sid = e.child_sid JOIN spans_raw s ON s.sid = e.child_sid`,
+       FROM edges_t e JOIN spans s ON s.span_id = e.child_span_id`,
     ),
   );
 }

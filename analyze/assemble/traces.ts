@@ -17,12 +17,6 @@ const MAX_ROUNDS = 40;
  * that closes a cycle (conflicting evidence) is dropped, weakest first, and counted. Connected components become
  * traces, each with one root (a span with no parent), its id derived from the root's. Writes `edges_t` (chosen
  * links) and `span_links` (span -> parent, trace).
- *
- * Spans are keyed by their internal integer id (`spans_raw.sid`) throughout: `candidates` name spans by their
- * public text id, translated once here; every later join and window is on integers (on the 1 M bench set, joins
- * and sorts on the 16-character ids were most of this step's time and memory). The public ids come back only
- * where an output or a tie-break needs them: ties between equally strong parents go to the smaller public id, and
- * a trace's id is derived from its root's public id, as before.
  */
 export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise<{ traces: number; edges: number }> {
   const d = engine.dialect;
@@ -32,10 +26,7 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
   await engine.exec(
     d.createTableAs(
       'edges_t',
-      `WITH keyed AS (
-         SELECT p.sid AS parent, c.sid AS child, x.evidence AS evidence, x.confidence AS confidence
-         FROM candidates x JOIN spans_raw p ON p.span_id = x.parent JOIN spans_raw c ON c.span_id = x.child),
-       dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM keyed GROUP BY parent, child, evidence),
+      `WITH dedup AS (SELECT parent, child, evidence, max(confidence) AS confidence FROM candidates GROUP BY ALL),
        -- rounded: a product of three or more factors depends on the order the engine multiplies them in (0.9985 vs
        -- 0.9984999999999999 between two runs), and the outputs must not
        pairs AS (
@@ -52,15 +43,11 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
                 CASE WHEN p.kinds = 1 THEN ${d.toJson('[p.only_evidence]')} ELSE ${d.toJson('m.evidences')} END AS all_evidence_json,
                 p.confidence AS confidence
          FROM pairs p LEFT JOIN several m ON m.child = p.child AND m.parent = p.parent),
-       -- the strongest parents of each child (usually one), then the smallest public id among them
-       best AS (SELECT child, max(confidence) AS confidence, count(*) - 1 AS alternatives FROM pc GROUP BY child),
-       strongest AS (
-         SELECT pc.child AS child, pc.parent AS parent, s.span_id AS parent_span_id, pc.evidence AS evidence,
-                pc.all_evidence_json AS all_evidence_json, pc.confidence AS confidence, b.alternatives AS alternatives
-         FROM pc JOIN best b ON b.child = pc.child AND b.confidence = pc.confidence JOIN spans_raw s ON s.sid = pc.parent),
-       ranked AS (SELECT *, row_number() OVER (PARTITION BY child ORDER BY parent_span_id) AS rk FROM strongest)
-       SELECT parent AS parent_sid, child AS child_sid, parent_span_id, evidence, all_evidence_json, confidence,
-              alternatives::INTEGER AS alternatives
+       ranked AS (
+         SELECT *, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk,
+                count(*) OVER (PARTITION BY child) - 1 AS alternatives
+         FROM pc)
+       SELECT parent AS parent_span_id, child AS child_span_id, evidence, all_evidence_json, confidence, alternatives::INTEGER AS alternatives
        FROM ranked WHERE rk = 1`,
     ),
   );
@@ -68,19 +55,18 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
   if (cyclic > 0) {
     // Conflicting evidence closed cycles: among the few spans that never reached a root, take links strongest first
     // and drop each one that would close a cycle (the small set is handled in JS).
-    const links = await engine.query<{ child: bigint; parent: bigint; confidence: number }>(`SELECT e.child_sid AS child, e.parent_sid AS parent, e.confidence
-      FROM edges_t e JOIN span_roots r ON r.sid = e.child_sid JOIN spans_raw c ON c.sid = e.child_sid
-      WHERE NOT r.done ORDER BY e.confidence DESC, c.span_id`);
-    const parent = new Map<bigint, bigint>();
-    const dropped: bigint[] = [];
+    const links = await engine.query<{ child: string; parent: string; confidence: number }>(`SELECT e.child_span_id AS child, e.parent_span_id AS parent, e.confidence
+      FROM edges_t e JOIN span_roots r ON r.span_id = e.child_span_id WHERE NOT r.done ORDER BY e.confidence DESC, e.child_span_id`);
+    const parent = new Map<string, string>();
+    const dropped: string[] = [];
     for (const l of links) {
-      let p: bigint | undefined = l.parent;
+      let p: string | undefined = l.parent;
       for (let guard = 0; p !== undefined && p !== l.child && guard < links.length + 1; guard++) p = parent.get(p);
       if (p === l.child) dropped.push(l.child);
       else parent.set(l.child, l.parent);
     }
     for (let i = 0; i < dropped.length; i += 1000) {
-      await engine.exec(`DELETE FROM edges_t WHERE child_sid IN (${dropped.slice(i, i + 1000).join(', ')})`);
+      await engine.exec(`DELETE FROM edges_t WHERE child_span_id IN (${dropped.slice(i, i + 1000).map((x) => `'${x}'`).join(', ')})`);
     }
     diag.warn('edge-cycle', 'parent links dropped because they would make a cycle', dropped.length);
     await resolveRoots(engine);
@@ -88,9 +74,8 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
   await engine.exec(
     d.createTableAs(
       'span_links',
-      `SELECT r.sid AS sid, e.parent_sid AS parent_sid, e.parent_span_id AS parent_span_id,
-              substr(sha256('trace|' || a.span_id), 1, 32) AS trace_id
-       FROM span_roots r LEFT JOIN edges_t e ON e.child_sid = r.sid LEFT JOIN spans_raw a ON a.sid = r.anc`,
+      `SELECT r.span_id, e.parent_span_id, substr(sha256('trace|' || r.anc), 1, 32) AS trace_id
+       FROM span_roots r LEFT JOIN edges_t e ON e.child_span_id = r.span_id`,
     ),
   );
   const [k] = await engine.query<{ traces: bigint; edges: bigint }>(
@@ -100,45 +85,44 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
 }
 
 /**
- * `span_roots(sid, anc, done)`: each span's root (done) by pointer doubling over edges_t; returns how many
+ * `span_roots(span_id, anc, done)`: each span's root (done) by pointer doubling over edges_t; returns how many
  * spans never reached one (they are on or below a cycle). Each round joins only the spans still climbing
  * (`roots_pending`), against the resolved ones (`roots_done`) and themselves: rounds get cheaper as spans resolve,
- * instead of rewriting every span each round. Every parent in edges_t is a span (assembleTraces keeps only
- * candidates between spans), so every span ends with an ancestor.
+ * instead of rewriting every span each round. A span whose ancestor is no span at all ends with NULL `anc`/`done`.
  */
 async function resolveRoots(engine: Engine): Promise<number> {
   const d = engine.dialect;
   await engine.exec(
     d.createScratchTableAs(
       'roots_start',
-      `SELECT s.sid AS sid, coalesce(e.parent_sid, s.sid) AS anc, e.parent_sid IS NULL AS done
-       FROM spans_raw s LEFT JOIN edges_t e ON e.child_sid = s.sid`,
+      `SELECT s.span_id AS span_id, coalesce(e.parent_span_id, s.span_id) AS anc, e.parent_span_id IS NULL AS done
+       FROM spans_t s LEFT JOIN edges_t e ON e.child_span_id = s.span_id`,
     ),
   );
-  await engine.exec(d.createScratchTableAs('roots_done', 'SELECT sid, anc, done FROM roots_start WHERE done'));
-  await engine.exec(d.createScratchTableAs('roots_pending', 'SELECT sid, anc FROM roots_start WHERE NOT done'));
+  await engine.exec(d.createScratchTableAs('roots_done', 'SELECT span_id, anc, done FROM roots_start WHERE done'));
+  await engine.exec(d.createScratchTableAs('roots_pending', 'SELECT span_id, anc FROM roots_start WHERE NOT done'));
   await engine.exec('DROP TABLE roots_start');
   let pending = -1;
   for (let round = 0; round <= MAX_ROUNDS; round++) {
     const [r] = await engine.query<{ n: bigint }>('SELECT count(*) AS n FROM roots_pending');
     pending = Number(r?.n ?? 0n);
     if (pending === 0 || round === MAX_ROUNDS) break;
-    // A span's ancestor is resolved (its root is known: done) or still climbing (one more doubling).
+    // A span's ancestor is resolved (its root is known: done), still climbing (one more doubling), or no span (NULL).
     await engine.exec(
       d.createScratchTableAs(
         'roots_next',
-        `SELECT x.sid AS sid, CASE WHEN y.sid IS NOT NULL THEN y.anc ELSE p.anc END AS anc,
-                CASE WHEN y.sid IS NOT NULL THEN true WHEN p.sid IS NOT NULL THEN false END AS done
-         FROM roots_pending x LEFT JOIN roots_done y ON y.sid = x.anc LEFT JOIN roots_pending p ON p.sid = x.anc`,
+        `SELECT x.span_id AS span_id, CASE WHEN y.span_id IS NOT NULL THEN y.anc ELSE p.anc END AS anc,
+                CASE WHEN y.span_id IS NOT NULL THEN true WHEN p.span_id IS NOT NULL THEN false END AS done
+         FROM roots_pending x LEFT JOIN roots_done y ON y.span_id = x.anc LEFT JOIN roots_pending p ON p.span_id = x.anc`,
       ),
     );
-    await engine.insertByName('roots_done', 'SELECT sid, anc, done FROM roots_next WHERE done IS NULL OR done');
+    await engine.insertByName('roots_done', 'SELECT span_id, anc, done FROM roots_next WHERE done IS NULL OR done');
     await engine.exec('DROP TABLE roots_pending');
-    await engine.exec(d.createScratchTableAs('roots_pending', 'SELECT sid, anc FROM roots_next WHERE NOT done'));
+    await engine.exec(d.createScratchTableAs('roots_pending', 'SELECT span_id, anc FROM roots_next WHERE NOT done'));
     await engine.exec('DROP TABLE roots_next');
   }
   await engine.exec(
-    d.createTableAs('span_roots', 'SELECT sid, anc, done FROM roots_done UNION ALL SELECT sid, anc, false AS done FROM roots_pending'),
+    d.createTableAs('span_roots', 'SELECT span_id, anc, done FROM roots_done UNION ALL SELECT span_id, anc, false AS done FROM roots_pending'),
   );
   await engine.exec('DROP TABLE roots_done');
   await engine.exec('DROP TABLE roots_pending');
