@@ -39,6 +39,19 @@ test('stream: context belongs to one connection and one direction', () => {
   assert.equal(feed(r, '"hunter2"}', 1, 1, 113), '"*******"}', 'the same stream, contiguous');
 });
 
+test('stream: connections whose ids share a slot of the connection cache keep their own context', () => {
+  const r = new PayloadRedactor();
+  const [a, b, c] = [5, 5 + 1024, 0x80000000 + 5 + 2048]; // conn ids as the builder passes them (low 32 bits, unsigned)
+  assert.equal(feed(r, '{"password": ', a, 1, 100), '{"password": ');
+  assert.equal(feed(r, '{"token": ', c, 1, 50), '{"token": ');
+  assert.equal(feed(r, '"not-after-the-other-key"}', b, 1, 900), '"not-after-the-other-key"}', 'another connection, same slot');
+  assert.equal(feed(r, '"hunter2"}', a, 1, 113), '"*******"}', 'its own context after the slot was taken');
+  r.closeConnection(b);
+  assert.equal(feed(r, '"abc"}', c, 1, 60), '"***"}', 'closing another connection of the slot forgets only that one');
+  r.closeConnection(c);
+  assert.equal(feed(r, '"abc"}', c, 1, 66), '"abc"}', 'closed: forgotten');
+});
+
 test('stream: bytes missing between two payloads drop the context (nothing is guessed across a gap)', () => {
   const r = new PayloadRedactor();
   feed(r, '{"password": "hun', 1, 1, 100);

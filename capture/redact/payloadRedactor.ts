@@ -21,9 +21,11 @@ import { MysqlResultStream, mysqlCommand, COM_QUERY } from './mysqlResults.js';
 export const TAIL = 64;
 /** Connections remembered at most (a capture of many short connections must not grow without bound). */
 const MAX_CONNECTIONS = 1 << 16;
+/** Slots of the connection cache (a power of two). */
+const SLOTS = 1024;
 
 function newStream(): Stream {
-  return { nextSeq: -1, tail: new Uint8Array(TAIL), tailLen: 0, tailTriggers: false, carry: null, mysql: null };
+  return { nextSeq: -1, tail: new Uint8Array(2 * TAIL), tailAt: 0, tailLen: 0, tailTriggers: false, carry: null, mysql: null };
 }
 
 /** Both directions of one connection (keyed by the low 32 bits of conn_id: a small integer, a fast map key). */
@@ -35,7 +37,13 @@ interface Connection {
 interface Stream {
   /** TCP sequence number the next payload must start at to be contiguous (u32); -1: none yet. */
   nextSeq: number;
+  /**
+   * The tail is `tail[tailAt, tailAt + tailLen)` in a buffer of 2 * TAIL bytes: a payload's last bytes are appended
+   * after it (moved to the front only when they do not fit), so a small payload costs a copy of its own bytes, not
+   * a shift of the whole tail.
+   */
   tail: Uint8Array;
+  tailAt: number;
   tailLen: number;
   /** The tail holds a trigger word: its value may start in the next payload, so the rule runs again there. */
   tailTriggers: boolean;
@@ -45,6 +53,12 @@ interface Stream {
 
 export class PayloadRedactor {
   private readonly connections = new Map<number, Connection>();
+  /**
+   * A direct-mapped cache in front of `connections` (slot: the key's low bits, random: conn_id is a socket address
+   * xor a salt): an array load and a compare per payload instead of a Map lookup.
+   */
+  private readonly slotKeys = new Int32Array(SLOTS);
+  private readonly slots: (Connection | null)[] = new Array<Connection | null>(SLOTS).fill(null);
   private scratch = new Uint8Array(TAIL + 8192);
   /** (position, trigger id) lists; `found` grows (with `merged`) when a payload holds more words than it fits. */
   private found = new Int32Array(2048);
@@ -103,7 +117,8 @@ export class PayloadRedactor {
       if (this.scratch.length < base + len) this.scratch = new Uint8Array(2 * (base + len));
       const s = this.scratch;
       const tail = st.tail;
-      for (let i = 0; i < base; i++) s[i] = tail[i]!; // <= TAIL bytes: a loop, no subarray to allocate
+      const tailAt = st.tailAt;
+      for (let i = 0; i < base; i++) s[i] = tail[tailAt + i]!; // <= TAIL bytes: a loop, no subarray to allocate
       s.set(buf.subarray(start, end), base);
       const w: Work = { b: s, base, end: base + len, complete, changed: 0, carry: null };
       if (st.carry) {
@@ -165,16 +180,27 @@ export class PayloadRedactor {
 
   /** The connection closed: forget both directions. */
   closeConnection(conn: number): void {
-    this.connections.delete(conn | 0);
+    const key = conn | 0;
+    this.connections.delete(key);
+    if (this.slotKeys[key & (SLOTS - 1)] === key) this.slots[key & (SLOTS - 1)] = null;
   }
 
   private stream(conn: number, direction: number): Stream {
     const key = conn | 0;
-    let c = this.connections.get(key);
-    if (c === undefined) {
-      if (this.connections.size >= MAX_CONNECTIONS) this.connections.clear();
-      c = { send: null, recv: null };
-      this.connections.set(key, c);
+    const slot = key & (SLOTS - 1);
+    let c: Connection | null = this.slots[slot]!;
+    if (c === null || this.slotKeys[slot] !== key) {
+      c = this.connections.get(key) ?? null;
+      if (c === null) {
+        if (this.connections.size >= MAX_CONNECTIONS) {
+          this.connections.clear();
+          this.slots.fill(null);
+        }
+        c = { send: null, recv: null };
+        this.connections.set(key, c);
+      }
+      this.slotKeys[slot] = key;
+      this.slots[slot] = c;
     }
     if (direction === 1) return (c.send ??= newStream());
     return (c.recv ??= newStream());
@@ -182,11 +208,12 @@ export class PayloadRedactor {
 
   /** Does a trigger word start in the stream's tail and end in this payload? */
   private spansBoundary(st: Stream, buf: Uint8Array, start: number, end: number): boolean {
-    if (st.tailLen === 0 || end === start || WORD_BYTES[st.tail[st.tailLen - 1]!] !== 1 || WORD_BYTES[buf[start]!] !== 1) return false;
+    const tailEnd = st.tailAt + st.tailLen;
+    if (st.tailLen === 0 || end === start || WORD_BYTES[st.tail[tailEnd - 1]!] !== 1 || WORD_BYTES[buf[start]!] !== 1) return false;
     const fromTail = Math.min(st.tailLen, MAX_WORD - 1);
     const fromPayload = Math.min(end - start, MAX_WORD - 1);
     const win = this.window;
-    for (let i = 0; i < fromTail; i++) win[i] = st.tail[st.tailLen - fromTail + i]!;
+    for (let i = 0; i < fromTail; i++) win[i] = st.tail[tailEnd - fromTail + i]!;
     for (let i = 0; i < fromPayload; i++) win[fromTail + i] = buf[start + i]!;
     return findTriggersBytewise(win, 0, fromTail + fromPayload, fromTail, this.found) > 0; // a few bytes: no aligned scan
   }
@@ -204,9 +231,17 @@ export class PayloadRedactor {
     const t = st.tail;
     const take = Math.min(end - from, TAIL);
     const keep = withOldTail ? Math.min(st.tailLen, TAIL - take) : 0;
-    if (keep > 0) t.copyWithin(0, st.tailLen - keep, st.tailLen);
-    if (take >= 32) t.set(b.subarray(end - take, end), keep); // one native copy beats a loop from ~32 bytes
-    else for (let i = 0; i < take; i++) t[keep + i] = b[end - take + i]!;
+    // plain loops over <= TAIL bytes: copyWithin/set/subarray are native calls (and an allocation) per payload
+    let at = st.tailAt + st.tailLen - keep;
+    if (at + keep + take > t.length) {
+      for (let i = 0; i < keep; i++) t[i] = t[at + i]!;
+      at = 0;
+    }
+    const to = at + keep;
+    const src = end - take;
+    if (take >= 32) t.set(b.subarray(src, end), to); // one native copy beats a loop from ~32 bytes
+    else for (let i = 0; i < take; i++) t[to + i] = b[src + i]!;
+    st.tailAt = at;
     st.tailLen = keep + take;
     st.tailTriggers = triggers;
   }
