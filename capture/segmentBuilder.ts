@@ -30,6 +30,9 @@ const FIXED = [
 ] as const;
 type FixedName = (typeof FIXED)[number][0];
 /** Least bytes a row adds to byteSize (fixed words + four length prefixes): a segment of N bytes has fewer rows. */
+/** Slots of the builder's direct-mapped caches (powers of two). */
+const PID_SLOTS = 256;
+const ADDR_SLOTS = 1024;
 const MIN_ROW_BYTES = 4 * FIXED.reduce((s, [, w]) => s + w, 0) + 16;
 
 /**
@@ -48,6 +51,11 @@ export class SegmentBuilder {
   private readonly text: { comm: GrowableBuffer; local_addr: GrowableBuffer; remote_addr: GrowableBuffer; payload: GrowableBuffer };
   private readonly commByTid: Map<number, CommText>;
   private readonly addrByConn: Map<number, AddrText>;
+  /**
+   * Address texts direct-mapped by the low bits of conn (random: a socket address xor a salt), in front of
+   * `addrByConn`: an array load instead of a Map lookup. An entry is only a hint, checked like the Map's.
+   */
+  private readonly addrSlots: (AddrText | null)[];
   private lastComm: CommText | null = null;
   private lastAddr: AddrText | null = null;
   /** The buffer events currently come from, and views of it. */
@@ -56,6 +64,8 @@ export class SegmentBuilder {
   private u32: Uint32Array | null = null;
   private scratch: Buffer = Buffer.allocUnsafeSlow(4096);
   private lastPid = -1;
+  /** pids already in `pids`, direct-mapped by their low bits (events of a few processes interleave): a Set add per pid change otherwise. */
+  private readonly pidSlots = new Int32Array(PID_SLOTS).fill(-1);
   /** Rows arrived in mono_ns order so far (the consumer merges per-CPU rings in batches, so often they do not). */
   private ordered = true;
   private lastHi = 0;
@@ -81,6 +91,7 @@ export class SegmentBuilder {
       for (const t of Object.values(this.text)) t.reset();
       this.commByTid = recycled.commByTid;
       this.addrByConn = recycled.addrByConn;
+      this.addrSlots = recycled.addrSlots;
       this.scratch = recycled.scratch;
       this.sortedMemory = recycled.sortedMemory;
       recycled.capacity = 0;
@@ -95,6 +106,7 @@ export class SegmentBuilder {
       this.text = { comm: new GrowableBuffer(textBytes), local_addr: new GrowableBuffer(textBytes), remote_addr: new GrowableBuffer(textBytes), payload: new GrowableBuffer(Math.max(1 << 20, bytes + (1 << 17))) };
       this.commByTid = new Map();
       this.addrByConn = new Map();
+      this.addrSlots = new Array<AddrText | null>(ADDR_SLOTS).fill(null);
       this.grow(rows);
     }
   }
@@ -191,7 +203,11 @@ export class SegmentBuilder {
     }
     t.payload.byteArray(u8, start, payloadLen);
     if (pid !== this.lastPid) {
-      this.pids.add(pid);
+      const slot = pid & (PID_SLOTS - 1);
+      if (this.pidSlots[slot] !== (pid | 0)) {
+        this.pids.add(pid);
+        this.pidSlots[slot] = pid | 0;
+      }
       this.lastPid = pid;
     }
     this.rows = r + 1;
@@ -235,10 +251,14 @@ export class SegmentBuilder {
   /** Address text per connection (keyed by the low 32 bits of conn_id), checked against conn_id + raw addresses. */
   private addresses(u: Uint32Array, w: number, conn: number, family: number): AddrText {
     let known = this.lastAddr;
-    if (known === null || known.conn !== conn) known = this.addrByConn.get(conn) ?? null;
+    if (known === null || known.conn !== conn) {
+      const slot = this.addrSlots[conn & (ADDR_SLOTS - 1)]!;
+      known = slot !== null && slot.conn === conn ? slot : (this.addrByConn.get(conn) ?? null);
+    }
     const a = w + W.localAddr;
     if (known !== null && known.connHi === u[w + W.connId + 1] && sameWords(known.raw, u, a)) {
       this.lastAddr = known;
+      this.addrSlots[conn & (ADDR_SLOTS - 1)] = known;
       return known;
     }
     const u8 = this.u8!;
@@ -250,6 +270,7 @@ export class SegmentBuilder {
     };
     if (this.addrByConn.size > 200_000) this.addrByConn.clear();
     this.addrByConn.set(conn, known);
+    this.addrSlots[conn & (ADDR_SLOTS - 1)] = known;
     this.lastAddr = known;
     return known;
   }

@@ -123,7 +123,15 @@ export function scanJsonValue(w: Work, from: number, st: JsonValueState): number
     }
     if (n > 0 && st.inString && !st.inKey) fill(w, runStart, i); // an escape sequence's backslashes: content
     if (st.inString) {
-      if (!st.inKey) fill(w, i, i + 1);
+      // the run of plain content up to the next quote or backslash, in one go
+      let j = i + 1;
+      while (j < end) {
+        const x = b[j]!;
+        if (x === QUOTE || x === BACKSLASH) break;
+        j++;
+      }
+      if (!st.inKey) fill(w, i, j);
+      i = j - 1;
       continue;
     }
     if (st.inNumber) {
