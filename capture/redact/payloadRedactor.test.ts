@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PayloadRedactor } from './payloadRedactor.js';
+import { TRIGGERS } from './triggers.js';
 import { redactOne, redactStream, splits } from '../../testing/redactTestkit.js';
 
 const FERNET = 'gAAAAABrCUVmdbQHyT70K_iC_eJSJaYhkH5ZZoJOnG3J8Z-NM1LO8Tw5VI27kynPHZ6-vBiGVrZO9sIfgkxXTq1IKyMMlX50GOkQLg6lUQCjlDASmz72wKzSjL4u5BTVQU45Z3JKjmATyKZkX56Yky9SGnRsJPxKIQ';
@@ -23,6 +24,20 @@ for (const [what, text] of EXCHANGES) {
     for (const [how, parts] of splits(text, 4)) assert.equal(redactStream(parts), whole, how);
   });
 }
+
+test('stream: every sensitive name split between two payloads at every point, in every case, is still found', () => {
+  for (const t of TRIGGERS) {
+    if (t.kind !== 'name') continue;
+    const word = String.fromCharCode(...t.word);
+    for (const w of [word, word.toUpperCase(), word[0]!.toUpperCase() + word.slice(1)]) {
+      const text = `{"id": 1, "${w}": "hunter2"}`;
+      const whole = redactOne(text);
+      assert.equal(whole, `{"id": 1, "${w}": "*******"}`, w);
+      const at = text.indexOf(w);
+      for (let k = at + 1; k < at + w.length; k++) assert.equal(redactStream([text.slice(0, k), text.slice(k)]), whole, `${w} split at ${k - at}`);
+    }
+  }
+});
 
 /** Feed one payload of a stream. */
 function feed(r: PayloadRedactor, text: string, conn: number, dir: number, seq: number, bytes = text.length): string {

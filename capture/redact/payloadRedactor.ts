@@ -1,5 +1,5 @@
 import { type Work, type Carry } from './work.js';
-import { findTriggers, findTriggersBytewise, triggerOrder, TRIGGERS, MAX_WORD, WORD_BYTES } from './triggers.js';
+import { findTriggers, findTriggersBytewise, triggerOrder, TRIGGERS, MAX_WORD, WORD_PAIRS } from './triggers.js';
 import { applyTrigger } from './rules.js';
 import { continueCarry } from './carry.js';
 import { maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth } from './handshakes.js';
@@ -209,7 +209,7 @@ export class PayloadRedactor {
   /** Does a trigger word start in the stream's tail and end in this payload? */
   private spansBoundary(st: Stream, buf: Uint8Array, start: number, end: number): boolean {
     const tailEnd = st.tailAt + st.tailLen;
-    if (st.tailLen === 0 || end === start || WORD_BYTES[st.tail[tailEnd - 1]!] !== 1 || WORD_BYTES[buf[start]!] !== 1) return false;
+    if (st.tailLen === 0 || end === start || WORD_PAIRS[(st.tail[tailEnd - 1]! << 8) | buf[start]!] !== 1) return false;
     const fromTail = Math.min(st.tailLen, MAX_WORD - 1);
     const fromPayload = Math.min(end - start, MAX_WORD - 1);
     const win = this.window;

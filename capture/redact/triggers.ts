@@ -76,12 +76,17 @@ export const TRIGGERS: Trigger[] = WORDS.map(([w, kind, anchor, exact, blocks], 
   anchor,
   blocks,
 }));
-/** Bytes that occur in some trigger word (both cases): a word can span two payloads only where both edges hold one. */
-export const WORD_BYTES = new Uint8Array(256);
-for (const t of TRIGGERS) {
-  for (const c of t.word) {
-    WORD_BYTES[c] = 1;
-    if (!t.exact && c >= 0x61 && c <= 0x7a) WORD_BYTES[c - 32] = 1;
+/**
+ * Two consecutive bytes of some trigger word, in every case the word may take ((first << 8) | second -> 1): a word
+ * spans two payloads only where the last byte of the one and the first of the next are such a pair.
+ */
+export const WORD_PAIRS = new Uint8Array(65536);
+{
+  const variants = (c: number, exact: boolean): number[] => (!exact && c >= 0x61 && c <= 0x7a ? [c, c - 32] : [c]);
+  for (const t of TRIGGERS) {
+    for (let i = 0; i + 1 < t.word.length; i++) {
+      for (const a of variants(t.word[i]!, t.exact)) for (const c of variants(t.word[i + 1]!, t.exact)) WORD_PAIRS[(a << 8) | c] = 1;
+    }
   }
 }
 
