@@ -1,4 +1,6 @@
 import type { Engine } from '../engine/engine.js';
+import { oneOf } from '../engine/sqlLists.js';
+import { messagingProtocols, pooledSessionProtocols, sessionBeginPaths, sessionEndPaths } from '../protocols/registry.js';
 
 /** Confidence of a statement's owner taken from the rest of its database transaction (above green:resume's 0.85). */
 export const SESSION_CONFIDENCE = 0.9;
@@ -57,18 +59,23 @@ const EXACT_WEIGHT = 10;
  */
 export async function correlateDbSessions(engine: Engine): Promise<void> {
   const d = engine.dialect;
+  // Statements of pooled connections (SQL: protocols/registry.ts), the paths that begin and end a session, RPC calls.
+  const pooled = oneOf(d, 'protocol', pooledSessionProtocols);
+  const ends = (col: string): string => oneOf(d, col, sessionEndPaths);
+  const begins = oneOf(d, 'q.path', sessionBeginPaths);
+  const rpc = oneOf(d, 'protocol', messagingProtocols);
   await engine.exec(
     d.createTableAs(
       'db_sessions',
       `WITH q AS (
          SELECT span_id, node, pid, conn_idx, path, raw_start_ns,
                 row_number() OVER (PARTITION BY node, conn_idx ORDER BY raw_start_ns, span_id) AS rn
-         FROM spans_raw WHERE protocol = 'mysql' AND kind = 'client'),
+         FROM spans_raw WHERE ${pooled} AND kind = 'client'),
        b AS (
          SELECT q.span_id AS span_id, q.node AS node, q.pid AS pid, q.conn_idx AS conn_idx, q.raw_start_ns AS raw_start_ns, q.rn AS rn,
                 CASE WHEN q.rn = 1 THEN 1
-                     WHEN q.path IN ('ROLLBACK', 'COMMIT') THEN 0
-                     WHEN p.path IN ('ROLLBACK', 'COMMIT') OR q.path = 'SELECT ?' THEN 1 ELSE 0 END AS starts
+                     WHEN ${ends('q.path')} THEN 0
+                     WHEN ${ends('p.path')} OR ${begins} THEN 1 ELSE 0 END AS starts
          FROM q LEFT JOIN q p ON p.node = q.node AND p.conn_idx = q.conn_idx AND p.rn + 1 = q.rn)
        SELECT span_id, node, pid, conn_idx, raw_start_ns,
               sum(starts) OVER (PARTITION BY node, conn_idx ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session
@@ -84,7 +91,7 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
       `SELECT span_id, node, pid, raw_start_ns, node || '/' || CAST(conn_idx AS VARCHAR) || '/' || CAST(session AS VARCHAR) AS unit FROM db_sessions
        UNION ALL
        SELECT span_id, node, pid, raw_start_ns, span_id AS unit FROM spans_raw
-       WHERE kind = 'client' AND protocol = 'amqp'`,
+       WHERE kind = 'client' AND ${rpc}`,
     ),
   );
   // Inbound requests with the end the wire gives them, else the one estimated from unnamed replies (handlerEnds.ts).

@@ -1,5 +1,7 @@
 import { ColumnBatch } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
+import { oneOf } from '../engine/sqlLists.js';
+import { messagingProtocols } from '../protocols/registry.js';
 
 const HANDLER_ENDS_SCHEMA = [
   ['span_id', 'VARCHAR'],
@@ -23,20 +25,21 @@ const HANDLER_ENDS_SCHEMA = [
  */
 export async function estimateHandlerEnds(engine: Engine): Promise<void> {
   const d = engine.dialect;
+  const rpc = (column: string): string => oneOf(d, column, messagingProtocols);
   await engine.exec(d.createTable('handler_ends', HANDLER_ENDS_SCHEMA));
   const rows = await engine.query<{ node: string; pid: number; span_id: string; t: bigint; is_reply: boolean }>(
     // The ORDER BY sorts the whole union only from outside it: in ClickHouse a trailing one binds to the last SELECT.
     `WITH calls AS (
        SELECT DISTINCT node, pid, method FROM spans_raw
-       WHERE kind = 'server' AND protocol = 'amqp' AND raw_end_ns IS NOT NULL AND method IS NOT NULL)
+       WHERE kind = 'server' AND ${rpc('protocol')} AND raw_end_ns IS NOT NULL AND method IS NOT NULL)
      SELECT node, pid, span_id, t, is_reply FROM (
        SELECT s.node AS node, s.pid AS pid, s.span_id AS span_id, s.raw_start_ns AS t, false AS is_reply
        FROM spans_raw s JOIN calls c ON c.node = s.node AND c.pid = s.pid AND c.method = s.method
-       WHERE s.kind = 'server' AND s.protocol = 'amqp' AND s.raw_end_ns IS NULL
+       WHERE s.kind = 'server' AND ${rpc('s.protocol')} AND s.raw_end_ns IS NULL
        UNION ALL
        SELECT r.node AS node, r.pid AS pid, r.span_id AS span_id, r.raw_start_ns AS t, true AS is_reply
        FROM spans_raw r
-       WHERE r.kind = 'producer' AND r.protocol = 'amqp' AND r.rpc_kind = 'reply' AND NOT r.broker
+       WHERE r.kind = 'producer' AND ${rpc('r.protocol')} AND r.rpc_kind = 'reply' AND NOT r.broker
          AND r.span_id NOT IN (SELECT child FROM candidates WHERE evidence = 'content:_msg_id')) u
      ORDER BY node, pid, t, is_reply, span_id`,
   );
@@ -64,8 +67,8 @@ export async function estimateHandlerEnds(engine: Engine): Promise<void> {
       SELECT s.span_id AS span_id, s.raw_end_ns AS raw_end_ns,
              lead(s.raw_start_ns) OVER (PARTITION BY s.node, s.pid, s.method ORDER BY s.raw_start_ns, s.span_id) AS next_start
       FROM spans_raw s
-      WHERE s.kind = 'server' AND s.protocol = 'amqp' AND s.method IS NOT NULL
+      WHERE s.kind = 'server' AND ${rpc('s.protocol')} AND s.method IS NOT NULL
         AND (s.node, s.pid, s.method) NOT IN (SELECT node, pid, method FROM spans_raw
-                                              WHERE kind = 'server' AND protocol = 'amqp' AND raw_end_ns IS NOT NULL AND method IS NOT NULL)) x
+                                              WHERE kind = 'server' AND ${rpc('protocol')} AND raw_end_ns IS NOT NULL AND method IS NOT NULL)) x
     WHERE raw_end_ns IS NULL AND next_start IS NOT NULL`);
 }

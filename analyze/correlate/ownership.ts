@@ -1,6 +1,8 @@
 import { ColumnBatch } from '../engine/columns.js';
 import type { ColumnChunk } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
+import { noneOf, oneOf } from '../engine/sqlLists.js';
+import { messagingProtocols } from '../protocols/registry.js';
 
 /** Confidence of an owner when the thread had one inbound request open (vPath's and DeepFlow's case). */
 export const THREAD_CONFIDENCE = 0.9;
@@ -146,6 +148,9 @@ function newThread(): ThreadState {
  */
 export async function correlateOwnership(engine: Engine): Promise<void> {
   const d = engine.dialect;
+  // RPC calls, replies and deliveries are the messaging protocols' spans (protocols/registry.ts); all others are calls.
+  const rpc = (column: string): string => oneOf(d, column, messagingProtocols);
+  const notRpc = (column: string): string => noneOf(d, column, messagingProtocols);
   // Which client span a delivered reply answers, and which server span a published reply answers (_msg_id).
   await engine.exec(
     d.createTableAs(
@@ -153,43 +158,42 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
       `SELECT r.span_id AS reply, c.span_id AS call, r.tid <> c.tid AS other_thread FROM spans_raw c JOIN amqp_msgs cm ON cm.msg_idx = c.msg_idx
        JOIN amqp_msgs rm ON rm.msg_id = cm.msg_id AND rm.node = cm.node AND rm.pid = cm.pid AND rm.oslo_kind = 'reply' AND rm.dir = 'recv'
        JOIN spans_raw r ON r.msg_idx = rm.msg_idx AND r.kind = 'consumer'
-       WHERE c.kind = 'client' AND c.protocol = 'amqp'`,
+       WHERE c.kind = 'client' AND ${rpc('c.protocol')}`,
     ),
   );
   const [named] = await engine.query<{ w: bigint | null }>(`SELECT max(r.raw_start_ns - c.raw_start_ns) AS w
     FROM reply_waits x JOIN spans_raw c ON c.span_id = x.call JOIN spans_raw r ON r.span_id = x.reply`);
   const maxUnpairedWait = named?.w == null ? BigInt(RPC_TIMEOUT_NS) : BigInt(UNPAIRED_WAIT_FACTOR) * BigInt(named.w);
-  const app = `(protocol <> 'amqp' OR NOT coalesce(broker, false))`;
   // Columns: node pid tid gid op t prio span blocks finishes handles unpaired_call is_reply is_rpc parent_gid reply_owner
   const ops = `
     SELECT s.node, s.pid, s.tid, s.gid, 'call' AS op, s.raw_start_ns AS t, 5 AS prio, s.span_id,
-           CASE WHEN s.protocol <> 'amqp' THEN s.raw_resp_start_ns IS NOT NULL
+           CASE WHEN ${notRpc('s.protocol')} THEN s.raw_resp_start_ns IS NOT NULL
                 WHEN s.kind = 'client' THEN coalesce(s.rpc_kind, '') <> 'cast'
                   -- a reply read by another OS thread (oslo's reply listener in a threaded service) never wakes
                   -- this one in the sweep; the thread itself waits, so its next event is still this caller's
                   AND s.span_id NOT IN (SELECT call FROM reply_waits WHERE other_thread)
                 ELSE false END AS blocks,
            s.kind = 'producer' AND s.rpc_kind = 'reply' AS finishes, NULL::VARCHAR AS handles,
-           s.protocol = 'amqp' AND s.kind = 'client' AND s.span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call,
-           false AS is_reply, s.protocol = 'amqp' AS is_rpc, CAST(NULL AS ${d.type('UBIGINT')}) AS parent_gid, rp.parent AS reply_owner
+           ${rpc('s.protocol')} AND s.kind = 'client' AND s.span_id NOT IN (SELECT call FROM reply_waits) AS unpaired_call,
+           false AS is_reply, ${rpc('s.protocol')} AS is_rpc, CAST(NULL AS ${d.type('UBIGINT')}) AS parent_gid, rp.parent AS reply_owner
     FROM spans_raw s LEFT JOIN candidates rp ON rp.child = s.span_id AND rp.evidence = 'content:_msg_id'
-    WHERE ${app.replaceAll('protocol', 's.protocol').replaceAll('broker', 's.broker')}
-      AND (s.kind = 'client' OR (s.kind = 'producer' AND s.protocol = 'amqp' AND s.msg_idx NOT IN
-      (SELECT msg_idx FROM spans_raw WHERE kind = 'client' AND protocol = 'amqp')))
+    WHERE (${notRpc('s.protocol')} OR NOT coalesce(s.broker, false))
+      AND (s.kind = 'client' OR (s.kind = 'producer' AND ${rpc('s.protocol')} AND s.msg_idx NOT IN
+      (SELECT msg_idx FROM spans_raw WHERE kind = 'client' AND ${rpc('protocol')})))
     UNION ALL
     SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'resume', raw_end_ns, 0, span_id, false, false, NULL, false, false, false, NULL, NULL
-    FROM spans_raw WHERE kind = 'client' AND protocol <> 'amqp' AND raw_resp_start_ns IS NOT NULL
+    FROM spans_raw WHERE kind = 'client' AND ${notRpc('protocol')} AND raw_resp_start_ns IS NOT NULL
     UNION ALL
     SELECT node, pid, tid, gid, 'serve', raw_start_ns, 1, span_id, false, false, NULL, false, false, false, NULL, NULL
-    FROM spans_raw WHERE kind = 'server' AND protocol <> 'amqp'
+    FROM spans_raw WHERE kind = 'server' AND ${notRpc('protocol')}
     UNION ALL
     SELECT node, pid, coalesce(resp_tid, tid), coalesce(resp_gid, gid), 'served', raw_end_ns, 6, span_id, false, false, NULL, false, false, false, NULL, NULL
-    FROM spans_raw WHERE kind = 'server' AND protocol <> 'amqp'
+    FROM spans_raw WHERE kind = 'server' AND ${notRpc('protocol')}
     UNION ALL
     SELECT c.node, c.pid, c.tid, c.gid, 'deliver', c.raw_start_ns, 2, w.call, false, false, s.span_id, false, c.rpc_kind = 'reply', false, NULL, NULL
     FROM spans_raw c LEFT JOIN spans_raw s ON s.msg_idx = c.msg_idx AND s.kind = 'server'
     LEFT JOIN reply_waits w ON w.reply = c.span_id
-    WHERE c.kind = 'consumer' AND c.protocol = 'amqp' AND NOT c.broker
+    WHERE c.kind = 'consumer' AND ${rpc('c.protocol')} AND NOT c.broker
     UNION ALL
     SELECT node, pid, tid, gid, 'spawn', ts_ns, 3, NULL, false, false, NULL, false, false, false, parent_gid, NULL
     FROM events WHERE event = 'green_spawn' AND gid IS NOT NULL`;

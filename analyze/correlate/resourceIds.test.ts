@@ -39,14 +39,17 @@ test('resource ids: RPC heads give the UUIDs of their args, never the request co
       OR (kind = 'uuid') <> (value LIKE '%-%') OR (kind = 'row_id') <> (value LIKE 'row:%')`);
     assert.equal(Number(unkinded!.n), 0);
     // An object_action head's serialised object (ComputeNode, id 1) and the statements that save it by its primary
-    // key (compute_nodes.id = 1) name the same row; the row ids are no request's ids, so span_ids keeps none.
-    const [row] = await engine.query<{ heads: bigint; sql: bigint; left: bigint }>(`SELECT
+    // key (compute_nodes.id = 1) name the same row; the row ids are no request's ids: span_ids never holds them
+    // (span_row_ids does), so content evidence and the spans' request_ids never see them.
+    const [row] = await engine.query<{ heads: bigint; sql: bigint; in_span_ids: bigint; in_row_ids: bigint }>(`SELECT
       count(*) FILTER (WHERE s.protocol = 'amqp' AND s.method = 'object_action') AS heads,
       count(*) FILTER (WHERE s.protocol = 'mysql' AND s.path LIKE 'UPDATE compute_nodes%') AS sql,
-      (SELECT count(*) FROM span_ids WHERE field = 'sql_row_id') AS "left"
+      (SELECT count(*) FROM span_ids WHERE field = 'sql_row_id') AS in_span_ids,
+      (SELECT count(*) FROM span_row_ids WHERE field = 'sql_row_id' AND value = 'compute_nodes#1') AS in_row_ids
       FROM resource_ids r JOIN spans_raw s USING (span_id) WHERE r.value = 'row:computenode#1' AND r.kind = 'row_id'`);
     assert.ok(Number(row!.heads) >= 1 && Number(row!.sql) >= 1, `row id in ${row!.heads} heads, ${row!.sql} updates`);
-    assert.equal(Number(row!.left), 0);
+    assert.equal(Number(row!.in_span_ids), 0);
+    assert.ok(Number(row!.in_row_ids) >= 1);
     // SQL statements and HTTP paths keep theirs.
     const kinds = await engine.query<{ protocol: string }>(`SELECT DISTINCT s.protocol FROM resource_ids r JOIN spans_raw s USING (span_id) ORDER BY 1`);
     assert.deepEqual(kinds.map((k) => k.protocol), ['amqp', 'http', 'mysql']);

@@ -1,22 +1,15 @@
 import { ColumnBatch, type ColumnChunk } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
+import { oneOf } from '../engine/sqlLists.js';
 import { maskPayload } from '../load/maskGroundTruth.js';
+import type { ResourceIdKind } from '../protocols/protocol.js';
+import { messagingProtocols, resourceIdFields, resourcePathProtocols } from '../protocols/registry.js';
 
 const RESOURCE_IDS_SCHEMA = [
   ['span_id', 'VARCHAR'],
   ['value', 'VARCHAR'],
   ['kind', 'VARCHAR'],
 ] as const;
-
-/**
- * What an id names, decided where it is extracted (the readers, correlate/dbSession.ts, never guess it from the
- * value's shape): `uuid` a resource (instance, image, port...), `keystone_id` whom a request is for (a project or
- * user: shared by every request of a tenant, so it can only tell tenants apart), `row_id` one database row, as
- * `row:<object>#<id>` (an RPC head's serialised nova object and its primary key, a statement's `<table>.id = N`).
- */
-export type ResourceIdKind = 'uuid' | 'keystone_id' | 'row_id';
-/** The span_ids fields (SQL statements, protocols/mysql) that hold resource ids, with their kind. */
-const SQL_ID_KINDS: Record<string, ResourceIdKind> = { sql_uuid: 'uuid', sql_keystone_id: 'keystone_id' };
 
 /**
  * A UUID, or a keystone id (project, user: 32 hex digits) as a quoted JSON value (`"..."` or, inside oslo's
@@ -45,6 +38,8 @@ const rowKey = (name: string, id: string): string => `row:${name.toLowerCase().r
  */
 export async function collectResourceIds(engine: Engine): Promise<void> {
   const d = engine.dialect;
+  // RPC spans are the messaging protocols' (protocols/registry.ts); paths name resources in some protocols (HTTP).
+  const rpc = oneOf(d, 's.protocol', messagingProtocols);
   await engine.exec(d.createTable('resource_ids', RESOURCE_IDS_SCHEMA));
   const out = new ColumnBatch(RESOURCE_IDS_SCHEMA);
   const [spanCol, valueCol, kindCol] = out.columns as { push(v: unknown): void }[];
@@ -64,7 +59,7 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   await engine.stream(
     `SELECT s.span_id, m.node, k.conn_id, CASE WHEN m.dir = 'send' THEN 'send' ELSE 'recv' END AS dir, m.tcp_seq, m.length
      FROM spans_raw s JOIN amqp_msgs m ON m.msg_idx = s.msg_idx JOIN conns k ON k.conn_idx = m.conn_idx
-     WHERE s.protocol = 'amqp' AND s.kind IN ('client', 'server') AND m.tcp_seq IS NOT NULL
+     WHERE ${rpc} AND s.kind IN ('client', 'server') AND m.tcp_seq IS NOT NULL
      ORDER BY m.node, k.conn_id, dir, m.conn_pos`,
     (chunk: ColumnChunk) => {
       for (let i = 0; i < chunk.rowCount; i++) {
@@ -79,7 +74,7 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   if (streams.size > 0) {
     await engine.exec(d.createTableAs('resource_conns', `SELECT DISTINCT m.node AS node, k.conn_id AS conn_id
       FROM spans_raw s JOIN amqp_msgs m ON m.msg_idx = s.msg_idx JOIN conns k ON k.conn_idx = m.conn_idx
-      WHERE s.protocol = 'amqp' AND s.kind IN ('client', 'server')`));
+      WHERE ${rpc} AND s.kind IN ('client', 'server')`));
     await engine.stream(
       `SELECT e.node, e.conn_id, e.direction, e.tcp_seq, e.payload FROM events e JOIN resource_conns c ON c.node = e.node AND c.conn_id = e.conn_id
        WHERE e.event = 'data' AND e.tcp_seq IS NOT NULL AND e.payload IS NOT NULL ORDER BY e.node, e.conn_id, e.direction, e.mono_ns`,
@@ -107,16 +102,22 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   }
   await engine.append('resource_ids', out);
   out.clear();
-  // HTTP paths (a request about /servers/<uuid>, /allocations/<uuid>...).
-  await engine.stream(`SELECT span_id, path FROM spans_raw WHERE protocol = 'http' AND path IS NOT NULL`, (chunk: ColumnChunk) => {
+  // Paths that name resources (an HTTP request about /servers/<uuid>, /allocations/<uuid>...).
+  await engine.stream(`SELECT span_id, path FROM spans_raw WHERE ${oneOf(d, 'protocol', resourcePathProtocols)} AND path IS NOT NULL`, (chunk: ColumnChunk) => {
     for (let i = 0; i < chunk.rowCount; i++) add(chunk.string(0, i)!, chunk.string(1, i)!);
   });
   await engine.append('resource_ids', out);
-  const sqlKind = Object.entries(SQL_ID_KINDS).map(([field, kind]) => `WHEN '${field}' THEN '${kind}'`).join(' ');
-  const sqlFields = Object.keys(SQL_ID_KINDS).map((f) => `'${f}'`).join(', ');
-  await engine.exec(`INSERT INTO resource_ids SELECT span_id, value, CASE field ${sqlKind} END FROM span_ids WHERE field IN (${sqlFields})`);
+  // Resource id fields of calls (SQL statements), with the kind their protocol's spec gives; row ids (`<table>#N`) are
+  // kept in span_row_ids and named like an RPC head's objects.
+  const fields = Object.entries(resourceIdFields);
+  const inSpanIds = fields.filter(([, kind]) => kind !== 'row_id');
+  if (inSpanIds.length > 0) {
+    const kindOf = inSpanIds.map(([field, kind]) => `WHEN ${d.string(field)} THEN ${d.string(kind)}`).join(' ');
+    await engine.exec(`INSERT INTO resource_ids SELECT span_id, value, CASE field ${kindOf} END FROM span_ids
+      WHERE ${oneOf(d, 'field', inSpanIds.map(([field]) => field))}`);
+  }
   out.clear();
-  await engine.stream(`SELECT span_id, value FROM span_ids WHERE field = 'sql_row_id'`, (chunk: ColumnChunk) => {
+  await engine.stream(`SELECT span_id, value FROM span_row_ids`, (chunk: ColumnChunk) => {
     for (let i = 0; i < chunk.rowCount; i++) {
       const [table, id] = chunk.string(1, i)!.split('#');
       spanCol!.push(chunk.string(0, i)!);
@@ -125,8 +126,6 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
     }
   });
   await engine.append('resource_ids', out);
-  // Row ids serve only here: they are no request's id (span_ids becomes the spans' `request_ids` column).
-  await engine.exec(`DELETE FROM span_ids WHERE field = 'sql_row_id'`);
 }
 
 /** The message whose byte range [offset, offset + length) holds `pos` (binary search over ascending offsets). */

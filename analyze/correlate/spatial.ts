@@ -36,9 +36,11 @@ export async function correlateSpatial(engine: Engine, diag: Diagnostics): Promi
     },
     where: 'NOT s.req_seen',
   });
-  await engine.exec(`INSERT INTO span_ids SELECT x.child, i.field, i.value FROM candidates x
-    JOIN spans_raw s ON s.span_id = x.child JOIN span_ids i ON i.span_id = x.parent
-    WHERE x.evidence = 'spatial' AND NOT s.req_seen`);
+  for (const ids of ['span_ids', 'span_row_ids']) {
+    await engine.exec(`INSERT INTO ${ids} SELECT x.child, i.field, i.value FROM candidates x
+      JOIN spans_raw s ON s.span_id = x.child JOIN ${ids} i ON i.span_id = x.parent
+      WHERE x.evidence = 'spatial' AND NOT s.req_seen`);
+  }
   const [dup] = await engine.query<{ n: bigint }>(`SELECT count(*) AS n FROM (
       SELECT child FROM candidates WHERE evidence = 'spatial' GROUP BY child HAVING count(*) > 1)`);
   if (Number(dup?.n ?? 0n) > 0) {

@@ -1,9 +1,13 @@
 import type { Engine } from '../engine/engine.js';
+import { noneOf, oneOf } from '../engine/sqlLists.js';
+import { rowIdFields } from '../protocols/registry.js';
 
 /**
  * `spans_raw` (one row per span, times on each node's own clock) and `span_ids` from the call sides: the
  * connection's 4-tuple and the thread's name joined in, and the public `span_id` derived from the call's place
- * (node, socket, side, position on the connection), so the same capture always gives the same ids.
+ * (node, socket, side, position on the connection), so the same capture always gives the same ids. Ids of the
+ * fields a protocol's spec names as row ids (database rows, no request's id) go to `span_row_ids` instead, which
+ * only correlate/resourceIds.ts reads: never content evidence, never the spans' `request_ids`.
  * Join keys are aliased: with two joins ClickHouse names a column both sides have by its qualified name (`s.node`).
  */
 export async function buildSpansRaw(engine: Engine): Promise<void> {
@@ -23,5 +27,7 @@ export async function buildSpansRaw(engine: Engine): Promise<void> {
        LEFT JOIN threads t ON t.node = s.node AND t.pid = s.pid AND t.tid = s.tid`,
     ),
   );
-  await engine.exec(d.createTableAs('span_ids', `SELECT s.span_id, i.field, i.value FROM call_ids i JOIN spans_raw s ON s.sid = i.sid`));
+  const ids = (where: string): string => `SELECT s.span_id, i.field, i.value FROM call_ids i JOIN spans_raw s ON s.sid = i.sid WHERE ${where}`;
+  await engine.exec(d.createTableAs('span_ids', ids(noneOf(d, 'i.field', rowIdFields))));
+  await engine.exec(d.createTableAs('span_row_ids', ids(oneOf(d, 'i.field', rowIdFields))));
 }

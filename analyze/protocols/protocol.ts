@@ -6,6 +6,26 @@ import type { CallRecord, Frame, MessageType, ParseResult, ProtocolName, Records
 export type EdgeKind = 'http' | 'db' | 'cache' | 'rpc';
 
 /**
+ * What an id in a call names, decided where it is extracted (correlate/resourceIds.ts reads it, never the value's
+ * shape): `uuid` a resource (instance, image, port...), `keystone_id` whom a request is for (a project or user: shared
+ * by every request of a tenant, so it can only tell tenants apart), `row_id` one database row, as
+ * `row:<object>#<id>` (an RPC head's serialised versioned object and its primary key, a statement's `<table>.id = N`).
+ */
+export type ResourceIdKind = 'uuid' | 'keystone_id' | 'row_id';
+
+/**
+ * A protocol whose connections are pooled and lent to one worker at a time (a database client's connection pool):
+ * the paths (normalised request text) that begin a loan and the ones that end it. correlate/dbSession.ts gives every
+ * call of one loan a single owner.
+ */
+export interface PooledSessions {
+  /** A call with one of these paths begins a session (oslo.db's checkout ping). */
+  begin: readonly string[];
+  /** A call with one of these paths ends one (SQLAlchemy's checkin); the call after it begins the next. */
+  end: readonly string[];
+}
+
+/**
  * Pairs the frames of one connection into calls as they are parsed. Frames arrive in the order their first bytes
  * were moved (requests before responses at equal times), each direction in stream order; `end()` says no more will
  * come. Records are handed to the sink in request order, as soon as they are final.
@@ -59,6 +79,16 @@ export interface ProtocolSpec<F extends Frame = Frame, M = never> {
    */
   requestIdFields: readonly string[];
   /**
+   * Span id fields of this protocol's calls that name the resources a call is about, with what each names
+   * (correlate/resourceIds.ts). Fields of kind `row_id` name a database row, an id no request carries along: the
+   * parse keeps them out of `span_ids` (so out of content evidence and the spans' `request_ids`), in `span_row_ids`.
+   */
+  resourceIdFields: Readonly<Record<string, ResourceIdKind>>;
+  /** The path of a call names the resources it is about (REST URLs: `/servers/<uuid>`): correlate/resourceIds.ts. */
+  resourcePaths: boolean;
+  /** Connections lent to one worker at a time, from `begin` to `end` (SQL sessions): correlate/dbSession.ts. */
+  pooledSessions?: PooledSessions;
+  /**
    * What the first captured bytes of one direction of a connection are: the start of a `request`, of a
    * `response`, or not this protocol (null). Decides which side of the connection is the client.
    */
@@ -69,7 +99,11 @@ export interface ProtocolSpec<F extends Frame = Frame, M = never> {
   findFrameBoundary(stream: GappedStream, pos: number, type: MessageType): number;
   /** A stitcher for one connection. */
   createStitcher(sink: StitchSink<M>): Stitcher<F>;
-  /** Messaging protocols only: where their messages go. */
+  /**
+   * Messaging protocols only: where their messages go. A messaging protocol's spans come from messages through a
+   * broker (analyze/messaging/): `producer`/`consumer` on the wire, `client` for an RPC call or cast made (`rpc_kind`),
+   * `server` for one handled, each with `msg_idx` and `broker`; the correlators ask for these by this field.
+   */
   messages?: MessageTable<M>;
 }
 

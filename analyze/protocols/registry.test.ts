@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/version.js';
-import { protocols, requestIdFields } from './registry.js';
+import { messagingProtocols, pooledSessionProtocols, protocols, requestIdFields, resourceIdFields, resourcePathProtocols, rowIdFields, sessionBeginPaths, sessionEndPaths } from './registry.js';
 
 test('registry: every protocol folder with a spec.ts is registered exactly once', () => {
   const dir = join(packageRoot, 'analyze', 'protocols');
@@ -23,12 +23,24 @@ test('registry: request id fields come from the specs, and correlate/ repeats no
   }
 });
 
-test('registry: correlate/ names no protocol outside the files that still do (a ratchet: issue 8 item 6)', () => {
-  // Protocol knowledge belongs in the specs. These files still name protocols in their SQL; no other file may start.
-  const stillNaming = new Set(['dbSession.ts', 'handlerEnds.ts', 'ownership.ts', 'resourceIds.ts']);
+test('registry: correlate/ names no protocol, edge kind or resource id field (protocol knowledge lives in the specs)', () => {
+  // What the correlators need to know of a protocol they ask the registry for (messagingProtocols, pooledSessions...).
   const correlate = join(packageRoot, 'analyze', 'correlate');
-  for (const f of readdirSync(correlate).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !stillNaming.has(n))) {
+  const named = [...new Set([...protocols.map((p) => p.name), ...protocols.map((p) => p.edgeKind), ...Object.keys(resourceIdFields)])];
+  for (const f of readdirSync(correlate).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts'))) {
     const text = readFileSync(join(correlate, f), 'utf8');
-    for (const p of protocols) assert.ok(!text.includes(`'${p.name}'`), `${f} names the protocol ${p.name}`);
+    for (const name of named) assert.ok(!text.includes(`'${name}'`), `${f} names ${name}`);
   }
+});
+
+test('registry: what the correlators ask of protocols comes from the specs', () => {
+  assert.deepEqual(messagingProtocols, ['amqp']);
+  assert.deepEqual(resourcePathProtocols, ['http']);
+  assert.deepEqual(pooledSessionProtocols, ['mysql']);
+  assert.deepEqual([...sessionBeginPaths], ['SELECT ?']);
+  assert.deepEqual([...sessionEndPaths].sort(), ['COMMIT', 'ROLLBACK']);
+  assert.deepEqual(resourceIdFields, { sql_uuid: 'uuid', sql_keystone_id: 'keystone_id', sql_row_id: 'row_id' });
+  assert.deepEqual(rowIdFields, ['sql_row_id']);
+  // Row ids name database rows, never a request: no field is both.
+  assert.deepEqual(rowIdFields.filter((f) => requestIdFields.includes(f)), []);
 });

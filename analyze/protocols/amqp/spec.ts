@@ -15,6 +15,8 @@ export const amqpSpec: ProtocolSpec<AmqpFrame, AmqpOperation> = {
   defaultPorts: [5672],
   // oslo.messaging's RPC context (`_context_request_id`, `_context_global_request_id`), named in analyze/messaging/messageSpans.ts
   requestIdFields: ['request_id', 'global_request_id'],
+  resourceIdFields: {},
+  resourcePaths: false,
   classify: (head) => (detect(head, 'request') ? 'request' : detect(head, 'response') ? 'response' : null),
   parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
   findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),

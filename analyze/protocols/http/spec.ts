@@ -9,6 +9,8 @@ export const httpSpec: ProtocolSpec<HttpMessage> = {
   edgeKind: 'http',
   defaultPorts: [],
   requestIdFields: HTTP_REQUEST_ID_FIELDS,
+  resourceIdFields: {},
+  resourcePaths: true,
   classify: classifyHttp,
   parseFrame: parseHttpFrame,
   findFrameBoundary: findHttpFrameBoundary,

@@ -9,6 +9,8 @@ export const memcachedSpec: ProtocolSpec<MemcachedFrame> = {
   edgeKind: 'cache',
   defaultPorts: [11211],
   requestIdFields: [],
+  resourceIdFields: {},
+  resourcePaths: false,
   classify: (head) => (detect(head, 'request') ? 'request' : detect(head, 'response') ? 'response' : null),
   parseFrame: (stream, pos, type) => parseFrame(type, stream, pos),
   findFrameBoundary: (stream, pos, type) => findFrameBoundary(type, stream, pos),

@@ -4,7 +4,7 @@
  * the next command only after the whole response, so a response is every server packet from its command up to the
  * next command. That holds even when gaps hid the structure of a large result set.
  */
-import { stitchAll, type Stitcher, type StitchSink } from '../protocol.js';
+import { stitchAll, type ResourceIdKind, type Stitcher, type StitchSink } from '../protocol.js';
 import type { Frame, RecordsWithErrorCount } from '../types.js';
 import { COMMANDS, EOF_PACKET, ERR_PACKET, MAX_EOF_PAYLOAD, MAX_PACKET_PAYLOAD, OK_PACKET, type CommandInfo } from './parse.js';
 import { MAX_PAYLOAD_HEAD, type MysqlPacket, type MysqlRecord, type MysqlResponseKind } from './types.js';
@@ -73,6 +73,8 @@ const HAS_DIGIT = /\d/;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 /** Span id field of the OpenStack request ids a statement holds (nova's instance_actions rows). */
 export const SQL_REQUEST_ID_FIELD = 'request_id';
+/** Span id fields of the resource ids a statement names, with what each names (see sqlIds). */
+export const SQL_RESOURCE_ID_FIELDS = { sql_uuid: 'uuid', sql_keystone_id: 'keystone_id', sql_row_id: 'row_id' } as const satisfies Record<string, ResourceIdKind>;
 
 /** A keystone id as a quoted SQL literal (uuid4().hex): quoted, so hex runs inside longer tokens are not taken. */
 const KEYSTONE_ID = /(?<=')[0-9a-f]{32}(?=')/gi;
@@ -84,10 +86,11 @@ const REQUEST_ID = /\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
  * Ids in a statement that other calls may carry too: OpenStack request ids (`req-<uuid>`, e.g. nova's
  * instance_actions rows), other UUIDs (instances, images, ports...) under `sql_uuid`, and keystone's ids (projects,
  * users: 32 hex digits, no dashes) as quoted literals under `sql_keystone_id` (nova's quota and per-project queries
- * name nothing else).
+ * name nothing else); and the rows a statement names by primary key (`<table>.id = N`) under `sql_row_id`, as
+ * `<table>#N`.
  */
 export function sqlIds(sql: string): Record<string, string[]> {
-  const ids: Record<string, string[]> = {};
+  const ids: Partial<Record<typeof SQL_REQUEST_ID_FIELD | keyof typeof SQL_RESOURCE_ID_FIELDS, string[]>> = {};
   const keystoneIds = sql.includes("'") ? uniqueLower(sql.match(KEYSTONE_ID)) : [];
   if (keystoneIds.length > 0) ids['sql_keystone_id'] = keystoneIds;
   const rowIds = sql.includes('.id = ') ? [...new Set([...sql.matchAll(ROW_ID)].map((m) => `${m[1]!.toLowerCase()}#${m[2]}`))] : [];
