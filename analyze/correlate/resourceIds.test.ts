@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/version.js';
 import { loadedEngineFromDirs } from '../../testing/loadedEngine.js';
-import { collectResourceIds } from './resourceIds.js';
+import { collectResourceIds, objectRowIds } from './resourceIds.js';
 
 const SAMPLE = join(packageRoot, 'datasets', 'samples', 'tempest-compute-servers', 'capture');
 
@@ -56,4 +56,24 @@ test('resource ids: RPC heads give the UUIDs of their args, never the request co
   } finally {
     cleanup();
   }
+});
+
+test('resource ids: a serialised versioned object names its row under any *_object namespace', () => {
+  // oslo.versionedobjects' obj_to_primitive: <ns>.name, .namespace, .version, .data (then .changes); the namespace is
+  // oslo's default `versioned_object` (cinder, ...) unless a service sets its own (nova_object, ironic_object).
+  const obj = (ns: string, name: string, data: string, q = '"'): string =>
+    `{${q}${ns}.name${q}: ${q}${name}${q}, ${q}${ns}.namespace${q}: ${q}x${q}, ${q}${ns}.version${q}: ${q}1.2${q}, ${q}${ns}.data${q}: {${data}}}`;
+  const esc = '\\"';
+  const cases: [string, string, string[]][] = [
+    ['nova', obj('nova_object', 'ComputeNode', '"id": 1, "uuid": "u"'), ['row:computenode#1']],
+    ['cinder (oslo default namespace)', obj('versioned_object', 'Volume', '"id": 7'), ['row:volume#7']],
+    ['ironic', obj('ironic_object', 'Node', '"id": 12, "uuid": "u"'), ['row:node#12']],
+    ['inside oslo.messaging\'s serialised message', obj('versioned_object', 'BlockDeviceMapping', `${esc}id${esc}: 76`, esc), ['row:blockdevicemapping#76']],
+    ['two objects', `[${obj('versioned_object', 'Backup', '"id": 3')}, ${obj('nova_object', 'Flavor', '"id": 1')}]`, ['row:backup#3', 'row:flavor#1']],
+    ['data without a leading id', obj('versioned_object', 'Volume', '"uuid": "u", "id": 7'), []],
+    ['name and data under different namespaces', obj('versioned_object', 'Volume', '"id": 7').replace('versioned_object.data', 'nova_object.data'), []],
+    ['a namespace not ending in _object', obj('versioned', 'Volume', '"id": 7'), []],
+    ['a bare integer', '"id": 7', []],
+  ];
+  for (const [what, text, rows] of cases) assert.deepEqual(objectRowIds(text), rows, what);
 });

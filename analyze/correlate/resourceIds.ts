@@ -21,10 +21,20 @@ const CONTEXT_START = /\\?"_(?:msg_id|unique_id|reply_q|context_)/;
 /** Bytes of a message read for its resource ids (the head: a schema-1 capture keeps 2 KB of each syscall anyway). */
 const HEAD_BYTES = 8192;
 const TWO_32 = 2 ** 32;
-/** A serialised nova object in an RPC head and its integer primary key (the first field of its data). */
-const OBJECT_ROW = /nova_object\.name\\?": \\?"(\w+)\\?"[^{}]*?nova_object\.data\\?": \{\\?"id\\?": (\d+)/g;
-/** One name for a nova object class and its table: ComputeNode ~ compute_nodes, BlockDeviceMapping ~ block_device_mapping. */
+/**
+ * A serialised versioned object in an RPC head and its integer primary key (the first field of its data), under any
+ * serialisation namespace ending in `_object`: oslo.versionedobjects' default `versioned_object` (cinder...) or a
+ * service's own (nova's `nova_object`, ironic's `ironic_object`); its name and data under the same one.
+ */
+const OBJECT_ROW = /\b(\w+_object)\.name\\?": \\?"(\w+)\\?"[^{}]*?\b\1\.data\\?": \{\\?"id\\?": (\d+)/g;
+/** One name for an object class and its table: ComputeNode ~ compute_nodes, BlockDeviceMapping ~ block_device_mapping. */
 const rowKey = (name: string, id: string): string => `row:${name.toLowerCase().replace(/_/g, '').replace(/s$/, '')}#${id}`;
+
+/** The rows an RPC head's serialised objects name by primary key, as `row:<object>#<id>` (see OBJECT_ROW). */
+export function objectRowIds(text: string): string[] {
+  if (!text.includes('_object.name')) return [];
+  return [...text.matchAll(OBJECT_ROW)].map((m) => rowKey(m[2]!, m[3]!));
+}
 
 /**
  * `resource_ids`: the UUIDs of the resources a request or call is about (instances, images, ports, services...)
@@ -46,7 +56,7 @@ export async function collectResourceIds(engine: Engine): Promise<void> {
   const add = (span: string, text: string): void => {
     const found = new Map<string, ResourceIdKind>();
     for (const m of text.matchAll(RESOURCE_ID)) found.set((m[1] ?? m[2]!).toLowerCase(), m[1] !== undefined ? 'uuid' : 'keystone_id');
-    for (const m of text.matchAll(OBJECT_ROW)) found.set(rowKey(m[1]!, m[2]!), 'row_id');
+    for (const row of objectRowIds(text)) found.set(row, 'row_id');
     for (const [v, kind] of found) {
       spanCol!.push(span);
       valueCol!.push(v);
