@@ -62,6 +62,7 @@ export class SegmentBuilder {
   private src: Buffer | null = null;
   private u8: Uint8Array | null = null;
   private u32: Uint32Array | null = null;
+  private dv: DataView | null = null;
   private scratch: Buffer = Buffer.allocUnsafeSlow(4096);
   private lastPid = -1;
   /** pids already in `pids`, direct-mapped by their low bits (events of a few processes interleave): a Set add per pid change otherwise. */
@@ -75,7 +76,6 @@ export class SegmentBuilder {
    * capture passes its writer's (segments are written one at a time), so two builders share one sorted copy.
    */
   private sortedMemory = new ScratchMemory();
-  private static readonly EMPTY = Buffer.alloc(0);
 
   /**
    * `redactor` (null: --no-redact) outlives the segment: it holds per-connection state, and a value split across
@@ -181,14 +181,15 @@ export class SegmentBuilder {
     f.parent_gid[2 * r] = u[w + W.parentGid]!;
     f.parent_gid[2 * r + 1] = u[w + W.parentGid + 1]!;
     const t = this.text;
-    t.comm.byteArray(this.comm(u, w, tid));
+    const c = this.comm(u, w, tid);
+    t.comm.byteArrayFrom(c.text, c.view, 0, c.text.length);
     if (family === 2 || family === 10) {
       const a = this.addresses(u, w, conn, family);
-      t.local_addr.byteArray(a.local);
-      t.remote_addr.byteArray(a.remote);
+      t.local_addr.byteArrayFrom(a.local, a.localView, 0, a.local.length);
+      t.remote_addr.byteArrayFrom(a.remote, a.remoteView, 0, a.remote.length);
     } else {
-      t.local_addr.byteArray(SegmentBuilder.EMPTY);
-      t.remote_addr.byteArray(SegmentBuilder.EMPTY);
+      t.local_addr.emptyByteArray();
+      t.remote_addr.emptyByteArray();
     }
     const payloadLen = u[w + W.payloadLen]!;
     const start = off + EVENT_HEADER_SIZE;
@@ -201,7 +202,7 @@ export class SegmentBuilder {
         redactor.closeConnection(conn);
       }
     }
-    t.payload.byteArray(u8, start, payloadLen);
+    t.payload.byteArrayFrom(u8, this.dv!, start, payloadLen);
     if (pid !== this.lastPid) {
       const slot = pid & (PID_SLOTS - 1);
       if (this.pidSlots[slot] !== (pid | 0)) {
@@ -217,6 +218,7 @@ export class SegmentBuilder {
   private view(buf: Buffer): void {
     this.src = buf;
     this.u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.length); // a plain view: its subarray() makes no Buffer
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
     this.u32 = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2) : null;
   }
 
@@ -232,7 +234,7 @@ export class SegmentBuilder {
   }
 
   /** Thread names repeat: the encoded name per tid, checked against the raw 16 bytes (4 words). */
-  private comm(u: Uint32Array, w: number, tid: number): Uint8Array {
+  private comm(u: Uint32Array, w: number, tid: number): CommText {
     const c = w + W.comm;
     let known = this.lastComm;
     if (known === null || known.tid !== tid) known = this.commByTid.get(tid) ?? null;
@@ -241,11 +243,12 @@ export class SegmentBuilder {
       const at = c * 4; // u8 and u32 view the same bytes
       let end = 0;
       while (end < 16 && u8[at + end] !== 0) end++;
-      known = { tid, w0: u[c]!, w1: u[c + 1]!, w2: u[c + 2]!, w3: u[c + 3]!, text: u8.slice(at, at + end) };
+      const text = u8.slice(at, at + end);
+      known = { tid, w0: u[c]!, w1: u[c + 1]!, w2: u[c + 2]!, w3: u[c + 3]!, text, view: viewOf(text) };
       this.commByTid.set(tid, known);
     }
     this.lastComm = known;
-    return known.text;
+    return known;
   }
 
   /** Address text per connection (keyed by the low 32 bits of conn_id), checked against conn_id + raw addresses. */
@@ -263,11 +266,9 @@ export class SegmentBuilder {
     }
     const u8 = this.u8!;
     const at = w * 4;
-    known = {
-      conn, connHi: u[w + W.connId + 1]!, raw: u.slice(a, a + 8),
-      local: Buffer.from(formatAddr(u8, at + OFFSET.localAddr, family)),
-      remote: Buffer.from(formatAddr(u8, at + OFFSET.remoteAddr, family)),
-    };
+    const local = Buffer.from(formatAddr(u8, at + OFFSET.localAddr, family));
+    const remote = Buffer.from(formatAddr(u8, at + OFFSET.remoteAddr, family));
+    known = { conn, connHi: u[w + W.connId + 1]!, raw: u.slice(a, a + 8), local, remote, localView: viewOf(local), remoteView: viewOf(remote) };
     if (this.addrByConn.size > 200_000) this.addrByConn.clear();
     this.addrByConn.set(conn, known);
     this.addrSlots[conn & (ADDR_SLOTS - 1)] = known;
@@ -407,8 +408,11 @@ function sameWords(a: Uint32Array, b: Uint32Array, at: number): boolean {
   return true;
 }
 
-interface CommText { tid: number; w0: number; w1: number; w2: number; w3: number; text: Uint8Array }
-interface AddrText { conn: number; connHi: number; raw: Uint32Array; local: Uint8Array; remote: Uint8Array }
+interface CommText { tid: number; w0: number; w1: number; w2: number; w3: number; text: Uint8Array; view: DataView }
+interface AddrText { conn: number; connHi: number; raw: Uint32Array; local: Uint8Array; remote: Uint8Array; localView: DataView; remoteView: DataView }
+
+/** A DataView of exactly `b`'s bytes (same indices). */
+const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.length);
 
 /** Word (u32) index of each field of `struct nt_event` (all 4-byte aligned; kind..syscall share one word). */
 const W = Object.fromEntries(Object.entries(OFFSET).map(([k, v]) => [k, v >>> 2])) as { [K in keyof typeof OFFSET]: number };

@@ -25,7 +25,8 @@ const MAX_CONNECTIONS = 1 << 16;
 const SLOTS = 1024;
 
 function newStream(): Stream {
-  return { nextSeq: -1, tail: new Uint8Array(2 * TAIL), tailAt: 0, tailLen: 0, tailTriggers: false, carry: null, mysql: null };
+  const tail = new Uint8Array(2 * TAIL);
+  return { nextSeq: -1, tail, tailView: new DataView(tail.buffer), tailAt: 0, tailLen: 0, tailTriggers: false, carry: null, mysql: null };
 }
 
 /** Both directions of one connection (keyed by the low 32 bits of conn_id: a small integer, a fast map key). */
@@ -43,6 +44,8 @@ interface Stream {
    * a shift of the whole tail.
    */
   tail: Uint8Array;
+  /** A DataView of `tail`: its bytes are copied four at a time. */
+  tailView: DataView;
   tailAt: number;
   tailLen: number;
   /** The tail holds a trigger word: its value may start in the next payload, so the rule runs again there. */
@@ -65,6 +68,9 @@ export class PayloadRedactor {
   private readonly foundInContext = new Int32Array(2048);
   private merged = new Int32Array(2048 + 2048);
   private readonly window = new Uint8Array(2 * MAX_WORD);
+  /** The buffer payloads come from and a DataView of it (same indices), made once per buffer. */
+  private srcBuf: Uint8Array | null = null;
+  private srcView = new DataView(new ArrayBuffer(0));
 
   /** Redacts one payload on its own (no stream context). Returns how many values it replaced. */
   redact(payload: Uint8Array): number {
@@ -231,16 +237,27 @@ export class PayloadRedactor {
     const t = st.tail;
     const take = Math.min(end - from, TAIL);
     const keep = withOldTail ? Math.min(st.tailLen, TAIL - take) : 0;
-    // plain loops over <= TAIL bytes: copyWithin/set/subarray are native calls (and an allocation) per payload
+    // <= TAIL bytes copied four at a time through DataViews: copyWithin/set/subarray are native calls (and an
+    // allocation) per payload, and cost more than this below ~128 bytes, as do byte loops
+    const tv = st.tailView;
     let at = st.tailAt + st.tailLen - keep;
     if (at + keep + take > t.length) {
-      for (let i = 0; i < keep; i++) t[i] = t[at + i]!;
+      // to the front (no overlap: at >= TAIL >= keep here)
+      let i = 0;
+      for (; i + 4 <= keep; i += 4) tv.setUint32(i, tv.getUint32(at + i, true), true);
+      for (; i < keep; i++) t[i] = t[at + i]!;
       at = 0;
     }
     const to = at + keep;
     const src = end - take;
-    if (take >= 32) t.set(b.subarray(src, end), to); // one native copy beats a loop from ~32 bytes
-    else for (let i = 0; i < take; i++) t[to + i] = b[src + i]!;
+    if (b !== this.srcBuf) {
+      this.srcBuf = b;
+      this.srcView = new DataView(b.buffer, b.byteOffset, b.length);
+    }
+    const sv = this.srcView;
+    let i = 0;
+    for (; i + 4 <= take; i += 4) tv.setUint32(to + i, sv.getUint32(src + i, true), true);
+    for (; i < take; i++) t[to + i] = b[src + i]!;
     st.tailAt = at;
     st.tailLen = keep + take;
     st.tailTriggers = triggers;
