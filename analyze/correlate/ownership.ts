@@ -58,6 +58,25 @@ const RPC_TIMEOUT_NS = 60_000_000_000;
  * - `spawn`: a green thread was created (capture schema v2).
  */
 type OpKind = 'resume' | 'serve' | 'deliver' | 'spawn' | 'call' | 'served';
+/**
+ * Each op's rank among ops at the same time (the ORDER BY's `prio`), which names it too: the stream hands the sweep
+ * this number instead of the op's name (a string read per row).
+ */
+const OP_BY_PRIO: readonly (OpKind | undefined)[] = ['resume', 'serve', 'deliver', 'spawn', undefined, 'call', 'served'];
+
+/**
+ * A span id as the sweep keys it: the 16 lower-case hex digits of a span id (spans_raw.ts, messageSpans.ts) as
+ * their 64-bit number, any other id (test fixtures) as it is. The stream hands the sweep the row's own span as that
+ * number (a string over 12 bytes costs a native call and a UTF-8 decode per row in the reader: 2.3 s of the sweep
+ * callback's 5.9 s on the 1 M bench set, session 8's profile); the public id is written back only for the links it
+ * emits (spanName). No join: the ids the engine stores and joins stay the text ones.
+ */
+type SpanKey = string | bigint;
+const HEX_ID = /^[0-9a-f]{16}$/;
+/** The same test in SQL (the whole string: regexp_full_match). */
+const HEX_ID_SQL = `'[0-9a-f]{16}'`;
+const spanKey = (id: string): SpanKey => (HEX_ID.test(id) ? BigInt(`0x${id}`) : id);
+const spanName = (k: SpanKey): string => (typeof k === 'bigint' ? k.toString(16).padStart(16, '0') : k);
 
 /** How a context came to own the call it makes: evidence names and confidences. */
 type How = 'thread' | 'resume' | 'fifo' | 'greenlet' | 'reply';
@@ -72,13 +91,13 @@ const EVIDENCE: Record<How, [string, number]> = {
 /** A green thread (or, in a thread-per-request server, the OS thread's current request) as the sweep tracks it. */
 interface Ctx {
   /** The inbound span it works for, as far as known (null: background work such as polling or periodic tasks). */
-  owner: string | null;
+  owner: SpanKey | null;
   /** Waiting for a response or reply: it cannot be the one making the next call. */
   blocked: boolean;
   /** How it got to run its latest call. */
   how: How;
   /** Calls made under a guessed (FIFO) owner, emitted when the owner is settled by a reply or the context ends. */
-  pending: { span: string; how: How; single: boolean }[] | null;
+  pending: { span: SpanKey; how: How; single: boolean }[] | null;
   /** An RPC this context handles (counted among the thread's open inbound requests until it replies). */
   rpc: boolean;
   /** Its request was answered (HTTP response sent, RPC reply published): a late response cannot make it run again. */
@@ -94,11 +113,11 @@ interface ThreadState {
   /** Contexts made runnable by a delivery (spawned) or a reply (woken), in order. */
   ready: Ctx[];
   /** Inbound HTTP spans being served on this thread -> their context. */
-  served: Map<string, Ctx>;
+  served: Map<SpanKey, Ctx>;
   /** Calls waiting for their response -> the context that made them. */
-  callCtx: Map<string, Ctx>;
+  callCtx: Map<SpanKey, Ctx>;
   /** RPC calls waiting for their reply -> the context that made them; and those whose reply cannot be named (since when). */
-  waiting: Map<string, Ctx>;
+  waiting: Map<SpanKey, Ctx>;
   unpairedWaiting: { ctx: Ctx; since: bigint }[];
   /** Inbound requests open on the thread. */
   open: number;
@@ -200,47 +219,62 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
 
   const out = new ColumnBatch(CANDIDATE_SCHEMA);
   /** Calls of named green threads that no request owns (background work): later steps must not guess an owner. */
-  const unowned: string[] = [];
+  const unowned: SpanKey[] = [];
   const [parentCol, childCol, evidenceCol, confidenceCol] = out.columns as { push(v: unknown): void }[];
-  const emit = (owner: string, span: string, how: How, single: boolean): void => {
+  const emit = (owner: SpanKey, span: SpanKey, how: How, single: boolean): void => {
     const [evidence, confidence] = single && how !== 'greenlet' && how !== 'reply' ? EVIDENCE.thread : EVIDENCE[how];
-    parentCol!.push(owner);
-    childCol!.push(span);
+    parentCol!.push(spanName(owner));
+    childCol!.push(spanName(span));
     evidenceCol!.push(evidence);
     confidenceCol!.push(confidence);
   };
   /** Settles a context's owner (a reply named it, or it ended) and emits the calls it held back. */
-  const settle = (ctx: Ctx, owner: string | null, how: How | null): void => {
+  const settle = (ctx: Ctx, owner: SpanKey | null, how: How | null): void => {
     if (owner !== null && owner !== ctx.owner) ctx.owner = owner;
     for (const c of ctx.pending ?? []) if (ctx.owner !== null) emit(ctx.owner, c.span, how ?? c.how, c.single);
     ctx.pending = null;
   };
-  const attribute = (ctx: Ctx, span: string, how: How, t: ThreadState): void => {
+  const attribute = (ctx: Ctx, span: SpanKey, how: How, t: ThreadState): void => {
     const single = t.open === 1;
     if (ctx.pending !== null && ctx.pending.length < MAX_PENDING_CHILDREN) ctx.pending.push({ span, how, single });
     else if (ctx.owner !== null) emit(ctx.owner, span, how, single);
   };
 
-  let threadKey = '';
+  // The sweep tells threads apart by (node, pid, tid): the node as its rank among the nodes (a number per row instead
+  // of the name, a string read per row; the rows stay ordered by the name).
+  const nodeNames = (await engine.query<{ node: string }>(
+    `SELECT DISTINCT node FROM spans_raw WHERE node IS NOT NULL UNION SELECT DISTINCT node FROM events WHERE event = 'green_spawn' AND node IS NOT NULL`,
+  )).map((r) => r.node).sort();
+  const nodeNo = nodeNames.length === 0 ? 'NULL' : `CASE node ${nodeNames.map((n, i) => `WHEN ${d.string(n)} THEN ${i}`).join(' ')} END`;
+  let threadNode: number | null = -1;
+  let threadPid: number | null = -1;
+  let threadTid: number | null = -1;
   let t = newThread();
   const endThread = (): void => {
     for (const ctx of [...t.byGid.values(), ...t.ready, ...t.served.values(), ...t.callCtx.values(), ...t.waiting.values(), ...t.unpairedWaiting.map((w) => w.ctx)]) settle(ctx, null, null);
     if (t.running) settle(t.running, null, null);
   };
   await engine.stream(
-    `SELECT node, pid, tid, gid, op, span_id, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
+    `SELECT ${nodeNo} AS node_no, pid, tid, gid, prio,
+            CASE WHEN regexp_full_match(span_id, ${HEX_ID_SQL}) THEN CAST('0x' || span_id AS ${d.type('UBIGINT')}) END AS span_no,
+            CASE WHEN NOT regexp_full_match(span_id, ${HEX_ID_SQL}) THEN span_id END AS span_text, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
      FROM (${ops}) WHERE t IS NOT NULL ORDER BY node, pid, tid, t, prio, span_id`,
     async (chunk: ColumnChunk) => {
-      for (let i = 0; i < chunk.rowCount; i++) {
-        const key = `${chunk.string(0, i)}/${chunk.number(1, i)}/${chunk.number(2, i)}`;
-        if (key !== threadKey) {
+      const rows = chunk.rowCount;
+      for (let i = 0; i < rows; i++) {
+        const node = chunk.number(0, i);
+        const pid = chunk.number(1, i);
+        const tid = chunk.number(2, i);
+        if (node !== threadNode || pid !== threadPid || tid !== threadTid) {
           endThread();
-          threadKey = key;
+          threadNode = node;
+          threadPid = pid;
+          threadTid = tid;
           t = newThread();
         }
         step(t, chunk, i);
-        if (DEBUG_PID !== null && chunk.number(1, i) === DEBUG_PID) {
-          process.stderr.write(`sweep ${chunk.bigint(14, i)} ${chunk.string(4, i)} ${chunk.string(5, i)} running=${t.running?.owner ?? '-'} ready=${t.ready.length} open=${t.open}\n`);
+        if (DEBUG_PID !== null && pid === DEBUG_PID) {
+          process.stderr.write(`sweep ${chunk.bigint(15, i)} ${OP_BY_PRIO[chunk.number(4, i)!]} ${spanName(chunk.bigint(5, i) ?? chunk.string(6, i) ?? '')} running=${t.running?.owner == null ? '-' : spanName(t.running.owner)} ready=${t.ready.length} open=${t.open}\n`);
         }
         if (out.rows >= 50_000) {
           await engine.append('candidates', out);
@@ -252,7 +286,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   endThread();
   await engine.append('candidates', out);
   const batch = new ColumnBatch([['span_id', 'VARCHAR']] as const);
-  for (const span of unowned) (batch.columns[0] as { push(v: unknown): void }).push(span);
+  for (const span of unowned) (batch.columns[0] as { push(v: unknown): void }).push(spanName(span));
   await engine.append('green_unowned', batch);
 
   /** Makes `ctx` the running context; the one it replaces, if nothing can resume it any more, is settled. */
@@ -277,9 +311,9 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
 
   function step(t: ThreadState, chunk: ColumnChunk, i: number): void {
     const gid = chunk.bigint(3, i);
-    const op = chunk.string(4, i) as OpKind;
-    const span = chunk.string(5, i) ?? '';
-    const now = chunk.bigint(14, i)!;
+    const op = OP_BY_PRIO[chunk.number(4, i)!]!;
+    const span: SpanKey = chunk.bigint(5, i) ?? chunk.string(6, i) ?? '';
+    const now = chunk.bigint(15, i)!;
     // Runnable green threads run at the hub's next turn: one still waiting at a later socket event did no socket I/O
     // at all (handled in memory, e.g. a fanout cast) and is dropped. Deliveries read in one burst are one socket
     // event. (Measured on the shipped compute sample, schema v1: F1 82.7 with this rule, 78.0 keeping them.)
@@ -320,7 +354,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
       }
       case 'spawn': {
         // A greenlet created by a poller that read RPC requests handles the oldest one it has not spawned for yet.
-        const parent = chunk.bigint(12, i);
+        const parent = chunk.bigint(13, i);
         const old = gid === null ? undefined : t.byGid.get(gid);
         if (old) settle(old, null, null); // the address of a dead greenlet, reused
         if (gid !== null) t.answeredBy.delete(gid);
@@ -345,7 +379,8 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
       case 'deliver': {
         // The poller read it; what it starts or wakes runs later. `handles`: the RPC server span of a delivered
         // request; `span`: the call a delivered reply answers, when the ids name it.
-        const handles = chunk.string(8, i);
+        const handlesId = chunk.string(9, i);
+        const handles = handlesId === null ? null : spanKey(handlesId);
         const waiter = span === '' ? undefined : t.waiting.get(span);
         if (handles !== null) {
           const ctx: Ctx = { owner: handles, blocked: false, how: 'fifo', pending: [], rpc: true, done: false, gid: null, readyAt: now };
@@ -361,7 +396,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
           waiter.blocked = false;
           waiter.readyAt = now;
           t.ready.push(waiter);
-        } else if (chunk.boolean(10, i) && t.unpairedWaiting.length > 0) {
+        } else if (chunk.boolean(11, i) && t.unpairedWaiting.length > 0) {
           // A reply whose call the capture cannot name wakes the longest waiting caller, among those that waited no
           // longer than any named call took (times UNPAIRED_WAIT_FACTOR): older ones made casts that looked like calls.
           while (t.unpairedWaiting.length > 0 && now - t.unpairedWaiting[0]!.since > maxUnpairedWait) {
@@ -426,18 +461,19 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
         run(t, ctx);
         if (!ctx) return;
         attribute(ctx, span, ctx.how, t);
-        if (chunk.boolean(6, i)) {
+        if (chunk.boolean(7, i)) {
           ctx.blocked = true;
           // A call's response resumes it (`resume`); an RPC call's reply wakes it (`deliver`).
-          if (chunk.boolean(11, i)) {
-            if (chunk.boolean(9, i)) t.unpairedWaiting.push({ ctx, since: chunk.bigint(14, i)! });
+          if (chunk.boolean(12, i)) {
+            if (chunk.boolean(10, i)) t.unpairedWaiting.push({ ctx, since: chunk.bigint(15, i)! });
             else t.waiting.set(span, ctx);
           } else t.callCtx.set(span, ctx);
           run(t, null);
         }
-        if (chunk.boolean(7, i)) {
+        if (chunk.boolean(8, i)) {
           // The reply of an RPC: it was handling the call the reply's _msg_id names (if captured); that RPC is done.
-          const named = chunk.string(13, i);
+          const namedId = chunk.string(14, i);
+          const named = namedId === null ? null : spanKey(namedId);
           // Only a named greenlet's calls are re-owned by it: an inferred one may be the wrong green thread.
           settle(ctx, ctx.how === 'greenlet' ? named : null, ctx.how === 'greenlet' && named !== null && named !== ctx.owner ? 'reply' : null);
           if (ctx.rpc) {
