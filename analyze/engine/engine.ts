@@ -124,6 +124,12 @@ export interface Engine {
   updateFrom(u: UpdateFrom): Promise<void>;
   /** Row count and column names of a Parquet file; throws when it cannot be read as Parquet. */
   describeParquet(file: string): Promise<ParquetInfo>;
+  /**
+   * describeParquet of many files in one pass over their footers, in the order given; null when one of them cannot
+   * be read so (the caller then describes them one by one, to tell which). Optional: engines without it are asked
+   * file by file.
+   */
+  describeParquets?(files: readonly string[]): Promise<ParquetInfo[] | null>;
   /** Creates (or replaces) `table` from Parquet files; returns its row count. */
   loadParquet(table: string, files: readonly string[]): Promise<number>;
   /**

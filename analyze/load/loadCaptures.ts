@@ -68,12 +68,17 @@ export async function loadCaptures(engine: Engine, dirs: readonly string[], diag
   const d = engine.dialect;
   await engine.exec(d.createTable('processes', PROCESS_COLUMNS));
   const selects: string[] = [];
+  // Every segment's footer in one pass where the engine can (null: some file needs a look of its own).
+  const allSegments = manifests.flatMap((m) => m.segmentFiles);
+  const batch = (await engine.describeParquets?.(allSegments)) ?? null;
+  const described = new Map(batch === null ? [] : allSegments.map((f, i) => [f, batch[i]!]));
   for (const [ci, m] of manifests.entries()) {
     const good: string[] = [];
     let rows = 0;
     let hasV2 = true;
     for (const file of m.segmentFiles) {
-      const checked = await checkParquet(engine, file, V1_EVENT_COLUMNS);
+      const known = described.get(file);
+      const checked = known ? checkColumns(known, V1_EVENT_COLUMNS) : await checkParquet(engine, file, V1_EVENT_COLUMNS);
       if (typeof checked === 'string') {
         diag.warn('segment-unreadable', `${file}: ${checked}; segment skipped`);
         continue;
@@ -121,6 +126,11 @@ async function checkParquet(engine: Engine, file: string, columns: TableSchema):
   } catch (e) {
     return `not a readable Parquet file (${firstLine((e as Error).message)})`;
   }
+  return checkColumns(info, columns);
+}
+
+/** Missing columns, or the file's row count and column names. */
+function checkColumns(info: ParquetInfo, columns: TableSchema): string | { rows: number; columns: Set<string> } {
   const rows = info.rows;
   const have = new Set(info.columns);
   const missing = columns.filter(([c]) => !have.has(c)).map(([c]) => c);
