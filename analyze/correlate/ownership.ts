@@ -241,7 +241,9 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   };
 
   // The sweep tells threads apart by (node, pid, tid): the node as its rank among the nodes (a number per row instead
-  // of the name, a string read per row; the rows stay ordered by the name).
+  // of the name, a string read per row). The sort reads the same numbers: every key a fixed-size integer, and the
+  // rows carry no node name or hex span id. The order is the same (ranks follow the names; 16 lower-case hex digits
+  // sort as their numbers do; other ids by their text).
   const nodeNames = (await engine.query<{ node: string }>(
     `SELECT DISTINCT node FROM spans_raw WHERE node IS NOT NULL UNION SELECT DISTINCT node FROM events WHERE event = 'green_spawn' AND node IS NOT NULL`,
   )).map((r) => r.node).sort();
@@ -258,7 +260,7 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
     `SELECT ${nodeNo} AS node_no, pid, tid, gid, prio,
             CASE WHEN regexp_full_match(span_id, ${HEX_ID_SQL}) THEN CAST('0x' || span_id AS ${d.type('UBIGINT')}) END AS span_no,
             CASE WHEN NOT regexp_full_match(span_id, ${HEX_ID_SQL}) THEN span_id END AS span_text, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
-     FROM (${ops}) WHERE t IS NOT NULL ORDER BY node, pid, tid, t, prio, span_id`,
+     FROM (${ops}) WHERE t IS NOT NULL ORDER BY node_no, pid, tid, t, prio, span_no, span_text`,
     async (chunk: ColumnChunk) => {
       const rows = chunk.rowCount;
       for (let i = 0; i < rows; i++) {
