@@ -12,8 +12,9 @@ import { ownersOf, sweepProcess } from '../../testing/sweepProcess.js';
  * anything working for a request (a periodic task alive since before the capture) and makes calls while the other
  * two run. Its calls are background work: no request owns them, whatever context the OS thread ran last.
  */
-async function compute(): Promise<DuckDbEngine> {
-  const { span, msg, spawn, done } = await sweepProcess();
+async function compute(name: (id: string) => string = (id) => id): Promise<DuckDbEngine> {
+  const { span: addSpan, msg, spawn, done } = await sweepProcess();
+  const span: typeof addSpan = (s) => addSpan({ ...s, id: name(s.id) });
   const call = (id: string, gid: number, t: number, resp: number) => span({ id, gid, kind: 'client', protocol: 'mysql', t, resp });
   // H1: a cast delivered to poller 100, handled by greenlet 1 (spawned by the poller), which makes query Q1.
   await span({ id: 'D-H1', gid: 100, kind: 'consumer', protocol: 'amqp', rpcKind: 'cast', msg: 1, t: 1 });
@@ -56,6 +57,25 @@ test('greenlet ids: a green thread keeps the request it answered for its cleanup
     assert.deepEqual(await ownersOf(engine, 'QW'), ['S green:greenlet']);
     // a request whose greenlet the capture had not named yet is continued by the first one named on its thread
     assert.deepEqual(await ownersOf(engine, 'QU'), ['U thread']);
+  } finally {
+    engine.close();
+  }
+});
+
+test('span ids of 16 hex digits (the sweep reads them as numbers) give the same links and unowned spans', async () => {
+  // Real span ids are 16 lower-case hex digits, leading zeros included; any other id (upper case here) stays text.
+  const ids: Record<string, string> = {
+    'D-H1': '00000000000000d1', H1: '0000000000000001', Q1: '0a00000000000001', QB1: '00000000000000b1', QB2: 'ffffffffffffffb2',
+    S: '5000000000000000', QW: 'ABCDEF0123456789', U: '000000000000000f', QU: '0f00000000000000',
+  };
+  const engine = await compute((id) => ids[id] ?? id);
+  try {
+    await correlateOwnership(engine);
+    assert.deepEqual(await ownersOf(engine, ids.Q1!), [`${ids.H1} green:greenlet`]);
+    assert.deepEqual(await ownersOf(engine, ids.QW!), [`${ids.S} green:greenlet`]);
+    assert.deepEqual(await ownersOf(engine, ids.QU!), [`${ids.U} thread`]);
+    const unowned = await engine.query<{ span_id: string }>('SELECT span_id FROM green_unowned ORDER BY 1');
+    assert.deepEqual(unowned.map((r) => r.span_id), [ids.QB1, ids.QB2]);
   } finally {
     engine.close();
   }
