@@ -94,11 +94,22 @@ export function sqlMatches(wire: string | null, truth: string | null): boolean {
   return a.slice(0, n) === b.slice(0, n);
 }
 
-function normPath(p: string | null): string {
+/** A path as both sides can agree on: no query, no trailing slash, percent-escapes decoded (the wire has
+ * `01%2007%3A13%3A04` where webob's OSProfiler point says `01%2007:13:04`). */
+export function normPath(p: string | null): string {
   if (!p) return '';
   const q = p.indexOf('?');
-  const s = q >= 0 ? p.slice(0, q) : p;
+  const s = decodePercent(q >= 0 ? p.slice(0, q) : p);
   return s.length > 1 && s.endsWith('/') ? s.slice(0, -1) : s;
+}
+
+function decodePercent(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // a stray '%' that is no escape: compare as written
+  }
 }
 
 function toUs(ns: bigint | null): number | null {
