@@ -40,6 +40,9 @@ test('maskPayloads masks a block exactly as maskPayload masks each of its payloa
     '{"_context_trace_info": {"base_id": "b", "parent_id": "p", "hmac_key": "k"}, "x": 1}',
     'short',
     'GET / HTTP/1.1\r\nx-trace-info: eyJiYXNlX2lkIjogIjEyMyJ9\r\n\r\n',
+    'trace', // a hint in a payload too short to be matched
+    '{"x": "par',
+    'ent_id", "parent_id": "p1", "base_id": "b1"}', // a hint cut at its start, then whole ones
   ];
   const parts = texts.map((t) => Buffer.from(t, 'latin1'));
   const offsets = new Uint32Array(parts.length + 1);

@@ -13,22 +13,36 @@ export function maskPayload(payload: Uint8Array): number {
 }
 
 /**
- * maskPayload over every payload of a block at once: row i is `bytes[offsets[i], offsets[i + 1])`. The hints are
- * looked for with native substring searches over the whole block, and only the rows that hold one are decoded
- * and matched, so a block costs a few native scans instead of a JS pass over every byte (measured on the
- * identity-image sample, 118 MB of payloads: 0.4-0.7 s against 1.2-1.8 s). A hit across two rows only makes both
- * rows be checked; the rows masked are the ones maskPayload masks. Returns how many values it masked.
+ * maskPayload over every payload of a block at once: row i is `bytes[offsets[i], offsets[i + 1])`. One regular
+ * expression search over the whole block (as latin1 text) finds the hints; a row is matched (maskGroundTruth) when a
+ * hint lies wholly inside it and it is long enough for maskPayload, so the rows masked are the ones maskPayload
+ * masks (a hint cut across two rows is in neither), and the search goes on after the row. Measured on the 1 M bench
+ * set's payloads (199 MB, 36 649 rows with a hint; loaded 2-core machine, load ~13): 0.25-0.28 s CPU against
+ * 0.42-0.43 s for the former eight native substring searches, which also scanned each row found once more for a
+ * hint (holdsHint) before matching it. Returns how many values it masked.
  */
 export function maskPayloads(bytes: Uint8Array, offsets: Uint32Array, rows: number): number {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, offsets[rows]!);
-  const check = new Set<number>();
-  for (const hint of GROUND_TRUTH_HINTS) {
-    for (let at = buf.indexOf(hint); at >= 0; at = buf.indexOf(hint, at + 1)) check.add(rowAt(offsets, rows, at));
-  }
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, offsets[rows]!).toString('latin1');
+  const re = HINT_RULE;
+  re.lastIndex = 0;
   let masked = 0;
-  for (const row of [...check].sort((a, b) => a - b)) masked += maskPayload(bytes.subarray(offsets[row]!, offsets[row + 1]!));
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const at = m.index;
+    const row = rowAt(offsets, rows, at);
+    const rowStart = offsets[row]!;
+    const rowEnd = offsets[row + 1]!;
+    if (at + m[0].length > rowEnd) {
+      re.lastIndex = at + 1;
+      continue;
+    }
+    if (rowEnd - rowStart >= MIN_MASKED_LENGTH) masked += maskGroundTruth(bytes.subarray(rowStart, rowEnd));
+    re.lastIndex = rowEnd;
+  }
   return masked;
 }
+
+/** Shortest payload maskPayload looks at. */
+const MIN_MASKED_LENGTH = 7;
 
 /** The row whose bytes hold position `at` (offsets ascending; empty rows never hold a position). */
 function rowAt(offsets: Uint32Array, rows: number, at: number): number {
@@ -64,3 +78,6 @@ function holdsHint(p: Uint8Array): boolean {
   }
   return false;
 }
+
+/** Any hint (they are plain letters and underscores: nothing to escape). */
+const HINT_RULE = new RegExp(GROUND_TRUTH_HINTS.map((h) => h.toString('latin1')).join('|'), 'g');

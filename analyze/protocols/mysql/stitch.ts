@@ -121,9 +121,15 @@ interface StatementFacts {
   ids: Readonly<Record<string, string[]>>;
 }
 
-/** Distinct statement texts remembered; beyond it the memo starts again (its contents never change a result). */
-const MAX_STATEMENTS = 4096;
-const statements = new Map<string, StatementFacts>();
+/**
+ * Distinct statement texts remembered per generation: a text missed in the current generation is looked up in the
+ * previous one (and moved over) before its facts are computed again; a full generation becomes the previous one.
+ * Its contents never change a result. One generation of 4 096 that started again when full computed the facts of
+ * 23 964 of the 263 891 statements of the 1 M bench set (12 852 distinct texts); two of 8 192: once per text.
+ */
+const MAX_STATEMENTS = 8192;
+let statements = new Map<string, StatementFacts>();
+let previousStatements = new Map<string, StatementFacts>();
 
 /**
  * The facts of a statement, by its decoded text. OpenStack sessions repeat a few statements most of the time
@@ -133,9 +139,15 @@ const statements = new Map<string, StatementFacts>();
 function statementFacts(text: string): StatementFacts {
   let f = statements.get(text);
   if (f === undefined) {
-    const sql = collapseWhitespace(text);
-    f = { sql, path: normaliseSql(sql), verb: sqlVerb(sql), ids: sqlIds(sql) };
-    if (statements.size >= MAX_STATEMENTS) statements.clear();
+    f = previousStatements.get(text);
+    if (f === undefined) {
+      const sql = collapseWhitespace(text);
+      f = { sql, path: normaliseSql(sql), verb: sqlVerb(sql), ids: sqlIds(sql) };
+    }
+    if (statements.size >= MAX_STATEMENTS) {
+      previousStatements = statements;
+      statements = new Map();
+    }
     statements.set(text, f);
   }
   return f;
