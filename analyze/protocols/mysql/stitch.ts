@@ -136,6 +136,26 @@ let previousStatements = new Map<string, StatementFacts>();
  * (measured on the 1 M bench set: 263 895 statements, 12 852 distinct texts; ROLLBACK 99 663, SELECT 1 55 577), so
  * the regex work (collapse, literal masking, verb, ids) runs once per text instead of once per call.
  */
+/**
+ * sqlIds of a statement longer than MAX_PAYLOAD_HEAD, by its decoded captured head (the same two generations as
+ * statementFacts': bulk INSERTs and long IN lists repeat too).
+ */
+let longIds = new Map<string, Readonly<Record<string, string[]>>>();
+let previousLongIds = new Map<string, Readonly<Record<string, string[]>>>();
+
+function longStatementIds(text: string): Record<string, string[]> {
+  let ids = longIds.get(text);
+  if (ids === undefined) {
+    ids = previousLongIds.get(text) ?? sqlIds(collapseWhitespace(text));
+    if (longIds.size >= MAX_STATEMENTS) {
+      previousLongIds = longIds;
+      longIds = new Map();
+    }
+    longIds.set(text, ids);
+  }
+  return ids as Record<string, string[]>;
+}
+
 function statementFacts(text: string): StatementFacts {
   let f = statements.get(text);
   if (f === undefined) {
@@ -272,7 +292,7 @@ export function createMysqlStitcher(sink: StitchSink): Stitcher<MysqlPacket> {
     let method: string = cmd.info.name;
     if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) {
       facts = statementFacts(utf8.decode(cmd.head.subarray(1, MAX_PAYLOAD_HEAD)));
-      if (cmd.head.length > MAX_PAYLOAD_HEAD) ids = sqlIds(sqlText(cmd.head.subarray(1)));
+      if (cmd.head.length > MAX_PAYLOAD_HEAD) ids = longStatementIds(utf8.decode(cmd.head.subarray(1)));
     }
     if (cmd.byte === COM_STMT_EXECUTE) {
       const stmtId = readUint(cmd.head, 1, 4);
