@@ -177,8 +177,13 @@ function addBody(p: PendingMessage, f: BodyFrame): void {
 
 /** A JSON string or scalar value of `key` in (possibly escaped, possibly truncated) JSON text; undefined if not seen. */
 function jsonField(text: string, key: string): string | null | undefined {
-  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`\\\\?"${escaped}\\\\?"\\s*:\\s*(?:\\\\?"([^"\\\\]*)\\\\?"|(null|true|false|-?[0-9][0-9.eE+-]*))`).exec(text);
+  let re = FIELD_RULES.get(key);
+  if (re === undefined) {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = new RegExp(`\\\\?"${escaped}\\\\?"\\s*:\\s*(?:\\\\?"([^"\\\\]*)\\\\?"|(null|true|false|-?[0-9][0-9.eE+-]*))`);
+    FIELD_RULES.set(key, re);
+  }
+  const m = re.exec(text);
   if (!m) return undefined;
   if (m[1] !== undefined) return m[1];
   return m[2] === 'null' ? null : m[2]!;
@@ -186,8 +191,17 @@ function jsonField(text: string, key: string): string | null | undefined {
 
 /** Whether `key` is present (its value may be cut off by the capture). */
 function hasKey(text: string, key: string): boolean {
-  return new RegExp(`\\\\?"${key}\\\\?"\\s*:`).test(text);
+  let re = KEY_RULES.get(key);
+  if (re === undefined) KEY_RULES.set(key, (re = new RegExp(`\\\\?"${key}\\\\?"\\s*:`)));
+  return re.test(text);
 }
+
+/**
+ * The rules of jsonField and hasKey by key, compiled once (a few fixed keys, read from every message body). Without
+ * the g or y flag a RegExp keeps no state between calls.
+ */
+const FIELD_RULES = new Map<string, RegExp>();
+const KEY_RULES = new Map<string, RegExp>();
 
 const ENVELOPE_FIRST_KEY = /"oslo\.message"\s*:\s*"\{\\"([^"\\]+)\\"/;
 const PLAIN_FIRST_KEY = /^\s*\{\s*"([^"]+)"/;
