@@ -48,6 +48,10 @@ export class ConnectionParser {
   private now = 0n;
   private callIndex = 0;
   private unrecognised = false;
+  /** Frames of each type counted since their counter was last added to the diagnostics (see flushCounts). */
+  private readonly framesCounted = { request: 0, response: 0 };
+  private readonly framesAdded = { request: 0, response: 0 };
+  private counterNames: { request: string; response: string } | null = null;
 
   constructor(
     private readonly meta: ConnectionMeta,
@@ -78,6 +82,7 @@ export class ConnectionParser {
     this.streams!.send.final = true;
     this.streams!.recv.final = true;
     this.advance();
+    this.flushCounts();
     this.release(true);
     this.stitcher!.end();
     const name = this.spec.name;
@@ -88,6 +93,18 @@ export class ConnectionParser {
       if (r.incompleteBytes > 0) this.diag.add(`${name}_bytes_incomplete_at_end`, r.incompleteBytes);
     }
     if (this.stitcher!.errorCount > 0) this.diag.warn(`${name}-unpaired`, `${name}: requests or responses without their other half`, this.stitcher!.errorCount);
+  }
+
+  /** Adds the frames counted but not added yet to the diagnostics (at the end, or when a parser failed). */
+  flushCounts(): void {
+    if (!this.counterNames) return;
+    for (const type of ['request', 'response'] as const) this.addCount(type, this.counterNames[type]);
+  }
+
+  private addCount(type: MessageType, counter: string): void {
+    const n = this.framesCounted[type] - this.framesAdded[type];
+    if (n > 0) this.diag.add(counter, n);
+    this.framesAdded[type] = this.framesCounted[type];
   }
 
   /**
@@ -144,16 +161,20 @@ export class ConnectionParser {
     const counter = (type: MessageType) => `${spec.name}_${type}s`;
     const requests = counter('request');
     const responses = counter('response');
+    // The first frame of a type adds its counter (so counters keep the order they were first met in), the others
+    // are counted here and added by flushCounts (a counter looked up by name per frame cost more than the frame's
+    // own fields: 1.7 M MySQL packets in the 1 M bench set).
     this.readers = {
       request: new FrameReader(spec, reqStream, 'request', (f) => {
         this.queued.request.push(f);
-        this.diag.add(requests, 1);
+        if (this.framesCounted.request++ === 0) this.addCount('request', requests);
       }),
       response: new FrameReader(spec, respStream, 'response', (f) => {
         this.queued.response.push(f);
-        this.diag.add(responses, 1);
+        if (this.framesCounted.response++ === 0) this.addCount('response', responses);
       }),
     };
+    this.counterNames = { request: requests, response: responses };
     const facts: ConnectionFacts = { connIdx: this.meta.connIdx, node: this.meta.node, client };
     const table = spec.messages;
     const batch = table ? this.out.messageBatch(table.table) : null;

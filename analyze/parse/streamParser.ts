@@ -138,6 +138,8 @@ export class StreamParser {
 /** A parser threw: the rest of the connection's events are skipped, with a warning. */
 function failed(c: OpenConnection, e: unknown): void {
   c.diag.warn('parser-error', `connection skipped, a parser failed on it: ${(e as Error).message.split('\n', 1)[0]}`);
+  // Frames parsed before the failure stay counted.
+  c.parser?.flushCounts();
   c.parser = null;
 }
 

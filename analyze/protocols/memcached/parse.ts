@@ -60,7 +60,8 @@ function lineIn(stream: GappedStream, pos: number, run: Uint8Array, mayGrow: boo
     if (b === CR) {
       if (i + 1 >= run.length) break;
       if (run[i + 1] !== LF) throw new Stop('invalid', pos + i, 'CR not followed by LF');
-      const text = Buffer.from(run.subarray(0, i)).toString('latin1');
+      // A view on the line's bytes, not a copy of them (one per command and reply line).
+      const text = Buffer.from(run.buffer, run.byteOffset, i).toString('latin1');
       return { words: text.split(' ').filter((w) => w !== ''), next: pos + i + 2 };
     }
     if (b < 0x20 || b > 0x7e) throw new Stop('invalid', pos + i, `byte 0x${b.toString(16)} in a line`);
