@@ -1,5 +1,10 @@
 import { spanAttributes, spanName, type ExportSpan } from './spanRows.js';
 
+/** A Jaeger process: one (service, node). */
+export function jaegerProcess(service: string | null, node: string): { serviceName: string; tags: unknown[] } {
+  return { serviceName: service ?? 'unknown', tags: [{ key: 'hostname', type: 'string', value: node }] };
+}
+
 /** The processes of one Jaeger trace: one per (service, node), numbered in order of first use. */
 export class JaegerProcesses {
   private readonly ids = new Map<string, string>();
@@ -11,7 +16,7 @@ export class JaegerProcesses {
     if (!id) {
       id = `p${this.ids.size + 1}`;
       this.ids.set(k, id);
-      this.byId[id] = { serviceName: s.service ?? 'unknown', tags: [{ key: 'hostname', type: 'string', value: s.node }] };
+      this.byId[id] = jaegerProcess(s.service, s.node);
     }
     return id;
   }

@@ -1,11 +1,12 @@
 import { closeSync, mkdirSync, openSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import type { ColumnChunk } from '../engine/columns.js';
+import { copyColumn, type ColumnChunk, type CopiedColumn } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
-import { JaegerProcesses } from './jaeger.js';
+import { jaegerProcess } from './jaeger.js';
 import { otlpResource } from './otlp.js';
 import { jaegerSpanJson, otlpSpanJson } from './spanJson.js';
+import { EXPORT_FIELDS, exportFieldItems, exportJsonItems, exportSimpleItem, SERVICE, type ExportJsonFormat } from './spanJsonSql.js';
 import type { ExportSpan } from './spanRows.js';
 
 /**
@@ -29,8 +30,6 @@ const EXPORT_ROWS = 'export_rows';
 const TRACE_ORDER = 'trace_id, start_ns, span_id';
 /** The columns export_rows adds to those of `spans` (left out of spans.parquet). */
 const ADDED_COLUMNS = ['export_evidence', 'export_confidence', 'export_resource'];
-/** The service as the exports name it (a NULL service is 'unknown'). */
-const SERVICE = "coalesce(x.service, 'unknown')";
 
 /**
  * OTLP reads export_rows with one filtered scan per resource up to this many resources (each scan reads the
@@ -49,155 +48,100 @@ const MAX_RESOURCE_SCANS = 64;
 const SORTED_OTLP_MAX_SPANS = 1_000_000;
 
 /**
- * The span's text fields as one string, PACK_SEPARATOR between them, in PACKED_FIELDS order: reading strings out of
- * the engine one at a time (a native call, a byte buffer and a decode each) took most of the export stage, so
- * a span is read as one string and split in JS. Columns that exporters only test for truth are packed as ''
- * when NULL, the service as 'unknown' (what the exports name a NULL service). Built with one concat_ws: a chain of
- * `||` copies the text built so far at every step.
- */
-const PACK_SEPARATOR = '\u001f';
-const PACKED_FIELDS = [
-  'x.span_id',
-  'x.trace_id',
-  'x.kind',
-  'x.node',
-  'x.protocol',
-  SERVICE,
-  "coalesce(x.parent_span_id, '')",
-  "coalesce(x.method, '')",
-  "coalesce(x.path, '')",
-  "coalesce(x.status, '')",
-  "coalesce(x.local_addr, '')",
-  "coalesce(x.remote_addr, '')",
-  "coalesce(array_to_string(x.request_ids, ','), '')",
-  "coalesce(x.export_evidence, '')",
-];
-
-/** The numeric columns of an export row, read as they are (columns 0..6, the packed text is column 7). */
-const NUMBER_COLUMNS = ['x.pid', 'x.tid', 'x.start_ns', 'x.end_ns', 'x.local_port', 'x.remote_port', 'x.export_confidence'];
-const PACKED = NUMBER_COLUMNS.length;
-
-/**
- * The text columns, for a span whose packed text cannot be split back (a field holds the separator, or a NULL
- * where a value is expected: concat_ws skips NULLs); NULL for every other span.
- */
-const TEXT_COLUMNS = [
-  'x.span_id',
-  'x.trace_id',
-  'x.parent_span_id',
-  'x.kind',
-  'x.node',
-  'x.service',
-  'x.protocol',
-  'x.method',
-  'x.path',
-  'x.status',
-  'x.local_addr',
-  'x.remote_addr',
-  "array_to_string(x.request_ids, ',')",
-  'x.export_evidence',
-];
-
-/**
  * Stores export_rows (see EXPORT_ROWS) and returns the name to read it by. The resource is a hash of (service,
- * node): OTLP filters on it with a number, never with captured text in the SQL.
+ * node) (and `salt`, if given): OTLP filters on it with a number, never with captured text in the SQL, and both
+ * exports tell resources apart by it.
  */
-async function createExportRows(engine: Engine): Promise<string> {
+async function createExportRows(engine: Engine, salt = 0): Promise<string> {
   const d = engine.dialect;
   return engine.createSortedScratchTable(
     EXPORT_ROWS,
-    `SELECT x.*, e.evidence AS export_evidence, e.confidence AS export_confidence, ${d.hash(SERVICE, 'x.node')} AS export_resource
+    `SELECT x.*, e.evidence AS export_evidence, e.confidence AS export_confidence, ${d.hash(SERVICE, 'x.node', ...(salt ? [String(salt)] : []))} AS export_resource
      FROM spans x LEFT JOIN edges e ON e.child_span_id = x.span_id`,
     TRACE_ORDER,
   );
 }
 
 /**
- * An export query: the rows of `table` (NUMBER_COLUMNS, packed, TEXT_COLUMNS) matching `where`, in trace order
- * within `orderFirst` (expressions): read in scan order where the engine keeps it, else sorted.
+ * An export query: per row of `table` matching `where`, `r` (its resource), the engine's JSON text of the span
+ * (exportJsonItems: `j`, and for Jaeger `t`), then the fields it is built from (EXPORT_FIELDS), NULL unless the
+ * row is not simple (j NULL: written from the fields by spanJson.ts). Rows in trace order within `orderFirst`
+ * (expressions): in scan order where the engine keeps it, else sorted. Where the engine keeps the order of a
+ * sorted subquery through projections (scanOrder), the rows are sorted before their text is built: the sort
+ * holds the fields (~300 B a span), not the JSON (~1.2 KB a span for each format on the 1 M bench set).
  */
-function exportQuery(engine: Engine, table: string, where = '', orderFirst: string[] = []): string {
-  const sep = engine.dialect.string(PACK_SEPARATOR);
-  const inner = [
-    ...NUMBER_COLUMNS.map((c, i) => `${c} AS n${i}`),
-    ...TEXT_COLUMNS.map((c, i) => `${c} AS t${i}`),
-    `concat_ws(${sep}, ${PACKED_FIELDS.join(', ')}) AS packed`,
-  ];
-  // Whole when it splits into every field: as many separators as fields but one.
-  const whole = `(packed IS NOT NULL AND length(packed) - length(replace(packed, ${sep}, '')) = ${PACKED_FIELDS.length - 1})`;
-  const outer = [
-    ...NUMBER_COLUMNS.map((_, i) => `n${i}`),
-    `CASE WHEN whole THEN packed END AS packed`,
-    ...TEXT_COLUMNS.map((_, i) => `CASE WHEN whole THEN NULL ELSE t${i} END AS t${i}`),
-  ];
+function exportQuery(engine: Engine, table: string, format: ExportJsonFormat, where = '', orderFirst: string[] = []): string {
+  const d = engine.dialect;
   const sorted = orderFirst.length > 0 || !engine.scanOrder;
   // Trace order within orderFirst: the stored position where the table keeps it (no string keys compared).
-  const position = engine.scanOrder ? engine.dialect.scanPosition : null;
+  const position = engine.scanOrder ? d.scanPosition : null;
   const keys = sorted ? [...orderFirst, ...(position !== null ? [`x.${position}`] : TRACE_ORDER.split(', ').map((c) => `x.${c}`))] : [];
-  inner.push(...keys.map((k, i) => `${k} AS k${i}`));
-  return `SELECT ${outer.join(', ')}
-    FROM (SELECT *, ${whole} AS whole FROM (SELECT ${inner.join(', ')} FROM ${table} x${where ? ` WHERE ${where}` : ''}) y) z${
-      sorted ? ` ORDER BY ${keys.map((_, i) => `k${i}`).join(', ')}` : ''
-    }`;
+  const orderBy = sorted ? ` ORDER BY ${keys.map((_, i) => `k${i}`).join(', ')}` : '';
+  const early = sorted && engine.scanOrder;
+  const fields = `SELECT x.export_resource AS r, ${[...exportFieldItems(d), ...keys.map((k, i) => `${k} AS k${i}`)].join(', ')}
+    FROM ${table} x${where ? ` WHERE ${where}` : ''}${early ? orderBy : ''}`;
+  const items = ['r', ...exportJsonItems(d, format), ...EXPORT_FIELDS.map((f) => `CASE WHEN simple THEN NULL ELSE ${f} END AS ${f}`)];
+  return `SELECT ${items.join(', ')} FROM (SELECT *, ${exportSimpleItem(d)} FROM (${fields}) y) z${early ? '' : orderBy}`;
 }
 
-/** The span at row `i` of a chunk of exportQuery. */
-function exportSpanAt(c: ColumnChunk, i: number): ExportSpan {
-  const packed = c.string(PACKED, i);
-  if (packed === null) return exportSpanByColumns(c, i);
-  const f = packed.split(PACK_SEPARATOR);
-  const start = c.bigint(2, i)!;
-  return {
-    span_id: f[0]!,
-    trace_id: f[1]!,
-    kind: f[2] as ExportSpan['kind'],
-    node: f[3]!,
-    protocol: f[4]!,
-    service: f[5]!,
-    parent_span_id: f[6]!,
-    method: f[7]!,
-    path: f[8]!,
-    status: f[9]!,
-    local_addr: f[10]!,
-    remote_addr: f[11]!,
-    request_ids: f[12] ? f[12].split(',') : [],
-    evidence: f[13]!,
-    pid: c.number(0, i)!,
-    tid: c.number(1, i)!,
-    start_ns: start,
-    end_ns: c.bigint(3, i) ?? start,
-    local_port: c.number(4, i),
-    remote_port: c.number(5, i),
-    confidence: c.number(6, i),
-  };
-}
+/** Column of EXPORT_FIELDS[name] in a chunk of exportQuery whose fields start at column `first`. */
+const FIELD = Object.fromEntries(EXPORT_FIELDS.map((f, i) => [f, i])) as Record<string, number>;
 
-function exportSpanByColumns(c: ColumnChunk, i: number): ExportSpan {
-  const t = PACKED + 1;
-  const ids = c.string(t + 12, i);
+/** The span of a row that is not simple, from its fields (columns `first`... of a chunk of exportQuery). */
+function spanOfFields(c: ColumnChunk, i: number, first: number): ExportSpan {
+  const str = (f: string) => c.string(first + FIELD[f]!, i);
+  const num = (f: string) => c.number(first + FIELD[f]!, i);
+  const ids = str('request_ids');
   return {
-    span_id: c.string(t, i)!,
-    trace_id: c.string(t + 1, i)!,
-    parent_span_id: c.string(t + 2, i),
-    kind: c.string(t + 3, i) as ExportSpan['kind'],
-    node: c.string(t + 4, i)!,
-    service: c.string(t + 5, i),
-    protocol: c.string(t + 6, i)!,
-    method: c.string(t + 7, i),
-    path: c.string(t + 8, i),
-    status: c.string(t + 9, i),
-    local_addr: c.string(t + 10, i),
-    remote_addr: c.string(t + 11, i),
+    span_id: str('span_id')!,
+    trace_id: str('trace_id')!,
+    parent_span_id: str('parent'),
+    kind: str('kind') as ExportSpan['kind'],
+    node: str('node')!,
+    service: str('service'),
+    protocol: str('protocol')!,
+    method: str('method'),
+    path: str('path'),
+    status: str('status'),
+    local_addr: str('local_addr'),
+    remote_addr: str('remote_addr'),
     request_ids: ids ? ids.split(',') : [],
-    evidence: c.string(t + 13, i),
-    pid: c.number(0, i)!,
-    tid: c.number(1, i)!,
-    start_ns: c.bigint(2, i)!,
-    end_ns: c.bigint(3, i) ?? c.bigint(2, i)!,
-    local_port: c.number(4, i),
-    remote_port: c.number(5, i),
-    confidence: c.number(6, i),
+    evidence: str('evidence'),
+    pid: num('pid')!,
+    tid: num('tid')!,
+    start_ns: c.bigint(first + FIELD.start_ns!, i)!,
+    end_ns: c.bigint(first + FIELD.end_ns!, i)!,
+    local_port: num('local_port'),
+    remote_port: num('remote_port'),
+    confidence: num('confidence'),
   };
+}
+
+/** A chunk of exportQuery as JS reads it: resources as numbers, the JSON texts as bytes (no string per row). */
+class ExportChunk {
+  readonly rows: number;
+  readonly resource: BigUint64Array | BigInt64Array;
+  readonly json: CopiedColumn;
+  readonly trace: CopiedColumn | null;
+  /** Column of the first field. */
+  private readonly first: number;
+  constructor(
+    private readonly chunk: ColumnChunk,
+    format: ExportJsonFormat,
+  ) {
+    this.rows = chunk.rowCount;
+    this.resource = copyColumn(chunk, 0, 'UBIGINT').values as BigUint64Array;
+    this.json = copyColumn(chunk, 1, 'BLOB');
+    this.trace = format === 'jaeger' ? copyColumn(chunk, 2, 'BLOB') : null;
+    this.first = format === 'jaeger' ? 3 : 2;
+  }
+  /** True if row `i` has the engine's text (else: spanAt). */
+  simple(i: number): boolean {
+    return !this.json.nulls?.[i];
+  }
+  spanAt(i: number): ExportSpan {
+    return spanOfFields(this.chunk, i, this.first);
+  }
 }
 
 /** Bytes gathered before one write: few system calls, no giant string built. */
@@ -213,7 +157,8 @@ const writeAsync = promisify(write);
 /**
  * A JSON file of the form PREFIX element,element,... SUFFIX, written through reused byte buffers (joining the
  * pieces into one string per write cost more than encoding them one by one). An element is written in pieces:
- * `begin(head)`, then `item(piece)` for each of its inner array's items (commas added), then `end(tail)`.
+ * `begin(head)`, then for each of its inner array's items `item()` (the comma) and the item's `text` and `bytes`,
+ * then `end(tail)`.
  * A full buffer is written by libuv's thread pool while the next one fills: the system calls (page cache work,
  * a few seconds per GB here) run beside the JSON text building instead of after it. `drain()` between chunks
  * bounds the buffers in flight.
@@ -232,19 +177,32 @@ class JsonWriter {
   private failure: unknown = null;
   constructor(file: string, prefix: string, private readonly suffix: string) {
     this.fd = openSync(file, 'w');
-    this.push(prefix);
+    this.text(prefix);
   }
   begin(head: string): void {
-    if (this.elements++ > 0) this.push(',');
+    if (this.elements++ > 0) this.text(',');
     this.items = 0;
-    this.push(head);
+    this.text(head);
   }
-  item(piece: string): void {
-    if (this.items++ > 0) this.push(',');
-    this.push(piece);
+  /** Starts an item of the element's array. */
+  item(): void {
+    if (this.items++ > 0) this.text(',');
   }
   end(tail: string): void {
-    this.push(tail);
+    this.text(tail);
+  }
+  /** Bytes [start, end) of `bytes`. */
+  bytes(bytes: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.used + n > WRITE_BUFFER_BYTES) {
+      this.flush();
+      if (n > WRITE_BUFFER_BYTES) {
+        this.queue(Buffer.from(bytes.subarray(start, end)), n, false);
+        return;
+      }
+    }
+    this.buffer.set(bytes.subarray(start, end), this.used);
+    this.used += n;
   }
   /** Waits until at most `max` buffers are being written. */
   async drain(max = 1): Promise<void> {
@@ -253,14 +211,14 @@ class JsonWriter {
   }
   async close(): Promise<void> {
     try {
-      this.push(this.suffix);
+      this.text(this.suffix);
       this.flush();
       await this.drain(0);
     } finally {
       closeSync(this.fd);
     }
   }
-  private push(text: string): void {
+  text(text: string): void {
     // A UTF-16 unit is at most 3 UTF-8 bytes: a piece that might not fit goes after a flush, or alone if it is big.
     if (this.used + text.length * 3 > WRITE_BUFFER_BYTES) {
       this.flush();
@@ -325,8 +283,14 @@ export interface ExportOptions {
  */
 export async function writeExports(engine: Engine, out: string, opts: ExportOptions = {}): Promise<ExportFiles> {
   const spansPerFile = opts.spansPerFile ?? SPANS_PER_FILE;
-  const rows = await createExportRows(engine);
+  let rows = await createExportRows(engine);
   try {
+    let resources = await exportResources(engine, rows);
+    for (let salt = 1; resources === null; salt++) {
+      await engine.exec(`DROP TABLE ${rows}`);
+      rows = await createExportRows(engine, salt);
+      resources = await exportResources(engine, rows);
+    }
     if (opts.spansParquet !== undefined) {
       await engine.writeParquet(
         `SELECT ${engine.dialect.allColumnsExcept(ADDED_COLUMNS)} FROM ${rows}${engine.scanOrder ? '' : ` ORDER BY ${TRACE_ORDER}`}`,
@@ -334,30 +298,50 @@ export async function writeExports(engine: Engine, out: string, opts: ExportOpti
         { scanOrder: true },
       );
     }
-    return await writeJson(engine, rows, out, spansPerFile, opts.maxResourceScans ?? MAX_RESOURCE_SCANS, opts.sortedOtlpMaxSpans ?? SORTED_OTLP_MAX_SPANS);
+    return await writeJson(engine, rows, resources, out, spansPerFile, opts.maxResourceScans ?? MAX_RESOURCE_SCANS, opts.sortedOtlpMaxSpans ?? SORTED_OTLP_MAX_SPANS);
   } finally {
     await engine.exec(`DROP TABLE ${rows}`);
   }
 }
 
+/** An OTLP resource (Jaeger process): a (service, node) of the spans, and the number export rows name it by. */
+interface Resource {
+  number: bigint;
+  /** OTLP's `resourceSpans` element up to its spans. */
+  otlpHead: string;
+  /** Jaeger's process object. */
+  jaegerProcess: string;
+}
+
 /**
- * The OTLP resources of export_rows in export order (service, node), each as the number its rows are filtered by;
- * null to read them in one sorted scan instead.
+ * The resources of export_rows in export order (service, node); null if two share a number (a hash collision:
+ * never seen, the rows are made again with another hash).
  */
-async function exportResources(engine: Engine, rows: string, maxScans: number, sorted: boolean): Promise<bigint[] | null> {
-  if (sorted) return null;
-  const list = await engine.query<{ r: bigint }>(
-    `SELECT r FROM (SELECT DISTINCT x.export_resource AS r, ${SERVICE} AS k, x.node AS n FROM ${rows} x) d ORDER BY k, n`,
+async function exportResources(engine: Engine, rows: string): Promise<Resource[] | null> {
+  const list = await engine.query<{ r: bigint | number; service: string; node: string | null }>(
+    `SELECT r, k AS service, n AS node FROM (SELECT DISTINCT x.export_resource AS r, ${SERVICE} AS k, x.node AS n FROM ${rows} x) d ORDER BY k, n`,
   );
-  const numbers = list.map((x) => BigInt(x.r as bigint | number));
-  // Two resources with one hash (never seen) or many resources: one sorted scan instead.
-  if (numbers.length > maxScans || new Set(numbers).size !== numbers.length) return null;
-  return numbers;
+  const resources = list.map(
+    (x): Resource => ({
+      number: BigInt(x.r),
+      otlpHead: `{"resource":${JSON.stringify(otlpResource(x.service, x.node as string))},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[`,
+      jaegerProcess: JSON.stringify(jaegerProcess(x.service, x.node as string)),
+    }),
+  );
+  return new Set(resources.map((r) => r.number)).size === resources.length ? resources : null;
+}
+
+/** True if bytes [start, end) of `b` are `a`. */
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
 }
 
 async function writeJson(
   engine: Engine,
   rows: string,
+  resources: Resource[],
   out: string,
   spansPerFile: number,
   maxResourceScans: number,
@@ -377,6 +361,7 @@ async function writeJson(
     mkdirSync(files.jaeger, { recursive: true });
   }
   const partFile = (dir: string, n: number) => join(dir, `part-${String(n).padStart(5, '0')}.json`);
+  const byNumber = new Map(resources.map((r) => [r.number, r]));
 
   // OTLP: spans grouped by resource (service, node), a resource's spans in trace order; one `resourceSpans`
   // element per resource and at most RESOURCE_SPANS_PER_ELEMENT spans.
@@ -385,40 +370,42 @@ async function writeJson(
     let inPart = 0;
     let inElement = 0;
     let file: JsonWriter | null = null;
-    let resource = '';
+    let resource: bigint | null = null;
     const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.otlp, part++) : files.otlp, '{"resourceSpans":[', ']}');
     const endElement = (): void => {
       if (file && inElement > 0) file.end(']}]}');
       inElement = 0;
     };
-    const onChunk = async (c: ColumnChunk): Promise<void> => {
-      for (let i = 0; i < c.rowCount; i++) {
-        const s = exportSpanAt(c, i);
-        const key = `${s.service ?? 'unknown'}\u0000${s.node}`;
+    const onChunk = async (chunk: ColumnChunk): Promise<void> => {
+      const c = new ExportChunk(chunk, 'otlp');
+      const { bytes, offsets } = c.json;
+      for (let i = 0; i < c.rows; i++) {
+        const r = c.resource[i]!;
         if (parts && inPart >= spansPerFile) {
           endElement();
           await file?.close();
           file = null;
           inPart = 0;
         }
-        if (key !== resource || inElement >= RESOURCE_SPANS_PER_ELEMENT) endElement();
+        if (r !== resource || inElement >= RESOURCE_SPANS_PER_ELEMENT) endElement();
         if (inElement === 0) {
           file ??= openPart();
-          resource = key;
-          file.begin(`{"resource":${JSON.stringify(otlpResource(s.service, s.node))},"scopeSpans":[{"scope":{"name":"nitrace"},"spans":[`);
+          resource = r;
+          file.begin(byNumber.get(r)!.otlpHead);
         }
-        file!.item(otlpSpanJson(s));
+        file!.item();
+        if (c.simple(i)) file!.bytes(bytes!, offsets![i]!, offsets![i + 1]!);
+        else file!.text(otlpSpanJson(c.spanAt(i)));
         inElement++;
         inPart++;
       }
       await file?.drain();
     };
     const sortedScan = counts.spans <= sortedOtlpMaxSpans && engine.scanOrder && engine.dialect.scanPosition !== null;
-    const resources = await exportResources(engine, rows, maxResourceScans, sortedScan);
-    if (resources === null) {
-      await engine.stream(exportQuery(engine, rows, '', [SERVICE, 'x.node']), onChunk);
+    if (sortedScan || resources.length > maxResourceScans) {
+      await engine.stream(exportQuery(engine, rows, 'otlp', '', [SERVICE, 'x.node']), onChunk, { scanOrder: engine.scanOrder });
     } else {
-      for (const r of resources) await engine.stream(exportQuery(engine, rows, `x.export_resource = ${r}`), onChunk, { scanOrder: true });
+      for (const r of resources) await engine.stream(exportQuery(engine, rows, 'otlp', `x.export_resource = ${r.number}`), onChunk, { scanOrder: true });
     }
     endElement();
     await (file ?? openPart()).close();
@@ -430,18 +417,30 @@ async function writeJson(
     let inPart = 0;
     const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.jaeger, part++) : files.jaeger, '{"data":[', ']}');
     let file: JsonWriter | null = null;
-    let traceId: string | null = null;
-    let processes = new JaegerProcesses();
+    /** The trace being written: its id as a JSON string. */
+    let trace: Uint8Array | null = null;
+    /** Its processes: resource -> process number (p1, p2, ... in order of first use). */
+    const processes = new Map<bigint, number>();
+    /** Each process number's span ending: `"pN","warnings":null}`. */
+    const tails: string[] = [];
     const endTrace = (): void => {
-      if (traceId !== null) file!.end(`],"processes":${JSON.stringify(processes.byId)},"warnings":null}`);
-      traceId = null;
+      if (trace === null) return;
+      const list = [...processes.keys()].map((r, i) => `"p${i + 1}":${byNumber.get(r)!.jaegerProcess}`);
+      file!.end(`],"processes":{${list.join(',')}},"warnings":null}`);
+      trace = null;
     };
     await engine.stream(
-      exportQuery(engine, rows),
-      async (c) => {
-        for (let i = 0; i < c.rowCount; i++) {
-          const s = exportSpanAt(c, i);
-          if (s.trace_id !== traceId) {
+      exportQuery(engine, rows, 'jaeger'),
+      async (chunk) => {
+        const c = new ExportChunk(chunk, 'jaeger');
+        const { bytes, offsets } = c.json;
+        const t = c.trace!;
+        for (let i = 0; i < c.rows; i++) {
+          const simple = c.simple(i);
+          const span = simple ? null : c.spanAt(i);
+          const id = simple ? t.bytes! : Buffer.from(JSON.stringify(span!.trace_id));
+          const [from, to] = simple ? [t.offsets![i]!, t.offsets![i + 1]!] : [0, id.length];
+          if (trace === null || !sameBytes(trace, id, from, to)) {
             endTrace();
             // Parts hold whole traces: a new part starts only between traces.
             if (parts && inPart >= spansPerFile) {
@@ -450,11 +449,22 @@ async function writeJson(
               inPart = 0;
             }
             file ??= openPart();
-            traceId = s.trace_id;
-            processes = new JaegerProcesses();
-            file.begin(`{"traceID":${JSON.stringify(traceId)},"spans":[`);
+            trace = id.slice(from, to);
+            processes.clear();
+            file.begin('{"traceID":');
+            file.bytes(trace, 0, trace.length);
+            file.text(',"spans":[');
           }
-          file!.item(jaegerSpanJson(s.trace_id, s, processes.idOf(s)));
+          const r = c.resource[i]!;
+          let p = processes.get(r);
+          if (p === undefined) processes.set(r, (p = processes.size + 1));
+          file!.item();
+          if (simple) {
+            file!.bytes(bytes!, offsets![i]!, offsets![i + 1]!);
+            file!.text((tails[p] ??= `"p${p}","warnings":null}`));
+          } else {
+            file!.text(jaegerSpanJson(span!.trace_id, span!, `p${p}`));
+          }
           inPart++;
         }
         await file?.drain();
