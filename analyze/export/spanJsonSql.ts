@@ -234,9 +234,6 @@ function jaegerHead(d: Dialect): string {
   ]);
 }
 
-/** Which text a query of exportJsonItems gives per row. */
-export type ExportJsonFormat = 'otlp' | 'jaeger';
-
 /** The names of the fields (exportFieldItems), in their order: what a row that is not simple is written from. */
 export const EXPORT_FIELDS = FIELDS.map(([n]) => n);
 
@@ -251,13 +248,13 @@ export function exportSimpleItem(d: Dialect): string {
 }
 
 /**
- * Select-list items over the fields and `simple`: `j`, the span's JSON text (OTLP: whole; Jaeger: its head up to
- * `"processID":`) or NULL where the row is not simple; for Jaeger also `t`, the trace id as a JSON string (NULL
- * likewise).
+ * Select-list items over the fields and `simple`: `o`, the span's OTLP JSON text, `j`, its Jaeger JSON text up to
+ * `"processID":`, and `t`, its trace id as a JSON string; all three NULL where the row is not simple.
  */
-export function exportJsonItems(d: Dialect, format: ExportJsonFormat): string[] {
-  const json = format === 'otlp' ? otlpJson(d) : jaegerHead(d);
-  const items = [`CASE WHEN simple THEN ${json} END AS j`];
-  if (format === 'jaeger') items.push(`CASE WHEN simple THEN ${concat(d, quoted('trace_id'))} END AS t`);
-  return items;
+export function exportJsonItems(d: Dialect): string[] {
+  return [
+    `CASE WHEN simple THEN ${otlpJson(d)} END AS o`,
+    `CASE WHEN simple THEN ${jaegerHead(d)} END AS j`,
+    `CASE WHEN simple THEN ${concat(d, quoted('trace_id'))} END AS t`,
+  ];
 }

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbEngine } from '../engine/duckdb.js';
-import { JaegerProcesses, jaegerSpan } from './jaeger.js';
-import { otlpSpan } from './otlp.js';
+import { JaegerProcesses, jaegerSpan, toJaeger } from './jaeger.js';
+import { otlpSpan, toOtlp } from './otlp.js';
 import type { ExportSpan } from './spanRows.js';
 import { writeExports } from './writeExports.js';
 
@@ -135,7 +135,7 @@ test('exports: spans whose text holds the packing separator or NULLs come out as
   }
 });
 
-test('exports: spans.parquet holds the spans in trace order; OTLP read per resource equals one sorted read, byte for byte', async () => {
+test('exports: spans.parquet holds the spans in trace order; OTLP resources in (service, node) order; the same bytes again', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
   const e = await engineWithSpans();
   try {
@@ -147,8 +147,7 @@ test('exports: spans.parquet holds the spans in trace order; OTLP read per resou
     await e.exec(`UPDATE spans SET service = NULL WHERE span_id = '${(4).toString(16).padStart(16, '0')}'`);
     await e.exec(`UPDATE spans SET node = 'n0' WHERE span_id = '${(5).toString(16).padStart(16, '0')}'`);
     const spansParquet = join(dir, 'spans.parquet');
-    // Per-resource filtered scans (the path of big exports).
-    const files = await writeExports(e, dir, { spansParquet, sortedOtlpMaxSpans: 0 });
+    const files = await writeExports(e, dir, { spansParquet });
     const written = await e.query(`SELECT * FROM read_parquet('${spansParquet}')`);
     assert.deepEqual(written, await e.query('SELECT * FROM spans ORDER BY trace_id, start_ns, span_id'));
     assert.equal(written.length, 7);
@@ -156,18 +155,54 @@ test('exports: spans.parquet holds the spans in trace order; OTLP read per resou
     const jaeger = readFileSync(files.jaeger, 'utf8');
     const names = (JSON.parse(otlp) as Otlp).resourceSpans.map((r) => r.resource.attributes.map((a) => a.value.stringValue).join('@'));
     assert.deepEqual(names, ['api@n1', 'unknown@n1', 'web@n0', 'web@n1']);
-    const sorted = join(dir, 'sorted');
-    mkdirSync(sorted);
-    // One scan sorted by resource and stored position (the default up to SORTED_OTLP_MAX_SPANS spans).
-    const again = await writeExports(e, sorted);
-    assert.equal(readFileSync(again.otlp, 'utf8'), otlp);
-    assert.equal(readFileSync(again.jaeger, 'utf8'), jaeger);
-    // One scan sorted by resource beyond MAX_RESOURCE_SCANS resources.
-    const many = join(dir, 'many');
-    mkdirSync(many);
-    const third = await writeExports(e, many, { maxResourceScans: 0, sortedOtlpMaxSpans: 0 });
-    assert.equal(readFileSync(third.otlp, 'utf8'), otlp);
+    const again = join(dir, 'again');
+    mkdirSync(again);
+    const second = await writeExports(e, again);
+    assert.equal(readFileSync(second.otlp, 'utf8'), otlp);
+    assert.equal(readFileSync(second.jaeger, 'utf8'), jaeger);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no spool file is left');
     assert.deepEqual(await e.query("SELECT table_name FROM duckdb_tables() WHERE table_name = 'export_rows'"), [], 'the working table is dropped');
+  } finally {
+    e.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exports: the engine-written span JSON is the object mappings, byte for byte, for simple and awkward rows alike', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
+  const e = await engineWithSpans();
+  const id = (n: number) => n.toString(16).padStart(16, '0');
+  try {
+    // Values at the edges of what the engine writes itself (simple rows) and of what it leaves to spanJson.ts.
+    const updates = [
+      `status = '007', confidence = NULL`, // not plain digits: written by spanJson.ts
+      `status = 'abc', protocol = 'http', service = NULL`,
+      `status = '500', kind = 'server', path = '/a\\b', end_ns = NULL`,
+      `status = '499', kind = 'client', method = NULL, request_ids = []`,
+      `status = '1000', kind = 'producer', protocol = 'amqp', path = NULL, method = 'basic.publish', local_port = NULL`,
+      `status = '', kind = 'consumer', method = '', path = '', protocol = 'mysql', start_ns = 999, end_ns = 5`,
+      `status = 'OK', protocol = 'grpc', path = 'x' || chr(9) || 'y', start_ns = 9007199254740993000, end_ns = 9007199254740993999`,
+    ];
+    for (const [i, u] of updates.entries()) {
+      const [span, edge] = [u.replace(/, confidence = NULL/, ''), u.includes('confidence') ? 'confidence = NULL' : null];
+      await e.exec(`UPDATE spans SET ${span} WHERE span_id = '${id(i + 1)}'`);
+      if (edge) await e.exec(`UPDATE edges SET ${edge} WHERE child_span_id = '${id(i + 1)}'`);
+    }
+    for (const [i, c] of [0.9975000000000001, 1e-5, 0.0001, 123456.5, 1e15, 0].entries()) {
+      await e.exec(`UPDATE edges SET confidence = ${c} WHERE child_span_id = '${id(i + 2)}'`);
+    }
+    const files = await writeExports(e, dir);
+    const rows = await e.query<Record<string, unknown>>(
+      `SELECT s.*, e.evidence, e.confidence FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id ORDER BY s.trace_id, s.start_ns, s.span_id`,
+    );
+    const spans = rows.map((r): ExportSpan => ({ ...(r as unknown as ExportSpan), end_ns: (r.end_ns ?? r.start_ns) as bigint, request_ids: r.request_ids as string[] }));
+    assert.equal(readFileSync(files.jaeger, 'utf8'), JSON.stringify(toJaeger(spans)));
+    const byResource = [...spans].sort((a, b) => {
+      const ka = `${a.service ?? 'unknown'}\u0000${a.node}`;
+      const kb = `${b.service ?? 'unknown'}\u0000${b.node}`;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    assert.equal(readFileSync(files.otlp, 'utf8'), JSON.stringify(toOtlp(byResource)));
   } finally {
     e.close();
     rmSync(dir, { recursive: true, force: true });

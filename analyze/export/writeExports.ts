@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, write } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { copyColumn, type ColumnChunk, type CopiedColumn } from '../engine/columns.js';
@@ -6,7 +6,7 @@ import type { Engine } from '../engine/engine.js';
 import { jaegerProcess } from './jaeger.js';
 import { otlpResource } from './otlp.js';
 import { jaegerSpanJson, otlpSpanJson } from './spanJson.js';
-import { EXPORT_FIELDS, exportFieldItems, exportJsonItems, exportSimpleItem, SERVICE, type ExportJsonFormat } from './spanJsonSql.js';
+import { EXPORT_FIELDS, exportFieldItems, exportJsonItems, exportSimpleItem, SERVICE } from './spanJsonSql.js';
 import type { ExportSpan } from './spanRows.js';
 
 /**
@@ -22,35 +22,22 @@ const RESOURCE_SPANS_PER_ELEMENT = 10_000;
 
 /**
  * The export rows: every column of `spans`, then the span's edge to its parent and its OTLP resource, stored once in
- * trace order (trace_id, start_ns, span_id), the order of spans.parquet and of the Jaeger export; OTLP reads it
- * one resource at a time, which keeps that order within a resource. Each reader sorted and evaluated the `spans`
- * view (five joins) on its own before: three sorts of every span for one.
+ * trace order (trace_id, start_ns, span_id), the order of spans.parquet and of the Jaeger export; both JSON exports
+ * come from one scan of it (OTLP through per-resource spools, which keep that order within a resource). Each
+ * reader sorted and evaluated the `spans` view (five joins) on its own before: three sorts of every span for one.
  */
 const EXPORT_ROWS = 'export_rows';
 const TRACE_ORDER = 'trace_id, start_ns, span_id';
 /** The columns export_rows adds to those of `spans` (left out of spans.parquet). */
 const ADDED_COLUMNS = ['export_evidence', 'export_confidence', 'export_resource'];
 
-/**
- * OTLP reads export_rows with one filtered scan per resource up to this many resources (each scan reads the
- * resource column of every row: cheap next to sorting the rows again); beyond it, one scan sorted by resource.
- */
-const MAX_RESOURCE_SCANS = 64;
-
-/**
- * Up to this many spans, where the engine has a scan position (Dialect.scanPosition), OTLP reads export_rows in
- * one scan sorted by (service, node, position) instead of one filtered scan per resource: each filtered scan of
- * the 40-column rows cost about as much as a whole scan (DuckDB, parsed 1 M bench set, 381 k spans, 21 resources,
- * dev at load 14: 21 scans 3.4-3.8 s CPU, the sorted scan 1.5-1.9 s). The sort holds the rows' packed text
- * (~300 B a span, ~115 MB here): beyond this size it would take a large share of the engine's memory budget (the
- * 10 M set's 3.7 M spans: ~1.1 GB, more than the 2 GB run's engine half), so bigger exports keep the scans.
- */
-const SORTED_OTLP_MAX_SPANS = 1_000_000;
+/** Bytes a resource's OTLP spool gathers before one write (all resources' spools are open during the scan). */
+const SPOOL_BUFFER_BYTES = 256 << 10;
 
 /**
  * Stores export_rows (see EXPORT_ROWS) and returns the name to read it by. The resource is a hash of (service,
- * node) (and `salt`, if given): OTLP filters on it with a number, never with captured text in the SQL, and both
- * exports tell resources apart by it.
+ * node) (and `salt`, if given): both exports tell resources (Jaeger processes) apart by it, a number per row
+ * instead of the row's service and node text.
  */
 async function createExportRows(engine: Engine, salt = 0): Promise<string> {
   const d = engine.dialect;
@@ -63,25 +50,17 @@ async function createExportRows(engine: Engine, salt = 0): Promise<string> {
 }
 
 /**
- * An export query: per row of `table` matching `where`, `r` (its resource), the engine's JSON text of the span
- * (exportJsonItems: `j`, and for Jaeger `t`), then the fields it is built from (EXPORT_FIELDS), NULL unless the
- * row is not simple (j NULL: written from the fields by spanJson.ts). Rows in trace order within `orderFirst`
- * (expressions): in scan order where the engine keeps it, else sorted. Where the engine keeps the order of a
- * sorted subquery through projections (scanOrder), the rows are sorted before their text is built: the sort
- * holds the fields (~300 B a span), not the JSON (~1.2 KB a span for each format on the 1 M bench set).
+ * The export query: per row of `table` in trace order, `r` (its resource), the engine's JSON texts of the span
+ * (exportJsonItems: `o`, `j`, `t`), then the fields they are built from (EXPORT_FIELDS), NULL unless the row is
+ * not simple (`o` NULL: written from the fields by spanJson.ts). In scan order where the engine keeps it, else
+ * sorted.
  */
-function exportQuery(engine: Engine, table: string, format: ExportJsonFormat, where = '', orderFirst: string[] = []): string {
+function exportQuery(engine: Engine, table: string): string {
   const d = engine.dialect;
-  const sorted = orderFirst.length > 0 || !engine.scanOrder;
-  // Trace order within orderFirst: the stored position where the table keeps it (no string keys compared).
-  const position = engine.scanOrder ? d.scanPosition : null;
-  const keys = sorted ? [...orderFirst, ...(position !== null ? [`x.${position}`] : TRACE_ORDER.split(', ').map((c) => `x.${c}`))] : [];
-  const orderBy = sorted ? ` ORDER BY ${keys.map((_, i) => `k${i}`).join(', ')}` : '';
-  const early = sorted && engine.scanOrder;
-  const fields = `SELECT x.export_resource AS r, ${[...exportFieldItems(d), ...keys.map((k, i) => `${k} AS k${i}`)].join(', ')}
-    FROM ${table} x${where ? ` WHERE ${where}` : ''}${early ? orderBy : ''}`;
-  const items = ['r', ...exportJsonItems(d, format), ...EXPORT_FIELDS.map((f) => `CASE WHEN simple THEN NULL ELSE ${f} END AS ${f}`)];
-  return `SELECT ${items.join(', ')} FROM (SELECT *, ${exportSimpleItem(d)} FROM (${fields}) y) z${early ? '' : orderBy}`;
+  const fields = `SELECT x.export_resource AS r, ${exportFieldItems(d).join(', ')}, ${TRACE_ORDER.split(', ').map((c) => `x.${c} AS k_${c}`).join(', ')} FROM ${table} x`;
+  const items = ['r', ...exportJsonItems(d), ...EXPORT_FIELDS.map((f) => `CASE WHEN simple THEN NULL ELSE ${f} END AS ${f}`)];
+  const orderBy = engine.scanOrder ? '' : ` ORDER BY ${TRACE_ORDER.split(', ').map((c) => `k_${c}`).join(', ')}`;
+  return `SELECT ${items.join(', ')} FROM (SELECT *, ${exportSimpleItem(d)} FROM (${fields}) y) z${orderBy}`;
 }
 
 /** Column of EXPORT_FIELDS[name] in a chunk of exportQuery whose fields start at column `first`. */
@@ -120,27 +99,23 @@ function spanOfFields(c: ColumnChunk, i: number, first: number): ExportSpan {
 /** A chunk of exportQuery as JS reads it: resources as numbers, the JSON texts as bytes (no string per row). */
 class ExportChunk {
   readonly rows: number;
-  readonly resource: BigUint64Array | BigInt64Array;
-  readonly json: CopiedColumn;
-  readonly trace: CopiedColumn | null;
-  /** Column of the first field. */
-  private readonly first: number;
-  constructor(
-    private readonly chunk: ColumnChunk,
-    format: ExportJsonFormat,
-  ) {
+  readonly resource: BigUint64Array;
+  readonly otlp: CopiedColumn;
+  readonly jaeger: CopiedColumn;
+  readonly trace: CopiedColumn;
+  constructor(private readonly chunk: ColumnChunk) {
     this.rows = chunk.rowCount;
     this.resource = copyColumn(chunk, 0, 'UBIGINT').values as BigUint64Array;
-    this.json = copyColumn(chunk, 1, 'BLOB');
-    this.trace = format === 'jaeger' ? copyColumn(chunk, 2, 'BLOB') : null;
-    this.first = format === 'jaeger' ? 3 : 2;
+    this.otlp = copyColumn(chunk, 1, 'BLOB');
+    this.jaeger = copyColumn(chunk, 2, 'BLOB');
+    this.trace = copyColumn(chunk, 3, 'BLOB');
   }
-  /** True if row `i` has the engine's text (else: spanAt). */
+  /** True if row `i` has the engine's texts (else: spanAt). */
   simple(i: number): boolean {
-    return !this.json.nulls?.[i];
+    return !this.otlp.nulls?.[i];
   }
   spanAt(i: number): ExportSpan {
-    return spanOfFields(this.chunk, i, this.first);
+    return spanOfFields(this.chunk, i, 4);
   }
 }
 
@@ -167,17 +142,29 @@ class JsonWriter {
   private readonly fd: number;
   private elements = 0;
   private items = 0;
-  private buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private buffer: Buffer;
   private used = 0;
+  /** Bytes handed to writes so far. */
+  private queued = 0;
   /** Buffers written and free again. */
   private readonly spare: Buffer[] = [];
   /** Writes in flight, oldest first; each starts when the one before it has ended (file order). */
   private readonly writes: Promise<void>[] = [];
   private last: Promise<void> = Promise.resolve();
   private failure: unknown = null;
-  constructor(file: string, prefix: string, private readonly suffix: string) {
+  constructor(
+    file: string,
+    prefix: string,
+    private readonly suffix: string,
+    private readonly bufferBytes = WRITE_BUFFER_BYTES,
+  ) {
     this.fd = openSync(file, 'w');
+    this.buffer = Buffer.allocUnsafe(bufferBytes);
     this.text(prefix);
+  }
+  /** Bytes written so far (the file's length once they are on disk). */
+  get position(): number {
+    return this.queued + this.used;
   }
   begin(head: string): void {
     if (this.elements++ > 0) this.text(',');
@@ -194,9 +181,9 @@ class JsonWriter {
   /** Bytes [start, end) of `bytes`. */
   bytes(bytes: Uint8Array, start: number, end: number): void {
     const n = end - start;
-    if (this.used + n > WRITE_BUFFER_BYTES) {
+    if (this.used + n > this.bufferBytes) {
       this.flush();
-      if (n > WRITE_BUFFER_BYTES) {
+      if (n > this.bufferBytes) {
         this.queue(Buffer.from(bytes.subarray(start, end)), n, false);
         return;
       }
@@ -220,9 +207,9 @@ class JsonWriter {
   }
   text(text: string): void {
     // A UTF-16 unit is at most 3 UTF-8 bytes: a piece that might not fit goes after a flush, or alone if it is big.
-    if (this.used + text.length * 3 > WRITE_BUFFER_BYTES) {
+    if (this.used + text.length * 3 > this.bufferBytes) {
       this.flush();
-      if (text.length * 3 > WRITE_BUFFER_BYTES) {
+      if (text.length * 3 > this.bufferBytes) {
         const bytes = Buffer.from(text);
         this.queue(bytes, bytes.length, false);
         return;
@@ -233,10 +220,11 @@ class JsonWriter {
   private flush(): void {
     if (this.used === 0) return;
     this.queue(this.buffer, this.used, true);
-    this.buffer = this.spare.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    this.buffer = this.spare.pop() ?? Buffer.allocUnsafe(this.bufferBytes);
     this.used = 0;
   }
   private queue(bytes: Buffer, length: number, reuse: boolean): void {
+    this.queued += length;
     const done = this.last
       .then(() => (this.failure ? undefined : writeAll(this.fd, bytes, length)))
       .then(
@@ -270,16 +258,13 @@ export interface ExportOptions {
   spansPerFile?: number;
   /** Also write spans.parquet (the columns of `spans`, in trace order) to this file, from the same rows. */
   spansParquet?: string;
-  /** MAX_RESOURCE_SCANS (tests set 0 to read OTLP in one sorted scan). */
-  maxResourceScans?: number;
-  /** SORTED_OTLP_MAX_SPANS (tests set 0 to read OTLP with one filtered scan per resource). */
-  sortedOtlpMaxSpans?: number;
 }
 
 /**
  * Writes OTLP/JSON and Jaeger JSON (and spans.parquet when asked) from `spans` and `edges`: the rows are stored
- * once in trace order (createExportRows), then streamed from the engine in column chunks: memory holds one
- * resource's pending JSON piece or one trace, never the analysis (V8 strings stop at ~512 MB).
+ * once in trace order (createExportRows), then streamed from the engine in column chunks: memory holds write
+ * buffers and one chunk's JSON bytes, never the analysis (V8 strings stop at ~512 MB). OTLP goes through spool
+ * files in OUT (`.otlp-spool-N`, one per resource, removed when done): disk holds the OTLP text twice meanwhile.
  */
 export async function writeExports(engine: Engine, out: string, opts: ExportOptions = {}): Promise<ExportFiles> {
   const spansPerFile = opts.spansPerFile ?? SPANS_PER_FILE;
@@ -298,7 +283,7 @@ export async function writeExports(engine: Engine, out: string, opts: ExportOpti
         { scanOrder: true },
       );
     }
-    return await writeJson(engine, rows, resources, out, spansPerFile, opts.maxResourceScans ?? MAX_RESOURCE_SCANS, opts.sortedOtlpMaxSpans ?? SORTED_OTLP_MAX_SPANS);
+    return await writeJson(engine, rows, resources, out, spansPerFile);
   } finally {
     await engine.exec(`DROP TABLE ${rows}`);
   }
@@ -338,15 +323,33 @@ function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): bo
   return true;
 }
 
-async function writeJson(
-  engine: Engine,
-  rows: string,
-  resources: Resource[],
-  out: string,
-  spansPerFile: number,
-  maxResourceScans: number,
-  sortedOtlpMaxSpans: number,
-): Promise<ExportFiles> {
+/**
+ * One resource's OTLP spans while the export rows are read in trace order: their JSON texts, comma-separated, in
+ * a spool file next to the output, and where each starts in it. The OTLP file is put together from the spools
+ * afterwards (writeOtlp): one read of the rows feeds both exports, where OTLP's order (by resource) took a second
+ * scan of its own, sorted or filtered once per resource.
+ */
+class Spool {
+  readonly writer: JsonWriter;
+  spans = 0;
+  /** Byte offset of each span in the spool (span i ends where span i + 1 starts, less its comma). */
+  starts = new Float64Array(1024);
+  constructor(readonly file: string) {
+    this.writer = new JsonWriter(file, '', '', SPOOL_BUFFER_BYTES);
+  }
+  /** Starts the next span (its comma), then its text goes to `writer`. */
+  next(): void {
+    this.writer.item();
+    if (this.spans === this.starts.length) {
+      const grown = new Float64Array(this.starts.length * 2);
+      grown.set(this.starts);
+      this.starts = grown;
+    }
+    this.starts[this.spans++] = this.writer.position;
+  }
+}
+
+async function writeJson(engine: Engine, rows: string, resources: Resource[], out: string, spansPerFile: number): Promise<ExportFiles> {
   // The stored rows are counted here for the run summary too: counting `spans` evaluated its five joins again.
   const [k] = await engine.query<{ n: bigint; c: bigint; s: bigint }>(
     `SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'client') AS c, count(*) FILTER (WHERE kind = 'server') AS s FROM ${rows}`,
@@ -361,58 +364,9 @@ async function writeJson(
     mkdirSync(files.jaeger, { recursive: true });
   }
   const partFile = (dir: string, n: number) => join(dir, `part-${String(n).padStart(5, '0')}.json`);
-  const byNumber = new Map(resources.map((r) => [r.number, r]));
-
-  // OTLP: spans grouped by resource (service, node), a resource's spans in trace order; one `resourceSpans`
-  // element per resource and at most RESOURCE_SPANS_PER_ELEMENT spans.
-  {
-    let part = 1;
-    let inPart = 0;
-    let inElement = 0;
-    let file: JsonWriter | null = null;
-    let resource: bigint | null = null;
-    const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.otlp, part++) : files.otlp, '{"resourceSpans":[', ']}');
-    const endElement = (): void => {
-      if (file && inElement > 0) file.end(']}]}');
-      inElement = 0;
-    };
-    const onChunk = async (chunk: ColumnChunk): Promise<void> => {
-      const c = new ExportChunk(chunk, 'otlp');
-      const { bytes, offsets } = c.json;
-      for (let i = 0; i < c.rows; i++) {
-        const r = c.resource[i]!;
-        if (parts && inPart >= spansPerFile) {
-          endElement();
-          await file?.close();
-          file = null;
-          inPart = 0;
-        }
-        if (r !== resource || inElement >= RESOURCE_SPANS_PER_ELEMENT) endElement();
-        if (inElement === 0) {
-          file ??= openPart();
-          resource = r;
-          file.begin(byNumber.get(r)!.otlpHead);
-        }
-        file!.item();
-        if (c.simple(i)) file!.bytes(bytes!, offsets![i]!, offsets![i + 1]!);
-        else file!.text(otlpSpanJson(c.spanAt(i)));
-        inElement++;
-        inPart++;
-      }
-      await file?.drain();
-    };
-    const sortedScan = counts.spans <= sortedOtlpMaxSpans && engine.scanOrder && engine.dialect.scanPosition !== null;
-    if (sortedScan || resources.length > maxResourceScans) {
-      await engine.stream(exportQuery(engine, rows, 'otlp', '', [SERVICE, 'x.node']), onChunk, { scanOrder: engine.scanOrder });
-    } else {
-      for (const r of resources) await engine.stream(exportQuery(engine, rows, 'otlp', `x.export_resource = ${r.number}`), onChunk, { scanOrder: true });
-    }
-    endElement();
-    await (file ?? openPart()).close();
-  }
-
-  // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
-  {
+  const spools = new Map(resources.map((r, i) => [r.number, new Spool(join(out, `.otlp-spool-${i}`))]));
+  try {
+    // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
     let part = 1;
     let inPart = 0;
     const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.jaeger, part++) : files.jaeger, '{"data":[', ']}');
@@ -423,6 +377,7 @@ async function writeJson(
     const processes = new Map<bigint, number>();
     /** Each process number's span ending: `"pN","warnings":null}`. */
     const tails: string[] = [];
+    const byNumber = new Map(resources.map((r) => [r.number, r]));
     const endTrace = (): void => {
       if (trace === null) return;
       const list = [...processes.keys()].map((r, i) => `"p${i + 1}":${byNumber.get(r)!.jaegerProcess}`);
@@ -430,16 +385,23 @@ async function writeJson(
       trace = null;
     };
     await engine.stream(
-      exportQuery(engine, rows, 'jaeger'),
+      exportQuery(engine, rows),
       async (chunk) => {
-        const c = new ExportChunk(chunk, 'jaeger');
-        const { bytes, offsets } = c.json;
-        const t = c.trace!;
+        const c = new ExportChunk(chunk);
+        const { otlp, jaeger, trace: t } = c;
         for (let i = 0; i < c.rows; i++) {
           const simple = c.simple(i);
           const span = simple ? null : c.spanAt(i);
+          const r = c.resource[i]!;
+          // OTLP: to the resource's spool.
+          const spool = spools.get(r)!;
+          spool.next();
+          if (simple) spool.writer.bytes(otlp.bytes!, otlp.offsets![i]!, otlp.offsets![i + 1]!);
+          else spool.writer.text(otlpSpanJson(span!));
+          // Jaeger.
           const id = simple ? t.bytes! : Buffer.from(JSON.stringify(span!.trace_id));
-          const [from, to] = simple ? [t.offsets![i]!, t.offsets![i + 1]!] : [0, id.length];
+          const from = simple ? t.offsets![i]! : 0;
+          const to = simple ? t.offsets![i + 1]! : id.length;
           if (trace === null || !sameBytes(trace, id, from, to)) {
             endTrace();
             // Parts hold whole traces: a new part starts only between traces.
@@ -455,12 +417,11 @@ async function writeJson(
             file.bytes(trace, 0, trace.length);
             file.text(',"spans":[');
           }
-          const r = c.resource[i]!;
           let p = processes.get(r);
           if (p === undefined) processes.set(r, (p = processes.size + 1));
           file!.item();
           if (simple) {
-            file!.bytes(bytes!, offsets![i]!, offsets![i + 1]!);
+            file!.bytes(jaeger.bytes!, jaeger.offsets![i]!, jaeger.offsets![i + 1]!);
             file!.text((tails[p] ??= `"p${p}","warnings":null}`));
           } else {
             file!.text(jaegerSpanJson(span!.trace_id, span!, `p${p}`));
@@ -468,11 +429,64 @@ async function writeJson(
           inPart++;
         }
         await file?.drain();
+        for (const s of spools.values()) await s.writer.drain();
       },
       { scanOrder: true },
     );
     endTrace();
     await (file ?? openPart()).close();
+    for (const s of spools.values()) await s.writer.close();
+    await writeOtlp(resources.map((r) => [r, spools.get(r.number)!]), parts ? (n) => partFile(files.otlp, n) : () => files.otlp, parts ? spansPerFile : Infinity);
+  } finally {
+    for (const s of spools.values()) rmSync(s.file, { force: true });
   }
   return files;
+}
+
+/** Bytes read from a spool at a time. */
+const SPOOL_READ_BYTES = 1 << 20;
+
+/**
+ * The OTLP file(s) from the resources' spools: spans grouped by resource (service, node), a resource's spans in
+ * trace order; one `resourceSpans` element per resource and at most RESOURCE_SPANS_PER_ELEMENT spans (and none
+ * across two parts). An element's spans are one run of its spool's bytes.
+ */
+async function writeOtlp(spools: [Resource, Spool][], partFile: (n: number) => string, spansPerFile: number): Promise<void> {
+  let part = 1;
+  let inPart = 0;
+  let file: JsonWriter | null = null;
+  const openPart = (): JsonWriter => new JsonWriter(partFile(part++), '{"resourceSpans":[', ']}');
+  const block = Buffer.allocUnsafe(SPOOL_READ_BYTES);
+  for (const [resource, spool] of spools) {
+    const length = spool.writer.position;
+    const fd = openSync(spool.file, 'r');
+    try {
+      for (let first = 0; first < spool.spans; ) {
+        if (inPart >= spansPerFile) {
+          await file?.close();
+          file = null;
+          inPart = 0;
+        }
+        file ??= openPart();
+        const n = Math.min(spool.spans - first, RESOURCE_SPANS_PER_ELEMENT, spansPerFile - inPart);
+        const start = spool.starts[first]!;
+        // The last span's end: the next span's start less its comma, or the spool's end.
+        const end = first + n < spool.spans ? spool.starts[first + n]! - 1 : length;
+        file.begin(resource.otlpHead);
+        for (let at = start; at < end; ) {
+          const got = readSync(fd, block, 0, Math.min(SPOOL_READ_BYTES, end - at), at);
+          if (got <= 0) throw new Error(`export: ${spool.file} ended at byte ${at} of ${end}`);
+          file.bytes(block, 0, got);
+          at += got;
+          await file.drain();
+        }
+        file.end(']}]}');
+        first += n;
+        inPart += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  await (file ?? openPart()).close();
 }
