@@ -73,8 +73,6 @@ const OP_BY_PRIO: readonly (OpKind | undefined)[] = ['resume', 'serve', 'deliver
  */
 type SpanKey = string | bigint;
 const HEX_ID = /^[0-9a-f]{16}$/;
-/** The same test in SQL (the whole string: regexp_full_match). */
-const HEX_ID_SQL = `'[0-9a-f]{16}'`;
 const spanKey = (id: string): SpanKey => (HEX_ID.test(id) ? BigInt(`0x${id}`) : id);
 const spanName = (k: SpanKey): string => (typeof k === 'bigint' ? k.toString(16).padStart(16, '0') : k);
 
@@ -245,7 +243,9 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   // rows carry no node name or hex span id. The order is the same (ranks follow the names; 16 lower-case hex digits
   // sort as their numbers do; other ids by their text).
   const nodeNames = (await engine.query<{ node: string }>(
-    `SELECT DISTINCT node FROM spans_raw WHERE node IS NOT NULL UNION SELECT DISTINCT node FROM events WHERE event = 'green_spawn' AND node IS NOT NULL`,
+    // UNION ALL + DISTINCT, not a bare UNION: ClickHouse wants UNION's mode spelled out, DuckDB's default is DISTINCT.
+    `SELECT DISTINCT node FROM (SELECT DISTINCT node FROM spans_raw WHERE node IS NOT NULL
+       UNION ALL SELECT DISTINCT node FROM events WHERE event = 'green_spawn' AND node IS NOT NULL) AS nodes`,
   )).map((r) => r.node).sort();
   const nodeNo = nodeNames.length === 0 ? 'NULL' : `CASE node ${nodeNames.map((n, i) => `WHEN ${d.string(n)} THEN ${i}`).join(' ')} END`;
   let threadNode: number | null = -1;
@@ -258,8 +258,8 @@ export async function correlateOwnership(engine: Engine): Promise<void> {
   };
   await engine.stream(
     `SELECT ${nodeNo} AS node_no, pid, tid, gid, prio,
-            CASE WHEN regexp_full_match(span_id, ${HEX_ID_SQL}) THEN CAST('0x' || span_id AS ${d.type('UBIGINT')}) END AS span_no,
-            CASE WHEN NOT regexp_full_match(span_id, ${HEX_ID_SQL}) THEN span_id END AS span_text, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
+            ${d.hexId64('span_id')} AS span_no,
+            CASE WHEN ${d.hexId64('span_id')} IS NULL THEN span_id END AS span_text, blocks, finishes, handles, unpaired_call, is_reply, is_rpc, parent_gid, reply_owner, t
      FROM (${ops}) WHERE t IS NOT NULL ORDER BY node_no, pid, tid, t, prio, span_no, span_text`,
     async (chunk: ColumnChunk) => {
       const rows = chunk.rowCount;

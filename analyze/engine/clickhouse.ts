@@ -57,6 +57,8 @@ export const clickhouseDialect: Dialect = {
   renameTable: (from, to) => `RENAME TABLE ${from} TO ${to}`,
   emptyList: (t) => `CAST([] AS Array(${CH_TYPES[t]}))`,
   jsonStringList: (json) => `JSONExtract(${json}, 'Array(String)')`,
+  // CAST('0x...' AS UInt64) does not parse hex here: the 8 bytes unhex gives, read big-endian
+  hexId64: (expr) => `if(match(${expr}, '^[0-9a-f]{16}$'), reinterpretAsUInt64(reverse(unhex(${expr}))), NULL)`,
   product: (expr) => `arrayProduct(groupArray(${expr}))`,
   toJson: (expr) => `toJSONString(${expr})`,
   unnestRange: (from, to) => `arrayJoin(range(toInt64(${from}), toInt64(${to}) + 1))`,

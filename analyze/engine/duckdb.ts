@@ -39,6 +39,7 @@ export const duckdbDialect: Dialect = {
   renameTable: (from, to) => `ALTER TABLE ${from} RENAME TO ${to}`,
   emptyList: (t) => `[]::${t}[]`,
   jsonStringList: (json) => `from_json(${json}, '["VARCHAR"]')`,
+  hexId64: (expr) => `CASE WHEN regexp_full_match(${expr}, '[0-9a-f]{16}') THEN CAST('0x' || ${expr} AS UBIGINT) END`,
   product: (expr) => `product(${expr})`,
   toJson: (expr) => `to_json(${expr})::VARCHAR`,
   unnestRange: (from, to) => `unnest(range(CAST(${from} AS BIGINT), CAST(${to} AS BIGINT) + 1))`,

@@ -51,6 +51,8 @@ export interface Dialect {
   emptyList(t: ColumnType): string;
   /** The list of strings a JSON array text holds. */
   jsonStringList(json: string): string;
+  /** The unsigned 64-bit number a text of exactly 16 lower-case hex digits spells (span ids); NULL for other text. */
+  hexId64(expr: string): string;
   /** Aggregate: the product of `expr` over the group. */
   product(expr: string): string;
   /** A value (list, number, string) as JSON text. */
