@@ -3,13 +3,16 @@
  * BPF maps instead of emitting one event per syscall. Nothing goes through a ring buffer; the agent
  * (capture/sketch_agent.py) reads the maps every --drain-seconds.
  *
- * Hooks (tracepoints only: no kprobes on the target kernels, docs/capture.md):
- *   sock:sock_send_length / sock_recv_length   every send/recv-family call on a socket, inside the syscall:
- *                                              calls and bytes per connection and per process, and the
- *                                              request/response turn-taking that gives call latency
- *   sock:inet_sock_set_state                   SYN_SENT (this side connects: client) and SYN_RECV -> ESTABLISHED
- *                                              (this side accepted: server) start a new connection on the socket
- *   sched:sched_process_fork                   children of --pid processes are traced too
+ * Hooks (raw tracepoints: no kprobes on the target kernels, docs/capture.md; raw ones skip the classic tracepoint's
+ * copy of its arguments into a record, like nitrace.bpf.c's):
+ *   sock_send_length / sock_recv_length   (sk, ret, flags) every send/recv-family call on a socket, inside the
+ *                                         syscall: calls and bytes per connection and per process, and the
+ *                                         request/response turn-taking that gives call latency. The socket's family
+ *                                         is read per call, its protocol once, when its connection entry is made.
+ *   inet_sock_set_state                   (sk, oldstate, newstate) SYN_SENT (this side connects: client) and
+ *                                         SYN_RECV -> ESTABLISHED (this side accepted: server) start a new
+ *                                         connection on the socket
+ *   sched_process_fork                    (parent, child) children of --pid processes are traced too
  *
  * Latency from turn-taking: a connection alternates turns of sends and receives. A request turn (the client's
  * sends, the server's receives) followed by a response turn is one exchange; its latency runs from the request's
@@ -150,11 +153,19 @@ static __always_inline void hist_move(struct sk_stats *s, struct sk_stats *p, u3
 		__sync_fetch_and_add(&p->hist[to], 1);
 }
 
-static __always_inline int on_io(void *sk, u16 family, u16 protocol, int ret, int flags, u8 dir)
+static __always_inline int on_io(struct bpf_raw_tracepoint_args *ctx, u8 dir)
 {
-	if (ret <= 0 || protocol != IPPROTO_TCP_ || (family != AF_INET_ && family != AF_INET6_))
+	int ret = (int)ctx->args[1];
+	if (ret <= 0)
 		return 0;
-	if (dir == DIR_RECV && (flags & MSG_PEEK_))
+	if (dir == DIR_RECV && (ctx->args[2] & MSG_PEEK_))
+		return 0;
+	/* Unix sockets (busy on most hosts) leave at once, before any map lookup; UDP is left out below, when its
+	 * first call finds no connection entry. */
+	void *sk = (void *)ctx->args[0];
+	u16 family = 0;
+	bpf_probe_read_kernel(&family, sizeof(family), sk + OFF_SKC_FAMILY);
+	if (family != AF_INET_ && family != AF_INET6_)
 		return 0;
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
@@ -166,6 +177,12 @@ static __always_inline int on_io(void *sk, u16 family, u16 protocol, int ret, in
 	u64 now = bpf_ktime_get_ns();
 	struct sk_conn *c = conns.lookup(&key);
 	if (!c) {
+		/* A socket not seen yet: only TCP gets an entry (UDP would crowd the LRU map); the protocol is read here,
+		 * once per connection, not per call. */
+		u16 protocol = 0;
+		bpf_probe_read_kernel(&protocol, sizeof(protocol), sk + OFF_SK_PROTOCOL);
+		if (protocol != IPPROTO_TCP_)
+			return 0;
 		u32 zero = 0;
 		struct sk_conn *z = zero_conn.lookup(&zero);
 		if (!z)
@@ -178,7 +195,7 @@ static __always_inline int on_io(void *sk, u16 family, u16 protocol, int ret, in
 		c->pid = tgid;
 		read_tuple(sk, c);
 		c->ignored = !selected(c);
-		/* Opened while the probes ran: connect() is the client, accept() the server. Open before: the first
+	/* Opened while the probes ran: connect() is the client, accept() the server. Open before: the first
 		 * call's direction (sending first: client); wrong only if the capture began inside a response. */
 		c->role = o ? (u8)o->role : (dir == DIR_SEND ? SK_ROLE_CLIENT : SK_ROLE_SERVER);
 	}
@@ -236,41 +253,49 @@ static __always_inline int on_io(void *sk, u16 family, u16 protocol, int ret, in
 	return 0;
 }
 
-TRACEPOINT_PROBE(sock, sock_send_length)
+RAW_TRACEPOINT_PROBE(sock_send_length)
 {
-	return on_io(args->sk, args->family, args->protocol, args->ret, args->flags, DIR_SEND);
+	return on_io(ctx, DIR_SEND);
 }
 
-TRACEPOINT_PROBE(sock, sock_recv_length)
+RAW_TRACEPOINT_PROBE(sock_recv_length)
 {
-	return on_io(args->sk, args->family, args->protocol, args->ret, args->flags, DIR_RECV);
+	return on_io(ctx, DIR_RECV);
 }
 
-TRACEPOINT_PROBE(sock, inet_sock_set_state)
+RAW_TRACEPOINT_PROBE(inet_sock_set_state)
 {
-	if (args->protocol != IPPROTO_TCP_)
-		return 0;
+	void *sk = (void *)ctx->args[0];
+	int oldstate = (int)ctx->args[1], newstate = (int)ctx->args[2];
 	u32 role;
-	if (args->newstate == TCP_SYN_SENT_)
+	if (newstate == TCP_SYN_SENT_)
 		role = SK_ROLE_CLIENT;
-	else if (args->newstate == TCP_ESTABLISHED_ && args->oldstate == TCP_SYN_RECV_)
+	else if (newstate == TCP_ESTABLISHED_ && oldstate == TCP_SYN_RECV_)
 		role = SK_ROLE_SERVER;
 	else
 		return 0;
-	u64 skaddr = (u64)args->skaddr;
+	u16 protocol = 0;
+	bpf_probe_read_kernel(&protocol, sizeof(protocol), sk + OFF_SK_PROTOCOL);
+	if (protocol != IPPROTO_TCP_)
+		return 0;
+	u64 skaddr = (u64)sk;
 	struct sk_open o = {.gen = bpf_ktime_get_ns(), .role = role};
 	opened.update(&skaddr, &o);
 	return 0;
 }
 
-TRACEPOINT_PROBE(sched, sched_process_fork)
+/* Runs in the parent: a new process (not a thread: child pid == tgid) of a selected process is selected too. */
+RAW_TRACEPOINT_PROBE(sched_process_fork)
 {
 #if FILTER_TASKS
-	u32 parent = args->parent_pid;
-	if (pid_filter.lookup(&parent)) {
-		u32 child = args->child_pid;
+	void *child = (void *)ctx->args[1];
+	u32 parent = bpf_get_current_pid_tgid() >> 32;
+	u32 pid = 0, tgid = 0;
+	bpf_probe_read_kernel(&pid, sizeof(pid), child + OFF_TASK_PID);
+	bpf_probe_read_kernel(&tgid, sizeof(tgid), child + OFF_TASK_TGID);
+	if (pid == tgid && pid_filter.lookup(&parent)) {
 		u8 one = 1;
-		pid_filter.update(&child, &one);
+		pid_filter.update(&tgid, &one);
 	}
 #endif
 	return 0;

@@ -38,7 +38,7 @@ struct sk_conn {
 	u8 role;	  /* SK_ROLE_*: from the opening (connect: client, accept: server), else the first I/O's direction */
 	u8 phase;	  /* 0 idle, 1 inside a request turn, 2 inside a response turn */
 	u8 cur_bucket;	  /* the bucket the current exchange is counted in (moved as its response grows) */
-	u8 ignored;	  /* not TCP/IP or filtered out by --port/--netns: counted nowhere */
+	u8 ignored;	  /* filtered out by --port/--netns: counted nowhere (non-TCP sockets get no entry) */
 	u8 pad[3];
 	u8 laddr[16];
 	u8 raddr[16];

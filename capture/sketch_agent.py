@@ -151,7 +151,7 @@ def main():
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
         return 3
     salt = int(cfg["salt"])
-    control({"type": "ready", "pid": os.getpid(), "clock": clock_sample(), "probes": b.num_open_tracepoints()})
+    control({"type": "ready", "pid": os.getpid(), "clock": clock_sample(), "probes": len(b.raw_tracepoint_fds)})
     out = sys.stdout
     seq = 0
     next_drain = time.monotonic() + cfg["drain_seconds"]
