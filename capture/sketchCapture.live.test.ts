@@ -100,6 +100,44 @@ test('sketch mode, kill -9 of the capture: the agent still writes the totals of 
   }
 });
 
+test('sketch mode, kill -9 of the agent mid-run: the drains already written stay readable, the manifest states the loss', { skip, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace sketch agent kill '));
+  const server = await startHttpServer();
+  try {
+    const P = String(server.port);
+    const sk = join(dir, 'sketch');
+    const cap = await startCapture(['--mode', 'sketch', '--out', sk, '--port', P, '--drain-seconds', '0.3']);
+    const r = await run([PYTHON, HTTP_PAIR, 'client', '--port', P, '--log', join(dir, 'client.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const manifestNow = () => JSON.parse(readFileSync(join(sk, 'manifest.json'), 'utf8')) as SketchManifest;
+    // a drain taken after the workload ended: it holds all of the workload's calls
+    const after = BigInt(Date.now()) * 1_000_000n;
+    for (let i = 0; i < 100 && !manifestNow().drains.some((d) => BigInt(d.realtime_ns) > after); i++) await sleep(100);
+    process.kill(manifestNow().agent!.pid, 'SIGKILL');
+    const stopped = await cap.stop('SIGINT'); // it stops by itself once the agent is gone; SIGINT only if not
+    assert.notEqual(stopped.code, 0, 'a capture that lost its agent must not report success');
+    const m = manifestNow();
+    assert.equal(m.status, 'failed');
+    assert.ok(m.drains.length >= 1 && !m.drains.some((d) => d.final), 'periodic drains, no final one');
+    assert.ok(m.loss, 'the manifest states the loss');
+    assert.match(m.loss.cause, /SIGKILL/);
+    const last = m.drains.at(-1)!;
+    assert.deepEqual(m.loss.counted_until, { drain_seq: last.seq, realtime_ns: last.realtime_ns });
+    assert.match(m.loss.missing, new RegExp(`after drain ${last.seq}\\b`));
+    // the last drain's files read back and agree with the manifest's counters of that drain
+    const seq = String(last.seq).padStart(6, '0');
+    const [[calls]] = await query<[bigint]>(`SELECT sum(send_calls + recv_calls) FROM read_parquet('${sk}/sketch/drain-${seq}-procs.parquet')`);
+    assert.ok(Number(calls) > 0, 'no socket calls in the drains written before the kill');
+    assert.equal(Number(calls), m.counters.socket_calls);
+    const client = JSON.parse(readFileSync(join(dir, 'client.json'), 'utf8')) as { requests: unknown[] }[];
+    const [[exchanges]] = await query<[bigint]>(`SELECT sum(exchanges) FROM read_parquet('${sk}/sketch/drain-${seq}-procs.parquet') WHERE role = 'client'`);
+    assert.equal(Number(exchanges), client.reduce((n, s) => n + s.requests.length, 0), 'client exchanges = the requests the client made');
+  } finally {
+    server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -80,6 +80,7 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
     drains: [],
     bytes_on_disk: 0,
     counters: {},
+    loss: null,
   };
   writeManifestFile(out, manifest);
 
@@ -104,20 +105,30 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
       ready();
     }
   });
-  // Each stdout line is one drain; files are written in order, one drain at a time.
+  // Each stdout line is one drain; files are written in order, one drain at a time. A drain that cannot be
+  // stored (a line cut short by the agent's death, a write error) is reported and skipped: the earlier drains
+  // stay, and the drains are running totals, so a later one covers it.
   let writing = Promise.resolve();
+  const storeDrain = async (d: DrainJson) => {
+    const bytes = await writeDrain(out, o.node, d);
+    manifest.drains.push({ seq: d.seq, final: d.final, realtime_ns: d.clock.realtime_ns, monotonic_ns: d.clock.monotonic_ns, conns: d.conns.length, procs: d.procs.length, bytes });
+    manifest.counters = d.counters;
+    manifest.bytes_on_disk += bytes;
+    writeManifestFile(out, manifest);
+  };
   createInterface({ input: agent.stdout! }).on('line', (line) => {
     writing = writing.then(async () => {
-      const d = JSON.parse(line) as DrainJson;
-      const bytes = await writeDrain(out, o.node, d);
-      manifest.drains.push({ seq: d.seq, final: d.final, realtime_ns: d.clock.realtime_ns, monotonic_ns: d.clock.monotonic_ns, conns: d.conns.length, procs: d.procs.length, bytes });
-      manifest.counters = d.counters;
-      manifest.bytes_on_disk += bytes;
-      writeManifestFile(out, manifest);
+      try {
+        await storeDrain(JSON.parse(line) as DrainJson);
+      } catch (e) {
+        o.log(`nitrace capture: a drain of the sketch agent was not stored (${(e as Error).message.slice(0, 200)})`);
+      }
     });
   });
-  const agentExit = new Promise<number>((r) => agent.on('close', (code, signal) => r(code ?? (signal ? 128 : 1))));
-  const started = await Promise.race([readyP.then(() => 'ready'), agentExit.then((c) => `exit ${c}`)]);
+  const agentExit = new Promise<{ code: number; signal: NodeJS.Signals | null }>((r) =>
+    agent.on('close', (code, signal) => r({ code: code ?? (signal ? 128 : 1), signal })),
+  );
+  const started = await Promise.race([readyP.then(() => 'ready'), agentExit.then((c) => `exit ${c.code}`)]);
   if (started !== 'ready' || failure) {
     manifest.status = 'failed';
     manifest.error = failure ?? `sketch agent exited (${started}) before attaching its probes (compile the program with \`nitrace capture --mode sketch --ebpf\`)`;
@@ -162,11 +173,30 @@ export async function runSketchCapture(o: SketchCaptureOptions): Promise<{ manif
     } else o.log(`nitrace capture: tracing (sketch mode)${o.duration ? ` for ${o.duration} s` : ''}; Ctrl-C to stop`);
   });
   if (agent.exitCode === null) agent.kill('SIGTERM');
-  const agentCode = await agentExit;
+  const agentEnd = await agentExit;
   await writing;
-  if (agentCode !== 0) failure ??= `sketch agent exited with code ${agentCode}`;
+  if (agentEnd.code !== 0) failure ??= `sketch agent exited with code ${agentEnd.code}`;
+  // The final drain never arrived on stdout (cut short, unparsable): the agent's own copy of it, if it wrote one
+  if (!manifest.drains.at(-1)?.final && existsSync(join(out, SKETCH_FINAL_FILE))) {
+    try {
+      await storeDrain(JSON.parse(readFileSync(join(out, SKETCH_FINAL_FILE), 'utf8')) as DrainJson);
+    } catch (e) {
+      o.log(`nitrace capture: ${SKETCH_FINAL_FILE} could not be stored (${(e as Error).message.slice(0, 200)}); it stays in ${out}`);
+    }
+  }
   // the final drain is in Parquet now: the agent's copy of it (kept for a Node killed before this point) goes
   if (manifest.drains.at(-1)?.final) rmSync(join(out, SKETCH_FINAL_FILE), { force: true });
+  else {
+    const last = manifest.drains.at(-1);
+    manifest.loss = {
+      cause: agentEnd.signal ? `the sketch agent was killed (${agentEnd.signal}) before its final drain` : `the sketch agent exited (code ${agentEnd.code}) without a final drain`,
+      counted_until: last ? { drain_seq: last.seq, realtime_ns: last.realtime_ns } : null,
+      missing: last
+        ? `socket calls, bytes, exchanges and latencies after drain ${last.seq} (${new Date(Number(BigInt(last.realtime_ns) / 1_000_000n)).toISOString()}) until the capture stopped; drains 1..${last.seq} are complete running totals up to their time`
+        : 'everything: no drain was stored',
+    };
+    failure ??= manifest.loss.cause;
+  }
   manifest.status = failure ? 'failed' : 'complete';
   manifest.error = failure;
   manifest.stopped_at = new Date().toISOString();

@@ -25,6 +25,12 @@ export interface SketchManifest {
   bytes_on_disk: number;
   /** Kernel counters at the last drain: conn_map_full, proc_map_full (losses), socket_calls. */
   counters: Record<string, number>;
+  /**
+   * Null while running and when the final drain holds the whole capture. Otherwise the capture ended without a
+   * final drain (the agent died, e.g. kill -9): the drains written are running totals and stay readable, and
+   * what they miss is stated here: everything counted after `counted_until` (null: no drain at all).
+   */
+  loss: { cause: string; counted_until: { drain_seq: number; realtime_ns: string } | null; missing: string } | null;
 }
 
 export function writeManifestFile(dir: string, m: SketchManifest): void {
