@@ -12,7 +12,8 @@
  * Reports each variant (t interval over blocks) and the redaction cost as the paired difference.
  * `--baseline DIR`: another checkout built with `make build` (e.g. `git worktree add --detach DIR <old commit>`);
  * every pair gains a third block, DIR's decoder + builder + redactor with redaction on, in the same process and in
- * rotating order, and `vs_baseline` gives this checkout's decode + redaction against DIR's, pair by pair.
+ * rotating order, and `vs_baseline` gives this checkout's decode + redaction against DIR's, pair by pair, and
+ * whether both wrote the same redacted payload column (a faster redactor must not redact differently).
  * Writes bench/results/decode-redact-<time>.json; `make bench` can include it through decodeRedactSection().
  */
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { packageRoot } from '../core/version.js';
 import { RecordDecoder } from '../capture/recordDecoder.js';
 import { SegmentBuilder } from '../capture/segmentBuilder.js';
 import { PayloadRedactor } from '../capture/redact.js';
+import { OFFSET, EVENT_HEADER_SIZE } from '../capture/eventLayout.js';
 import { buildReplayFile } from './replay/sampleRecords.js';
 import { tInterval, pairedDifference, pairedRatio, mean, type Interval } from './stats.js';
 import { machineInfo, loadavg, writeResult } from './machine.js';
@@ -81,6 +83,68 @@ function runBlock(records: Buffer, events: number, redact: boolean, lib: Library
   return ((c.user + c.system) * 1000) / events;
 }
 
+/**
+ * The spool payload column of every segment a redacting run over `records` builds (redacted bytes, in the builder's
+ * row order), concatenated: what reaches disk. Fresh builders (no pool): the timed blocks' memory stays untouched.
+ */
+function redactedPayloads(records: Buffer, lib: Library): Buffer {
+  const copy = Buffer.from(records);
+  const decoder = new lib.RecordDecoder();
+  const redactor = new lib.PayloadRedactor();
+  const parts: Buffer[] = [];
+  let builder = new lib.SegmentBuilder(redactor);
+  const take = () => parts.push(Buffer.from(builder.columns().find((c) => c.name === 'payload')!.data));
+  for (let at = 0; at < copy.length; at += 65536) {
+    decoder.push(copy.subarray(at, Math.min(copy.length, at + 65536)), (buf, off) => builder.add(buf, off));
+    if (builder.rows >= 100_000) {
+      take();
+      builder = new lib.SegmentBuilder(redactor);
+    }
+  }
+  take();
+  return Buffer.concat(parts);
+}
+
+/**
+ * The records with their secrets back: the samples were recorded with redaction on, so their secrets are already
+ * runs of '*', which a redactor that missed them would leave unchanged. Every run of 4 or more '*' in a payload
+ * becomes 'Q's (a base64 letter: token and hash rules mask it again); a redactor's output on these shows what it
+ * masks. (Digits masked to '9' cannot be told from real ones and stay.)
+ */
+function withSecretsBack(records: Buffer): Buffer {
+  const copy = Buffer.from(records);
+  const decoder = new RecordDecoder();
+  decoder.push(copy, (buf, off) => {
+    if (buf !== copy) return; // a record split in the decoder's staging memory: not in one push of the whole buffer
+    const start = off + EVENT_HEADER_SIZE;
+    const end = start + buf.readUInt32LE(off + OFFSET.payloadLen);
+    for (let i = start; i < end; ) {
+      if (buf[i] !== 0x2a) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < end && buf[j] === 0x2a) j++;
+      if (j - i >= 4) buf.fill(0x51, i, j);
+      i = j;
+    }
+  });
+  return copy;
+}
+
+/**
+ * Do this checkout and the baseline write the same redacted payload bytes (on the records with their secrets back)?
+ * Differing bytes counted.
+ */
+function compareOutputs(records: Buffer, base: Library): { redacted_payloads_identical: boolean; payload_column_bytes: number; differing_bytes: number } {
+  const secrets = withSecretsBack(records);
+  const a = redactedPayloads(secrets, THIS);
+  const b = redactedPayloads(secrets, base);
+  let differing = Math.abs(a.length - b.length);
+  for (let i = 0, n = Math.min(a.length, b.length); i < n; i++) if (a[i] !== b[i]) differing++;
+  return { redacted_payloads_identical: differing === 0, payload_column_bytes: a.length, differing_bytes: differing };
+}
+
 const round = (i: Interval) => ({ ...i, value: Math.round(i.value), ci_low: Math.round(i.ci_low), ci_high: Math.round(i.ci_high) });
 
 export async function decodeRedactSection(o: { blocks?: number; quick?: boolean; baseline?: string } = {}): Promise<Record<string, unknown>> {
@@ -102,6 +166,7 @@ export async function decodeRedactSection(o: { blocks?: number; quick?: boolean;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+  const outputs = base ? compareOutputs(records, base) : null;
   runBlock(records, events, true); // warm-up: JIT, caches
   runBlock(records, events, false);
   if (base) runBlock(records, events, true, base);
@@ -122,6 +187,7 @@ export async function decodeRedactSection(o: { blocks?: number; quick?: boolean;
         baseline_decode_and_redact_ns_per_event: round(tInterval(pairs.map((p) => p.baseline!))),
         difference_ns_per_event: round(pairedDifference(pairs.map((p) => ({ off: p.baseline!, on: p.on })))),
         ratio_this_over_baseline: pairedRatio(pairs.map((p) => ({ off: p.baseline!, on: p.on }))),
+        ...outputs,
       }
     : null;
   return {
@@ -150,7 +216,7 @@ async function main(): Promise<void> {
   const section = await decodeRedactSection({ quick, blocks: i >= 0 ? Number(args[i + 1]) : undefined, baseline: b >= 0 ? args[b + 1] : undefined });
   const result = { date, quick, machine, load_after: loadavg(), ...section };
   const file = writeResult('decode-redact', date, result);
-  const vs = section.vs_baseline as { baseline_decode_and_redact_ns_per_event: Interval; difference_ns_per_event: Interval } | null;
+  const vs = section.vs_baseline as { baseline_decode_and_redact_ns_per_event: Interval; difference_ns_per_event: Interval; redacted_payloads_identical: boolean; differing_bytes: number } | null;
   const line = (name: string, x: Interval) => `  ${name.padEnd(22)} ${String(x.value).padStart(7)} ns/event  [${x.ci_low}, ${x.ci_high}]`;
   process.stdout.write([
     `decode + redaction: ${section.events} events, ${section.payload_bytes_per_event} payload B/event, load ${machine.load_before} (CPU time per event)`,
@@ -158,7 +224,13 @@ async function main(): Promise<void> {
     line('decode + redaction', section.decode_and_redact_ns_per_event as Interval),
     line('redaction added', section.redaction_added_ns_per_event as Interval),
     `  target <= ${TARGET_NS_PER_EVENT} ns/event (CI upper bound): ${section.meets_target ? 'met' : 'NOT met'}`,
-    ...(vs ? [line('baseline decode + red.', vs.baseline_decode_and_redact_ns_per_event), line('this - baseline', vs.difference_ns_per_event)] : []),
+    ...(vs
+      ? [
+          line('baseline decode + red.', vs.baseline_decode_and_redact_ns_per_event),
+          line('this - baseline', vs.difference_ns_per_event),
+          `  redacted payloads vs baseline: ${vs.redacted_payloads_identical ? 'identical' : `DIFFER in ${vs.differing_bytes} bytes`}`,
+        ]
+      : []),
     `-> ${file}`,
   ].join('\n') + '\n');
 }
