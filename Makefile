@@ -18,8 +18,12 @@ clickhouse-deps:
 rabbitmq-deps:
 	bash scripts/setup-rabbitmq.sh
 
+# A node_modules that is a link (worktrees sharing one install) is left alone: npm ci through the link emptied the
+# shared install for every checkout using it (a fresh worktree's package.json is newer than the install's lock).
 $(NODE_DEPS): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@if [ -L node_modules ]; then \
+	  echo "make: node_modules links to $$(readlink -f node_modules), a shared install: not reinstalling through the link (run npm ci there if package-lock.json changed)" >&2; \
+	else npm ci --no-audit --no-fund; fi
 
 # apt packages for figures and notebooks: a font for chart text, jupyter-nbconvert + python3-ipykernel (scripts/setup-reports.sh).
 report-deps:
