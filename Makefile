@@ -58,8 +58,7 @@ BENCH_FLAGS ?=
 # The evaluation notebooks (notebooks/*.ipynb, TypeScript on the tslab kernel) on the shipped samples; they rewrite
 # README's generated blocks and docs/figures/. Executed copies in dist/notebooks/.
 notebooks: report-deps build
-	rm -rf dist/notebooks/cache
-	bash scripts/run-notebooks.sh
+	bash scripts/run-notebooks.sh --fresh
 
 bench: setup
 	node dist/bench/captureBench.js $(BENCH_FLAGS)

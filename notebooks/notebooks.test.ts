@@ -69,7 +69,9 @@ test('notebooks: a cell after one that wrote files under dist/ runs (tslab kerne
   const out = join(packageRoot, 'dist', 'notebooks', `watch-test-${process.pid}`);
   const nb = writesUnderDist(out);
   try {
-    const r = spawnSync('bash', [join(packageRoot, 'scripts', 'run-notebooks.sh'), nb], { cwd: packageRoot, encoding: 'utf8', env: { ...process.env, NITRACE_README: 'none' } });
+    // its own cache: the checkout's may hold analyses another run is using
+    const cache = join(dirname(nb), 'cache');
+    const r = spawnSync('bash', [join(packageRoot, 'scripts', 'run-notebooks.sh'), nb], { cwd: packageRoot, encoding: 'utf8', env: { ...process.env, NITRACE_README: 'none', NITRACE_NB_CACHE: cache } });
     assert.equal(r.status, 0, `notebook failed:\n${r.stderr.slice(-3000)}`);
     const executed = JSON.parse(readFileSync(join(packageRoot, 'dist', 'notebooks', 'writes-under-dist.ipynb'), 'utf8')) as { cells: { outputs: { data?: Record<string, string> }[] }[] };
     assert.match(JSON.stringify(executed.cells[2]!.outputs), /2/);
