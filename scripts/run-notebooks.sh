@@ -24,10 +24,10 @@ fi
 kernels="$root/dist/jupyter"
 # The kernelspec points at this checkout's tslab binary; installed per checkout (every run: the checkout may have
 # moved), never into the system.
-node_modules/.bin/tslab install --python /usr/bin/python3 --binary "$root/scripts/tslab-kernel.sh" --prefix "$kernels" >/dev/null
+node_modules/.bin/tslab install --python /usr/bin/python3 --binary "$root/scripts/tslab-kernel.sh" --prefix "$kernels" >/dev/null 9>&-
 # The notebooks' types: declarations of the library modules they use (tslab resolves modules the Node 10 way and
 # cannot see some dependencies' types from the sources; from .d.ts files it skips what it cannot resolve).
-npx tsc -p tsconfig.notebooks.json
+npx tsc -p tsconfig.notebooks.json 9>&-
 export JUPYTER_PATH="$kernels/share/jupyter" NITRACE_ROOT="$root"
 export NITRACE_NB_CACHE=${NITRACE_NB_CACHE:-"$root/dist/notebooks/cache"}
 # The cached analyses are only as current as the library that made them: a different build clears them (a stale
@@ -44,6 +44,7 @@ for nb in "$@"; do
   echo "notebooks: running $nb" >&2
   # nbclient as jupyter-nbconvert --execute runs it, but a failing cell's own output is printed (tslab's errors
   # are text on the cell's stderr, nbconvert's message for them is empty): scripts/run-notebook.py
-  /usr/bin/python3 scripts/run-notebook.py "$nb" dist/notebooks 3600
+  # 9>&-: the kernel does not inherit the lock (a kernel left behind by a killed run would hold it for good)
+  /usr/bin/python3 scripts/run-notebook.py "$nb" dist/notebooks 3600 9>&-
   echo "notebooks: $nb done in $(( $(date +%s) - t0 )) s" >&2
 done
