@@ -146,6 +146,14 @@ test('dataset pack: refuses --no-redact captures unless forced, unreadable schem
     const nolicence = tinyDataset(join(root, 'nolicence'), (_m, c) => delete c.license);
     await assert.rejects(packDataset({ dir: nolicence, out: join(root, 'n.tar.gz') }), /card lacks license/);
     for (const f of ['v9.tar.gz', 'n.tar.gz', 'n.tar.gz.tmp']) assert.throws(() => readFileSync(join(root, f)), 'a refused pack left a file');
+
+    // a place the archive cannot be written (here: under a file; EACCES for a user) is a clear error, not a stack
+    // (it was "internal error: EACCES ... lstat x.tar.gz.tmp": removing the temporary file hid the first error)
+    writeFileSync(join(root, 'a-file'), '');
+    await assert.rejects(
+      packDataset({ dir: tinyDataset(join(root, 'ok')), out: join(root, 'a-file', 'x.tar.gz') }),
+      (e: NitraceError) => e instanceof NitraceError && /a-file\/x\.tar\.gz: cannot write the archive \(E[A-Z]+/.test(e.message),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

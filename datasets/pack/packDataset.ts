@@ -82,27 +82,37 @@ export async function packDataset(opts: PackOptions): Promise<{ file: string; ma
     mkdirSync(join(stage, name));
     writeFileSync(join(stage, name, ARCHIVE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
     for (const top of readdirSync(dir)) if (top !== ARCHIVE_MANIFEST) symlinkSync(join(dir, top), join(stage, name, top));
-    mkdirSync(dirname(out), { recursive: true });
     const created = Date.parse(String(card.created));
     log(`writing ${opts.out}`);
-    await tar.c(
-      {
-        gzip: { level: 9 },
-        file: tmp,
-        cwd: stage,
-        portable: true,
-        follow: true,
-        noDirRecurse: true,
-        mtime: new Date(Number.isFinite(created) ? created : 0),
-      },
-      [`${name}/${ARCHIVE_MANIFEST}`, ...files.map((f) => `${name}/${f}`)],
-    );
+    try {
+      mkdirSync(dirname(out), { recursive: true });
+      await tar.c(
+        {
+          gzip: { level: 9 },
+          file: tmp,
+          cwd: stage,
+          portable: true,
+          follow: true,
+          noDirRecurse: true,
+          mtime: new Date(Number.isFinite(created) ? created : 0),
+        },
+        [`${name}/${ARCHIVE_MANIFEST}`, ...files.map((f) => `${name}/${f}`)],
+      );
+    } catch (e) {
+      // an output place we may not write (EACCES, ENOSPC, ...) is the user's to fix, not a bug: no stack
+      throw new NitraceError('dataset', `${opts.out}: cannot write the archive (${(e as Error).message})`);
+    }
     const check = await verifyDataset(tmp);
     if (!check.ok) throw new NitraceError('dataset', `the archive just written does not verify (was the dataset changed while packing?):\n  ${check.problems.join('\n  ')}`);
     renameSync(tmp, out);
   } finally {
     rmSync(stage, { recursive: true, force: true });
-    rmSync(tmp, { force: true });
+    // never hides the error that got us here (removing the temporary file of an unwritable place fails too)
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* nothing was written there */
+    }
   }
   return { file: out, manifest };
 }
