@@ -43,6 +43,10 @@ test('maskPayloads masks a block exactly as maskPayload masks each of its payloa
     'trace', // a hint in a payload too short to be matched
     '{"x": "par',
     'ent_id", "parent_id": "p1", "base_id": "b1"}', // a hint cut at its start, then whole ones
+    // Rows past the first 64 KiB run of text, one longer than a run by itself, with hints at its ends.
+    'x'.repeat(40_000),
+    `{"base_id": "b2", ${'y'.repeat(70_000)} "hmac_key": "k2"}`,
+    'GET / HTTP/1.1\r\nX-Trace-HMAC: 0123\r\n\r\n',
   ];
   const parts = texts.map((t) => Buffer.from(t, 'latin1'));
   const offsets = new Uint32Array(parts.length + 1);
