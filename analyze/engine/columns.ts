@@ -126,28 +126,60 @@ export class NumberColumn extends Column<number> {
   }
 }
 
-/** Strings, booleans and blobs: plain arrays (their values are objects anyway). */
+/**
+ * Strings, booleans and blobs: plain arrays (their values are objects anyway). Strings that crossed from a worker
+ * as dictionary codes (ColumnBatch.fromTransfer) stay codes until a row is read one by one: an engine that can use
+ * the codes (DuckDbEngine.append) never decodes them.
+ */
 export class ValueColumn<T extends string | boolean | Uint8Array> extends Column<T> {
   private data: (T | null)[] = [];
+  private coded: DictionaryCodes | null = null;
   push(v: T | null): void {
+    this.decode();
     this.markNull(v === null);
     this.data[this.length++] = v;
   }
   get(i: number): T | null {
+    this.decode();
     return this.data[i] ?? null;
   }
   clear(): void {
     this.length = 0;
     this.data = [];
+    this.coded = null;
   }
   values(): (T | null)[] {
+    this.decode();
     return this.data.length === this.length ? this.data : this.data.slice(0, this.length);
   }
   load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void {
     this.data = values as (T | null)[];
+    this.coded = null;
     this.nulls = nulls;
     this.length = length;
   }
+  /** Replaces the content with rows given as codes into a dictionary (see dictionaryEncode). */
+  loadCoded(codes: Int32Array, dictionary: readonly string[], nulls: Uint8Array, length: number): void {
+    this.data = [];
+    this.coded = { codes, dictionary };
+    this.nulls = nulls;
+    this.length = length;
+  }
+  /** The rows as codes into a dictionary if they were loaded so and not read one by one since, else null. */
+  dictionaryCodes(): DictionaryCodes | null {
+    return this.coded;
+  }
+  private decode(): void {
+    if (!this.coded) return;
+    this.data = dictionaryDecode(this.coded.codes, this.coded.dictionary, this.nulls, this.length) as (T | null)[];
+    this.coded = null;
+  }
+}
+
+/** Rows as codes into their distinct values (NULL rows: any code). */
+export interface DictionaryCodes {
+  codes: Int32Array;
+  dictionary: readonly string[];
 }
 
 type ColumnFor<T extends ColumnType> = T extends 'BIGINT'
@@ -233,7 +265,8 @@ export class ColumnBatch<S extends TableSchema = TableSchema> {
     const b = new ColumnBatch(schema);
     b.columns.forEach((c, i) => {
       const col = t.columns[i]!;
-      c.load(col.dictionary ? dictionaryDecode(col.values as Int32Array, col.dictionary, col.nulls, t.rows) : col.values, col.nulls, t.rows);
+      if (col.dictionary && c instanceof ValueColumn) c.loadCoded(col.values as Int32Array, col.dictionary, col.nulls, t.rows);
+      else c.load(col.dictionary ? dictionaryDecode(col.values as Int32Array, col.dictionary, col.nulls, t.rows) : col.values, col.nulls, t.rows);
     });
     return b;
   }

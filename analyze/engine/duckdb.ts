@@ -22,7 +22,9 @@ import {
   type CopiedColumn,
   type CopiedColumnType,
   type TableSchema,
+  ValueColumn,
 } from './columns.js';
+import { StringVectorWriter } from './duckdbStrings.js';
 import { sqlString, type Dialect, type Engine, type EngineSettings, type ParquetInfo, type Row, type StreamOptions, type UpdateFrom } from './engine.js';
 
 export const duckdbDialect: Dialect = {
@@ -78,6 +80,7 @@ export class DuckDbEngine implements Engine {
    * in one transaction).
    */
   private readonly appenders = new Map<string, DuckDBAppender>();
+  private readonly strings = new StringVectorWriter(CHUNK_ROWS);
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
@@ -145,7 +148,8 @@ export class DuckDbEngine implements Engine {
           const type = batch.schema[c]![1];
           const v = chunk.getColumnVector(c) as WritableVector;
           const nulls = col.nullFlags();
-          const values = col.values();
+          const coded = type === 'VARCHAR' && col instanceof ValueColumn ? col.dictionaryCodes() : null;
+          const values = coded ? [] : col.values();
           // NULLs as validity words, written whole (the vectors' setItem marks each row with BigInt arithmetic).
           writeValidity(v, nulls, off, n);
           if (v.items && (type === 'BIGINT' || type === 'UBIGINT' || type === 'DOUBLE')) {
@@ -156,13 +160,17 @@ export class DuckDbEngine implements Engine {
             const items = v.items;
             for (let i = 0; i < n; i++) items[i] = nulls[off + i] ? 0 : values[off + i];
             v.flush();
-          } else if (type === 'VARCHAR' || type === 'BLOB') {
+          } else if (type === 'VARCHAR') {
+            // As string records, a few native calls per block (duckdbStrings.ts); from the codes if the rows came so.
+            if (coded) this.strings.writeCoded(v.vector, coded.codes, coded.dictionary, nulls, off, n);
+            else this.strings.write(v.vector, values as ArrayLike<string | null>, nulls, off, n);
+            v.validity.flush(v.vector);
+          } else if (type === 'BLOB') {
             // Straight into the engine's vector (setItem would cache each value and mark it dirty for flush()).
             const raw = v.vector;
             for (let i = 0; i < n; i++) {
               if (nulls[off + i]) continue;
-              if (type === 'VARCHAR') duckdbBindings.vector_assign_string_element(raw, i, values[off + i] as string);
-              else duckdbBindings.vector_assign_string_element_len(raw, i, values[off + i] as Uint8Array);
+              duckdbBindings.vector_assign_string_element_len(raw, i, values[off + i] as Uint8Array);
             }
             v.validity.flush(raw);
           } else {
