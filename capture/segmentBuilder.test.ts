@@ -13,13 +13,13 @@ import { query } from '../testing/liveTestHelpers.js';
 interface Ev { mono: bigint; tid: number; conn: bigint; port: number; payload: string }
 
 /** Two "CPUs" whose events are each in order, delivered in batches (as the consumer drains per-CPU rings), with ties. */
-function interleaved(n: number, t0: bigint, step: bigint): Ev[] {
+function interleaved(n: number, t0: bigint, step: bigint, batch = 5): Ev[] {
   const cpu = (c: number): Ev[] => Array.from({ length: n }, (_, i) => ({
     mono: t0 + BigInt(i) * step + (i % 7 === 0 ? 0n : BigInt(c)), tid: 10 + c, conn: BigInt(100 + c), port: 40000 + c,
     payload: c === 0 && i % 3 === 0 ? 'x'.repeat(70 + (i % 50)) : `cpu${c} event ${i} ${'y'.repeat(i % 9)}`,
   }));
   const a = cpu(0), b = cpu(1), out: Ev[] = [];
-  for (let i = 0; i < n; i += 5) out.push(...b.slice(i, i + 5), ...a.slice(i, i + 5));
+  for (let i = 0; i < n; i += batch) out.push(...b.slice(i, i + batch), ...a.slice(i, i + batch));
   return out;
 }
 
@@ -52,6 +52,12 @@ test('segment builder: events out of order (per-CPU batches, ties) are written i
     // a segment spanning more than the 64-bit keys can hold with the row number: the comparison sort
     const c = interleaved(20, 1n, 2n ** 55n);
     assert.deepEqual(await build(new SegmentBuilder(null), c, dir, 'c'), expected(c));
+    // few long batches: the runs are merged (capture/naturalMerge.ts), not sorted
+    const e = interleaved(1000, 7_000_000_000n, 1000n, 60);
+    assert.deepEqual(await build(new SegmentBuilder(null), e, dir, 'e'), expected(e));
+    // a stream that starts over (the replay benchmark cycling its input): two ordered runs
+    const f = [...expected(e), ...expected(b)].map(([mono, tid, conn, port, , payload]) => ({ mono, tid, conn, port, payload }));
+    assert.deepEqual(await build(new SegmentBuilder(null), f, dir, 'f'), expected(f));
     // already in order: written as is
     const d = expected(a).map(([mono, tid, conn, port, , payload]) => ({ mono, tid, conn, port, payload }));
     assert.deepEqual(await build(new SegmentBuilder(null), d, dir, 'd'), expected(d));

@@ -4,6 +4,7 @@ import { PHYSICAL, type PlainColumn } from './plainParquet.js';
 import { formatAddr } from './formatAddr.js';
 import { PayloadRedactor } from './redact.js';
 import { ScratchMemory } from './scratchMemory.js';
+import { countRuns, mergeRuns } from './naturalMerge.js';
 import type { SegmentStats } from './segmentWriter.js';
 
 /** Memory reserved up front at most (larger --segment-mb grow as before). */
@@ -304,16 +305,16 @@ export class SegmentBuilder {
   columns(mem: ScratchMemory = this.sortedMemory): PlainColumn[] {
     const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
     const order = this.ordered ? null : this.sortOrder(mem);
+    const runs = order ? orderRuns(order, mem) : null;
     const fixed = (name: FixedName, words: number): Buffer => {
       const col = this.fixed[name];
-      if (!order) return Buffer.from(col.buffer, 0, this.rows * 4 * words);
+      if (!runs) return Buffer.from(col.buffer, 0, this.rows * 4 * words);
       const out = mem.words(`sorted.${name}`, this.rows * words);
-      if (words === 1) for (let i = 0; i < order.length; i++) out[i] = col[order[i]!]!;
-      else for (let i = 0; i < order.length; i++) { const r = order[i]!; out[2 * i] = col[2 * r]!; out[2 * i + 1] = col[2 * r + 1]!; }
+      gatherWords(col, words, runs, out);
       return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     };
     const t = this.text;
-    const text = (name: keyof typeof t): Buffer => (order ? this.gatherText(t[name].bytes(), order, mem, name) : t[name].bytes());
+    const text = (name: keyof typeof t): Buffer => (runs ? this.gatherText(t[name].bytes(), runs, mem, name) : t[name].bytes());
     return [
       { name: 'mono_ns', type: I64, data: fixed('mono_ns', 2) },
       { name: 'pid', type: I32, data: fixed('pid', 1) },
@@ -339,9 +340,10 @@ export class SegmentBuilder {
   }
 
   /**
-   * Row numbers in mono_ns order, ties in arrival order. Keys are (mono_ns - min) << bits | row in a BigUint64Array,
-   * built through a 32-bit view (no BigInt per row) and sorted natively; a segment spanning more than 2^(64-bits) ns
-   * (hours) falls back to a comparison sort. Keys and order live in `mem` (reused).
+   * Row numbers in mono_ns order, ties in arrival order. Keys are (mono_ns - min) << bits | row, built through a
+   * 32-bit view (no BigInt per row); rows that came as a few ordered runs (capture/naturalMerge.ts: per-CPU batches)
+   * are merged, others sorted natively as a BigUint64Array. A segment spanning more than 2^(64-bits) ns (hours)
+   * falls back to a comparison sort. Keys and order live in `mem` (reused).
    */
   private sortOrder(mem: ScratchMemory): Uint32Array {
     const n = this.rows;
@@ -357,8 +359,7 @@ export class SegmentBuilder {
     }
     const bits = 32 - Math.clz32(n);
     const order = mem.words('sorted.order', n);
-    const k32 = mem.words('sorted.keys', 2 * n);
-    const keys = new BigUint64Array(k32.buffer, 0, n);
+    let k32 = mem.words('sorted.keys', 2 * n);
     const limit = 2 ** (32 - bits);
     for (let r = 0; r < n; r++) {
       const lo = m[2 * r]!;
@@ -368,7 +369,8 @@ export class SegmentBuilder {
       k32[2 * r] = ((dLo << bits) | r) >>> 0;
       k32[2 * r + 1] = ((dHi << bits) | (dLo >>> (32 - bits))) >>> 0;
     }
-    keys.sort();
+    if (countRuns(k32, n) * MERGE_MAX_RUN_FRACTION <= n) k32 = mergeRuns(k32, n, mem.words('sorted.keys.merge', 2 * n));
+    else new BigUint64Array(k32.buffer, 0, n).sort();
     const mask = 2 ** bits - 1;
     for (let i = 0; i < n; i++) order[i] = k32[2 * i]! & mask;
     return order;
@@ -380,25 +382,66 @@ export class SegmentBuilder {
     return Uint32Array.from(idx);
   }
 
-  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in `order`, into `mem`. */
-  private gatherText(src: Buffer, order: Uint32Array, mem: ScratchMemory, name: string): Buffer {
-    const n = order.length;
+  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in the order of `runs`, into `mem`. */
+  private gatherText(src: Buffer, runs: OrderRuns, mem: ScratchMemory, name: string): Buffer {
+    const n = this.rows;
     const from = new Uint8Array(src.buffer, src.byteOffset, src.length); // a plain view: subarray() of it allocates no Buffer
-    const at = mem.words('sorted.at', n);
-    for (let r = 0, p = 0; r < n; r++) {
+    const at = mem.words('sorted.at', n + 1); // where row r's value starts; at[n]: the end
+    let p = 0;
+    for (let r = 0; r < n; r++) {
       at[r] = p;
       p += 4 + ((from[p]! | (from[p + 1]! << 8) | (from[p + 2]! << 16) | (from[p + 3]! << 24)) >>> 0);
     }
+    at[n] = p;
     const out = mem.bytes(`sorted.${name}`, src.length);
-    let p = 0;
-    for (let i = 0; i < n; i++) {
-      const s = at[order[i]!]!;
-      const len = 4 + ((from[s]! | (from[s + 1]! << 8) | (from[s + 2]! << 16) | (from[s + 3]! << 24)) >>> 0);
-      if (len > 64) out.set(from.subarray(s, s + len), p);
-      else for (let k = 0; k < len; k++) out[p + k] = from[s + k]!;
-      p += len;
+    const { run, count } = runs;
+    p = 0;
+    for (let k = 0; k < count; k++) {
+      const r = run[2 * k + 1]!;
+      const s = at[r]!;
+      const e = at[r + (run[2 * k + 2]! - run[2 * k]!)]!;
+      if (e - s > 64) out.set(from.subarray(s, e), p);
+      else for (let b = s; b < e; b++) out[p + b - s] = from[b]!;
+      p += e - s;
     }
     return Buffer.from(out.buffer, out.byteOffset, p);
+  }
+}
+
+/** Rows per ordered run, at least, for merging the runs (log2(runs) passes) rather than sorting the keys natively. */
+const MERGE_MAX_RUN_FRACTION = 16;
+
+/**
+ * A sort order as runs of consecutive rows: run k puts rows run[2k+1] .. into output positions run[2k] ..
+ * run[2k+2] (exclusive); run[2 * count] is the row count. Rows that arrived as ordered batches move a batch at a time.
+ */
+interface OrderRuns { run: Uint32Array; count: number }
+
+function orderRuns(order: Uint32Array, mem: ScratchMemory): OrderRuns {
+  const n = order.length;
+  let count = 0;
+  for (let i = 0; i < n; i++) if (i === 0 || order[i] !== order[i - 1]! + 1) count++;
+  const run = mem.words('sorted.runs', 2 * count + 1);
+  for (let i = 0, k = 0; i < n; i++) {
+    if (i === 0 || order[i] !== order[i - 1]! + 1) {
+      run[2 * k] = i;
+      run[2 * k + 1] = order[i]!;
+      k++;
+    }
+  }
+  run[2 * count] = n;
+  return { run, count };
+}
+
+/** A fixed-width column (`words` per row) rearranged in the order of `runs` into `out`. */
+function gatherWords(col: Uint32Array, words: number, runs: OrderRuns, out: Uint32Array): void {
+  const { run, count } = runs;
+  for (let k = 0; k < count; k++) {
+    const to = run[2 * k]! * words;
+    const from = run[2 * k + 1]! * words;
+    const len = (run[2 * k + 2]! - run[2 * k]!) * words;
+    if (len > 16) out.set(col.subarray(from, from + len), to);
+    else for (let i = 0; i < len; i++) out[to + i] = col[from + i]!;
   }
 }
 
