@@ -150,13 +150,19 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
   }
 
   // payload_truncated: the payload's length < bytes (bytes is a u32 in the event: its high word is 0)
-  const payloadCol = col('payload').data;
-  const payload = new Uint8Array(payloadCol.buffer, payloadCol.byteOffset, payloadCol.length);
+  // (the lengths from the builder when it passes them: reading them from the values is a cache miss per row)
+  const payloadCol = col('payload');
+  const payload = new Uint8Array(payloadCol.data.buffer, payloadCol.data.byteOffset, payloadCol.data.length);
+  const lengths = payloadCol.lengths;
   const truncated = mem.bytes('payload_truncated', rows);
-  for (let r = 0, p = 0; r < rows; r++) {
-    const len = (payload[p]! | (payload[p + 1]! << 8) | (payload[p + 2]! << 16) | (payload[p + 3]! << 24)) >>> 0;
-    truncated[r] = bytes[2 * r + 1] !== 0 || len < bytes[2 * r]! ? 1 : 0;
-    p += 4 + len;
+  if (lengths) {
+    for (let r = 0; r < rows; r++) truncated[r] = bytes[2 * r + 1] !== 0 || lengths[r]! < bytes[2 * r]! ? 1 : 0;
+  } else {
+    for (let r = 0, p = 0; r < rows; r++) {
+      const len = (payload[p]! | (payload[p + 1]! << 8) | (payload[p + 2]! << 16) | (payload[p + 3]! << 24)) >>> 0;
+      truncated[r] = bytes[2 * r + 1] !== 0 || len < bytes[2 * r]! ? 1 : 0;
+      p += 4 + len;
+    }
   }
 
   const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
@@ -184,7 +190,7 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
     some('netns', I64, CONVERTED.UINT_64, gather64(w('netns'), hasTuple, rows, mem.words('netns', 2 * rows)), hasTuple),
     some('tcp_seq', I64, CONVERTED.UINT_64, gather64(w('tcp_seq'), hasSeq, rows, mem.words('tcp_seq', 2 * rows)), hasSeq),
     all('bytes', I64, CONVERTED.INT_64, col('bytes').data),
-    all('payload', BA, undefined, payload),
+    { ...all('payload', BA, undefined, payload), lengths },
     all('payload_truncated', PHYSICAL.BOOLEAN, undefined, truncated),
   ];
   if (schemaVersion >= 2) {

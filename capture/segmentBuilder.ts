@@ -49,6 +49,12 @@ export class SegmentBuilder {
 
   private capacity = 0;
   private fixed = {} as Record<FixedName, Uint32Array>;
+  /**
+   * Each row's payload length (not a spool column: the writer's walks over the payload column - offsets for the
+   * sort, payload_truncated, page boundaries - read it here instead of chasing lengths through ~40 MB of payloads,
+   * a cache miss per row each).
+   */
+  private payloadLengths = new Uint32Array(0);
   private readonly text: { comm: GrowableBuffer; local_addr: GrowableBuffer; remote_addr: GrowableBuffer; payload: GrowableBuffer };
   private readonly commByTid: Map<number, CommText>;
   private readonly addrByConn: Map<number, AddrText>;
@@ -87,6 +93,7 @@ export class SegmentBuilder {
   constructor(private readonly redactor: PayloadRedactor | null, recycled?: SegmentBuilder, segmentBytes = 0) {
     if (recycled) {
       this.fixed = recycled.fixed;
+      this.payloadLengths = recycled.payloadLengths;
       this.capacity = recycled.capacity;
       this.text = recycled.text;
       for (const t of Object.values(this.text)) t.reset();
@@ -119,6 +126,9 @@ export class SegmentBuilder {
       if (this.capacity) next[name].set(this.fixed[name].subarray(0, this.rows * words));
     }
     this.fixed = next;
+    const lengths = new Uint32Array(capacity);
+    lengths.set(this.payloadLengths.subarray(0, this.rows));
+    this.payloadLengths = lengths;
     this.capacity = capacity;
   }
 
@@ -204,6 +214,7 @@ export class SegmentBuilder {
       }
     }
     t.payload.byteArrayFrom(u8, this.dv!, start, payloadLen);
+    this.payloadLengths[r] = payloadLen;
     if (pid !== this.lastPid) {
       const slot = pid & (PID_SLOTS - 1);
       if (this.pidSlots[slot] !== (pid | 0)) {
@@ -314,7 +325,10 @@ export class SegmentBuilder {
       return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     };
     const t = this.text;
-    const text = (name: keyof typeof t): Buffer => (runs ? this.gatherText(t[name].bytes(), runs, mem, name) : t[name].bytes());
+    const text = (name: keyof typeof t, lengths?: Uint32Array): Buffer => (runs ? this.gatherText(t[name].bytes(), runs, mem, name, lengths) : t[name].bytes());
+    let payloadLengths = this.payloadLengths.subarray(0, this.rows);
+    const payload = text('payload', payloadLengths);
+    if (runs) gatherWords(payloadLengths, 1, runs, (payloadLengths = mem.words('sorted.payload_len', this.rows)));
     return [
       { name: 'mono_ns', type: I64, data: fixed('mono_ns', 2) },
       { name: 'pid', type: I32, data: fixed('pid', 1) },
@@ -333,7 +347,7 @@ export class SegmentBuilder {
       { name: 'netns', type: I64, data: fixed('netns', 2) },
       { name: 'tcp_seq', type: I64, data: fixed('tcp_seq', 2) },
       { name: 'bytes', type: I64, data: fixed('bytes', 2) },
-      { name: 'payload', type: BA, data: text('payload') },
+      { name: 'payload', type: BA, data: payload, lengths: payloadLengths },
       { name: 'gid', type: I64, data: fixed('gid', 2) },
       { name: 'parent_gid', type: I64, data: fixed('parent_gid', 2) },
     ];
@@ -382,15 +396,25 @@ export class SegmentBuilder {
     return Uint32Array.from(idx);
   }
 
-  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in the order of `runs`, into `mem`. */
-  private gatherText(src: Buffer, runs: OrderRuns, mem: ScratchMemory, name: string): Buffer {
+  /**
+   * A PLAIN byte-array column's values (u32 length + bytes each) rearranged in the order of `runs`, into `mem`.
+   * `lengths`: each row's value length, if known (else read from the values).
+   */
+  private gatherText(src: Buffer, runs: OrderRuns, mem: ScratchMemory, name: string, lengths?: Uint32Array): Buffer {
     const n = this.rows;
     const from = new Uint8Array(src.buffer, src.byteOffset, src.length); // a plain view: subarray() of it allocates no Buffer
     const at = mem.words('sorted.at', n + 1); // where row r's value starts; at[n]: the end
     let p = 0;
-    for (let r = 0; r < n; r++) {
-      at[r] = p;
-      p += 4 + ((from[p]! | (from[p + 1]! << 8) | (from[p + 2]! << 16) | (from[p + 3]! << 24)) >>> 0);
+    if (lengths) {
+      for (let r = 0; r < n; r++) {
+        at[r] = p;
+        p += 4 + lengths[r]!;
+      }
+    } else {
+      for (let r = 0; r < n; r++) {
+        at[r] = p;
+        p += 4 + ((from[p]! | (from[p + 1]! << 8) | (from[p + 2]! << 16) | (from[p + 3]! << 24)) >>> 0);
+      }
     }
     at[n] = p;
     const out = mem.bytes(`sorted.${name}`, src.length);
