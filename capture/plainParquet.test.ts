@@ -146,3 +146,42 @@ test('writeParquet statistics: min/max per row group of INT64/INT32 columns, rea
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writeParquet dictionary: RLE_DICTIONARY text columns (NULLs, a page of only NULLs, several row groups, zstd or not) read back as their values', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pq-'));
+  try {
+    const n = 5000;
+    const names = ['data', 'connect', '', 'é close'];
+    const values = new GrowableBuffer(8);
+    for (const v of names) values.byteArray(Buffer.from(v));
+    const present = new Uint8Array(n);
+    const indices: number[] = [];
+    const expected: (string | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      // rows 1024..1535 (one whole page) are all NULL
+      present[i] = (i >= 1024 && i < 1536) || i % 5 === 0 ? 0 : 1;
+      const k = (i * 7) % names.length;
+      if (present[i]) indices.push(k);
+      expected.push(present[i] ? names[k]! : null);
+    }
+    const dictionary = { values: values.bytes(), size: names.length };
+    const { zstdCodec } = await import('./segmentCodec.js');
+    for (const codec of [undefined, await zstdCodec()]) {
+      const path = join(dir, `x${codec ? 'z' : ''}.parquet`);
+      await writeParquet(path, [
+        { name: 'i', type: PHYSICAL.INT32, data: new Uint8Array(Int32Array.from({ length: n }, (_, i) => i).buffer) },
+        { name: 'd', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: Uint8Array.from(indices), present, dictionary },
+        { name: 'one', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: new Uint8Array(n), optional: true, dictionary: { values: values.bytes().subarray(0, 8), size: 1 } },
+      ], n, { rowGroupRows: 2048, pageRows: 512, codec });
+      const con = await (await DuckDBInstance.create()).connect();
+      const rows = (await con.runAndReadAll(`SELECT d, one, typeof(d) FROM read_parquet('${path}') ORDER BY i`)).getRows();
+      assert.deepEqual(rows.map((r) => r[0]), expected);
+      assert.ok(rows.every((r) => r[1] === 'data' && r[2] === 'VARCHAR'));
+      const enc = (await con.runAndReadAll(`SELECT DISTINCT encodings FROM parquet_metadata('${path}') WHERE path_in_schema = 'd'`)).getRows();
+      assert.match(String(enc[0]![0]), /RLE_DICTIONARY/);
+      con.closeSync();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -23,6 +23,10 @@ const REQUIRED = 0;
 const OPTIONAL = 1;
 const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
+const ENCODING_RLE_DICTIONARY = 8;
+const PAGE_DICTIONARY = 2;
+/** Bits per dictionary index: 8, so that an index is a byte (a dictionary holds at most 256 values). */
+const DICTIONARY_INDEX_BITS = 8;
 const CODEC_UNCOMPRESSED = 0;
 const PAGE_DATA = 0;
 const MAGIC = Buffer.from('PAR1');
@@ -50,6 +54,13 @@ export interface PlainColumn {
    * boundaries are then found without walking `data` (a cache miss per value for long values).
    */
   lengths?: Uint32Array;
+  /**
+   * A dictionary-encoded column (RLE_DICTIONARY, as DuckDB writes low-cardinality text): `values` the dictionary's
+   * PLAIN-encoded values (at most 256), `size` how many; `data` is then one byte per value, its dictionary index.
+   * For columns of a few distinct values per row (event names, the node): a byte per row to write and compress,
+   * not the text.
+   */
+  dictionary?: { values: Uint8Array; size: number };
   /** An OPTIONAL column: one byte per row, 0 = NULL (no value in `data`), else a value. */
   present?: Uint8Array;
   /** OPTIONAL even without `present` (every row has a value): the schema DuckDB gives every column it writes. */
@@ -78,6 +89,7 @@ export interface ParquetWriteOptions {
 
 /** Bytes each value takes in `data` (BYTE_ARRAY: variable, 0). */
 function valueWidth(col: PlainColumn): number {
+  if (col.dictionary) return 1;
   return col.type === PHYSICAL.INT64 ? 8 : col.type === PHYSICAL.INT32 ? 4 : col.type === PHYSICAL.BOOLEAN ? 1 : 0;
 }
 
@@ -168,6 +180,27 @@ function chunkStatistics(data: Uint8Array, width: number, nulls: number): Thrift
   return { 1: { t: T.BINARY, v: hi }, 2: { t: T.BINARY, v: lo }, 3: i64(nulls), 5: { t: T.BINARY, v: hi }, 6: { t: T.BINARY, v: lo } };
 }
 
+/**
+ * Dictionary indices of a data page (one byte each in `indices`): the index bit width, then one bit-packed run
+ * (RLE hybrid without length prefix) of 8-bit values, the last group of 8 padded.
+ */
+function dictionaryIndices(indices: Uint8Array): Uint8Array {
+  const groups = Math.ceil(indices.length / 8);
+  const header = varint((groups << 1) | 1);
+  const out = new Uint8Array(1 + header.length + 8 * groups);
+  out[0] = DICTIONARY_INDEX_BITS;
+  out.set(header, 1);
+  out.set(indices, 1 + header.length);
+  return out;
+}
+
+function varint(v: number): number[] {
+  const out: number[] = [];
+  for (; v >= 0x80; v >>>= 7) out.push((v & 0x7f) | 0x80);
+  out.push(v);
+  return out;
+}
+
 /** BOOLEAN PLAIN: one bit per value, least significant first. */
 function packBooleans(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil(bytes.length / 8));
@@ -208,12 +241,29 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
         const chunkOffset = offset;
         let uncompressed = 0;
         let compressed = 0;
+        const dict = col.dictionary;
+        if (dict) {
+          if (dict.size > 256) throw new Error(`writeParquet: column ${col.name} has a dictionary of ${dict.size} values (256 at most)`);
+          const stored = o.codec ? o.codec.compress(dict.values) : dict.values;
+          const pageHeader = encodeStruct({
+            1: i32(PAGE_DICTIONARY),
+            2: i32(dict.values.length),
+            3: i32(stored.length),
+            7: struct({ 1: i32(dict.size), 2: i32(ENCODING_PLAIN) }),
+          });
+          write(pageHeader);
+          write(stored);
+          uncompressed += pageHeader.length + dict.values.length;
+          compressed += pageHeader.length + stored.length;
+        }
+        const dataOffset = offset;
         const firstPage = g * pagesPerGroup;
         for (let p = g * pagesPerGroup; p < Math.min(pages, (g + 1) * pagesPerGroup); p++) {
           const r0 = p * pageRows;
           const r1 = Math.max(r0, Math.min(numRows, r0 + pageRows));
           let values = col.data.subarray(starts[c]![p]!, starts[c]![p + 1]!);
           if (col.type === PHYSICAL.BOOLEAN) values = packBooleans(values);
+          if (dict) values = dictionaryIndices(values);
           let body: Uint8Array = values;
           if (optional) {
             const levels = definitionLevels(col.present, r0, r1);
@@ -229,7 +279,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
             1: i32(PAGE_DATA),
             2: i32(body.length),
             3: i32(stored.length),
-            5: struct({ 1: i32(r1 - r0), 2: i32(ENCODING_PLAIN), 3: i32(ENCODING_RLE), 4: i32(ENCODING_RLE) }),
+            5: struct({ 1: i32(r1 - r0), 2: i32(dict ? ENCODING_RLE_DICTIONARY : ENCODING_PLAIN), 3: i32(ENCODING_RLE), 4: i32(ENCODING_RLE) }),
           });
           write(pageHeader);
           write(stored);
@@ -248,13 +298,14 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
           2: i64(chunkOffset),
           3: struct({
             1: i32(col.type),
-            2: list(T.I32, [ENCODING_PLAIN, ENCODING_RLE]),
+            2: list(T.I32, dict ? [ENCODING_PLAIN, ENCODING_RLE, ENCODING_RLE_DICTIONARY] : [ENCODING_PLAIN, ENCODING_RLE]),
             3: list(T.BINARY, [col.name]),
             4: i32(codecId),
             5: i64(rows),
             6: i64(uncompressed),
             7: i64(compressed),
-            9: i64(chunkOffset),
+            9: i64(dataOffset),
+            11: dict ? i64(chunkOffset) : undefined,
             12: stats === undefined ? undefined : struct(stats),
           }),
         });
