@@ -6,7 +6,7 @@ USAGE: started by `nitrace capture` (capture/kernelAgent.ts), not by hand:
     /usr/bin/python3 capture/agent.py '<json config>' --ebpf   # print the final BPF program and exit
 
 Python never touches an event (a Python callback per event costs ~1 us, the first bottleneck of BCC tools).
-This script compiles and attaches the probes, fills the filter maps, and starts capture/nitrace_consumer.c
+This script compiles the probes, fills the filter maps, starts capture/nitrace_consumer.c and then attaches the probes
 (compiled on first use into dist/capture/) with the ring buffer's map fd: the consumer drains the ring and writes
 self-contained events to stdout, which it inherits from this process, so they go straight to `nitrace capture`
 (Node). Here remain the slow things: greenlet probes for new processes (capture/greenlet_probes.py), and every
@@ -312,20 +312,15 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     try:
-        from bcc import BPF
+        from bpf_load import attach_all, load_unattached
 
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        saved = os.dup(2)
-        os.dup2(devnull, 2)  # BCC prints harmless header warnings to stderr; errors come back as exceptions
-        try:
-            b = BPF(src_file=src_path, cflags=cflags)
-        finally:
-            os.dup2(saved, 2)
+        b, probes = load_unattached(src_path, cflags)
         prefault_rings(b, libc)
         fill_filters(b, cfg)
         consumer = Consumer(b, cfg)
         fast_emitted = FastRingEmitted(b)
         b["excluded_pids"][ctypes.c_uint32(consumer.proc.pid)] = ctypes.c_uint8(1)
+        attach_all(b, probes)  # only now: filters filled, consumer draining (capture/bpf_load.py)
     except Exception as e:
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
         return 3

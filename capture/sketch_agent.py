@@ -137,16 +137,11 @@ def main():
     # drain is in <final_path> (SIG_DFL did: the same bug as capture/agent.py's, fixed there the same way)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
-        from bcc import BPF
+        from bpf_load import attach_all, load_unattached
 
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        saved = os.dup(2)
-        os.dup2(devnull, 2)  # BCC prints harmless header warnings to stderr; errors come back as exceptions
-        try:
-            b = BPF(src_file=src_path, cflags=cflags)
-        finally:
-            os.dup2(saved, 2)
+        b, probes = load_unattached(src_path, cflags)
         fill_filters(b, cfg)
+        attach_all(b, probes)  # only now that the filters are filled (capture/bpf_load.py)
     except Exception as e:
         control({"type": "error", "stage": "load", "message": str(e).strip()[-2000:]})
         return 3
