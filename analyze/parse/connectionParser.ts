@@ -6,6 +6,7 @@ import type { ConnectionFacts, ProtocolSpec, Stitcher } from '../protocols/proto
 import { protocols } from '../protocols/registry.js';
 import type { CallRecord, Chunk, Frame, MessageType } from '../protocols/types.js';
 import type { CallSpanWriter } from './callSpans.js';
+import { FrameQueue } from './frameQueue.js';
 
 /** Chunks of each direction looked at to recognise a connection's protocol and which side is its client. */
 export const CLASSIFY_CHUNKS = 64;
@@ -43,7 +44,7 @@ export class ConnectionParser {
   private readers: { request: FrameReader<Frame>; response: FrameReader<Frame> } | null = null;
   private stitcher: Stitcher<Frame> | null = null;
   /** Frames parsed but not yet stitched, per type, in stream order. */
-  private readonly queued: { request: Frame[]; response: Frame[] } = { request: [], response: [] };
+  private readonly queued = { request: new FrameQueue<Frame>(), response: new FrameQueue<Frame>() };
   /** Exit time of the latest chunk pushed: frames not yet parsed start no earlier. */
   private now = 0n;
   private callIndex = 0;
@@ -205,22 +206,18 @@ export class ConnectionParser {
     const { request: rq, response: rs } = this.queued;
     const openReq = this.readers!.request.openFrameTs() ?? this.now;
     const openResp = this.readers!.response.openFrameTs() ?? this.now;
-    let i = 0;
-    let j = 0;
     for (;;) {
-      const a = rq[i];
-      const b = rs[j];
+      const a = rq.peek();
+      const b = rs.peek();
       if (a && (!b || a.tsStartNs <= b.tsStartNs)) {
         if (!all && a.tsStartNs > openResp) break;
         this.stitcher!.push(a, 'request');
-        i++;
+        rq.shift();
       } else if (b) {
         if (!all && b.tsStartNs >= openReq) break;
         this.stitcher!.push(b, 'response');
-        j++;
+        rs.shift();
       } else break;
     }
-    if (i > 0) rq.splice(0, i);
-    if (j > 0) rs.splice(0, j);
   }
 }
