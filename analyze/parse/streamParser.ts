@@ -56,6 +56,10 @@ export class StreamParser {
     ];
     const pb = payload.bytes;
     const po = payload.offsets;
+    // Byte counts read as 32-bit halves (little-endian, as DuckDB's vectors): a BigInt made and converted per event
+    // only where the high half is not 0 (never for a syscall's count, which stays below 2^31).
+    const bv = bytes.values;
+    const bytesHalves = new Int32Array(bv.buffer, bv.byteOffset, bv.length * 2);
     if (this.setup.mask) this.masked += maskPayloads(pb, po, block.rows);
     let c: OpenConnection | undefined;
     for (let i = 0; i < block.rows; i++) {
@@ -68,7 +72,7 @@ export class StreamParser {
           tid: tid.nulls?.[i] ? (null as unknown as number) : tid.values[i]!,
           gid: gid.nulls?.[i] ? null : gid.values[i]!,
           tcpSeq: seq.nulls?.[i] ? null : seq.values[i]!,
-          bytes: bytes.nulls?.[i] ? (null as unknown as number) : Number(bytes.values[i]!),
+          bytes: bytes.nulls?.[i] ? (null as unknown as number) : bytesHalves[2 * i + 1] === 0 ? bytesHalves[2 * i]! >>> 0 : Number(bv[i]!),
           data: pb.subarray(po[i]!, po[i + 1]!),
         };
         try {
