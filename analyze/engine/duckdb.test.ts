@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ColumnBatch } from './columns.js';
 import { DuckDbEngine } from './duckdb.js';
 
 test('duckdb engine: insert, query, parquet round trip', async () => {
@@ -61,5 +62,31 @@ test('duckdb engine: a sorted scratch table is read in its order by streams and 
   } finally {
     e.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('duckdb engine: appended numbers and booleans read back as they were, NULLs included, over several blocks', async () => {
+  const e = await DuckDbEngine.open();
+  try {
+    const schema = [['i', 'INTEGER'], ['b', 'BIGINT'], ['ok', 'BOOLEAN']] as const;
+    const batch = new ColumnBatch(schema);
+    const n = 4500;
+    const ok = (i: number): boolean | null => (i % 7 === 0 ? null : i % 3 === 0);
+    for (let i = 0; i < n; i++) {
+      batch.column('i').push(i % 11 === 0 ? null : i);
+      batch.column('b').push(i % 13 === 0 ? null : BigInt(i) * 1_000_000_007n);
+      batch.column('ok').push(ok(i));
+    }
+    await e.exec('CREATE TABLE t (i INTEGER, b BIGINT, ok BOOLEAN)');
+    await e.append('t', batch);
+    const rows = await e.query<{ i: number | null; b: bigint | null; ok: boolean | null }>('SELECT i, b, ok FROM t ORDER BY rowid');
+    assert.equal(rows.length, n);
+    rows.forEach((r, i) => {
+      assert.equal(r.i, i % 11 === 0 ? null : i, `row ${i}`);
+      assert.equal(r.b, i % 13 === 0 ? null : BigInt(i) * 1_000_000_007n, `row ${i}`);
+      assert.equal(r.ok, ok(i), `row ${i}`);
+    });
+  } finally {
+    e.close();
   }
 });

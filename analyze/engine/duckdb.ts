@@ -81,6 +81,7 @@ export class DuckDbEngine implements Engine {
    */
   private readonly appenders = new Map<string, DuckDBAppender>();
   private readonly strings = new StringVectorWriter(CHUNK_ROWS);
+  private readonly booleans = new Uint8Array(CHUNK_ROWS);
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
@@ -164,6 +165,12 @@ export class DuckDbEngine implements Engine {
             // As string records, a few native calls per block (duckdbStrings.ts); from the codes if the rows came so.
             if (coded) this.strings.writeCoded(v.vector, coded.codes, coded.dictionary, nulls, off, n);
             else this.strings.write(v.vector, values as ArrayLike<string | null>, nulls, off, n);
+            v.validity.flush(v.vector);
+          } else if (type === 'BOOLEAN' && duckdbBindings.sizeof_bool === 1) {
+            // One byte per row, copied in one call (setItem writes each row through a DataView).
+            const items = this.booleans;
+            for (let i = 0; i < n; i++) items[i] = !nulls[off + i] && values[off + i] ? 1 : 0;
+            duckdbBindings.copy_data_to_vector(v.vector, 0, items.buffer as ArrayBuffer, 0, n);
             v.validity.flush(v.vector);
           } else if (type === 'BLOB') {
             // Straight into the engine's vector (setItem would cache each value and mark it dirty for flush()).
