@@ -157,6 +157,7 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
   const payload = new Uint8Array(payloadCol.data.buffer, payloadCol.data.byteOffset, payloadCol.data.length);
   const lengths = payloadCol.lengths;
   const truncated = mem.bytes('payload_truncated', rows);
+  if (payloadCol.source && !lengths) throw new Error('eventColumns: a payload column in another order needs its lengths');
   if (lengths) {
     for (let r = 0; r < rows; r++) truncated[r] = bytes[2 * r + 1] !== 0 || lengths[r]! < bytes[2 * r]! ? 1 : 0;
   } else {
@@ -192,7 +193,7 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
     some('netns', I64, CONVERTED.UINT_64, gather64(w('netns'), hasTuple, rows, mem.words('netns', 2 * rows)), hasTuple),
     some('tcp_seq', I64, CONVERTED.UINT_64, gather64(w('tcp_seq'), hasSeq, rows, mem.words('tcp_seq', 2 * rows)), hasSeq),
     all('bytes', I64, CONVERTED.INT_64, col('bytes').data),
-    { ...all('payload', BA, undefined, payload), lengths },
+    { ...all('payload', BA, undefined, payload), lengths, source: payloadCol.source },
     all('payload_truncated', PHYSICAL.BOOLEAN, undefined, truncated),
   ];
   if (schemaVersion >= 2) {

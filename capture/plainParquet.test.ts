@@ -185,3 +185,48 @@ test('writeParquet dictionary: RLE_DICTIONARY text columns (NULLs, a page of onl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writeParquet source order: values kept in arrival order are written in the order of their runs, across pages and row groups', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pq-'));
+  try {
+    const n = 3000;
+    // source rows: value s is `s` repeated, short and long (> 64 bytes) values
+    const data = new GrowableBuffer(8);
+    const lengths = new Uint32Array(n);
+    const text = (s: number) => `${s}:`.repeat(1 + ((s * 37) % 40));
+    const at = new Uint32Array(n + 1);
+    for (let s = 0; s < n; s++) {
+      at[s] = data.length;
+      const b = Buffer.from(text(s));
+      data.byteArray(b);
+      lengths[s] = b.length;
+    }
+    at[n] = data.length;
+    // the output order: blocks of 1..300 source rows, taken from the end backwards (runs spanning page boundaries)
+    const run: number[] = [];
+    const order: number[] = [];
+    for (let end = n, size = 1; end > 0; size = (size * 7 + 3) % 300 + 1) {
+      const start = Math.max(0, end - size);
+      run.push(order.length, start);
+      for (let s = start; s < end; s++) order.push(s);
+      end = start;
+    }
+    run.push(n);
+    const source = { at, run: Uint32Array.from(run), count: (run.length - 1) / 2 };
+    const sortedLengths = Uint32Array.from(order, (s) => lengths[s]!);
+    const { zstdCodec } = await import('./segmentCodec.js');
+    for (const [codec, optional] of [[undefined, false], [undefined, true], [await zstdCodec(), true], [await zstdCodec(), false]] as const) {
+      const path = join(dir, `x${codec ? 'z' : ''}${optional ? 'o' : ''}.parquet`);
+      await writeParquet(path, [
+        { name: 'i', type: PHYSICAL.INT32, data: new Uint8Array(Int32Array.from({ length: n }, (_, i) => i).buffer) },
+        { name: 'v', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: data.bytes(), lengths: sortedLengths, source, optional },
+      ], n, { rowGroupRows: 1024, pageRows: 256, codec });
+      const con = await (await DuckDBInstance.create()).connect();
+      const rows = (await con.runAndReadAll(`SELECT v FROM read_parquet('${path}') ORDER BY i`)).getRows();
+      assert.deepEqual(rows.map((r) => r[0]), order.map(text), `codec ${codec ? 'zstd' : 'none'}, optional ${optional}`);
+      con.closeSync();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -55,6 +55,13 @@ export interface PlainColumn {
    */
   lengths?: Uint32Array;
   /**
+   * BYTE_ARRAY with a value in every row and `lengths`: `data` holds the values in another order (a segment's rows as
+   * they arrived). Rows run[2k] .. run[2k+2] (exclusive; run[2 * count] is the row count) are source rows
+   * run[2k+1] .., and source row s's value (u32 length + bytes) is data[at[s], at[s + 1]). Each page copies its
+   * values from there: no sorted copy of the whole column (the payloads: ~40 MB a segment).
+   */
+  source?: { at: Uint32Array; run: Uint32Array; count: number };
+  /**
    * A dictionary-encoded column (RLE_DICTIONARY, as DuckDB writes low-cardinality text): `values` the dictionary's
    * PLAIN-encoded values (at most 256), `size` how many; `data` is then one byte per value, its dictionary index.
    * For columns of a few distinct values per row (event names, the node): a byte per row to write and compress,
@@ -201,6 +208,34 @@ function varint(v: number): number[] {
   return out;
 }
 
+/** The values of rows [r0, r1) of a column with a `source`, in row order, into `out` (their size at least). */
+function sourceValues(data: Uint8Array, source: NonNullable<PlainColumn['source']>, r0: number, r1: number, out: Uint8Array): Uint8Array {
+  const { at, run, count } = source;
+  let lo = 0;
+  let hi = count - 1;
+  while (lo < hi) {
+    // the last run starting at or before r0
+    const mid = (lo + hi + 1) >>> 1;
+    if (run[2 * mid]! <= r0) lo = mid;
+    else hi = mid - 1;
+  }
+  const d = new Uint8Array(data.buffer, data.byteOffset, data.length); // a plain view: subarray() of it allocates no Buffer
+  let k = lo;
+  let o = 0;
+  for (let i = r0; i < r1; ) {
+    while (run[2 * k + 2]! <= i) k++;
+    const end = Math.min(r1, run[2 * k + 2]!);
+    const s = run[2 * k + 1]! + (i - run[2 * k]!);
+    const a = at[s]!;
+    const b = at[s + (end - i)]!;
+    if (b - a > 64) out.set(d.subarray(a, b), o);
+    else for (let x = a; x < b; x++) out[o + x - a] = d[x]!;
+    o += b - a;
+    i = end;
+  }
+  return out.subarray(0, o);
+}
+
 /** BOOLEAN PLAIN: one bit per value, least significant first. */
 function packBooleans(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil(bytes.length / 8));
@@ -261,14 +296,21 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
         for (let p = g * pagesPerGroup; p < Math.min(pages, (g + 1) * pagesPerGroup); p++) {
           const r0 = p * pageRows;
           const r1 = Math.max(r0, Math.min(numRows, r0 + pageRows));
+          const scratch = o.scratch ?? (o.scratch = new ScratchMemory());
           let values = col.data.subarray(starts[c]![p]!, starts[c]![p + 1]!);
+          if (col.source) {
+            if (col.present || !col.lengths) throw new Error(`writeParquet: column ${col.name} has a source order without lengths or with NULLs`);
+            const n = starts[c]![p + 1]! - starts[c]![p]!;
+            // the page is compressed (a copy) or copied behind its levels before the next page reuses the memory
+            values = sourceValues(col.data, col.source, r0, r1, o.codec || optional ? scratch.bytes('page.values', n) : new Uint8Array(n));
+          }
           if (col.type === PHYSICAL.BOOLEAN) values = packBooleans(values);
           if (dict) values = dictionaryIndices(values);
           let body: Uint8Array = values;
           if (optional) {
             const levels = definitionLevels(col.present, r0, r1);
             // the codec copies the body (into its own heap), so one reused buffer serves every page
-            body = o.codec ? (o.scratch ?? (o.scratch = new ScratchMemory())).bytes('page', levels.length + values.length) : new Uint8Array(levels.length + values.length);
+            body = o.codec ? scratch.bytes('page', levels.length + values.length) : new Uint8Array(levels.length + values.length);
             body.set(levels);
             body.set(values, levels.length);
           }

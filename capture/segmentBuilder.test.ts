@@ -58,6 +58,9 @@ test('segment builder: events out of order (per-CPU batches, ties) are written i
     // a stream that starts over (the replay benchmark cycling its input): two ordered runs
     const f = [...expected(e), ...expected(b)].map(([mono, tid, conn, port, , payload]) => ({ mono, tid, conn, port, payload }));
     assert.deepEqual(await build(new SegmentBuilder(null), f, dir, 'f'), expected(f));
+    // several pages (16384 rows each) of merged runs: each page's payloads copied from their rows in arrival order
+    const g = interleaved(20000, 9_000_000_000n, 1000n, 700);
+    assert.deepEqual(await build(new SegmentBuilder(null), g, dir, 'g'), expected(g));
     // already in order: written as is
     const d = expected(a).map(([mono, tid, conn, port, , payload]) => ({ mono, tid, conn, port, payload }));
     assert.deepEqual(await build(new SegmentBuilder(null), d, dir, 'd'), expected(d));

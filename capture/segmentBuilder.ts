@@ -325,10 +325,21 @@ export class SegmentBuilder {
       return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     };
     const t = this.text;
-    const text = (name: keyof typeof t, lengths?: Uint32Array): Buffer => (runs ? this.gatherText(t[name].bytes(), runs, mem, name, lengths) : t[name].bytes());
+    const text = (name: keyof typeof t): Buffer => (runs ? this.gatherText(t[name].bytes(), runs, mem, name) : t[name].bytes());
+    // the payloads stay where they are: the writer copies each page's values in order (PlainColumn.source)
     let payloadLengths = this.payloadLengths.subarray(0, this.rows);
-    const payload = text('payload', payloadLengths);
-    if (runs) gatherWords(payloadLengths, 1, runs, (payloadLengths = mem.words('sorted.payload_len', this.rows)));
+    let source: PlainColumn['source'];
+    if (runs) {
+      const at = mem.words('sorted.payload_at', this.rows + 1);
+      let p = 0;
+      for (let r = 0; r < this.rows; r++) {
+        at[r] = p;
+        p += 4 + payloadLengths[r]!;
+      }
+      at[this.rows] = p;
+      source = { at, run: runs.run, count: runs.count };
+      gatherWords(payloadLengths, 1, runs, (payloadLengths = mem.words('sorted.payload_len', this.rows)));
+    }
     return [
       { name: 'mono_ns', type: I64, data: fixed('mono_ns', 2) },
       { name: 'pid', type: I32, data: fixed('pid', 1) },
@@ -347,7 +358,7 @@ export class SegmentBuilder {
       { name: 'netns', type: I64, data: fixed('netns', 2) },
       { name: 'tcp_seq', type: I64, data: fixed('tcp_seq', 2) },
       { name: 'bytes', type: I64, data: fixed('bytes', 2) },
-      { name: 'payload', type: BA, data: payload, lengths: payloadLengths },
+      { name: 'payload', type: BA, data: t.payload.bytes(), lengths: payloadLengths, source },
       { name: 'gid', type: I64, data: fixed('gid', 2) },
       { name: 'parent_gid', type: I64, data: fixed('parent_gid', 2) },
     ];
@@ -396,25 +407,15 @@ export class SegmentBuilder {
     return Uint32Array.from(idx);
   }
 
-  /**
-   * A PLAIN byte-array column's values (u32 length + bytes each) rearranged in the order of `runs`, into `mem`.
-   * `lengths`: each row's value length, if known (else read from the values).
-   */
-  private gatherText(src: Buffer, runs: OrderRuns, mem: ScratchMemory, name: string, lengths?: Uint32Array): Buffer {
+  /** A PLAIN byte-array column's values (u32 length + bytes each) rearranged in the order of `runs`, into `mem`. */
+  private gatherText(src: Buffer, runs: OrderRuns, mem: ScratchMemory, name: string): Buffer {
     const n = this.rows;
     const from = new Uint8Array(src.buffer, src.byteOffset, src.length); // a plain view: subarray() of it allocates no Buffer
     const at = mem.words('sorted.at', n + 1); // where row r's value starts; at[n]: the end
     let p = 0;
-    if (lengths) {
-      for (let r = 0; r < n; r++) {
-        at[r] = p;
-        p += 4 + lengths[r]!;
-      }
-    } else {
-      for (let r = 0; r < n; r++) {
-        at[r] = p;
-        p += 4 + ((from[p]! | (from[p + 1]! << 8) | (from[p + 2]! << 16) | (from[p + 3]! << 24)) >>> 0);
-      }
+    for (let r = 0; r < n; r++) {
+      at[r] = p;
+      p += 4 + ((from[p]! | (from[p + 1]! << 8) | (from[p + 2]! << 16) | (from[p + 3]! << 24)) >>> 0);
     }
     at[n] = p;
     const out = mem.bytes(`sorted.${name}`, src.length);
