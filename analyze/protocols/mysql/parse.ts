@@ -70,6 +70,12 @@ export const COMMANDS: ReadonlyMap<number, CommandInfo> = new Map([
   [0xfa, { name: 'STMT_BULK_EXECUTE', minLength: 7, maxLength: ANY, hasResponse: true }], // MariaDB only
 ]);
 
+/** 0xfb: NULL in a row; 0xfb-0xfd begin longer length-encoded integers (https://mariadb.com/kb/en/protocol-data-types/). */
+const LENGTH_ENCODED_NULL = 0xfb;
+
+/** The head of a row-like response packet whose first byte is b: FIRST_BYTES[b] (shared, never written). */
+const FIRST_BYTES = Array.from({ length: 256 }, (_, b) => Uint8Array.of(b));
+
 /** parseFrame's copy of a packet's header and first payload byte (parsing is synchronous: one is enough). */
 const HEADER = new Uint8Array(PACKET_HEADER_LENGTH + 1);
 
@@ -102,7 +108,10 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   const length = PACKET_HEADER_LENGTH + payloadLength;
   if (pos + length > stream.length) return { state: 'needs-more-data' };
   const keep = Math.min(payloadLength, type === 'request' && seq === 0 ? MAX_COMMAND_HEAD : MAX_PAYLOAD_HEAD);
-  const head = stream.contiguousAt(pos + PACKET_HEADER_LENGTH, keep);
+  // A row or column definition of a result set keeps only its first byte (see MysqlPacket.head): no view per packet.
+  const first = header[PACKET_HEADER_LENGTH]!;
+  const rowLike = type === 'response' && seq > 1 && payloadLength > 0 && captured > PACKET_HEADER_LENGTH && first !== OK_PACKET && first < LENGTH_ENCODED_NULL;
+  const head = rowLike ? FIRST_BYTES[first]! : stream.contiguousAt(pos + PACKET_HEADER_LENGTH, keep);
   return {
     state: 'ok',
     length,
@@ -115,7 +124,8 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       payloadLength,
       seq,
       head,
-      hasGap: head.length < keep || !stream.isCaptured(pos, length),
+      // (A payload head shorter than `keep` is a packet not wholly captured too.)
+      hasGap: (!rowLike && head.length < keep) || !stream.isCaptured(pos, length),
       // Set by the frame reader; named here so that they live in the object (added later, they need a store of
       // their own: one more allocation per packet).
       tcpSeq: null,

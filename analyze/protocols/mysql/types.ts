@@ -14,6 +14,11 @@ export interface MysqlPacket extends Frame {
    * Captured head of the payload (at most MAX_PAYLOAD_HEAD bytes; shorter if a gap follows). In requests its first
    * byte is the command; in responses the packet type (OK 0x00, ERR 0xff, EOF 0xfe, greeting 0x0a, else a
    * length-encoded integer such as a result set's column count).
+   *
+   * A response packet after the first of its exchange (sequence id > 1) whose first byte is neither OK, EOF, ERR nor
+   * a NULL or multi-byte length (0xfb-0xfd), i.e. a row or column definition of a result set, keeps only that first
+   * byte: the stitcher reads no more of it (most packets are such rows: 1.2 M of 1.7 M in the 1 M bench set, each
+   * a view of its own before).
    */
   head: Uint8Array;
   /** True if some payload bytes were not captured. */
