@@ -431,7 +431,8 @@ async function writeJson(engine: Engine, rows: string, resources: Resource[], ou
         await file?.drain();
         for (const s of spools.values()) await s.writer.drain();
       },
-      { scanOrder: true },
+      // One engine thread: the JS writing is the slower side, and a second thread only polled for room (see engineThreads).
+      { scanOrder: true, engineThreads: 1 },
     );
     endTrace();
     await (file ?? openPart()).close();
