@@ -119,9 +119,6 @@ export class DuckDbEngine implements Engine {
     // preserve_insertion_order is a database-wide setting (off for everything else, see open()): on while this
     // stream runs, DuckDB keeps the scan order through filters and projections, in parallel.
     if (opts.scanOrder) await conn.run('SET preserve_insertion_order = true');
-    // threads is database-wide too: the previous value is put back when the stream ends.
-    const threads = opts.engineThreads === undefined ? null : await this.threads(conn);
-    if (threads !== null) await conn.run(`SET threads = ${opts.engineThreads}`);
     try {
       const result = await conn.stream(sql);
       for (;;) {
@@ -131,15 +128,8 @@ export class DuckDbEngine implements Engine {
       }
     } finally {
       if (opts.scanOrder) await conn.run('SET preserve_insertion_order = false');
-      if (threads !== null) await conn.run(`SET threads = ${threads}`);
       conn.closeSync();
     }
-  }
-
-  /** The engine's worker threads now. */
-  private async threads(conn: DuckDBConnection): Promise<number> {
-    const reader = await conn.runAndReadAll("SELECT current_setting('threads') AS t");
-    return Number((reader.getRowObjectsJS()[0] as { t: unknown }).t);
   }
 
   async append(table: string, batch: ColumnBatch): Promise<void> {

@@ -99,12 +99,6 @@ export interface StreamOptions {
    * rows in file order (through filters and projections). Only for engines whose `scanOrder` is true.
    */
   scanOrder?: boolean;
-  /**
-   * Engine worker threads while this stream runs (a database-wide setting on DuckDB, put back afterwards; other
-   * engines ignore it). For a stream whose reader is slower than the engine: DuckDB's order-keeping stream with
-   * two threads spends CPU polling its buffer (export step, 1 M bench set: ~1.5 s CPU of ~11).
-   */
-  engineThreads?: number;
 }
 
 export interface Engine {

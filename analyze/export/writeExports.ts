@@ -431,8 +431,7 @@ async function writeJson(engine: Engine, rows: string, resources: Resource[], ou
         await file?.drain();
         for (const s of spools.values()) await s.writer.drain();
       },
-      // One engine thread: the JS writing is the slower side, and a second thread only polled for room (see engineThreads).
-      { scanOrder: true, engineThreads: 1 },
+      { scanOrder: true },
     );
     endTrace();
     await (file ?? openPart()).close();
