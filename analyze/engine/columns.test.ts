@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { ColumnBatch, type TableSchema } from './columns.js';
+import { viaMessagePort } from '../../testing/columnTransfer.js';
 
 const SCHEMA = [
   ['n', 'INTEGER'],
@@ -9,16 +9,6 @@ const SCHEMA = [
   ['id', 'VARCHAR'],
   ['ok', 'BOOLEAN'],
 ] as const satisfies TableSchema;
-
-/** A batch sent through a real MessagePort with its transfer list, as the parse workers send theirs. */
-function roundTrip(b: ColumnBatch<typeof SCHEMA>): ColumnBatch<typeof SCHEMA> {
-  const { port1, port2 } = new MessageChannel();
-  const t = b.toTransfer();
-  port1.postMessage(t.batch, t.transfer);
-  const got = receiveMessageOnPort(port2)!.message;
-  port1.close();
-  return ColumnBatch.fromTransfer(SCHEMA, got);
-}
 
 function rows(b: ColumnBatch<typeof SCHEMA>): unknown[][] {
   return Array.from({ length: b.rows }, (_, i) => b.columns.map((c) => c.get(i)));
@@ -36,7 +26,7 @@ test('columns: a batch crosses a MessagePort unchanged; repeated strings travel 
   assert.deepEqual(t.batch.columns[1]!.dictionary?.slice().sort(), ['', 'client', 'server', 'ünïcode ✓']);
   assert.ok(t.batch.columns[1]!.values instanceof Int32Array);
   assert.equal(t.batch.columns[2]!.dictionary, undefined, 'mostly distinct values are not encoded');
-  assert.deepEqual(rows(roundTrip(b)), rows(b));
+  assert.deepEqual(rows(viaMessagePort(SCHEMA, b)), rows(b));
   // Tiny batches (dictionary limit below one value) and empty ones.
   for (const n of [0, 1, 3]) {
     const small = new ColumnBatch(SCHEMA);
@@ -46,6 +36,6 @@ test('columns: a batch crosses a MessagePort unchanged; repeated strings travel 
       small.column('id').push(null);
       small.column('ok').push(null);
     }
-    assert.deepEqual(rows(roundTrip(small)), rows(small));
+    assert.deepEqual(rows(viaMessagePort(SCHEMA, small)), rows(small));
   }
 });

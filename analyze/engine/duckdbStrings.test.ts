@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { ColumnBatch, ValueColumn, type TableSchema } from './columns.js';
+import { viaMessagePort } from '../../testing/columnTransfer.js';
 import { DuckDbEngine } from './duckdb.js';
 
 const SCHEMA = [
@@ -22,22 +22,12 @@ function batch(n: number): ColumnBatch<typeof SCHEMA> {
   return b;
 }
 
-/** The batch as the parse workers send theirs: through a MessagePort, VARCHARs as dictionary codes. */
-function transferred(b: ColumnBatch<typeof SCHEMA>): ColumnBatch<typeof SCHEMA> {
-  const { port1, port2 } = new MessageChannel();
-  const t = b.toTransfer();
-  port1.postMessage(t.batch, t.transfer);
-  const got = receiveMessageOnPort(port2)!.message;
-  port1.close();
-  return ColumnBatch.fromTransfer(SCHEMA, got);
-}
-
 test('duckdb append: strings written as records read back as they were, from values and from dictionary codes', async () => {
   const e = await DuckDbEngine.open();
   try {
     const n = 5000; // two full blocks and a partial one
     const want = batch(n);
-    for (const [table, b] of [['plain', batch(n)], ['coded', transferred(batch(n))]] as const) {
+    for (const [table, b] of [['plain', batch(n)], ['coded', viaMessagePort(SCHEMA, batch(n))]] as const) {
       const column = b.column('s') as ValueColumn<string>;
       assert.equal(column.dictionaryCodes() !== null, table === 'coded', `${table}: codes kept until appended`);
       await e.exec(`CREATE TABLE ${table} (n INTEGER, s VARCHAR)`);
