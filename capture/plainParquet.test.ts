@@ -165,9 +165,9 @@ test('writeParquet dictionary: RLE_DICTIONARY text columns (NULLs, a page of onl
       expected.push(present[i] ? names[k]! : null);
     }
     const dictionary = { values: values.bytes(), size: names.length };
-    const { zstdCodec } = await import('./segmentCodec.js');
-    for (const codec of [undefined, await zstdCodec()]) {
-      const path = join(dir, `x${codec ? 'z' : ''}.parquet`);
+    const { zstdCodec, zstdEngines } = await import('./segmentCodec.js');
+    for (const codec of [undefined, ...(await Promise.all(zstdEngines().map((e) => zstdCodec(e))))]) {
+      const path = join(dir, `x${codec ? `z-${codec.engine}` : ''}.parquet`);
       await writeParquet(path, [
         { name: 'i', type: PHYSICAL.INT32, data: new Uint8Array(Int32Array.from({ length: n }, (_, i) => i).buffer) },
         { name: 'd', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: Uint8Array.from(indices), present, dictionary },
@@ -214,16 +214,17 @@ test('writeParquet source order: values kept in arrival order are written in the
     run.push(n);
     const source = { at, run: Uint32Array.from(run), count: (run.length - 1) / 2 };
     const sortedLengths = Uint32Array.from(order, (s) => lengths[s]!);
-    const { zstdCodec } = await import('./segmentCodec.js');
-    for (const [codec, optional] of [[undefined, false], [undefined, true], [await zstdCodec(), true], [await zstdCodec(), false]] as const) {
-      const path = join(dir, `x${codec ? 'z' : ''}${optional ? 'o' : ''}.parquet`);
+    const { zstdCodec, zstdEngines } = await import('./segmentCodec.js');
+    const codecs = await Promise.all(zstdEngines().map((e) => zstdCodec(e)));
+    for (const [codec, optional] of [[undefined, false], [undefined, true], ...codecs.flatMap((c) => [[c, true], [c, false]] as const)] as const) {
+      const path = join(dir, `x${codec ? `z-${codec.engine}` : ''}${optional ? 'o' : ''}.parquet`);
       await writeParquet(path, [
         { name: 'i', type: PHYSICAL.INT32, data: new Uint8Array(Int32Array.from({ length: n }, (_, i) => i).buffer) },
         { name: 'v', type: PHYSICAL.BYTE_ARRAY, utf8: true, data: data.bytes(), lengths: sortedLengths, source, optional },
       ], n, { rowGroupRows: 1024, pageRows: 256, codec });
       const con = await (await DuckDBInstance.create()).connect();
       const rows = (await con.runAndReadAll(`SELECT v FROM read_parquet('${path}') ORDER BY i`)).getRows();
-      assert.deepEqual(rows.map((r) => r[0]), order.map(text), `codec ${codec ? 'zstd' : 'none'}, optional ${optional}`);
+      assert.deepEqual(rows.map((r) => r[0]), order.map(text), `codec ${codec ? `zstd ${codec.engine}` : 'none'}, optional ${optional}`);
       con.closeSync();
     }
   } finally {

@@ -79,14 +79,31 @@ export interface PlainColumn {
   statistics?: boolean;
 }
 
+/** A page compression: its parquet.thrift `CompressionCodec` id and its function (sync, or async off the main thread). */
+export interface PageCodec {
+  id: number;
+  /** The compressed page, a copy: `page`'s memory is reused once the result (or its promise) is in. */
+  compress: (page: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+}
+
+/**
+ * A page compressed by `codec`. A synchronous codec's page is ~1 ms of CPU: the capture reads its pipe between pages
+ * (setImmediate); an asynchronous one compresses on another thread while it does.
+ */
+async function compressPage(codec: PageCodec, page: Uint8Array): Promise<Uint8Array> {
+  const out = codec.compress(page);
+  if (out instanceof Uint8Array) await new Promise((r) => setImmediate(r));
+  return out;
+}
+
 export interface ParquetWriteOptions {
   /** `path` is an existing file written over in place, then cut to the new length (see SegmentWriter). */
   overwrite?: boolean;
   /** Rows per row group (ROW_GROUP_ROWS) and per data page (the row group's rows). */
   rowGroupRows?: number;
   pageRows?: number;
-  /** Page compression: the codec's parquet.thrift `CompressionCodec` id and its function (none: uncompressed). */
-  codec?: { id: number; compress: (page: Uint8Array) => Uint8Array };
+  /** Page compression (none: uncompressed). */
+  codec?: PageCodec;
   createdBy?: string;
   /** Memory reused from file to file for the pages' uncompressed bodies (with a codec). */
   scratch?: ScratchMemory;
@@ -279,7 +296,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
         const dict = col.dictionary;
         if (dict) {
           if (dict.size > 256) throw new Error(`writeParquet: column ${col.name} has a dictionary of ${dict.size} values (256 at most)`);
-          const stored = o.codec ? o.codec.compress(dict.values) : dict.values;
+          const stored = o.codec ? await o.codec.compress(dict.values) : dict.values;
           const pageHeader = encodeStruct({
             1: i32(PAGE_DICTIONARY),
             2: i32(dict.values.length),
@@ -314,9 +331,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
             body.set(levels);
             body.set(values, levels.length);
           }
-          const stored = o.codec ? o.codec.compress(body) : body;
-          // a compressed page is ~1 ms of CPU: let the capture read its pipe between pages
-          if (o.codec) await new Promise((r) => setImmediate(r));
+          const stored = o.codec ? await compressPage(o.codec, body) : body;
           const pageHeader = encodeStruct({
             1: i32(PAGE_DATA),
             2: i32(body.length),
