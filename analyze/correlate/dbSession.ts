@@ -173,8 +173,11 @@ export async function correlateDbSessions(engine: Engine): Promise<void> {
     placed AS (SELECT DISTINCT x.unit AS unit FROM owner_units x JOIN candidates c ON c.child = x.span_id),
     open AS (
       SELECT b.unit AS unit, min(w.span_id) AS owner, count(*) AS k
-      FROM bounds b JOIN handler_windows w ON w.node = b.node AND w.pid = b.pid
-      WHERE b.n > 1 AND b.unit NOT IN (SELECT unit FROM placed) AND w.raw_start_ns <= b.t0 AND (w.last_ns IS NULL OR w.last_ns >= b.t0)
+      -- the sessions nothing placed are picked before the join: filtered after it, every session of a process met
+      -- every handler that began before it (11.5 M rows for 32 k rows kept on the 1 M bench set)
+      FROM (SELECT unit, node, pid, t0 FROM bounds WHERE n > 1 AND unit NOT IN (SELECT unit FROM placed)) b
+      JOIN handler_windows w ON w.node = b.node AND w.pid = b.pid
+      WHERE w.raw_start_ns <= b.t0 AND (w.last_ns IS NULL OR w.last_ns >= b.t0)
       GROUP BY b.unit)
     SELECT o.owner, x.span_id, '${ONE_OPEN_EVIDENCE}', ${ONE_OPEN_CONFIDENCE}
     FROM open o JOIN owner_units x ON x.unit = o.unit WHERE o.k = 1
