@@ -26,9 +26,12 @@ export async function buildFinalTables(engine: Engine): Promise<void> {
   await engine.exec(
     d.createTableAs(
       'edges',
-      `SELECT s.trace_id, e.parent_span_id, e.child_span_id, ${EDGE_KIND_SQL.replaceAll('protocol', 's.protocol')} AS edge_kind,
-              e.evidence, ${d.jsonStringList('e.all_evidence_json')} AS all_evidence, e.confidence, e.alternatives
-       FROM edges_t e JOIN spans s ON s.span_id = e.child_span_id`,
+      // The two columns it needs from the child span come from the tables `spans` joins (a span's trace and its
+      // protocol): reading the view would join services and aggregate every span's ids for nothing.
+      `SELECT l.trace_id AS trace_id, e.parent_span_id AS parent_span_id, e.child_span_id AS child_span_id,
+              ${EDGE_KIND_SQL.replaceAll('protocol', 'r.protocol')} AS edge_kind,
+              e.evidence AS evidence, ${d.jsonStringList('e.all_evidence_json')} AS all_evidence, e.confidence AS confidence, e.alternatives AS alternatives
+       FROM edges_t e JOIN span_links l ON l.span_id = e.child_span_id JOIN spans_raw r ON r.span_id = e.child_span_id`,
     ),
   );
 }
