@@ -35,6 +35,14 @@ export interface WorkerSetup {
   flushRows: number;
 }
 
+/**
+ * Event blocks a worker parses before it acks them, in one message: each message to the reader wakes its thread
+ * (an eventfd write that, on 2 busy cores, often hands the core over mid-call: the worker's profile showed ~0.8 s
+ * of 13 s in postMessage with an ack per 2 048-event block). Must stay well below the reader's queue bound
+ * (MAX_QUEUED_BLOCKS in parseConnections.ts), which it waits on.
+ */
+export const ACK_EVERY = 8;
+
 /** Reader -> worker. */
 export type ToWorker = { type: 'events'; block: EventBlock } | { type: 'finish' };
 
@@ -47,7 +55,7 @@ export interface ConnectionDiagnostics {
 
 /** Worker -> reader. `done` answers `finish`: every connection ended, its results sent before it. */
 export type FromWorker =
-  | { type: 'ack' }
+  | { type: 'ack'; blocks: number }
   | { type: 'result'; batches: Record<string, TransferredBatch> }
   | { type: 'done'; diag: ConnectionDiagnostics[]; masked: number }
   | { type: 'error'; message: string };

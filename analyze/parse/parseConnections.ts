@@ -393,7 +393,7 @@ class ParsePool {
 
   private onMessage(w: number, msg: FromWorker): void {
     if (msg.type === 'ack') {
-      this.queued[w]!--;
+      this.queued[w]! -= msg.blocks;
       for (const r of this.waiting.splice(0)) r();
     } else if (msg.type === 'error') this.fail(new Error(`parse worker: ${msg.message}`));
     else if (msg.type === 'result') {
