@@ -168,11 +168,15 @@ export class ConnectionParser {
     this.readers = {
       request: new FrameReader(spec, reqStream, 'request', (f) => {
         this.queued.request.push(f);
-        if (this.framesCounted.request++ === 0) this.addCount('request', requests);
+        const before = this.framesCounted.request;
+        this.framesCounted.request += f.frameCount ?? 1;
+        if (before === 0) this.addCount('request', requests);
       }),
       response: new FrameReader(spec, respStream, 'response', (f) => {
         this.queued.response.push(f);
-        if (this.framesCounted.response++ === 0) this.addCount('response', responses);
+        const before = this.framesCounted.response;
+        this.framesCounted.response += f.frameCount ?? 1;
+        if (before === 0) this.addCount('response', responses);
       }),
     };
     this.counterNames = { request: requests, response: responses };

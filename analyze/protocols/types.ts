@@ -60,6 +60,11 @@ export interface Frame {
   /** Frame size on the wire, including bytes not captured. */
   length: number;
   /**
+   * Frames of the protocol this one stands for (absent: 1): a parser may merge frames the stitcher only counts
+   * (MySQL's result set rows). Counted as that many frames in the diagnostics.
+   */
+  frameCount?: number;
+  /**
    * Where the frame's first byte came from, set by the frame reader (frameReader.ts) while its syscall is still
    * retained: TCP sequence number, process and green thread of that syscall.
    */

@@ -26,10 +26,16 @@ export function packet(seq: number, payload: Uint8Array | string): Uint8Array {
   return out;
 }
 
-/** Every packet of every recorded exchange, by direction. */
+/** Every packet of every recorded exchange, by direction (a frame of merged rows split into its packets). */
 function recordedPackets(type: MessageType): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const recorded of Object.values(RECORDED)) out.push(...framesOf(parser, type, joined(recorded, type)));
+  for (const recorded of Object.values(RECORDED)) {
+    for (const frame of framesOf(parser, type, joined(recorded, type))) {
+      for (let at = 0; at < frame.length; at += 4 + (frame[at]! | (frame[at + 1]! << 8) | (frame[at + 2]! << 16))) {
+        out.push(frame.subarray(at, at + 4 + (frame[at]! | (frame[at + 1]! << 8) | (frame[at + 2]! << 16))));
+      }
+    }
+  }
   return out;
 }
 
@@ -73,9 +79,24 @@ describe('mysql parseFrame: well-formed', () => {
         const out = parseAll(parser, type, s);
         assert.equal(out.invalid, 0, `${name} ${type}`);
         assert.equal(out.endPos, s.length, `${name} ${type}`);
-        assert.equal(out.frames.length, n, `${name} ${type}`);
+        assert.equal(out.frames.reduce((k, f) => k + f.frameCount, 0), n, `${name} ${type}`);
       }
     }
+  });
+
+  it('rows read by one syscall are one frame; a gap, another syscall, a sequence break or a non-row packet ends it', () => {
+    const rows = [packet(4, '\x01a'), packet(5, '\x01b'), packet(6, '\x01c')];
+    const eof = packet(7, '\xfe\x00\x00\x22\x00');
+    const one = fullStream(packet(1, '\x01'), packet(2, '\x03def'), packet(3, '\xfe\x00\x00\x22\x00'));
+    assert.deepEqual(parseAll(parser, 'response', one).frames.map((f: MysqlPacket) => [f.seq, f.frameCount]), [[1, 1], [2, 1], [3, 1]]);
+    const s = new GappedStream([
+      gappedChunk(new Uint8Array(Buffer.concat([...rows, eof])), 27, T0_NS),
+      gappedChunk(new Uint8Array(Buffer.concat([packet(8, '\x01d'), packet(9, '\x01e'), packet(11, '\x01f'), packet(12, '\x01g')])), 24, T0_NS + 1n),
+      gappedChunk(new Uint8Array(Buffer.concat([packet(13, '\x01h'), packet(14, '\x01i').subarray(0, 5)])), 12, T0_NS + 2n),
+    ]);
+    const frames = parseAll(parser, 'response', s).frames as MysqlPacket[];
+    assert.deepEqual(frames.map((f) => [f.seq, f.frameCount, f.length, f.tsStartNs - T0_NS, f.hasGap]),
+      [[4, 3, 18, 0n, false], [7, 1, 9, 0n, false], [8, 2, 12, 1n, false], [11, 2, 12, 1n, false], [13, 1, 6, 2n, false], [14, 1, 6, 2n, true]]);
   });
 });
 

@@ -105,13 +105,15 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
     if (payloadLength < command.minLength || payloadLength > command.maxLength)
       return { state: 'invalid', reason: `mysql: ${command.name} with payload length ${payloadLength}` };
   }
-  const length = PACKET_HEADER_LENGTH + payloadLength;
+  let length = PACKET_HEADER_LENGTH + payloadLength;
   if (pos + length > stream.length) return { state: 'needs-more-data' };
   const keep = Math.min(payloadLength, type === 'request' && seq === 0 ? MAX_COMMAND_HEAD : MAX_PAYLOAD_HEAD);
   // A row or column definition of a result set keeps only its first byte (see MysqlPacket.head): no view per packet.
   const first = header[PACKET_HEADER_LENGTH]!;
   const rowLike = type === 'response' && seq > 1 && payloadLength > 0 && captured > PACKET_HEADER_LENGTH && first !== OK_PACKET && first < LENGTH_ENCODED_NULL;
   const head = rowLike ? FIRST_BYTES[first]! : stream.contiguousAt(pos + PACKET_HEADER_LENGTH, keep);
+  const packets = rowLike ? rowRunLength(stream, pos, length, seq) : null;
+  if (packets !== null) length = packets.length;
   return {
     state: 'ok',
     length,
@@ -123,6 +125,7 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       length,
       payloadLength,
       seq,
+      frameCount: packets?.count ?? 1,
       head,
       // (A payload head shorter than `keep` is a packet not wholly captured too.)
       hasGap: (!rowLike && head.length < keep) || !stream.isCaptured(pos, length),
@@ -133,6 +136,39 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       gid: null,
     },
   };
+}
+
+/** What rowRunLength found (shared, never kept: parsing is synchronous). */
+const ROW_RUN = { count: 1, length: 0 };
+
+/**
+ * The row-like response packet at `pos` (`length` bytes, sequence id `seq`) and the row-like packets that follow it
+ * in the captured bytes of the same syscall, with sequence ids one after the other, as one frame: how many packets
+ * and their length; null if no packet follows so. The stitcher only counts such packets (MysqlPacket.frameCount),
+ * and packets read by one syscall have the same times, so a merged run is stitched as its packets would be, one
+ * after the other (1 M bench set: 1.2 M of 1.47 M response packets are rows, most of them read many per syscall).
+ * Each packet is checked here from the syscall's own bytes: no header copy, view or frame per packet.
+ */
+function rowRunLength(stream: GappedStream, pos: number, length: number, seq: number): typeof ROW_RUN | null {
+  const i = stream.chunkIndexAt(pos);
+  const data = stream.chunk(i).data;
+  const start = pos - stream.chunkStart(i);
+  let at = start + length;
+  let count = 1;
+  let s = seq;
+  // A packet merged is wholly captured in this syscall: header, first byte (row-like) and payload.
+  while (at + PACKET_HEADER_LENGTH < data.length) {
+    const n = payloadLengthAt(data, at);
+    const b = data[at + PACKET_HEADER_LENGTH]!;
+    if (data[at + 3] !== s + 1 || n === 0 || b === OK_PACKET || b >= LENGTH_ENCODED_NULL || at + PACKET_HEADER_LENGTH + n > data.length) break;
+    at += PACKET_HEADER_LENGTH + n;
+    count++;
+    s++;
+  }
+  if (count === 1) return null;
+  ROW_RUN.count = count;
+  ROW_RUN.length = at - start;
+  return ROW_RUN;
 }
 
 /** True if the captured bytes at `bytes[i..]` plausibly start a command packet (Pixie's FindFrameBoundary test). */

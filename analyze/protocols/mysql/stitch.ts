@@ -173,16 +173,20 @@ function statementFacts(text: string): StatementFacts {
   return f;
 }
 
-/** A run of packets (first to last, in stream order) as one frame, kept without the packets in between. */
+/**
+ * A run of packets (first to last, in stream order) as one frame, kept without the packets in between. A frame
+ * may stand for several packets (MysqlPacket.frameCount): counted as that many.
+ */
 class PacketRun {
-  count = 1;
+  count: number;
   last: MysqlPacket;
   constructor(readonly first: MysqlPacket) {
     this.last = first;
+    this.count = first.frameCount;
   }
   add(p: MysqlPacket): void {
     this.last = p;
-    this.count++;
+    this.count += p.frameCount;
   }
   frame(): Frame {
     const { first, last } = this;
@@ -231,17 +235,26 @@ class ResponseRun extends PacketRun {
   constructor(first: MysqlPacket) {
     super(first);
     this.columns = readLengthEncoded(first.head, 0);
+    // Merged row-like packets after the first (indexes 1 and on) count as add() would count them one by one.
+    if (first.frameCount > 1) this.addRows(1, first.frameCount - 1);
   }
   override add(p: MysqlPacket): void {
     const index = this.count; // index of p in the response
     super.add(p);
     if (p.seq !== ((this.first.seq + index) & 0xff)) this.seqInOrder = false;
+    // Merged packets are row-like, each with the next sequence id: neither an EOF nor a terminator (see below).
+    if (p.frameCount > 1) return this.addRows(index, p.frameCount);
     if (this.columns === null || index < 1 + this.columns || this.rowsEnded) return;
     // The EOF after the column definitions (old protocol) is skipped when more packets follow it; if it is the
     // last packet it ends the (empty) row section, which is the same count.
     if (index === 1 + this.columns && isSmallEof(p)) return;
     if (isTerminator(p)) this.rowsEnded = true;
     else this.rows++;
+  }
+  /** Counts `n` row-like packets from response index `index` on: those after the column section are rows. */
+  private addRows(index: number, n: number): void {
+    if (this.columns === null || this.rowsEnded) return;
+    this.rows += Math.max(0, index + n - Math.max(index, 1 + this.columns));
   }
   summary(commandByte: number): ResponseSummary {
     const { first, last } = this;

@@ -11,6 +11,11 @@ export interface MysqlPacket extends Frame {
   /** Sequence id: 0 for the first packet of a command, +1 for each packet after it, both directions. */
   seq: number;
   /**
+   * Packets this frame stands for: 1, or more for a run of row-like packets (see `head`) read by one syscall with
+   * sequence ids one after the other (`seq` is the first one's, `payloadLength` too; `length` spans the run).
+   */
+  frameCount: number;
+  /**
    * Captured head of the payload (at most MAX_PAYLOAD_HEAD bytes; shorter if a gap follows). In requests its first
    * byte is the command; in responses the packet type (OK 0x00, ERR 0xff, EOF 0xfe, greeting 0x0a, else a
    * length-encoded integer such as a result set's column count).
