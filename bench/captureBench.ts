@@ -404,6 +404,8 @@ interface ReplayRun {
   zero_loss: boolean;
   /** Per segment on disk: its rows, the consumer's CPU and seconds since its first byte (bench/replay/steadyState.ts). */
   segments_written: SegmentMark[];
+  /** Which zstd compressed the segments (capture/segmentCodec.ts; null: a consumer from before session 12). */
+  zstd_engine: string | null;
 }
 
 async function replayOnce(file: string, rate: number, seconds: number): Promise<ReplayRun> {
@@ -426,12 +428,12 @@ async function replayOnce(file: string, rate: number, seconds: number): Promise<
   rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   if (pc !== 0 || cc !== 0) throw new Error(`replay at ${rate}/s failed: producer ${pc} ${perr}, consumer ${cc}`);
   const p = JSON.parse(perr.trim().split('\n').pop()!) as { produced: number; dropped: number; seconds: number };
-  const c = JSON.parse(cout.trim().split('\n').pop()!) as { events: number; seconds: number; cpu_ns: number; bytes_on_disk: number; read_seconds: number; waiting_at_end: number; segments_written?: SegmentMark[] };
+  const c = JSON.parse(cout.trim().split('\n').pop()!) as { events: number; seconds: number; cpu_ns: number; bytes_on_disk: number; read_seconds: number; waiting_at_end: number; segments_written?: SegmentMark[]; zstd_engine?: string };
   return {
     rate, seconds, produced: p.produced, dropped: p.dropped, producer_seconds: p.seconds,
     events_written: c.events, consumer_seconds: c.seconds, consumer_read_seconds: c.read_seconds, segments_waiting_at_end: c.waiting_at_end,
     consumer_cpu_ns_per_event: c.cpu_ns / Math.max(1, c.events), bytes_on_disk: c.bytes_on_disk,
-    zero_loss: sustained(p, c), segments_written: c.segments_written ?? [],
+    zero_loss: sustained(p, c), segments_written: c.segments_written ?? [], zstd_engine: c.zstd_engine ?? null,
   };
 }
 
@@ -493,6 +495,7 @@ async function replaySection(): Promise<Record<string, unknown>> {
     min_events_per_second_failed: hi || null,
     sustained_means: 'no drop, every event written, last record read within 1 s of the producer end, at most one closed segment still being written then (the open segment is flushed after that: consumer_seconds - consumer_read_seconds of each run)',
     consumer_cpu_ns_per_event: base.consumer_cpu_ns_per_event,
+    zstd_engine: base.zstd_engine,
     events_per_second_one_core_from_cpu: 1e9 / base.consumer_cpu_ns_per_event,
     bytes_per_event_with_payload: base.bytes_on_disk / Math.max(1, base.events_written),
     bytes_per_event_before_payload: bare.bytes_on_disk / Math.max(1, bare.events_written),

@@ -70,6 +70,11 @@ export class SegmentWriter {
     private readonly codec: Awaited<ReturnType<typeof zstdCodec>>,
   ) {}
 
+  /** Which zstd compresses the pages ('native', or 'wasm' where the native binary does not load): for benchmarks. */
+  get zstdEngine(): 'native' | 'wasm' {
+    return this.codec.engine;
+  }
+
   /** `schemaVersion`: of the capture the segments belong to (recovery of an older capture passes its version). */
   static async open(node: string, monoToRealtime: bigint, schemaVersion = CAPTURE_SCHEMA_VERSION): Promise<SegmentWriter> {
     const db = await DuckDBInstance.create(':memory:', { threads: '1' });

@@ -8,13 +8,14 @@
  * capture's default segment size and age. Not included: capture/agent.py's forwarding from the ring to the pipe
  * (ring_replay's drain thread does that part, on the other core) and the process table (/proc reads, once per new
  * pid). Prints "ready" when it can read, then {"events","segments","bytes_on_disk","seconds","cpu_ns","read_seconds","waiting_at_end",
- * "segments_written"} on stdout at
+ * "segments_written","zstd_engine"} on stdout at
  * EOF; seconds and cpu_ns from the first byte to the last segment on disk (all threads included: the
  * process is pinned to one core); read_seconds from the first byte to the last (when the producer's stream ended
  * here), waiting_at_end the closed segments not yet on disk then. What comes after the last byte is the flush of the
  * open segment (and of one closed segment still converting), which a capture pays once, when it stops.
  * segments_written: per segment on disk, its rows and the CPU and seconds since the first byte at that moment (the
- * steady-state window, bench/replay/steadyState.ts).
+ * steady-state window, bench/replay/steadyState.ts). zstd_engine: which zstd compressed the pages (capture/segmentCodec.ts:
+ * 'native', or 'wasm' where @mongodb-js/zstd is not installed, e.g. a shared node_modules older than package-lock.json).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
       marks.push({ rows: info.rows, cpu_ns: (c.user + c.system) * 1000, seconds: (performance.now() - t0) / 1000 });
     },
   });
-  pipeline.attachWriter(await SegmentWriter.open('replay', 0n));
+  const writer = await SegmentWriter.open('replay', 0n);
+  pipeline.attachWriter(writer);
   process.stdout.write('ready\n'); // the caller starts the producer now (ring_replay --wait-stdin)
   const ticker = setInterval(() => pipeline.tick(), 250);
   process.stdin.on('data', (chunk: Buffer) => {
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0 ?? undefined);
   const seconds = t0 ? (performance.now() - t0) / 1000 : 0;
   const bytes = manifest.segments.reduce((s, x) => s + x.bytes, 0);
-  process.stdout.write(JSON.stringify({ events: manifest.events.written, segments: manifest.segments.length, bytes_on_disk: bytes, seconds, cpu_ns: (cpu.user + cpu.system) * 1000, read_seconds: readSeconds, waiting_at_end: waitingAtEnd, malformed: pipeline.decoder.malformed, segments_written: marks }) + '\n');
+  process.stdout.write(JSON.stringify({ events: manifest.events.written, segments: manifest.segments.length, bytes_on_disk: bytes, seconds, cpu_ns: (cpu.user + cpu.system) * 1000, read_seconds: readSeconds, waiting_at_end: waitingAtEnd, malformed: pipeline.decoder.malformed, segments_written: marks, zstd_engine: writer.zstdEngine }) + '\n');
 }
 
 main().catch((e: unknown) => {
