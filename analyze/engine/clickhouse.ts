@@ -60,6 +60,7 @@ export const clickhouseDialect: Dialect = {
   // CAST('0x...' AS UInt64) does not parse hex here: the 8 bytes unhex gives, read big-endian
   hexId64: (expr) => `if(match(${expr}, '^[0-9a-f]{16}$'), reinterpretAsUInt64(reverse(unhex(${expr}))), NULL)`,
   product: (expr) => `arrayProduct(groupArray(${expr}))`,
+  intDiv: (a, b) => `intDiv(${a}, ${b})`,
   toJson: (expr) => `toJSONString(${expr})`,
   unnestRange: (from, to) => `arrayJoin(range(toInt64(${from}), toInt64(${to}) + 1))`,
   string: chString,

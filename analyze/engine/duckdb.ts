@@ -43,6 +43,7 @@ export const duckdbDialect: Dialect = {
   jsonStringList: (json) => `from_json(${json}, '["VARCHAR"]')`,
   hexId64: (expr) => `CASE WHEN regexp_full_match(${expr}, '[0-9a-f]{16}') THEN CAST('0x' || ${expr} AS UBIGINT) END`,
   product: (expr) => `product(${expr})`,
+  intDiv: (a, b) => `(${a} // ${b})`,
   toJson: (expr) => `to_json(${expr})::VARCHAR`,
   unnestRange: (from, to) => `unnest(range(CAST(${from} AS BIGINT), CAST(${to} AS BIGINT) + 1))`,
   string: sqlString,

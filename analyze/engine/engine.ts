@@ -55,6 +55,8 @@ export interface Dialect {
   hexId64(expr: string): string;
   /** Aggregate: the product of `expr` over the group. */
   product(expr: string): string;
+  /** Integer division of two integer expressions (`/` gives a double in both engines). */
+  intDiv(a: string, b: string): string;
   /** A value (list, number, string) as JSON text. */
   toJson(expr: string): string;
   /**
