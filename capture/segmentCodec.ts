@@ -10,8 +10,8 @@
  * ratio 22.7, level 3 ~390 MB/s at 27.4; Node's own brotli q1 ~480 MB/s at 19.2, gzip level 1 ~180 MB/s at 9.0,
  * snappy (napi) ~110 MB/s at 6.2.
  */
-import { createRequire } from 'node:module';
 import { init, createCCtx, compressUsingDict } from '@bokuweb/zstd-wasm';
+import { nativeZstd } from '../core/nativeZstd.js';
 import type { PageCodec } from './plainParquet.js';
 
 /** parquet.thrift CompressionCodec.ZSTD */
@@ -28,24 +28,6 @@ export const ZSTD_LEVEL = { native: 2, wasm: 1 } as const;
 /** The page codec for writeParquet (capture/plainParquet.ts), and which zstd compresses. */
 export interface ZstdCodec extends PageCodec {
   engine: 'native' | 'wasm';
-}
-
-/**
- * The package's binding itself: its index.js wrapper drops the level argument (1.2.2), the binding takes it.
- * Its compress runs on the libuv thread pool; `data` must stay unchanged until the promise settles.
- */
-interface NativeZstd { compress: (data: Buffer, level?: number) => Promise<Buffer> }
-
-let native: NativeZstd | null | undefined;
-function nativeZstd(): NativeZstd | null {
-  if (native === undefined) {
-    try {
-      native = createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as NativeZstd;
-    } catch {
-      native = null;
-    }
-  }
-  return native;
 }
 
 /** The engines that can compress here (wasm always; native when its binary loads). */

@@ -208,3 +208,28 @@ test('exports: the engine-written span JSON is the object mappings, byte for byt
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('exports: OTLP spools packed as zstd frames or kept plain give the same bytes, across frames and elements', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
+  const e = await engineWithSpans();
+  try {
+    // 30 000 more spans over two resources: more than one element (10 000 spans) and many 256 KiB frames each.
+    await e.exec(`INSERT INTO spans SELECT printf('%016x', 1000 + i), printf('%032x', 100 + i // 7), NULL, 'server', 'n1', 10, 11,
+      CASE WHEN i % 3 = 0 THEN 'web' ELSE 'api' END, 'http', 'GET', '/y/' || i, '200', 1000 * i, 1000 * i + 500, '127.0.0.1', 80,
+      '127.0.0.1', 5000, ['req-' || i] FROM range(30000) t(i)`);
+    mkdirSync(join(dir, 'packed'));
+    mkdirSync(join(dir, 'plain'));
+    const packed = await writeExports(e, join(dir, 'packed'), { packSpools: true });
+    const plain = await writeExports(e, join(dir, 'plain'), { packSpools: false });
+    const otlp = readFileSync(packed.otlp);
+    assert.ok(otlp.length > 4 << 20, `otlp.json is ${otlp.length} bytes`);
+    assert.ok(otlp.equals(readFileSync(plain.otlp)), 'otlp.json: packed and plain spools differ');
+    assert.ok(readFileSync(packed.jaeger).equals(readFileSync(plain.jaeger)));
+    const doc = JSON.parse(otlp.toString()) as Otlp;
+    assert.equal(doc.resourceSpans.reduce((n, r) => n + r.scopeSpans[0]!.spans.length, 0), 30007);
+    assert.deepEqual(readdirSync(join(dir, 'packed')).filter((f) => f.includes('spool')), [], 'spools removed');
+  } finally {
+    e.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { nativeZstd, type NativeZstd } from '../../core/nativeZstd.js';
 import { copyColumn, type ColumnChunk, type CopiedColumn } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
 import { jaegerProcess } from './jaeger.js';
@@ -33,6 +34,12 @@ const ADDED_COLUMNS = ['export_evidence', 'export_confidence', 'export_resource'
 
 /** Bytes a resource's OTLP spool gathers before one write (all resources' spools are open during the scan). */
 const SPOOL_BUFFER_BYTES = 256 << 10;
+/**
+ * zstd level of spool frames. The spool is the OTLP text written once more and read back: at 10 M events 4.4 GB
+ * more through the page cache, past the kernel's dirty limit, so the export waited for the disk; JSON text packs
+ * ~10x at level 1.
+ */
+const SPOOL_ZSTD_LEVEL = 1;
 
 /**
  * Stores export_rows (see EXPORT_ROWS) and returns the name to read it by. The resource is a hash of (service,
@@ -157,6 +164,8 @@ class JsonWriter {
     prefix: string,
     private readonly suffix: string,
     private readonly bufferBytes = WRITE_BUFFER_BYTES,
+    /** If given, each write is one zstd frame of the bytes queued (see SpoolReader); `position` counts them unpacked. */
+    private readonly frames: NativeZstd | null = null,
   ) {
     this.fd = openSync(file, 'w');
     this.buffer = Buffer.allocUnsafe(bufferBytes);
@@ -225,8 +234,16 @@ class JsonWriter {
   }
   private queue(bytes: Buffer, length: number, reuse: boolean): void {
     this.queued += length;
+    // A frame is compressed at once, on the thread pool beside the other spools' and the scan; written in order.
+    const frame = this.frames ? packFrame(this.frames, bytes.subarray(0, length)) : null;
+    frame?.catch(() => undefined); // its failure is reported by the write below
     const done = this.last
-      .then(() => (this.failure ? undefined : writeAll(this.fd, bytes, length)))
+      .then(async () => {
+        if (this.failure) return;
+        if (frame === null) return writeAll(this.fd, bytes, length);
+        const packed = await frame;
+        return writeAll(this.fd, packed, packed.length);
+      })
       .then(
         () => {
           if (reuse) this.spare.push(bytes);
@@ -258,13 +275,16 @@ export interface ExportOptions {
   spansPerFile?: number;
   /** Also write spans.parquet (the columns of `spans`, in trace order) to this file, from the same rows. */
   spansParquet?: string;
+  /** OTLP spools as zstd frames: true by default where the native zstd loads; false keeps them plain text. */
+  packSpools?: boolean;
 }
 
 /**
  * Writes OTLP/JSON and Jaeger JSON (and spans.parquet when asked) from `spans` and `edges`: the rows are stored
  * once in trace order (createExportRows), then streamed from the engine in column chunks: memory holds write
  * buffers and one chunk's JSON bytes, never the analysis (V8 strings stop at ~512 MB). OTLP goes through spool
- * files in OUT (`.otlp-spool-N`, one per resource, removed when done): disk holds the OTLP text twice meanwhile.
+ * files in OUT (`.otlp-spool-N`, one per resource, removed when done; zstd frames where the native zstd loads, else
+ * the text itself, so that disk holds the OTLP text twice meanwhile).
  */
 export async function writeExports(engine: Engine, out: string, opts: ExportOptions = {}): Promise<ExportFiles> {
   const spansPerFile = opts.spansPerFile ?? SPANS_PER_FILE;
@@ -283,7 +303,9 @@ export async function writeExports(engine: Engine, out: string, opts: ExportOpti
         { scanOrder: true },
       );
     }
-    return await writeJson(engine, rows, resources, out, spansPerFile);
+    const frames = opts.packSpools === false ? null : nativeZstd();
+    if (opts.packSpools && frames === null) throw new Error('export: packSpools needs the native zstd (@mongodb-js/zstd), which does not load here');
+    return await writeJson(engine, rows, resources, out, spansPerFile, frames);
   } finally {
     await engine.exec(`DROP TABLE ${rows}`);
   }
@@ -332,10 +354,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): bo
 class Spool {
   readonly writer: JsonWriter;
   spans = 0;
-  /** Byte offset of each span in the spool (span i ends where span i + 1 starts, less its comma). */
+  /** Byte offset of each span in the spool's text (span i ends where span i + 1 starts, less its comma). */
   starts = new Float64Array(1024);
-  constructor(readonly file: string) {
-    this.writer = new JsonWriter(file, '', '', SPOOL_BUFFER_BYTES);
+  constructor(
+    readonly file: string,
+    /** zstd frames (SpoolReader) if the native zstd loads, else the text as it is. */
+    readonly frames: NativeZstd | null,
+  ) {
+    this.writer = new JsonWriter(file, '', '', SPOOL_BUFFER_BYTES, frames);
   }
   /** Starts the next span (its comma), then its text goes to `writer`. */
   next(): void {
@@ -349,7 +375,14 @@ class Spool {
   }
 }
 
-async function writeJson(engine: Engine, rows: string, resources: Resource[], out: string, spansPerFile: number): Promise<ExportFiles> {
+async function writeJson(
+  engine: Engine,
+  rows: string,
+  resources: Resource[],
+  out: string,
+  spansPerFile: number,
+  frames: NativeZstd | null,
+): Promise<ExportFiles> {
   // The stored rows are counted here for the run summary too: counting `spans` evaluated its five joins again.
   const [k] = await engine.query<{ n: bigint; c: bigint; s: bigint }>(
     `SELECT count(*) AS n, count(*) FILTER (WHERE kind = 'client') AS c, count(*) FILTER (WHERE kind = 'server') AS s FROM ${rows}`,
@@ -364,7 +397,7 @@ async function writeJson(engine: Engine, rows: string, resources: Resource[], ou
     mkdirSync(files.jaeger, { recursive: true });
   }
   const partFile = (dir: string, n: number) => join(dir, `part-${String(n).padStart(5, '0')}.json`);
-  const spools = new Map(resources.map((r, i) => [r.number, new Spool(join(out, `.otlp-spool-${i}`))]));
+  const spools = new Map(resources.map((r, i) => [r.number, new Spool(join(out, `.otlp-spool-${i}`), frames)]));
   try {
     // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
     let part = 1;
@@ -456,10 +489,9 @@ async function writeOtlp(spools: [Resource, Spool][], partFile: (n: number) => s
   let inPart = 0;
   let file: JsonWriter | null = null;
   const openPart = (): JsonWriter => new JsonWriter(partFile(part++), '{"resourceSpans":[', ']}');
-  const block = Buffer.allocUnsafe(SPOOL_READ_BYTES);
   for (const [resource, spool] of spools) {
     const length = spool.writer.position;
-    const fd = openSync(spool.file, 'r');
+    const reader = new SpoolReader(spool.file, spool.frames);
     try {
       for (let first = 0; first < spool.spans; ) {
         if (inPart >= spansPerFile) {
@@ -473,20 +505,91 @@ async function writeOtlp(spools: [Resource, Spool][], partFile: (n: number) => s
         // The last span's end: the next span's start less its comma, or the spool's end.
         const end = first + n < spool.spans ? spool.starts[first + n]! - 1 : length;
         file.begin(resource.otlpHead);
-        for (let at = start; at < end; ) {
-          const got = readSync(fd, block, 0, Math.min(SPOOL_READ_BYTES, end - at), at);
-          if (got <= 0) throw new Error(`export: ${spool.file} ended at byte ${at} of ${end}`);
-          file.bytes(block, 0, got);
-          at += got;
-          await file.drain();
-        }
+        const into = file;
+        await reader.copy(start, end, async (bytes, from, to) => {
+          into.bytes(bytes, from, to);
+          await into.drain();
+        });
         file.end(']}]}');
         first += n;
         inPart += n;
       }
     } finally {
-      closeSync(fd);
+      reader.close();
     }
   }
   await (file ?? openPart()).close();
+}
+
+/** A spool frame: compressed length, text length (u32 LE each), then the zstd frame. */
+const FRAME_HEADER_BYTES = 8;
+
+async function packFrame(zstd: NativeZstd, text: Buffer): Promise<Buffer> {
+  const packed = await zstd.compress(text, SPOOL_ZSTD_LEVEL);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + packed.length);
+  frame.writeUInt32LE(packed.length, 0);
+  frame.writeUInt32LE(text.length, 4);
+  packed.copy(frame, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * The spool's text, read forward once: `copy(start, end)` hands bytes [start, end) of the text to `sink` (starts
+ * never go back). Framed spools are unpacked a frame ahead of the one copied, on the thread pool.
+ */
+class SpoolReader {
+  private readonly fd: number;
+  /** Plain spool: read buffer. Framed: the next frame's file offset, the frame in hand and its text offset. */
+  private readonly block = Buffer.allocUnsafe(SPOOL_READ_BYTES);
+  private fileAt = 0;
+  private text: Buffer | null = null;
+  private textAt = 0;
+  private next: Promise<Buffer | null> | null = null;
+  constructor(
+    private readonly file: string,
+    private readonly frames: NativeZstd | null,
+  ) {
+    this.fd = openSync(file, 'r');
+  }
+  async copy(start: number, end: number, sink: (bytes: Buffer, from: number, to: number) => Promise<void>): Promise<void> {
+    if (this.frames === null) {
+      for (let at = start; at < end; ) {
+        const got = readSync(this.fd, this.block, 0, Math.min(SPOOL_READ_BYTES, end - at), at);
+        if (got <= 0) throw new Error(`export: ${this.file} ended at byte ${at} of ${end}`);
+        await sink(this.block, 0, got);
+        at += got;
+      }
+      return;
+    }
+    for (let at = start; at < end; ) {
+      while (this.text === null || at >= this.textAt + this.text.length) {
+        if (this.text !== null) this.textAt += this.text.length;
+        this.text = await (this.next ?? this.unpackNext());
+        this.next = this.unpackNext();
+        if (this.text === null) throw new Error(`export: ${this.file} ended at byte ${at} of ${end}`);
+      }
+      const to = Math.min(end, this.textAt + this.text.length);
+      await sink(this.text, at - this.textAt, to - this.textAt);
+      at = to;
+    }
+  }
+  close(): void {
+    this.next?.catch(() => undefined);
+    closeSync(this.fd);
+  }
+  /** The frame at fileAt, unpacked (null at the end of the file); moves fileAt past it. */
+  private unpackNext(): Promise<Buffer | null> {
+    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    if (readSync(this.fd, head, 0, FRAME_HEADER_BYTES, this.fileAt) < FRAME_HEADER_BYTES) return Promise.resolve(null);
+    const packed = Buffer.allocUnsafe(head.readUInt32LE(0));
+    const textLength = head.readUInt32LE(4);
+    if (readSync(this.fd, packed, 0, packed.length, this.fileAt + FRAME_HEADER_BYTES) < packed.length) {
+      return Promise.reject(new Error(`export: ${this.file}: a frame ends before its ${packed.length} bytes`));
+    }
+    this.fileAt += FRAME_HEADER_BYTES + packed.length;
+    return this.frames!.decompress(packed).then((text) => {
+      if (text.length !== textLength) throw new Error(`export: ${this.file}: a frame unpacks to ${text.length} bytes, not ${textLength}`);
+      return text;
+    });
+  }
 }
