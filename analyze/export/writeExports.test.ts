@@ -160,7 +160,7 @@ test('exports: spans.parquet holds the spans in trace order; OTLP resources in (
     const second = await writeExports(e, again);
     assert.equal(readFileSync(second.otlp, 'utf8'), otlp);
     assert.equal(readFileSync(second.jaeger, 'utf8'), jaeger);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no spool file is left');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), [], 'no working file is left');
     assert.deepEqual(await e.query("SELECT table_name FROM duckdb_tables() WHERE table_name = 'export_rows'"), [], 'the working table is dropped');
   } finally {
     e.close();
@@ -209,25 +209,42 @@ test('exports: the engine-written span JSON is the object mappings, byte for byt
   }
 });
 
-test('exports: OTLP spools packed as zstd frames or kept plain give the same bytes, across frames and elements', async () => {
+test('exports: OTLP in trace order, blocks of 10 000 spans grouped by resource, parts on block bounds', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nitrace-export-'));
   const e = await engineWithSpans();
   try {
-    // 30 000 more spans over two resources: more than one element (10 000 spans) and many 256 KiB frames each.
-    await e.exec(`INSERT INTO spans SELECT printf('%016x', 1000 + i), printf('%032x', 100 + i // 7), NULL, 'server', 'n1', 10, 11,
+    // 30 000 more spans over four resources (api, web on n0, n1) sorted before the first 7: four blocks, the last one of
+    // those 7 spans (two resources), each with one element per resource it holds.
+    await e.exec(`INSERT INTO spans SELECT printf('%016x', 1000 + i), printf('%032x', 100 + i // 7), NULL, 'server', 'n' || (i % 2), 10, 11,
       CASE WHEN i % 3 = 0 THEN 'web' ELSE 'api' END, 'http', 'GET', '/y/' || i, '200', 1000 * i, 1000 * i + 500, '127.0.0.1', 80,
       '127.0.0.1', 5000, ['req-' || i] FROM range(30000) t(i)`);
-    mkdirSync(join(dir, 'packed'));
-    mkdirSync(join(dir, 'plain'));
-    const packed = await writeExports(e, join(dir, 'packed'), { packSpools: true });
-    const plain = await writeExports(e, join(dir, 'plain'), { packSpools: false });
-    const otlp = readFileSync(packed.otlp);
-    assert.ok(otlp.length > 4 << 20, `otlp.json is ${otlp.length} bytes`);
-    assert.ok(otlp.equals(readFileSync(plain.otlp)), 'otlp.json: packed and plain spools differ');
-    assert.ok(readFileSync(packed.jaeger).equals(readFileSync(plain.jaeger)));
-    const doc = JSON.parse(otlp.toString()) as Otlp;
-    assert.equal(doc.resourceSpans.reduce((n, r) => n + r.scopeSpans[0]!.spans.length, 0), 30007);
-    assert.deepEqual(readdirSync(join(dir, 'packed')).filter((f) => f.includes('spool')), [], 'spools removed');
+    const rows = await e.query<Record<string, unknown>>(
+      `SELECT s.*, e.evidence, e.confidence FROM spans s LEFT JOIN edges e ON e.child_span_id = s.span_id ORDER BY s.trace_id, s.start_ns, s.span_id`,
+    );
+    const spans = rows.map((r): ExportSpan => ({ ...(r as unknown as ExportSpan), request_ids: r.request_ids as string[] }));
+    const key = (s: ExportSpan) => `${s.service ?? 'unknown'}\u0000${s.node}`;
+    /** The expected document of spans in trace order: per block, toOtlp of the block's spans sorted by resource. */
+    const expected = (list: ExportSpan[]) => {
+      const elements: unknown[] = [];
+      for (let i = 0; i < list.length; i += 10_000) {
+        const block = list.slice(i, i + 10_000).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+        elements.push(...(toOtlp(block) as { resourceSpans: unknown[] }).resourceSpans);
+      }
+      return JSON.stringify({ resourceSpans: elements });
+    };
+    mkdirSync(join(dir, 'one'));
+    const one = await writeExports(e, join(dir, 'one'));
+    const otlp = readFileSync(one.otlp, 'utf8');
+    assert.equal(otlp, expected(spans));
+    const doc = JSON.parse(otlp) as Otlp;
+    assert.equal(doc.resourceSpans.length, 3 * 4 + 2);
+    mkdirSync(join(dir, 'parts'));
+    const parts = await writeExports(e, join(dir, 'parts'), { spansPerFile: 25_000 });
+    const files = readdirSync(parts.otlp).sort();
+    assert.deepEqual(files, ['part-00001.json', 'part-00002.json']);
+    assert.equal(readFileSync(join(parts.otlp, files[0]!), 'utf8'), expected(spans.slice(0, 25_000)));
+    assert.equal(readFileSync(join(parts.otlp, files[1]!), 'utf8'), expected(spans.slice(25_000)));
+    assert.deepEqual(readdirSync(join(dir, 'one')).filter((f) => f.startsWith('.')), [], 'no working file is left');
   } finally {
     e.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
-import { closeSync, mkdirSync, openSync, readSync, rmSync, write } from 'node:fs';
+import { closeSync, mkdirSync, openSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { nativeZstd, type NativeZstd } from '../../core/nativeZstd.js';
 import { copyColumn, type ColumnChunk, type CopiedColumn } from '../engine/columns.js';
 import type { Engine } from '../engine/engine.js';
 import { jaegerProcess } from './jaeger.js';
@@ -18,28 +17,25 @@ import type { ExportSpan } from './spanRows.js';
  */
 export const SPANS_PER_FILE = 500_000;
 
-/** Spans in one OTLP `resourceSpans` element: bounded so a collector can take one element at a time. */
-const RESOURCE_SPANS_PER_ELEMENT = 10_000;
+/**
+ * Spans per OTLP block: OTLP is written in trace order like Jaeger, a block of this many consecutive spans at a
+ * time (counted from the first span of the part, so the layout does not depend on how the engine cuts its
+ * chunks), one `resourceSpans` element per resource of the block in (service, node) order. OTLP allows a resource
+ * in several elements; elements stay bounded (a collector takes one at a time) and no spool of the whole export is
+ * needed to group it by resource (the spool was the OTLP text written and read back once more: 4.4 GB at 10 M).
+ */
+const OTLP_BLOCK_SPANS = 10_000;
 
 /**
  * The export rows: every column of `spans`, then the span's edge to its parent and its OTLP resource, stored once in
- * trace order (trace_id, start_ns, span_id), the order of spans.parquet and of the Jaeger export; both JSON exports
- * come from one scan of it (OTLP through per-resource spools, which keep that order within a resource). Each
+ * trace order (trace_id, start_ns, span_id), the order of spans.parquet and of both JSON exports, which come from
+ * one scan of it (OTLP grouped by resource within blocks of spans, OTLP_BLOCK_SPANS). Each
  * reader sorted and evaluated the `spans` view (five joins) on its own before: three sorts of every span for one.
  */
 const EXPORT_ROWS = 'export_rows';
 const TRACE_ORDER = 'trace_id, start_ns, span_id';
 /** The columns export_rows adds to those of `spans` (left out of spans.parquet). */
 const ADDED_COLUMNS = ['export_evidence', 'export_confidence', 'export_resource'];
-
-/** Bytes a resource's OTLP spool gathers before one write (all resources' spools are open during the scan). */
-const SPOOL_BUFFER_BYTES = 256 << 10;
-/**
- * zstd level of spool frames. The spool is the OTLP text written once more and read back: at 10 M events 4.4 GB
- * more through the page cache, past the kernel's dirty limit, so the export waited for the disk; JSON text packs
- * ~10x at level 1.
- */
-const SPOOL_ZSTD_LEVEL = 1;
 
 /**
  * Stores export_rows (see EXPORT_ROWS) and returns the name to read it by. The resource is a hash of (service,
@@ -151,8 +147,6 @@ class JsonWriter {
   private items = 0;
   private buffer: Buffer;
   private used = 0;
-  /** Bytes handed to writes so far. */
-  private queued = 0;
   /** Buffers written and free again. */
   private readonly spare: Buffer[] = [];
   /** Writes in flight, oldest first; each starts when the one before it has ended (file order). */
@@ -164,16 +158,10 @@ class JsonWriter {
     prefix: string,
     private readonly suffix: string,
     private readonly bufferBytes = WRITE_BUFFER_BYTES,
-    /** If given, each write is one zstd frame of the bytes queued (see SpoolReader); `position` counts them unpacked. */
-    private readonly frames: NativeZstd | null = null,
   ) {
     this.fd = openSync(file, 'w');
     this.buffer = Buffer.allocUnsafe(bufferBytes);
     this.text(prefix);
-  }
-  /** Bytes written so far (the file's length once they are on disk). */
-  get position(): number {
-    return this.queued + this.used;
   }
   begin(head: string): void {
     if (this.elements++ > 0) this.text(',');
@@ -233,16 +221,10 @@ class JsonWriter {
     this.used = 0;
   }
   private queue(bytes: Buffer, length: number, reuse: boolean): void {
-    this.queued += length;
-    // A frame is compressed at once, on the thread pool beside the other spools' and the scan; written in order.
-    const frame = this.frames ? packFrame(this.frames, bytes.subarray(0, length)) : null;
-    frame?.catch(() => undefined); // its failure is reported by the write below
     const done = this.last
       .then(async () => {
         if (this.failure) return;
-        if (frame === null) return writeAll(this.fd, bytes, length);
-        const packed = await frame;
-        return writeAll(this.fd, packed, packed.length);
+        return writeAll(this.fd, bytes, length);
       })
       .then(
         () => {
@@ -275,16 +257,12 @@ export interface ExportOptions {
   spansPerFile?: number;
   /** Also write spans.parquet (the columns of `spans`, in trace order) to this file, from the same rows. */
   spansParquet?: string;
-  /** OTLP spools as zstd frames: true by default where the native zstd loads; false keeps them plain text. */
-  packSpools?: boolean;
 }
 
 /**
  * Writes OTLP/JSON and Jaeger JSON (and spans.parquet when asked) from `spans` and `edges`: the rows are stored
  * once in trace order (createExportRows), then streamed from the engine in column chunks: memory holds write
- * buffers and one chunk's JSON bytes, never the analysis (V8 strings stop at ~512 MB). OTLP goes through spool
- * files in OUT (`.otlp-spool-N`, one per resource, removed when done; zstd frames where the native zstd loads, else
- * the text itself, so that disk holds the OTLP text twice meanwhile).
+ * buffers and the chunks of one OTLP block (OTLP_BLOCK_SPANS), never the analysis (V8 strings stop at ~512 MB).
  */
 export async function writeExports(engine: Engine, out: string, opts: ExportOptions = {}): Promise<ExportFiles> {
   const spansPerFile = opts.spansPerFile ?? SPANS_PER_FILE;
@@ -303,9 +281,7 @@ export async function writeExports(engine: Engine, out: string, opts: ExportOpti
         { scanOrder: true },
       );
     }
-    const frames = opts.packSpools === false ? null : nativeZstd();
-    if (opts.packSpools && frames === null) throw new Error('export: packSpools needs the native zstd (@mongodb-js/zstd), which does not load here');
-    return await writeJson(engine, rows, resources, out, spansPerFile, frames);
+    return await writeJson(engine, rows, resources, out, spansPerFile);
   } finally {
     await engine.exec(`DROP TABLE ${rows}`);
   }
@@ -346,32 +322,90 @@ function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): bo
 }
 
 /**
- * One resource's OTLP spans while the export rows are read in trace order: their JSON texts, comma-separated, in
- * a spool file next to the output, and where each starts in it. The OTLP file is put together from the spools
- * afterwards (writeOtlp): one read of the rows feeds both exports, where OTLP's order (by resource) took a second
- * scan of its own, sorted or filtered once per resource.
+ * The OTLP file(s), written while the export rows are read in trace order: a block (OTLP_BLOCK_SPANS spans, none
+ * across two parts) is gathered as references to its rows in the chunks that hold them, then written grouped by
+ * resource (one `resourceSpans` element each, resources in (service, node) order, a resource's spans in trace
+ * order). Memory: the chunks of one block.
  */
-class Spool {
-  readonly writer: JsonWriter;
-  spans = 0;
-  /** Byte offset of each span in the spool's text (span i ends where span i + 1 starts, less its comma). */
-  starts = new Float64Array(1024);
+class OtlpWriter {
+  /** The OTLP texts of the chunks the block's spans are in (not the chunks: their engine memory goes with them). */
+  private chunks: CopiedColumn[] = [];
+  /** Per span of the block: its chunk (index in `chunks`), its row there, its resource (index in `resources`). */
+  private readonly chunkOf = new Int32Array(OTLP_BLOCK_SPANS);
+  private readonly rowOf = new Int32Array(OTLP_BLOCK_SPANS);
+  private readonly resourceOf = new Int32Array(OTLP_BLOCK_SPANS);
+  /** Text of the block's spans that are not simple, by span. */
+  private readonly texts = new Map<number, string>();
+  private spans = 0;
+  private readonly perResource: Int32Array;
+  private readonly order = new Int32Array(OTLP_BLOCK_SPANS);
+  private file: JsonWriter | null = null;
+  private part = 1;
+  private inPart = 0;
   constructor(
-    readonly file: string,
-    /** zstd frames (SpoolReader) if the native zstd loads, else the text as it is. */
-    readonly frames: NativeZstd | null,
+    private readonly resources: readonly Resource[],
+    private readonly partFile: (n: number) => string,
+    private readonly spansPerFile: number,
   ) {
-    this.writer = new JsonWriter(file, '', '', SPOOL_BUFFER_BYTES, frames);
+    this.perResource = new Int32Array(resources.length + 1);
   }
-  /** Starts the next span (its comma), then its text goes to `writer`. */
-  next(): void {
-    this.writer.item();
-    if (this.spans === this.starts.length) {
-      const grown = new Float64Array(this.starts.length * 2);
-      grown.set(this.starts);
-      this.starts = grown;
+  /** The rows added next are rows of the chunk with these OTLP texts. */
+  chunk(otlp: CopiedColumn): void {
+    this.chunks.push(otlp);
+  }
+  /** Adds row `row` of the last chunk, of resource index `resource`; `text` its OTLP text if it is not simple. True when the block is full (call `flush`). */
+  add(row: number, resource: number, text: string | null): boolean {
+    const i = this.spans++;
+    this.chunkOf[i] = this.chunks.length - 1;
+    this.rowOf[i] = row;
+    this.resourceOf[i] = resource;
+    if (text !== null) this.texts.set(i, text);
+    return this.spans === OTLP_BLOCK_SPANS || this.inPart + this.spans === this.spansPerFile;
+  }
+  /** Writes the block; the chunk being read stays for the rows after it. */
+  async flush(): Promise<void> {
+    if (this.spans > 0) {
+      this.file ??= new JsonWriter(this.partFile(this.part++), '{"resourceSpans":[', ']}');
+      const file = this.file;
+      // The block's spans by resource, each resource's in block order (a counting sort).
+      const counts = this.perResource.fill(0);
+      for (let i = 0; i < this.spans; i++) counts[this.resourceOf[i]! + 1]!++;
+      for (let r = 1; r < counts.length; r++) counts[r]! += counts[r - 1]!;
+      for (let i = 0; i < this.spans; i++) this.order[counts[this.resourceOf[i]!]!++] = i;
+      let r = -1;
+      for (let k = 0; k < this.spans; k++) {
+        const i = this.order[k]!;
+        if (this.resourceOf[i] !== r) {
+          if (r >= 0) file.end(']}]}');
+          r = this.resourceOf[i]!;
+          file.begin(this.resources[r]!.otlpHead);
+        }
+        file.item();
+        const text = this.texts.get(i);
+        if (text !== undefined) file.text(text);
+        else {
+          const o = this.chunks[this.chunkOf[i]!]!;
+          file.bytes(o.bytes!, o.offsets![this.rowOf[i]!]!, o.offsets![this.rowOf[i]! + 1]!);
+        }
+      }
+      file.end(']}]}');
+      this.inPart += this.spans;
+      this.spans = 0;
+      this.texts.clear();
+      this.chunks = this.chunks.slice(-1);
     }
-    this.starts[this.spans++] = this.writer.position;
+    if (this.inPart >= this.spansPerFile) {
+      await this.file?.close();
+      this.file = null;
+      this.inPart = 0;
+    }
+  }
+  async drain(): Promise<void> {
+    await this.file?.drain();
+  }
+  async close(): Promise<void> {
+    await this.flush();
+    await (this.file ?? new JsonWriter(this.partFile(this.part++), '{"resourceSpans":[', ']}')).close();
   }
 }
 
@@ -381,7 +415,6 @@ async function writeJson(
   resources: Resource[],
   out: string,
   spansPerFile: number,
-  frames: NativeZstd | null,
 ): Promise<ExportFiles> {
   // The stored rows are counted here for the run summary too: counting `spans` evaluated its five joins again.
   const [k] = await engine.query<{ n: bigint; c: bigint; s: bigint }>(
@@ -397,199 +430,75 @@ async function writeJson(
     mkdirSync(files.jaeger, { recursive: true });
   }
   const partFile = (dir: string, n: number) => join(dir, `part-${String(n).padStart(5, '0')}.json`);
-  const spools = new Map(resources.map((r, i) => [r.number, new Spool(join(out, `.otlp-spool-${i}`), frames)]));
-  try {
-    // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
-    let part = 1;
-    let inPart = 0;
-    const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.jaeger, part++) : files.jaeger, '{"data":[', ']}');
-    let file: JsonWriter | null = null;
-    /** The trace being written: its id as a JSON string. */
-    let trace: Uint8Array | null = null;
-    /** Its processes: resource -> process number (p1, p2, ... in order of first use). */
-    const processes = new Map<bigint, number>();
-    /** Each process number's span ending: `"pN","warnings":null}`. */
-    const tails: string[] = [];
-    const byNumber = new Map(resources.map((r) => [r.number, r]));
-    const endTrace = (): void => {
-      if (trace === null) return;
-      const list = [...processes.keys()].map((r, i) => `"p${i + 1}":${byNumber.get(r)!.jaegerProcess}`);
-      file!.end(`],"processes":{${list.join(',')}},"warnings":null}`);
-      trace = null;
-    };
-    await engine.stream(
-      exportQuery(engine, rows),
-      async (chunk) => {
-        const c = new ExportChunk(chunk);
-        const { otlp, jaeger, trace: t } = c;
-        for (let i = 0; i < c.rows; i++) {
-          const simple = c.simple(i);
-          const span = simple ? null : c.spanAt(i);
-          const r = c.resource[i]!;
-          // OTLP: to the resource's spool.
-          const spool = spools.get(r)!;
-          spool.next();
-          if (simple) spool.writer.bytes(otlp.bytes!, otlp.offsets![i]!, otlp.offsets![i + 1]!);
-          else spool.writer.text(otlpSpanJson(span!));
-          // Jaeger.
-          const id = simple ? t.bytes! : Buffer.from(JSON.stringify(span!.trace_id));
-          const from = simple ? t.offsets![i]! : 0;
-          const to = simple ? t.offsets![i + 1]! : id.length;
-          if (trace === null || !sameBytes(trace, id, from, to)) {
-            endTrace();
-            // Parts hold whole traces: a new part starts only between traces.
-            if (parts && inPart >= spansPerFile) {
-              await file?.close();
-              file = null;
-              inPart = 0;
-            }
-            file ??= openPart();
-            trace = id.slice(from, to);
-            processes.clear();
-            file.begin('{"traceID":');
-            file.bytes(trace, 0, trace.length);
-            file.text(',"spans":[');
-          }
-          let p = processes.get(r);
-          if (p === undefined) processes.set(r, (p = processes.size + 1));
-          file!.item();
-          if (simple) {
-            file!.bytes(jaeger.bytes!, jaeger.offsets![i]!, jaeger.offsets![i + 1]!);
-            file!.text((tails[p] ??= `"p${p}","warnings":null}`));
-          } else {
-            file!.text(jaegerSpanJson(span!.trace_id, span!, `p${p}`));
-          }
-          inPart++;
-        }
-        await file?.drain();
-        for (const s of spools.values()) await s.writer.drain();
-      },
-      { scanOrder: true },
-    );
-    endTrace();
-    await (file ?? openPart()).close();
-    for (const s of spools.values()) await s.writer.close();
-    await writeOtlp(resources.map((r) => [r, spools.get(r.number)!]), parts ? (n) => partFile(files.otlp, n) : () => files.otlp, parts ? spansPerFile : Infinity);
-  } finally {
-    for (const s of spools.values()) rmSync(s.file, { force: true });
-  }
-  return files;
-}
-
-/** Bytes read from a spool at a time. */
-const SPOOL_READ_BYTES = 1 << 20;
-
-/**
- * The OTLP file(s) from the resources' spools: spans grouped by resource (service, node), a resource's spans in
- * trace order; one `resourceSpans` element per resource and at most RESOURCE_SPANS_PER_ELEMENT spans (and none
- * across two parts). An element's spans are one run of its spool's bytes.
- */
-async function writeOtlp(spools: [Resource, Spool][], partFile: (n: number) => string, spansPerFile: number): Promise<void> {
+  const otlpFile = new OtlpWriter(resources, parts ? (n) => partFile(files.otlp, n) : () => files.otlp, parts ? spansPerFile : Infinity);
+  const resourceIndex = new Map(resources.map((r, i) => [r.number, i]));
+  // Jaeger: whole traces in trace order, each written span by span (a trace never becomes one string).
   let part = 1;
   let inPart = 0;
+  const openPart = (): JsonWriter => new JsonWriter(parts ? partFile(files.jaeger, part++) : files.jaeger, '{"data":[', ']}');
   let file: JsonWriter | null = null;
-  const openPart = (): JsonWriter => new JsonWriter(partFile(part++), '{"resourceSpans":[', ']}');
-  for (const [resource, spool] of spools) {
-    const length = spool.writer.position;
-    const reader = new SpoolReader(spool.file, spool.frames);
-    try {
-      for (let first = 0; first < spool.spans; ) {
-        if (inPart >= spansPerFile) {
-          await file?.close();
-          file = null;
-          inPart = 0;
+  /** The trace being written: its id as a JSON string. */
+  let trace: Uint8Array | null = null;
+  /** Its processes: resource -> process number (p1, p2, ... in order of first use). */
+  const processes = new Map<bigint, number>();
+  /** Each process number's span ending: `"pN","warnings":null}`. */
+  const tails: string[] = [];
+  const byNumber = new Map(resources.map((r) => [r.number, r]));
+  const endTrace = (): void => {
+    if (trace === null) return;
+    const list = [...processes.keys()].map((r, i) => `"p${i + 1}":${byNumber.get(r)!.jaegerProcess}`);
+    file!.end(`],"processes":{${list.join(',')}},"warnings":null}`);
+    trace = null;
+  };
+  await engine.stream(
+    exportQuery(engine, rows),
+    async (chunk) => {
+      const c = new ExportChunk(chunk);
+      const { jaeger, trace: t } = c;
+      otlpFile.chunk(c.otlp);
+      for (let i = 0; i < c.rows; i++) {
+        const simple = c.simple(i);
+        const span = simple ? null : c.spanAt(i);
+        const r = c.resource[i]!;
+        // OTLP: into the block, written grouped by resource when it is full.
+        if (otlpFile.add(i, resourceIndex.get(r)!, simple ? null : otlpSpanJson(span!))) await otlpFile.flush();
+        // Jaeger.
+        const id = simple ? t.bytes! : Buffer.from(JSON.stringify(span!.trace_id));
+        const from = simple ? t.offsets![i]! : 0;
+        const to = simple ? t.offsets![i + 1]! : id.length;
+        if (trace === null || !sameBytes(trace, id, from, to)) {
+          endTrace();
+          // Parts hold whole traces: a new part starts only between traces.
+          if (parts && inPart >= spansPerFile) {
+            await file?.close();
+            file = null;
+            inPart = 0;
+          }
+          file ??= openPart();
+          trace = id.slice(from, to);
+          processes.clear();
+          file.begin('{"traceID":');
+          file.bytes(trace, 0, trace.length);
+          file.text(',"spans":[');
         }
-        file ??= openPart();
-        const n = Math.min(spool.spans - first, RESOURCE_SPANS_PER_ELEMENT, spansPerFile - inPart);
-        const start = spool.starts[first]!;
-        // The last span's end: the next span's start less its comma, or the spool's end.
-        const end = first + n < spool.spans ? spool.starts[first + n]! - 1 : length;
-        file.begin(resource.otlpHead);
-        const into = file;
-        await reader.copy(start, end, async (bytes, from, to) => {
-          into.bytes(bytes, from, to);
-          await into.drain();
-        });
-        file.end(']}]}');
-        first += n;
-        inPart += n;
+        let p = processes.get(r);
+        if (p === undefined) processes.set(r, (p = processes.size + 1));
+        file!.item();
+        if (simple) {
+          file!.bytes(jaeger.bytes!, jaeger.offsets![i]!, jaeger.offsets![i + 1]!);
+          file!.text((tails[p] ??= `"p${p}","warnings":null}`));
+        } else {
+          file!.text(jaegerSpanJson(span!.trace_id, span!, `p${p}`));
+        }
+        inPart++;
       }
-    } finally {
-      reader.close();
-    }
-  }
+      await file?.drain();
+      await otlpFile.drain();
+    },
+    { scanOrder: true },
+  );
+  endTrace();
   await (file ?? openPart()).close();
-}
-
-/** A spool frame: compressed length, text length (u32 LE each), then the zstd frame. */
-const FRAME_HEADER_BYTES = 8;
-
-async function packFrame(zstd: NativeZstd, text: Buffer): Promise<Buffer> {
-  const packed = await zstd.compress(text, SPOOL_ZSTD_LEVEL);
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + packed.length);
-  frame.writeUInt32LE(packed.length, 0);
-  frame.writeUInt32LE(text.length, 4);
-  packed.copy(frame, FRAME_HEADER_BYTES);
-  return frame;
-}
-
-/**
- * The spool's text, read forward once: `copy(start, end)` hands bytes [start, end) of the text to `sink` (starts
- * never go back). Framed spools are unpacked a frame ahead of the one copied, on the thread pool.
- */
-class SpoolReader {
-  private readonly fd: number;
-  /** Plain spool: read buffer. Framed: the next frame's file offset, the frame in hand and its text offset. */
-  private readonly block = Buffer.allocUnsafe(SPOOL_READ_BYTES);
-  private fileAt = 0;
-  private text: Buffer | null = null;
-  private textAt = 0;
-  private next: Promise<Buffer | null> | null = null;
-  constructor(
-    private readonly file: string,
-    private readonly frames: NativeZstd | null,
-  ) {
-    this.fd = openSync(file, 'r');
-  }
-  async copy(start: number, end: number, sink: (bytes: Buffer, from: number, to: number) => Promise<void>): Promise<void> {
-    if (this.frames === null) {
-      for (let at = start; at < end; ) {
-        const got = readSync(this.fd, this.block, 0, Math.min(SPOOL_READ_BYTES, end - at), at);
-        if (got <= 0) throw new Error(`export: ${this.file} ended at byte ${at} of ${end}`);
-        await sink(this.block, 0, got);
-        at += got;
-      }
-      return;
-    }
-    for (let at = start; at < end; ) {
-      while (this.text === null || at >= this.textAt + this.text.length) {
-        if (this.text !== null) this.textAt += this.text.length;
-        this.text = await (this.next ?? this.unpackNext());
-        this.next = this.unpackNext();
-        if (this.text === null) throw new Error(`export: ${this.file} ended at byte ${at} of ${end}`);
-      }
-      const to = Math.min(end, this.textAt + this.text.length);
-      await sink(this.text, at - this.textAt, to - this.textAt);
-      at = to;
-    }
-  }
-  close(): void {
-    this.next?.catch(() => undefined);
-    closeSync(this.fd);
-  }
-  /** The frame at fileAt, unpacked (null at the end of the file); moves fileAt past it. */
-  private unpackNext(): Promise<Buffer | null> {
-    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    if (readSync(this.fd, head, 0, FRAME_HEADER_BYTES, this.fileAt) < FRAME_HEADER_BYTES) return Promise.resolve(null);
-    const packed = Buffer.allocUnsafe(head.readUInt32LE(0));
-    const textLength = head.readUInt32LE(4);
-    if (readSync(this.fd, packed, 0, packed.length, this.fileAt + FRAME_HEADER_BYTES) < packed.length) {
-      return Promise.reject(new Error(`export: ${this.file}: a frame ends before its ${packed.length} bytes`));
-    }
-    this.fileAt += FRAME_HEADER_BYTES + packed.length;
-    return this.frames!.decompress(packed).then((text) => {
-      if (text.length !== textLength) throw new Error(`export: ${this.file}: a frame unpacks to ${text.length} bytes, not ${textLength}`);
-      return text;
-    });
-  }
+  await otlpFile.close();
+  return files;
 }
