@@ -139,7 +139,13 @@ function shapeMatches(p: TruthPoint, o: Observable, s: ObservedSpan, opts: MapOp
 
 /** An RPC span no longer than this is one message (a cast's, or a call whose reply was not paired). */
 const RPC_SINGLE_MESSAGE_US = 1_000;
-/** Weight of a whole call's end difference: the reply is sent after the handler's point stops, by a busy hub's delay. */
+/**
+ * Weight of how long after the handler's point a whole call's reply went: it is sent once the handler returned, by a
+ * busy hub's delay. A reply before the point stopped is another call's (the handler cannot have answered yet): it
+ * costs in full. Seen: nova-compute's start_instance and a periodic task called nova-conductor's
+ * object_class_action_versions 5 ms apart; the periodic one, delivered closer to the profiled handler's start,
+ * was replied to 8 ms before that handler stopped, and took its point (cv-rpc, session 13).
+ */
 const RPC_END_WEIGHT = 0.1;
 /** Weight of an end difference the wire allows (see mappingCost): small, so it still tells apart close neighbours. */
 const INSIDE_END_WEIGHT = 0.25;
@@ -163,7 +169,9 @@ function mappingCost(o: Observable, s: ObservedSpan, ts: number, tf: number): nu
   if (o.kind === 'rpc') {
     // The handler starts after its delivery, by as much as a busy hub delays the green thread (53 ms seen).
     const start = containmentCost(1, ts - s.start_us, 0);
-    return s.end_us - s.start_us > RPC_SINGLE_MESSAGE_US ? start + RPC_END_WEIGHT * Math.abs(s.end_us - tf) : start;
+    if (s.end_us - s.start_us <= RPC_SINGLE_MESSAGE_US) return start;
+    const late = s.end_us - tf;
+    return start + (late >= 0 ? RPC_END_WEIGHT * late : -late);
   }
   const end = s.end_us > s.start_us ? s.end_us : null;
   const before = ts - s.start_us;

@@ -178,6 +178,20 @@ test('costs within ORDER_TIE_US: the assignment that keeps the order of the poin
   assert.deepEqual([m.spanOf.get('h1'), m.spanOf.get('h2')], ['H1', 'H2']);
 });
 
+test('an RPC handler point cannot outlive its reply: a call answered before the point stopped is another call', () => {
+  // cv-rpc (session 13): nova-compute's start_instance and a periodic task both called nova-conductor's
+  // object_class_action_versions, delivered 5.2 ms apart; only start_instance's is profiled. Its handler point started
+  // 6.4 ms after its delivery (a busy hub) and 1.2 ms after the periodic call's, whose reply went 8.3 ms before the
+  // point stopped: the handler cannot have answered before it returned
+  const handler = (id: string, t: [number, number]) => ({
+    ...pt(id, `trace-${id}`, 'rpc', t, { function: 'nova.conductor.manager.ConductorManager.object_class_action_versions' }), project: 'nova', service: 'nova-conductor',
+  });
+  const handlerSpan = (id: string, t: [number, number]) => sp(id, 'server', t, { pid: 20, service: 'nova-conductor', protocol: 'amqp', method: 'object_class_action_versions' });
+  const points = [request('a', [0, 100]), handler('h', [1057.1, 1083.7])];
+  const spans = [requestSpan('A', [-0.5, 100.5]), handlerSpan('OWN', [1050.7, 1084.3]), handlerSpan('PERIODIC', [1055.9, 1075.4])];
+  assert.equal(mapTruth(points, spans).spanOf.get('h'), 'OWN');
+});
+
 test('second chance: a point delayed far beyond the tolerance takes the span nobody else took', () => {
   // the WSGI point starts 393 ms after uWSGI read the request (a busy process); its SQL child is otherwise exact
   const points = [request('a', [393, 3000]), ping('pa', 'a', [500, 501]), request('z', [5000, 5010])];
