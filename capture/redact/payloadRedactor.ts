@@ -1,5 +1,5 @@
 import { type Work, type Carry } from './work.js';
-import { findTriggers, findTriggersBytewise, triggerOrder, TRIGGERS, MAX_WORD, WORD_PAIRS } from './triggers.js';
+import { findTriggers, findTriggersBytewise, triggerOrder, TRIGGERS, MAX_WORD, WORD_PAIRS, BufferScan } from './triggers.js';
 import { applyTrigger } from './rules.js';
 import { continueCarry } from './carry.js';
 import { maskAmqpCredentials, maskMysqlHandshake, maskRedisInlineAuth } from './handshakes.js';
@@ -71,6 +71,8 @@ export class PayloadRedactor {
   /** The buffer payloads come from and a DataView of it (same indices), made once per buffer. */
   private srcBuf: Uint8Array | null = null;
   private srcView = new DataView(new ArrayBuffer(0));
+  /** The trigger words of redactStream's payloads, one SIMD pass per buffer they come from (null: no SIMD here). */
+  private readonly bufferScan = BufferScan.create();
 
   /** Redacts one payload on its own (no stream context). Returns how many values it replaced. */
   redact(payload: Uint8Array): number {
@@ -85,6 +87,8 @@ export class PayloadRedactor {
    * Redacts the payload `buf[start, start + len)` of a data event: connection `conn` (low 32 bits of conn_id),
    * `direction` (1 send, 2 recv), `bytes` moved by the syscall (len < bytes: cut at the snaplen), TCP sequence
    * number `seq` of its first byte. Returns how many bytes it changed.
+   * Payloads of one `buf` must come in increasing order, and bytes after a payload must not change before it is
+   * passed (BufferScan scans ahead; a payload at or before the previous one is scanned afresh).
    */
   redactStream(buf: Uint8Array, start: number, len: number, conn: number, direction: number, bytes: number, seq: number): number {
     const st = this.stream(conn, direction);
@@ -110,7 +114,8 @@ export class PayloadRedactor {
       }
     }
 
-    let n = this.findAll(buf, start, end, start);
+    let n = this.bufferScan === null ? -1 : this.bufferScan.find(buf, start, end, this.found);
+    if (n < 0) n = this.findAll(buf, start, end, start);
     const found = this.found;
     let names = false;
     if (n === 0 && st.carry === null && !st.tailTriggers && !this.spansBoundary(st, buf, start, end)) {

@@ -4,15 +4,20 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { packageRoot } from '../../core/version.js';
-import { findTriggers, findTriggersBytewise, TRIGGERS } from './triggers.js';
+import { findTriggers, findTriggersBytewise, findTriggersSimd, hasSimd, TRIGGERS } from './triggers.js';
 
-/** Both scans over `b[from, end)` (firstEnd `fe`): the same words, in the same order. */
+/** The scans over `b[from, end)` (firstEnd `fe`), the SIMD one whatever the length: the same words, in the same order. */
 function same(b: Uint8Array, from: number, end: number, fe: number, out = new Int32Array(2048)): number {
   const ref = new Int32Array(out.length);
   const n = findTriggers(b, from, end, fe, out);
   const m = findTriggersBytewise(b, from, end, fe, ref);
   assert.equal(n, m, `count at [${from}, ${end}) firstEnd ${fe}`);
   assert.deepEqual([...out.subarray(0, 2 * n)], [...ref.subarray(0, 2 * m)], `words at [${from}, ${end}) firstEnd ${fe}`);
+  if (hasSimd) {
+    const s = findTriggersSimd(b, from, end, fe, out);
+    assert.equal(s, m, `SIMD count at [${from}, ${end}) firstEnd ${fe}`);
+    assert.deepEqual([...out.subarray(0, 2 * s)], [...ref.subarray(0, 2 * m)], `SIMD words at [${from}, ${end}) firstEnd ${fe}`);
+  }
   return n;
 }
 

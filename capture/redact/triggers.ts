@@ -1,4 +1,5 @@
 import { LOWER } from './work.js';
+import { CandidateScanner } from './simdScan.js';
 
 /**
  * The prefilter: one pass over the raw payload bytes looking for the few words after which a secret can follow.
@@ -173,6 +174,163 @@ for (let g = 0; g < BLOCK_WORDS.length; g++) {
   }
 }
 
+/**
+ * The SIMD prefilter's fingerprints (capture/redact/simdScan.ts): three bytes of each word (word, offset), in 8
+ * buckets. Chosen on the shipped samples' trigrams (a local search over offsets and buckets) for the fewest
+ * candidates: 167 k over their 64 MB of payloads, for 163 k words (the words' first three bytes in 8 hand-made
+ * buckets: 504 k, from 'created', 'identity', hex digits). A bucket's nibble tables accept every mix of its
+ * fingerprints' bytes: those sharing one must not combine into common trigrams.
+ */
+const SIMD_BUCKETS: [string, number][][] = [
+  [['gAAAAA', 0], ['$2y$', 0], ['$5$', 0], ['$6$', 0]],
+  [['token', 0], ['://', 0]],
+  [['private_key', 6], ['private-key', 6], ['api_key', 2], ['api-key', 2], ['eyJ', 0]],
+  [['secret', 1], ['authoriz', 5]],
+  [['apikey', 2], ['cookie', 3]],
+  [['passw', 2], ['$2x$', 0]],
+  [['credential', 6], ['identified', 4], ['$2a$', 0], ['$2b$', 0]],
+  [['hmac', 0], ['auth\r\n', 3], ['pbkdf2', 2]],
+];
+/** Per trigger id: the offset of its fingerprint in the word. */
+const FINGERPRINT_AT: number[] = [];
+const FINGERPRINTS = TRIGGERS.map((t) => {
+  const w = String.fromCharCode(...t.word);
+  const same = ([x]: [string, number]) => (t.exact ? x : x.toLowerCase()) === w;
+  const bucket = SIMD_BUCKETS.findIndex((b) => b.some(same));
+  if (bucket < 0) throw new Error(`triggers: no SIMD bucket for '${w}'`);
+  const off = SIMD_BUCKETS[bucket]!.find(same)![1];
+  FINGERPRINT_AT[t.id] = off;
+  const c = (k: number) => cases(t.word[off + k]!, t.exact);
+  return { bytes: [c(0), c(1), c(2)] as [number[], number[], number[]], bucket };
+});
+const simd = CandidateScanner.create(FINGERPRINTS);
+/**
+ * A fingerprint's first two bytes, raw, in every case the word may take -> 1 + index into FINGERPRINTED: the words
+ * whose fingerprint starts so (checking a candidate).
+ */
+const FINGERPRINT_PAIRS = new Uint8Array(65536);
+const FINGERPRINTED: Trigger[][] = [];
+for (const t of TRIGGERS) {
+  const off = FINGERPRINT_AT[t.id]!;
+  for (const a of cases(t.word[off]!, t.exact)) {
+    for (const c of cases(t.word[off + 1]!, t.exact)) {
+      const v = (a << 8) | c;
+      if (FINGERPRINT_PAIRS[v] === 0) {
+        FINGERPRINTED.push([]);
+        FINGERPRINT_PAIRS[v] = FINGERPRINTED.length;
+      }
+      const words = FINGERPRINTED[FINGERPRINT_PAIRS[v]! - 1]!;
+      if (!words.includes(t)) words.push(t);
+    }
+  }
+}
+/** Ranges at least this long go through the SIMD prefilter (below, copying them into its memory costs more). */
+export const SIMD_MIN = 128;
+
+/** findTriggers through the SIMD prefilter (only where `hasSimd`). */
+export function findTriggersSimd(b: Uint8Array, from: number, end: number, firstEnd: number, out: Int32Array): number {
+  const count = simd!.candidates(b, from, end);
+  const n = checkCandidates(b, simd!.list, simd!.at, simd!.at + count, from, from, end, firstEnd, out);
+  return n >= 0 ? n : findTriggersBytewise(b, from, end, firstEnd, out);
+}
+
+/**
+ * The words at the SIMD prefilter's candidates `list[k0, k1)` (positions from `origin`, ascending) that lie in
+ * `b[from, end)` and end at or after `firstEnd`: each checked against the words whose fingerprint starts with its
+ * first two bytes, and inserted into `out` in triggerOrder. Returns how many, or -1 when `out` filled up (the
+ * byte-wise scan then decides which words it holds, as findTriggers does).
+ */
+function checkCandidates(b: Uint8Array, list: Uint32Array, k0: number, k1: number, origin: number, from: number, end: number, firstEnd: number, out: Int32Array): number {
+  const max = out.length >> 1;
+  let n = 0;
+  for (let k = k0; k < k1; k++) {
+    const p = origin + list[k]!;
+    const g = FINGERPRINT_PAIRS[(b[p]! << 8) | b[p + 1]!]!;
+    if (g === 0) continue;
+    const words = FINGERPRINTED[g - 1]!;
+    for (let x = 0; x < words.length; x++) {
+      const t = words[x]!;
+      const at = p - FINGERPRINT_AT[t.id]!;
+      if (at >= from && at + t.word.length > firstEnd && wordAt(b, at, end, t)) {
+        const key = (at + t.anchor) * 64 + t.rank!;
+        let i = n;
+        while (i > 0 && triggerOrder(out[2 * i - 2]!, out[2 * i - 1]!) > key) {
+          out[2 * i] = out[2 * i - 2]!;
+          out[2 * i + 1] = out[2 * i - 1]!;
+          i--;
+        }
+        out[2 * i] = at;
+        out[2 * i + 1] = t.id;
+        if (++n === max) return -1;
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * Bytes one BufferScan pass covers at least: the first pass over a buffer FIRST_WINDOW, each further one twice
+ * the last, up to MAX_WINDOW (a pipe read of the capture: 64 KiB). A buffer may hold far fewer bytes of events
+ * than its length (the decoder's staging buffer: one record split across two reads).
+ */
+const FIRST_WINDOW = 2048;
+const MAX_WINDOW = 65536;
+
+/**
+ * The trigger words of successive ranges of one buffer, from one SIMD pass over many of them: the capture
+ * hands the redactor the payloads of a pipe read one after the other, mostly a few bytes each (median 13 in the
+ * samples), and a pass per payload would cost a copy and a call each. Candidates are then only walked.
+ *
+ * Valid while the caller keeps to this: ranges of one buffer come in increasing order, and bytes after a range
+ * do not change before a later range covers them (redaction changes only the range being redacted). A range of
+ * another buffer object, one starting at or before the previous range's end (a staging buffer refilled), or one
+ * past the scanned window is scanned afresh.
+ */
+export class BufferScan {
+  private buf: Uint8Array | null = null;
+  private winStart = 0;
+  private winEnd = 0;
+  private lastEnd = 0;
+  private window = FIRST_WINDOW;
+  /** Candidates not yet passed: `scanner.list[next, stop)`. */
+  private next = 0;
+  private stop = 0;
+
+  private constructor(private readonly scanner: CandidateScanner) {}
+
+  /** Null where WebAssembly SIMD is not available. */
+  static create(): BufferScan | null {
+    const scanner = simd === null ? null : CandidateScanner.create(FINGERPRINTS);
+    return scanner === null ? null : new BufferScan(scanner);
+  }
+
+  /** findTriggers(b, from, end, from, out), or -1 when `out` fills up (the caller scans again with more room). */
+  find(b: Uint8Array, from: number, end: number, out: Int32Array): number {
+    if (b !== this.buf || from <= this.lastEnd || end > this.winEnd) {
+      this.window = b === this.buf && from > this.lastEnd ? Math.min(2 * this.window, MAX_WINDOW) : FIRST_WINDOW;
+      const winEnd = Math.min(b.length, from + Math.max(this.window, end - from));
+      const count = this.scanner.candidates(b, from, winEnd);
+      this.buf = b;
+      this.winStart = from;
+      this.winEnd = winEnd;
+      this.next = this.scanner.at;
+      this.stop = this.next + count;
+    }
+    this.lastEnd = end;
+    const list = this.scanner.list;
+    const lo = from - this.winStart;
+    const hi = end - 2 - this.winStart; // a word's fingerprint lies wholly in the range: p + 3 <= end
+    let k0 = this.next;
+    while (k0 < this.stop && list[k0]! < lo) k0++;
+    let k1 = k0;
+    while (k1 < this.stop && list[k1]! < hi) k1++;
+    this.next = k1;
+    return k0 === k1 ? 0 : checkCandidates(b, list, k0, k1, this.winStart, from, end, from, out);
+  }
+}
+
+export const hasSimd = simd !== null;
+
 /** Payloads shorter than this are scanned byte by byte (the aligned scan's set-up costs more there). */
 const ALIGNED_MIN = 16;
 
@@ -219,6 +377,7 @@ function view(buffer: ArrayBufferLike): void {
  */
 export function findTriggers(b: Uint8Array, from: number, end: number, firstEnd: number, out: Int32Array): number {
   if (end - from < ALIGNED_MIN) return findTriggersBytewise(b, from, end, firstEnd, out);
+  if (end - from >= SIMD_MIN && simd !== null) return findTriggersSimd(b, from, end, firstEnd, out);
   view(b.buffer);
   const u = halves;
   const q32 = words32;
