@@ -7,6 +7,7 @@
 import { stitchAll, type ResourceIdKind, type Stitcher, type StitchSink } from '../protocol.js';
 import type { Frame, RecordsWithErrorCount } from '../types.js';
 import { COMMANDS, EOF_PACKET, ERR_PACKET, MAX_EOF_PAYLOAD, MAX_PACKET_PAYLOAD, OK_PACKET, type CommandInfo } from './parse.js';
+import { StatementCache } from './statementCache.js';
 import { MAX_PAYLOAD_HEAD, type MysqlPacket, type MysqlRecord, type MysqlResponseKind } from './types.js';
 
 const COM_QUERY = 0x03;
@@ -122,55 +123,37 @@ interface StatementFacts {
 }
 
 /**
- * Distinct statement texts remembered per generation: a text missed in the current generation is looked up in the
- * previous one (and moved over) before its facts are computed again; a full generation becomes the previous one.
- * Its contents never change a result. One generation of 4 096 that started again when full computed the facts of
- * 23 964 of the 263 891 statements of the 1 M bench set (12 852 distinct texts); two of 8 192: once per text.
+ * Distinct statements remembered per generation (StatementCache). OpenStack sessions repeat a few statements most
+ * of the time (measured on the 1 M bench set: 263 895 statements, 12 852 distinct texts; ROLLBACK 99 663, SELECT 1
+ * 55 577), so the regex work (collapse, literal masking, verb, ids) runs once per text instead of once per call. One
+ * generation of 4 096 that started again when full computed the facts of 23 964 of those statements; two of 8 192:
+ * once per text.
  */
 const MAX_STATEMENTS = 8192;
-let statements = new Map<string, StatementFacts>();
-let previousStatements = new Map<string, StatementFacts>();
 
+/** The facts of a statement, by its bytes (the command's payload after the command byte, at most 1 KB). */
+const statements = new StatementCache<StatementFacts>(MAX_STATEMENTS);
 /**
- * The facts of a statement, by its decoded text. OpenStack sessions repeat a few statements most of the time
- * (measured on the 1 M bench set: 263 895 statements, 12 852 distinct texts; ROLLBACK 99 663, SELECT 1 55 577), so
- * the regex work (collapse, literal masking, verb, ids) runs once per text instead of once per call.
+ * sqlIds of a statement longer than MAX_PAYLOAD_HEAD, by its whole captured head (bulk INSERTs and long IN lists
+ * repeat too).
  */
-/**
- * sqlIds of a statement longer than MAX_PAYLOAD_HEAD, by its decoded captured head (the same two generations as
- * statementFacts': bulk INSERTs and long IN lists repeat too).
- */
-let longIds = new Map<string, Readonly<Record<string, string[]>>>();
-let previousLongIds = new Map<string, Readonly<Record<string, string[]>>>();
+const longIds = new StatementCache<Readonly<Record<string, string[]>>>(MAX_STATEMENTS);
 
-function longStatementIds(text: string): Record<string, string[]> {
-  let ids = longIds.get(text);
-  if (ids === undefined) {
-    ids = previousLongIds.get(text) ?? sqlIds(collapseWhitespace(text));
-    if (longIds.size >= MAX_STATEMENTS) {
-      previousLongIds = longIds;
-      longIds = new Map();
-    }
-    longIds.set(text, ids);
-  }
-  return ids as Record<string, string[]>;
+function statementFacts(bytes: Uint8Array): StatementFacts {
+  return statements.get(bytes, computeFacts);
 }
 
-function statementFacts(text: string): StatementFacts {
-  let f = statements.get(text);
-  if (f === undefined) {
-    f = previousStatements.get(text);
-    if (f === undefined) {
-      const sql = collapseWhitespace(text);
-      f = { sql, path: normaliseSql(sql), verb: sqlVerb(sql), ids: sqlIds(sql) };
-    }
-    if (statements.size >= MAX_STATEMENTS) {
-      previousStatements = statements;
-      statements = new Map();
-    }
-    statements.set(text, f);
-  }
-  return f;
+function computeFacts(bytes: Uint8Array): StatementFacts {
+  const sql = sqlText(bytes);
+  return { sql, path: normaliseSql(sql), verb: sqlVerb(sql), ids: sqlIds(sql) };
+}
+
+function longStatementIds(bytes: Uint8Array): Record<string, string[]> {
+  return longIds.get(bytes, computeLongIds) as Record<string, string[]>;
+}
+
+function computeLongIds(bytes: Uint8Array): Readonly<Record<string, string[]>> {
+  return sqlIds(sqlText(bytes));
 }
 
 /**
@@ -304,8 +287,8 @@ export function createMysqlStitcher(sink: StitchSink): Stitcher<MysqlPacket> {
     let path: string | null = null;
     let method: string = cmd.info.name;
     if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) {
-      facts = statementFacts(utf8.decode(cmd.head.subarray(1, MAX_PAYLOAD_HEAD)));
-      if (cmd.head.length > MAX_PAYLOAD_HEAD) ids = longStatementIds(utf8.decode(cmd.head.subarray(1)));
+      facts = statementFacts(cmd.head.subarray(1, MAX_PAYLOAD_HEAD));
+      if (cmd.head.length > MAX_PAYLOAD_HEAD) ids = longStatementIds(cmd.head.subarray(1));
     }
     if (cmd.byte === COM_STMT_EXECUTE) {
       const stmtId = readUint(cmd.head, 1, 4);

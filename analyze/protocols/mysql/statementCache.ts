@@ -1,0 +1,101 @@
+/**
+ * What was computed from a statement's bytes, remembered by those bytes: a statement seen again is looked up by a
+ * hash of its bytes and one byte comparison, without decoding it to a string first (decoding, then hashing and
+ * comparing the string, cost ~1.2 µs per statement: 264 k statements, 42 MB of SQL in the 1 M bench set).
+ *
+ * Distinct statements are remembered per generation: one missed in the current generation is looked up in the
+ * previous one (and moved over) before it is computed again; a full generation becomes the previous one. Its
+ * contents never change a result (equal bytes decode to the same text).
+ */
+export class StatementCache<V> {
+  private current = new Map<number, Entry<V>>();
+  private previous = new Map<number, Entry<V>>();
+  private size = 0;
+
+  constructor(
+    /** Distinct statements per generation. */
+    private readonly perGeneration: number,
+  ) {}
+
+  /** The value remembered for `bytes`, else compute(bytes) (remembered with a copy of the bytes). */
+  get(bytes: Uint8Array, compute: (bytes: Uint8Array) => V): V {
+    const h = hashBytes(bytes);
+    const hit = find(this.current.get(h), bytes);
+    if (hit) return hit.value;
+    const old = find(this.previous.get(h), bytes);
+    const value = old ? old.value : compute(bytes);
+    if (this.size >= this.perGeneration) {
+      this.previous = this.current;
+      this.current = new Map();
+      this.size = 0;
+    }
+    // A copy: the view is on a whole event block's payloads.
+    this.current.set(h, { bytes: old ? old.bytes : bytes.slice(), value, next: this.current.get(h) ?? null });
+    this.size++;
+    return value;
+  }
+}
+
+interface Entry<V> {
+  bytes: Uint8Array;
+  value: V;
+  /** The entry remembered before it with the same hash. */
+  next: Entry<V> | null;
+}
+
+function find<V>(e: Entry<V> | null | undefined, bytes: Uint8Array): Entry<V> | null {
+  for (; e; e = e.next) if (equalBytes(e.bytes, bytes)) return e;
+  return null;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  // Native comparison for long statements, a loop for short ones (a native call costs more than a few bytes).
+  if (a.length > 64) return Buffer.compare(a, b) === 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * A 32-bit hash of the bytes (MurmurHash3's rounds, not its exact values), mixed four bytes (a little-endian word of the statement) at a time. Words are read
+ * from an Int32Array over the buffer where the statement is long enough (a view per statement costs less than four
+ * byte reads per word: ~3x faster on 284-byte statements); a view at any offset reads the same words as the bytes do
+ * (on a big-endian machine the two would differ: lookups would miss, never match wrongly).
+ */
+export function hashBytes(b: Uint8Array): number {
+  const n = b.length;
+  const full = n >>> 2;
+  let h = n ^ 0x811c9dc5;
+  let j = 0;
+  if (full > 8) {
+    const off = b.byteOffset;
+    const s = off & 3;
+    // Aligned words wholly inside [off - s, off + n): the first s bytes of the first one are not the statement's.
+    const words = new Int32Array(b.buffer, off - s, (s + n) >>> 2);
+    if (s === 0) {
+      for (; j < full; j++) h = mix(h, words[j]!);
+    } else {
+      const right = 8 * s;
+      const left = 32 - right;
+      const last = Math.min(full, words.length - 1);
+      for (; j < last; j++) h = mix(h, (words[j]! >>> right) | (words[j + 1]! << left));
+    }
+  }
+  for (; j < full; j++) {
+    const i = 4 * j;
+    h = mix(h, b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+  }
+  for (let i = 4 * full; i < n; i++) h = mix(h, b[i]!);
+  // MurmurHash3's finalizer.
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** One MurmurHash3 (x86_32) round. */
+function mix(h: number, w: number): number {
+  let k = Math.imul(w, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  h ^= k;
+  return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+}
