@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { NitraceError } from '../../core/errors.js';
 import { DuckDbEngine } from './duckdb.js';
 import type { Engine, EngineSettings } from './engine.js';
+import { SQL_TIMINGS_ENV, timedEngine } from './timedEngine.js';
 
 /** Engines `nitrace analyze --engine` can run on. */
 export const ENGINE_NAMES = ['duckdb', 'clickhouse'] as const;
@@ -44,6 +45,12 @@ export function parseSize(text: string): number | null {
  * place that knows which engines exist.
  */
 export async function openEngine(name: string, out: string, settings: EngineSettings): Promise<{ engine: Engine; database: string; files: string[] }> {
+  const opened = await openNamedEngine(name, out, settings);
+  const timings = process.env[SQL_TIMINGS_ENV];
+  return timings ? { ...opened, engine: timedEngine(opened.engine, timings) } : opened;
+}
+
+async function openNamedEngine(name: string, out: string, settings: EngineSettings): Promise<{ engine: Engine; database: string; files: string[] }> {
   if (name === 'duckdb') {
     const database = join(out, 'analysis.duckdb');
     return { engine: await DuckDbEngine.open(database, settings), database, files: ['analysis.duckdb', 'analysis.duckdb.wal'] };
