@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   BIGINT,
   BLOB,
@@ -52,8 +54,9 @@ export const duckdbDialect: Dialect = {
 };
 
 /**
- * An in-memory database attached to the analysis for tables every connection reads (streams open their own
- * connection, which TEMP tables are invisible to), outside the database file (spilled to temp_directory).
+ * A database attached to the analysis for tables every connection reads (streams open their own connection, which
+ * TEMP tables are invisible to), outside the database file: a file in temp_directory (removed on close), else in
+ * memory.
  */
 const SHARED_SCRATCH = 'nitrace_scratch';
 
@@ -83,9 +86,12 @@ export class DuckDbEngine implements Engine {
   private readonly appenders = new Map<string, DuckDBAppender>();
   private readonly strings = new StringVectorWriter(CHUNK_ROWS);
   private readonly booleans = new Uint8Array(CHUNK_ROWS);
+  /** The scratch database's file in tempDir, once attached (removed on close). */
+  private scratchFile: string | null = null;
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
+    private readonly tempDir: string | undefined,
   ) {}
 
   static async open(path = ':memory:', settings: EngineSettings = {}): Promise<DuckDbEngine> {
@@ -98,7 +104,7 @@ export class DuckDbEngine implements Engine {
     const conn = await instance.connect();
     // Insertion order is kept only where a query asks for it (ORDER BY): lets sorts and joins spill and run in parallel.
     await conn.run('SET preserve_insertion_order = false');
-    return new DuckDbEngine(instance, conn);
+    return new DuckDbEngine(instance, conn, settings.tempDir);
   }
 
   async exec(sql: string): Promise<void> {
@@ -273,7 +279,15 @@ export class DuckDbEngine implements Engine {
   }
 
   async createSortedScratchTable(name: string, select: string, orderBy: string): Promise<string> {
-    await this.exec(`ATTACH IF NOT EXISTS ':memory:' AS ${SHARED_SCRATCH}`);
+    // A database file in tempDir where there is one: its blocks are compressed and written once, so the engine
+    // drops them from memory and reads them back compressed (10 M bench set, export only: stream 52 s at 0.87 GB
+    // peak; in memory, the table spilled uncompressed past memory_limit and was read back from the spill: 121-134 s
+    // at 1.69-1.84 GB).
+    if (this.tempDir !== undefined) {
+      mkdirSync(this.tempDir, { recursive: true });
+      this.scratchFile ??= join(this.tempDir, `nitrace-scratch-${process.pid}.duckdb`);
+      await this.exec(`ATTACH IF NOT EXISTS ${sqlString(this.scratchFile)} AS ${SHARED_SCRATCH}`);
+    } else await this.exec(`ATTACH IF NOT EXISTS ':memory:' AS ${SHARED_SCRATCH}`);
     const table = `${SHARED_SCRATCH}.${name}`;
     // Stored in the sort's order only when insertion order is kept (see open()).
     await this.inInsertionOrder(true, () => this.exec(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${select}) ORDER BY ${orderBy}`));
@@ -311,6 +325,7 @@ export class DuckDbEngine implements Engine {
     this.flushAppenders();
     this.conn.closeSync();
     this.instance.closeSync();
+    if (this.scratchFile !== null) for (const f of [this.scratchFile, `${this.scratchFile}.wal`]) rmSync(f, { force: true });
   }
 }
 
