@@ -121,21 +121,18 @@ function valueWidth(col: PlainColumn): number {
  * Where each page of a column starts: page p holds rows [p * pageRows, ...) and its values are
  * `data[byteStarts[p], byteStarts[p + 1])`.
  */
-function pageByteStarts(col: PlainColumn, numRows: number, pageRows: number, pages: number): number[] {
+function pageByteStarts(col: PlainColumn, numRows: number, pageRows: number, pages: number, counted: Map<Uint8Array, number[]>): number[] {
   const starts = [0];
   const width = valueWidth(col);
   const d = new Uint8Array(col.data.buffer, col.data.byteOffset, col.data.length); // a plain view: one element-access shape
   const lengths = col.lengths;
+  const perPage = col.present ? presentPerPage(col.present, numRows, pageRows, pages, counted) : null;
   let off = 0;
   let value = 0;
   for (let p = 0; p < pages; p++) {
     const r0 = p * pageRows;
     const r1 = Math.min(numRows, r0 + pageRows);
-    let values = r1 - r0;
-    if (col.present) {
-      values = 0;
-      for (let r = r0; r < r1; r++) if (col.present[r] !== 0) values++;
-    }
+    const values = perPage ? perPage[p]! : r1 - r0;
     if (width) off += values * width;
     else if (lengths) for (let v = 0; v < values; v++) off += 4 + lengths[value + v]!;
     else for (let v = 0; v < values; v++) off += 4 + (d[off]! | (d[off + 1]! << 8) | (d[off + 2]! << 16) | (d[off + 3]! << 24)) >>> 0;
@@ -143,6 +140,21 @@ function pageByteStarts(col: PlainColumn, numRows: number, pageRows: number, pag
     starts.push(off);
   }
   return starts;
+}
+
+/** Values per page of the rows with `present[r]`, counted once per presence array (columns share them: the tuple's six). */
+function presentPerPage(present: Uint8Array, numRows: number, pageRows: number, pages: number, counted: Map<Uint8Array, number[]>): number[] {
+  const known = counted.get(present);
+  if (known) return known;
+  const perPage: number[] = [];
+  for (let p = 0; p < pages; p++) {
+    const r1 = Math.min(numRows, (p + 1) * pageRows);
+    let values = 0;
+    for (let r = p * pageRows; r < r1; r++) if (present[r] !== 0) values++;
+    perPage.push(values);
+  }
+  counted.set(present, perPage);
+  return perPage;
 }
 
 /** Definition levels of rows [r0, r1) of an OPTIONAL column: u32 length, then one bit-packed run (RLE hybrid, width 1). */
@@ -170,6 +182,14 @@ function definitionLevels(present: Uint8Array | undefined, r0: number, r1: numbe
   }
   for (let r = r0; r < r1; r++) if (present[r] !== 0) out[at + ((r - r0) >>> 3)]! |= 1 << ((r - r0) & 7);
   return out;
+}
+
+/** definitionLevels of page `p`, made once per presence array (columns share them) and page; only read after. */
+function pageLevels(present: Uint8Array | undefined, r0: number, r1: number, p: number, levelsOf: Map<Uint8Array, Uint8Array[]>): Uint8Array {
+  if (!present) return definitionLevels(undefined, r0, r1);
+  let pages = levelsOf.get(present);
+  if (!pages) levelsOf.set(present, (pages = []));
+  return (pages[p] ??= definitionLevels(present, r0, r1));
 }
 
 /**
@@ -281,7 +301,9 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
     write(MAGIC);
     const groups = Math.max(1, Math.ceil(numRows / groupRows));
     const pages = Math.max(1, Math.ceil(numRows / pageRows));
-    const starts = columns.map((col) => pageByteStarts(col, numRows, pageRows, pages));
+    const counted = new Map<Uint8Array, number[]>();
+    const levelsOf = new Map<Uint8Array, Uint8Array[]>();
+    const starts = columns.map((col) => pageByteStarts(col, numRows, pageRows, pages, counted));
     const pagesPerGroup = groupRows / pageRows;
     const rowGroups: ThriftStruct[] = [];
     for (let g = 0; g < groups; g++) {
@@ -325,7 +347,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
           if (dict) values = dictionaryIndices(values);
           let body: Uint8Array = values;
           if (optional) {
-            const levels = definitionLevels(col.present, r0, r1);
+            const levels = pageLevels(col.present, r0, r1, p, levelsOf);
             // the codec copies the body (into its own heap), so one reused buffer serves every page
             body = o.codec ? scratch.bytes('page', levels.length + values.length) : new Uint8Array(levels.length + values.length);
             body.set(levels);
