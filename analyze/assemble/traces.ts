@@ -37,18 +37,18 @@ export async function assembleTraces(engine: Engine, diag: Diagnostics): Promise
          FROM (SELECT x.child AS child, x.parent AS parent, x.evidence AS evidence, x.confidence AS confidence
                FROM dedup x JOIN pairs p ON p.child = x.child AND p.parent = x.parent AND p.kinds > 1)
          GROUP BY child, parent),
-       -- ranked on the pairs alone, the evidence text built for the winners only: the window sorts every pair, and
-       -- carrying each pair's evidence and its JSON through that sort cost CPU (1 M bench set, this statement alone)
+       pc AS (
+         SELECT p.child AS child, p.parent AS parent,
+                CASE WHEN p.kinds = 1 THEN p.only_evidence ELSE ${d.listElement('m.evidences', 1)} END AS evidence,
+                CASE WHEN p.kinds = 1 THEN ${d.toJson('[p.only_evidence]')} ELSE ${d.toJson('m.evidences')} END AS all_evidence_json,
+                p.confidence AS confidence
+         FROM pairs p LEFT JOIN several m ON m.child = p.child AND m.parent = p.parent),
        ranked AS (
          SELECT *, row_number() OVER (PARTITION BY child ORDER BY confidence DESC, parent) AS rk,
                 count(*) OVER (PARTITION BY child) - 1 AS alternatives
-         FROM pairs)
-       SELECT p.parent AS parent_span_id, p.child AS child_span_id,
-              CASE WHEN p.kinds = 1 THEN p.only_evidence ELSE ${d.listElement('m.evidences', 1)} END AS evidence,
-              CASE WHEN p.kinds = 1 THEN ${d.toJson('[p.only_evidence]')} ELSE ${d.toJson('m.evidences')} END AS all_evidence_json,
-              p.confidence AS confidence, CAST(p.alternatives AS INTEGER) AS alternatives
-       FROM ranked p LEFT JOIN several m ON m.child = p.child AND m.parent = p.parent
-       WHERE p.rk = 1`,
+         FROM pc)
+       SELECT parent AS parent_span_id, child AS child_span_id, evidence, all_evidence_json, confidence, alternatives::INTEGER AS alternatives
+       FROM ranked WHERE rk = 1`,
     ),
   );
   const cyclic = await resolveRoots(engine);
