@@ -252,16 +252,8 @@ function checkCandidates(b: Uint8Array, list: Uint32Array, k0: number, k1: numbe
       const t = words[x]!;
       const at = p - FINGERPRINT_AT[t.id]!;
       if (at >= from && at + t.word.length > firstEnd && wordAt(b, at, end, t)) {
-        const key = (at + t.anchor) * 64 + t.rank!;
-        let i = n;
-        while (i > 0 && triggerOrder(out[2 * i - 2]!, out[2 * i - 1]!) > key) {
-          out[2 * i] = out[2 * i - 2]!;
-          out[2 * i + 1] = out[2 * i - 1]!;
-          i--;
-        }
-        out[2 * i] = at;
-        out[2 * i + 1] = t.id;
-        if (++n === max) return -1;
+        n = insertTrigger(out, n, at, t.id, (at + t.anchor) * 64 + t.rank!);
+        if (n === max) return -1;
       }
     }
   }
@@ -426,6 +418,22 @@ export function findTriggers(b: Uint8Array, from: number, end: number, firstEnd:
 }
 
 /**
+ * Inserts the trigger (`at`, `id`) into the first `n` pairs of `out`, kept in trigger order (`key`: its anchor
+ * position * 64 + its rank, as triggerOrder computes it); returns the new count.
+ */
+function insertTrigger(out: Int32Array, n: number, at: number, id: number, key: number): number {
+  let i = n;
+  while (i > 0 && triggerOrder(out[2 * i - 2]!, out[2 * i - 1]!) > key) {
+    out[2 * i] = out[2 * i - 2]!;
+    out[2 * i + 1] = out[2 * i - 1]!;
+    i--;
+  }
+  out[2 * i] = at;
+  out[2 * i + 1] = id;
+  return n + 1;
+}
+
+/**
  * The words of block group `g` whose block pair starts at `p`: inserted into `out[0, n)` in triggerOrder; returns
  * the new count (at most `out.length / 2`).
  */
@@ -437,16 +445,8 @@ function wordsAtBlock(b: Uint8Array, p: number, g: number, from: number, end: nu
     const t = words[x]!;
     const at = p - offsets[x]!;
     if (at + t.word.length > firstEnd && at >= from && wordAt(b, at, end, t)) {
-      const key = (at + t.anchor) * 64 + t.rank!;
-      let i = n;
-      while (i > 0 && triggerOrder(out[2 * i - 2]!, out[2 * i - 1]!) > key) {
-        out[2 * i] = out[2 * i - 2]!;
-        out[2 * i + 1] = out[2 * i - 1]!;
-        i--;
-      }
-      out[2 * i] = at;
-      out[2 * i + 1] = t.id;
-      if (++n === max) return n;
+      n = insertTrigger(out, n, at, t.id, (at + t.anchor) * 64 + t.rank!);
+      if (n === max) return n;
     }
   }
   return n;
