@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { highWaterBytes as hwmBytes, resetHighWater as resetHwm } from '../core/processMemory.js';
 
 /**
  * The process's peak resident memory per analysis step. Linux keeps one high-water mark per process (VmHWM); writing
@@ -33,23 +33,5 @@ export class StepMemory {
   peak(): number | null {
     if (this.enabled !== true) return null;
     return Math.max(this.overall, hwmBytes() ?? 0);
-  }
-}
-
-function hwmBytes(): number | null {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-function resetHwm(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,9 +1,12 @@
 import { appendFileSync } from 'node:fs';
+import { highWaterBytes } from '../../core/processMemory.js';
 import type { Engine } from './engine.js';
 
 /**
- * Environment variable naming a file that gets one line per engine call (JSON: method, ms, sql) when set: finds the
- * heaviest statements of an analysis (step timings in summary.json only say which step). Off by default: no cost.
+ * Environment variable naming a file that gets one line per engine call (JSON: method, ms, sql, and `hwm_mb`, the
+ * process's resident high-water mark after the call where /proc has it) when set: finds the heaviest statements of an
+ * analysis, in time and in memory (summary.json only says which step). Off by default: no cost. The mark is reset at
+ * each step's start (analyze/stepMemory.ts), so within a step the call where it jumps is the one that peaked.
  */
 export const SQL_TIMINGS_ENV = 'NITRACE_SQL_TIMINGS';
 
@@ -24,9 +27,11 @@ export function timedEngine(engine: Engine, file: string): Engine {
         } finally {
           const ms = Math.round((performance.now() - t0) * 10) / 10;
           const what = typeof args[0] === 'string' ? args[0] : JSON.stringify(args[0] instanceof Object && 'table' in args[0] ? args[0] : String(args[0]));
-          appendFileSync(file, JSON.stringify({ method: String(prop), ms, sql: what }) + '\n');
+          appendFileSync(file, JSON.stringify({ method: String(prop), ms, hwm_mb: megabytes(highWaterBytes()), sql: what }) + '\n');
         }
       };
     },
   });
 }
+
+const megabytes = (bytes: number | null): number | null => (bytes === null ? null : Math.round(bytes / 1048576));
