@@ -1,4 +1,4 @@
-import { highWaterBytes as hwmBytes, resetHighWater as resetHwm } from '../core/processMemory.js';
+import { highWaterBytes, resetHighWater } from '../core/processMemory.js';
 
 /**
  * The process's peak resident memory per analysis step. Linux keeps one high-water mark per process (VmHWM); writing
@@ -15,8 +15,8 @@ export class StepMemory {
   begin(): void {
     if (this.enabled === false) return;
     // The mark so far belongs to whatever ran before (between steps); keep it in the overall peak before resetting.
-    const before = hwmBytes();
-    const reset = before !== null && resetHwm();
+    const before = highWaterBytes();
+    const reset = before !== null && resetHighWater();
     this.enabled ??= reset;
     if (this.enabled) this.overall = Math.max(this.overall, before ?? 0);
   }
@@ -24,7 +24,7 @@ export class StepMemory {
   /** Call at a step's end: the step's peak in bytes (null when not measurable here). */
   end(): number | null {
     if (this.enabled !== true) return null;
-    const peak = hwmBytes() ?? 0;
+    const peak = highWaterBytes() ?? 0;
     this.overall = Math.max(this.overall, peak);
     return peak;
   }
@@ -32,6 +32,6 @@ export class StepMemory {
   /** The peak over the whole run so far (null when not measurable here). */
   peak(): number | null {
     if (this.enabled !== true) return null;
-    return Math.max(this.overall, hwmBytes() ?? 0);
+    return Math.max(this.overall, highWaterBytes() ?? 0);
   }
 }
