@@ -23,6 +23,7 @@ import { SegmentPipeline } from '../../capture/segmentPipeline.js';
 import { SegmentWriter } from '../../capture/segmentWriter.js';
 import { PayloadRedactor } from '../../capture/redact.js';
 import { startManifest } from '../../capture/manifest.js';
+import { PipeReader } from '../../capture/pipeReader.js';
 import type { SegmentMark } from './steadyState.js';
 
 const SEGMENT_MAX_BYTES = 64 * 2 ** 20; // nitrace capture's default --segment-mb
@@ -41,9 +42,10 @@ async function main(): Promise<void> {
   let cpu0: NodeJS.CpuUsage | null = null;
   // when each segment was on disk, for the steady-state window (bench/replay/steadyState.ts)
   const marks: SegmentMark[] = [];
+  let reader: PipeReader | null = null;
   const pipeline = new SegmentPipeline({
     out, manifest, redactor: new PayloadRedactor(), segmentMaxBytes: SEGMENT_MAX_BYTES, segmentMaxSeconds: SEGMENT_MAX_SECONDS, processes: null,
-    pause: (paused) => (paused ? process.stdin.pause() : process.stdin.resume()),
+    pause: (paused) => reader?.pause(paused),
     fail: (m) => (failure ??= m),
     onSegmentWritten: (info) => {
       const c = process.cpuUsage(cpu0 ?? undefined);
@@ -54,14 +56,15 @@ async function main(): Promise<void> {
   pipeline.attachWriter(writer);
   process.stdout.write('ready\n'); // the caller starts the producer now (ring_replay --wait-stdin)
   const ticker = setInterval(() => pipeline.tick(), 250);
-  process.stdin.on('data', (chunk: Buffer) => {
+  // stdin (a pipe) read like the capture reads its agent: into one reused buffer (capture/pipeReader.ts)
+  reader = new PipeReader(0, (chunk) => {
     if (!t0) {
       t0 = performance.now();
       cpu0 = process.cpuUsage(); // from the first record on: module loading and DuckDB start-up are not per-event work
     }
     pipeline.push(chunk);
   });
-  await new Promise<void>((r) => process.stdin.on('end', () => r()));
+  await reader.ended;
   const readSeconds = t0 ? (performance.now() - t0) / 1000 : 0;
   const waitingAtEnd = pipeline.waiting;
   clearInterval(ticker);
