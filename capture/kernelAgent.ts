@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { packageRoot } from '../core/version.js';
 import { NitraceError } from '../core/errors.js';
+import { PipeReader, openPipe } from './pipeReader.js';
 
 /** Configuration handed to capture/agent.py (JSON on argv). */
 export interface AgentConfig {
@@ -63,8 +65,9 @@ export const AGENT_PYTHON = '/usr/bin/python3';
 export const AGENT_SCRIPT = join(packageRoot, 'capture', 'agent.py');
 
 /**
- * The kernel agent (capture/agent.py) as a child process: raw ring-buffer records arrive on its stdout,
- * control messages as JSON lines on fd 3. The agent dies with us (PR_SET_PDEATHSIG).
+ * The kernel agent (capture/agent.py) as a child process: raw ring-buffer records arrive on its stdout (a pipe
+ * read into one reused buffer, capture/pipeReader.ts), control messages as JSON lines on fd 3. The agent dies with
+ * us (PR_SET_PDEATHSIG).
  */
 export class KernelAgent {
   stats: AgentStats | null = null;
@@ -76,6 +79,7 @@ export class KernelAgent {
 
   private constructor(
     private readonly child: ChildProcess,
+    private readonly records: PipeReader,
     readonly readyClock: ClockSample,
     readonly pid: number,
     readonly probes: number,
@@ -84,18 +88,27 @@ export class KernelAgent {
     this.exited = exited;
   }
 
-  /** Start the agent and resolve once its probes are attached; `onData` receives raw record bytes. */
-  static start(cfg: AgentConfig, onData: (chunk: Buffer) => void): Promise<KernelAgent> {
-    const child = spawn(AGENT_PYTHON, [AGENT_SCRIPT, JSON.stringify(cfg)], {
-      stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
-    });
-    const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  /**
+   * Start the agent and resolve once its probes are attached; `onData` receives raw record bytes (a chunk is valid
+   * only during the call: PipeReader). `command`: the agent's interpreter and script (tests put a stand-in there).
+   */
+  static start(cfg: AgentConfig, onData: (chunk: Buffer) => void, command: [string, string] = [AGENT_PYTHON, AGENT_SCRIPT]): Promise<KernelAgent> {
+    const pipe = openPipe();
+    let child: ChildProcess;
+    try {
+      child = spawn(command[0], [command[1], JSON.stringify(cfg)], { stdio: ['ignore', pipe.writeFd, 'inherit', 'pipe'] });
+    } finally {
+      closeSync(pipe.writeFd); // the agent (and its consumer) hold the write end now: EOF once they exit
+    }
+    const records = new PipeReader(pipe.readFd, onData);
+    // exited: the process has exited and every record it wrote has been read
+    const closed = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    const exited = Promise.all([closed, records.ended]).then(([code]) => code);
     return new Promise((resolve, reject) => {
       let agent: KernelAgent | null = null;
       let pendingError: string | null = null;
       let greenlet: GreenletReport | null = null;
-      child.on('error', (err) => reject(new NitraceError('capture', `cannot start ${AGENT_PYTHON}: ${err.message}`, 3)));
-      child.stdout!.on('data', (chunk: Buffer) => onData(chunk));
+      child.on('error', (err) => reject(new NitraceError('capture', `cannot start ${command[0]}: ${err.message}`, 3)));
       const lines = createInterface({ input: child.stdio[3] as Readable });
       lines.on('line', (line) => {
         let msg: ControlMessage;
@@ -105,7 +118,7 @@ export class KernelAgent {
           return;
         }
         if (msg.type === 'ready') {
-          agent = new KernelAgent(child, msg.clock, msg.pid, msg.probes, exited);
+          agent = new KernelAgent(child, records, msg.clock, msg.pid, msg.probes, exited);
           if (greenlet) agent.greenlet = greenlet;
           resolve(agent);
         } else if (msg.type === 'stats') {
@@ -130,8 +143,7 @@ export class KernelAgent {
 
   /** Stop or resume reading the agent's records (backpressure while segments are written). */
   pause(paused: boolean): void {
-    if (paused) this.child.stdout!.pause();
-    else this.child.stdout!.resume();
+    this.records.pause(paused);
   }
 
   /** Ask the agent to drain the ring buffer and stop; resolves with its exit code once stdout is fully read. */

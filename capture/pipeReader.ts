@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Bytes per read: a Linux pipe's default capacity (a read returns at most what the pipe holds). */
 const READ_BYTES = 1 << 16;
@@ -14,8 +18,9 @@ const READ_BYTES = 1 << 16;
  */
 export class PipeReader {
   private readonly socket: Socket;
-  /** Resolves at end of file (the writer closed), rejects on a read error. */
+  /** Resolves once the pipe is done: end of file (every writer closed it), or a read error (`error`). */
   readonly ended: Promise<void>;
+  error: Error | null = null;
 
   constructor(fd: number, onChunk: (chunk: Buffer) => void) {
     const buffer = Buffer.allocUnsafeSlow(READ_BYTES);
@@ -26,15 +31,36 @@ export class PipeReader {
     // `onread` is a documented option of new net.Socket() (Node >= 12.10) that @types/node lists for connect() only
     const options: SocketConstructorOpts & { onread: OnReadOpts } = { fd, readable: true, writable: false, onread };
     this.socket = new Socket(options);
-    this.ended = new Promise((resolve, reject) => {
-      this.socket.on('end', () => resolve());
-      this.socket.on('error', reject);
-    });
+    this.socket.on('error', (e) => (this.error ??= e));
+    this.ended = new Promise((resolve) => this.socket.on('close', () => resolve()));
   }
 
   /** Stop (true) or resume (false) reading: the writer blocks once the pipe is full. */
   pause(paused: boolean): void {
     if (paused) this.socket.pause();
     else this.socket.resume();
+  }
+}
+
+/**
+ * A pipe for a child's output: `writeFd` to pass as its stdio (then close here), `readFd` for a PipeReader. Node
+ * has no pipe(2), and the pipes child_process makes are read by its own streams (a fresh buffer per read), so this
+ * is a FIFO, unlinked as soon as both ends are open: an anonymous pipe from then on. Both fds are close-on-exec
+ * (spawn dup2()s `writeFd` onto the child's fd, which is not).
+ */
+export function openPipe(): { readFd: number; writeFd: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'nitrace-pipe-'));
+  try {
+    const path = join(dir, 'pipe');
+    execFileSync('mkfifo', ['-m', '600', path]);
+    const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // returns at once, before any writer
+    try {
+      return { readFd, writeFd: openSync(path, constants.O_WRONLY) }; // blocking writes; returns at once: a reader exists
+    } catch (e) {
+      closeSync(readFd);
+      throw e;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
