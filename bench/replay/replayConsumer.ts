@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     pipeline.push(chunk);
   });
   await reader.ended;
+  if (reader.error) throw reader.error;
   const readSeconds = t0 ? (performance.now() - t0) / 1000 : 0;
   const waitingAtEnd = pipeline.waiting;
   clearInterval(ticker);
