@@ -23,45 +23,44 @@ export const TAIL = 64;
 const MAX_CONNECTIONS = 1 << 16;
 /** Slots of the connection cache (a power of two). */
 const SLOTS = 1024;
+/** Bytes of each stream's tail memory: a payload's last bytes are appended after the tail (see `keepTail`). */
+const TAIL_ROOM = 2 * TAIL;
 
-function newStream(): Stream {
-  const tail = new Uint8Array(2 * TAIL);
-  return { nextSeq: -1, tail, tailView: new DataView(tail.buffer), tailAt: 0, tailLen: 0, tailTriggers: false, carry: null, mysql: null };
-}
-
-/** Both directions of one connection (keyed by the low 32 bits of conn_id: a small integer, a fast map key). */
-interface Connection {
-  send: Stream | null;
-  recv: Stream | null;
-}
-
-interface Stream {
-  /** TCP sequence number the next payload must start at to be contiguous (u32); -1: none yet. */
-  nextSeq: number;
-  /**
-   * The tail is `tail[tailAt, tailAt + tailLen)` in a buffer of 2 * TAIL bytes: a payload's last bytes are appended
-   * after it (moved to the front only when they do not fit), so a small payload costs a copy of its own bytes, not
-   * a shift of the whole tail.
-   */
-  tail: Uint8Array;
-  /** A DataView of `tail`: its bytes are copied four at a time. */
-  tailView: DataView;
-  tailAt: number;
-  tailLen: number;
-  /** The tail holds a trigger word: its value may start in the next payload, so the rule runs again there. */
-  tailTriggers: boolean;
-  carry: Carry | null;
-  mysql: MysqlResultStream | null;
-}
+/**
+ * Per-stream integers, STRIDE of them per stream in `PayloadRedactor.ints`. A stream is one direction of a
+ * connection: connection c owns streams 2c (send) and 2c + 1 (recv). Flat arrays rather than an object (and a
+ * tail array) per stream: the state of every stream is a few loads from memory that stays cached, not a chain of
+ * objects (decode-redact profile: the stream object and its tail were a cache miss per event each).
+ */
+const NEXT_SEQ = 0; // TCP sequence number the next payload must start at to be contiguous (u32 as int32)
+const FLAGS = 1;
+const TAIL_AT = 2; // the tail is tails[TAIL_ROOM * stream + tailAt, + tailLen)
+const TAIL_LEN = 3;
+const STRIDE = 4;
+/** FLAGS: a payload was seen (NEXT_SEQ is set). */
+const SEQ_KNOWN = 1;
+/** FLAGS: the tail holds a trigger word: its value may start in the next payload, so the rule runs again there. */
+const TAIL_TRIGGERS = 2;
 
 export class PayloadRedactor {
-  private readonly connections = new Map<number, Connection>();
+  /** conn key (low 32 bits of conn_id) -> connection index. */
+  private readonly connections = new Map<number, number>();
   /**
    * A direct-mapped cache in front of `connections` (slot: the key's low bits, random: conn_id is a socket address
-   * xor a salt): an array load and a compare per payload instead of a Map lookup.
+   * xor a salt): two array loads and a compare per payload instead of a Map lookup. `slotConn` -1: empty.
    */
   private readonly slotKeys = new Int32Array(SLOTS);
-  private readonly slots: (Connection | null)[] = new Array<Connection | null>(SLOTS).fill(null);
+  private readonly slotConn = new Int32Array(SLOTS).fill(-1);
+  /** Connection indices in use at most so far, and those freed by closeConnection (reused first). */
+  private used = 0;
+  private free: number[] = [];
+  private capacity = 0;
+  private ints = new Int32Array(0);
+  /** The tails, TAIL_ROOM bytes per stream, and a DataView of them (copies four bytes at a time). */
+  private tails = new Uint8Array(0);
+  private tailsView = new DataView(this.tails.buffer);
+  private carries: (Carry | null)[] = [];
+  private mysql: (MysqlResultStream | null)[] = [];
   private scratch = new Uint8Array(TAIL + 8192);
   /** (position, trigger id) lists; `found` grows (with `merged`) when a payload holds more words than it fits. */
   private found = new Int32Array(2048);
@@ -73,6 +72,10 @@ export class PayloadRedactor {
   private srcView = new DataView(new ArrayBuffer(0));
   /** The trigger words of redactStream's payloads, one SIMD pass per buffer they come from (null: no SIMD here). */
   private readonly bufferScan = BufferScan.create();
+
+  constructor() {
+    this.grow(64);
+  }
 
   /** Redacts one payload on its own (no stream context). Returns how many values it replaced. */
   redact(payload: Uint8Array): number {
@@ -91,15 +94,20 @@ export class PayloadRedactor {
    * passed (BufferScan scans ahead; a payload at or before the previous one is scanned afresh).
    */
   redactStream(buf: Uint8Array, start: number, len: number, conn: number, direction: number, bytes: number, seq: number): number {
-    const st = this.stream(conn, direction);
-    if (st.nextSeq !== seq && st.nextSeq !== -1) {
+    const c = this.connection(conn);
+    const k = direction === 1 ? 2 * c : 2 * c + 1;
+    const ints = this.ints;
+    const o = STRIDE * k;
+    let flags = ints[o + FLAGS]!;
+    if ((flags & SEQ_KNOWN) !== 0 && ints[o + NEXT_SEQ] !== (seq | 0)) {
       // bytes missing between the two payloads (loss, a syscall not seen): no context joins them
-      st.tailLen = 0;
-      st.tailTriggers = false;
-      st.carry = null;
-      st.mysql?.lost();
+      ints[o + TAIL_LEN] = 0;
+      flags &= ~TAIL_TRIGGERS;
+      this.carries[k] = null;
+      this.mysql[k]?.lost();
     }
-    st.nextSeq = (seq + bytes) >>> 0;
+    ints[o + FLAGS] = flags | SEQ_KNOWN;
+    ints[o + NEXT_SEQ] = (seq + bytes) | 0;
     const end = start + len;
     const complete = len === bytes;
     let values = 0;
@@ -107,33 +115,34 @@ export class PayloadRedactor {
     if (len >= 5 && buf[start + 3] === 0) {
       const cmd = mysqlCommand(buf, start, end, bytes);
       if (cmd >= 0) {
-        const other = this.stream(conn, 3 - direction);
-        other.mysql ??= new MysqlResultStream();
-        if (cmd === COM_QUERY) other.mysql.startResponse();
-        else other.mysql.lost();
+        const other = k ^ 1;
+        const m = (this.mysql[other] ??= new MysqlResultStream());
+        if (cmd === COM_QUERY) m.startResponse();
+        else m.lost();
       }
     }
 
     let n = this.bufferScan === null ? -1 : this.bufferScan.find(buf, start, end, this.found);
     if (n < 0) n = this.findAll(buf, start, end, start);
     const found = this.found;
+    const carry = this.carries[k]!;
     let names = false;
-    if (n === 0 && st.carry === null && !st.tailTriggers && !this.spansBoundary(st, buf, start, end)) {
+    if (n === 0 && carry === null && (flags & TAIL_TRIGGERS) === 0 && !this.spansBoundary(k, buf, start, end)) {
       if (mayBeHandshake(buf, start, end)) values = handshakes({ b: buf, base: start, end, complete, changed: 0, carry: null });
-      this.keepTail(st, buf, start, end, complete, false, true);
+      this.keepTail(k, buf, start, end, complete, false);
     } else {
       // Slow path: context + payload in one buffer, every rule around every trigger word (those in the context
       // too: their values may continue here), then the payload copied back.
-      const base = st.tailLen;
+      const base = ints[o + TAIL_LEN]!;
       if (this.scratch.length < base + len) this.scratch = new Uint8Array(2 * (base + len));
       const s = this.scratch;
-      const tail = st.tail;
-      const tailAt = st.tailAt;
-      for (let i = 0; i < base; i++) s[i] = tail[tailAt + i]!; // <= TAIL bytes: a loop, no subarray to allocate
+      const tails = this.tails;
+      const tailStart = TAIL_ROOM * k + ints[o + TAIL_AT]!;
+      for (let i = 0; i < base; i++) s[i] = tails[tailStart + i]!; // <= TAIL bytes: a loop, no subarray to allocate
       s.set(buf.subarray(start, end), base);
       const w: Work = { b: s, base, end: base + len, complete, changed: 0, carry: null };
-      if (st.carry) {
-        continueCarry(w, st.carry);
+      if (carry !== null) {
+        continueCarry(w, carry);
         if (w.changed > 0) values++;
       }
       values += handshakes(w);
@@ -152,23 +161,24 @@ export class PayloadRedactor {
         list = this.found;
       }
       let lastTrigger = -1;
-      for (let k = 0; k < n; k++) {
-        const at = list[2 * k]!;
-        const t = TRIGGERS[list[2 * k + 1]!]!;
+      for (let x = 0; x < n; x++) {
+        const at = list[2 * x]!;
+        const t = TRIGGERS[list[2 * x + 1]!]!;
         values += rule(w, at, t);
         if (t.kind === 'name' && at + t.word.length > base) names = true;
         lastTrigger = at;
       }
       // The tail keeps the bytes as they were: rules that run again over it must see the same structure
       // (a masked backslash would end a string early).
-      this.keepTail(st, buf, start, end, complete, lastTrigger >= base + len - Math.min(TAIL, base + len), true);
+      this.keepTail(k, buf, start, end, complete, lastTrigger >= base + len - Math.min(TAIL, base + len));
       if (w.changed > 0) buf.set(s.subarray(base, base + len), start);
-      st.carry = w.carry;
+      this.carries[k] = w.carry;
     }
 
-    if (st.mysql?.active) {
+    const m = this.mysql[k];
+    if (m != null && m.active) {
       const w: Work = { b: buf, base: start, end, complete, changed: 0, carry: null };
-      st.mysql.feed(w, bytes - len, names);
+      m.feed(w, bytes - len, names);
       if (w.changed > 0) values++;
     }
     return values;
@@ -192,68 +202,109 @@ export class PayloadRedactor {
   /** The connection closed: forget both directions. */
   closeConnection(conn: number): void {
     const key = conn | 0;
+    const c = this.connections.get(key);
+    if (c === undefined) return;
     this.connections.delete(key);
-    if (this.slotKeys[key & (SLOTS - 1)] === key) this.slots[key & (SLOTS - 1)] = null;
+    const slot = key & (SLOTS - 1);
+    if (this.slotKeys[slot] === key) this.slotConn[slot] = -1;
+    this.free.push(c);
+    for (const k of [2 * c, 2 * c + 1]) {
+      this.carries[k] = null; // nothing kept alive by a closed connection
+      this.mysql[k] = null;
+    }
   }
 
-  private stream(conn: number, direction: number): Stream {
+  /** The index of connection `conn`, both of its streams fresh if it is new. */
+  private connection(conn: number): number {
     const key = conn | 0;
     const slot = key & (SLOTS - 1);
-    let c: Connection | null = this.slots[slot]!;
-    if (c === null || this.slotKeys[slot] !== key) {
-      c = this.connections.get(key) ?? null;
-      if (c === null) {
-        if (this.connections.size >= MAX_CONNECTIONS) {
-          this.connections.clear();
-          this.slots.fill(null);
-        }
-        c = { send: null, recv: null };
-        this.connections.set(key, c);
+    const cached = this.slotConn[slot]!;
+    if (cached >= 0 && this.slotKeys[slot] === key) return cached;
+    let c = this.connections.get(key);
+    if (c === undefined) {
+      if (this.connections.size >= MAX_CONNECTIONS) {
+        this.connections.clear();
+        this.slotConn.fill(-1);
+        this.free = [];
+        this.used = 0;
       }
-      this.slotKeys[slot] = key;
-      this.slots[slot] = c;
+      c = this.free.length > 0 ? this.free.pop()! : this.used++;
+      if (c >= this.capacity) this.grow(2 * this.capacity);
+      for (let k = 2 * c; k < 2 * c + 2; k++) {
+        this.ints.fill(0, STRIDE * k, STRIDE * k + STRIDE);
+        this.carries[k] = null;
+        this.mysql[k] = null;
+      }
+      this.connections.set(key, c);
     }
-    if (direction === 1) return (c.send ??= newStream());
-    return (c.recv ??= newStream());
+    this.slotKeys[slot] = key;
+    this.slotConn[slot] = c;
+    return c;
   }
 
-  /** Does a trigger word start in the stream's tail and end in this payload? */
-  private spansBoundary(st: Stream, buf: Uint8Array, start: number, end: number): boolean {
-    const tailEnd = st.tailAt + st.tailLen;
-    if (st.tailLen === 0 || end === start || WORD_PAIRS[(st.tail[tailEnd - 1]! << 8) | buf[start]!] !== 1) return false;
-    const fromTail = Math.min(st.tailLen, MAX_WORD - 1);
+  /** Room for `capacity` connections (the state of those in use kept). */
+  private grow(capacity: number): void {
+    const ints = new Int32Array(2 * STRIDE * capacity);
+    ints.set(this.ints);
+    const tails = new Uint8Array(2 * TAIL_ROOM * capacity);
+    tails.set(this.tails);
+    this.ints = ints;
+    this.tails = tails;
+    this.tailsView = new DataView(tails.buffer);
+    for (let k = 2 * this.capacity; k < 2 * capacity; k++) {
+      this.carries.push(null);
+      this.mysql.push(null);
+    }
+    this.capacity = capacity;
+  }
+
+  /** Does a trigger word start in the tail of stream `k` and end in this payload? */
+  private spansBoundary(k: number, buf: Uint8Array, start: number, end: number): boolean {
+    const o = STRIDE * k;
+    const tailLen = this.ints[o + TAIL_LEN]!;
+    if (tailLen === 0 || end === start) return false;
+    const tails = this.tails;
+    const tailEnd = TAIL_ROOM * k + this.ints[o + TAIL_AT]! + tailLen;
+    if (WORD_PAIRS[(tails[tailEnd - 1]! << 8) | buf[start]!] !== 1) return false;
+    const fromTail = Math.min(tailLen, MAX_WORD - 1);
     const fromPayload = Math.min(end - start, MAX_WORD - 1);
     const win = this.window;
-    for (let i = 0; i < fromTail; i++) win[i] = st.tail[tailEnd - fromTail + i]!;
+    for (let i = 0; i < fromTail; i++) win[i] = tails[tailEnd - fromTail + i]!;
     for (let i = 0; i < fromPayload; i++) win[fromTail + i] = buf[start + i]!;
     return findTriggersBytewise(win, 0, fromTail + fromPayload, fromTail, this.found) > 0; // a few bytes: no aligned scan
   }
 
   /**
-   * The stream's new tail: the last TAIL bytes of `b[from, end)`, preceded by what fits of the old tail when
-   * `b[from, end)` is the payload alone (fast path). Nothing is kept after a payload cut at the snaplen.
+   * The new tail of stream `k`: the last TAIL bytes of the payload `b[from, end)`, preceded by what fits of the
+   * old tail. Nothing is kept after a payload cut at the snaplen. `triggers`: the new tail holds a trigger word.
    */
-  private keepTail(st: Stream, b: Uint8Array, from: number, end: number, complete: boolean, triggers: boolean, withOldTail: boolean): void {
+  private keepTail(k: number, b: Uint8Array, from: number, end: number, complete: boolean, triggers: boolean): void {
+    const ints = this.ints;
+    const o = STRIDE * k;
     if (!complete) {
-      st.tailLen = 0;
-      st.tailTriggers = false;
+      ints[o + TAIL_LEN] = 0;
+      ints[o + FLAGS] &= ~TAIL_TRIGGERS;
       return;
     }
-    const t = st.tail;
+    // The tail is tails[room + at, + len) in TAIL_ROOM bytes: a payload's last bytes are appended after it (moved
+    // to the front only when they do not fit), so a small payload costs a copy of its own bytes, not a shift of
+    // the whole tail. <= TAIL bytes copied four at a time through DataViews: copyWithin/set/subarray are native
+    // calls (and an allocation) per payload, and cost more than this below ~128 bytes, as do byte loops.
+    const t = this.tails;
+    const tv = this.tailsView;
+    const room = TAIL_ROOM * k;
+    const tailLen = ints[o + TAIL_LEN]!;
     const take = Math.min(end - from, TAIL);
-    const keep = withOldTail ? Math.min(st.tailLen, TAIL - take) : 0;
-    // <= TAIL bytes copied four at a time through DataViews: copyWithin/set/subarray are native calls (and an
-    // allocation) per payload, and cost more than this below ~128 bytes, as do byte loops
-    const tv = st.tailView;
-    let at = st.tailAt + st.tailLen - keep;
-    if (at + keep + take > t.length) {
+    const keep = Math.min(tailLen, TAIL - take);
+    let at = ints[o + TAIL_AT]! + tailLen - keep;
+    if (at + keep + take > TAIL_ROOM) {
       // to the front (no overlap: at >= TAIL >= keep here)
       let i = 0;
-      for (; i + 4 <= keep; i += 4) tv.setUint32(i, tv.getUint32(at + i, true), true);
-      for (; i < keep; i++) t[i] = t[at + i]!;
+      for (; i + 4 <= keep; i += 4) tv.setUint32(room + i, tv.getUint32(room + at + i, true), true);
+      for (; i < keep; i++) t[room + i] = t[room + at + i]!;
       at = 0;
     }
-    const to = at + keep;
+    const to = room + at + keep;
     const src = end - take;
     if (b !== this.srcBuf) {
       this.srcBuf = b;
@@ -263,9 +314,9 @@ export class PayloadRedactor {
     let i = 0;
     for (; i + 4 <= take; i += 4) tv.setUint32(to + i, sv.getUint32(src + i, true), true);
     for (; i < take; i++) t[to + i] = b[src + i]!;
-    st.tailAt = at;
-    st.tailLen = keep + take;
-    st.tailTriggers = triggers;
+    ints[o + TAIL_AT] = at;
+    ints[o + TAIL_LEN] = keep + take;
+    ints[o + FLAGS] = triggers ? ints[o + FLAGS]! | TAIL_TRIGGERS : ints[o + FLAGS]! & ~TAIL_TRIGGERS;
   }
 }
 
