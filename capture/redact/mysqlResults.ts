@@ -94,6 +94,22 @@ export class MysqlResultStream {
     const e = w.end;
     while (i < e && this.phase !== 'idle') {
       if (this.headerHave < 4) {
+        if (this.headerHave === 0 && i + 4 <= e) {
+          if (!names && this.phase === 'coldefs') {
+            i = this.skipColumnDefinitions(b, i, e);
+            if (i + 4 > e || this.phase !== 'coldefs') continue;
+          }
+          // the whole header here (the usual case)
+          const h = this.header;
+          h[0] = b[i]!;
+          h[1] = b[i + 1]!;
+          h[2] = b[i + 2]!;
+          h[3] = b[i + 3]!;
+          i += 4;
+          this.headerHave = 4;
+          this.startPacket();
+          continue;
+        }
         this.header[this.headerHave++] = b[i++]!;
         if (this.headerHave === 4) this.startPacket();
         continue;
@@ -115,6 +131,25 @@ export class MysqlResultStream {
       this.bodyDone += n;
       if (this.bodyDone === this.bodyLen) this.endPacket();
     }
+  }
+
+  /**
+   * Column definitions wholly inside `b[i, e)` of a payload without any sensitive word, from a packet start: counted
+   * (not sensitive) without reading them, as the packet by packet walk would (a result set of many columns is a
+   * packet per column). Returns where the first packet it leaves to that walk starts.
+   */
+  private skipColumnDefinitions(b: Uint8Array, i: number, e: number): number {
+    while (i + 4 <= e) {
+      const len = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16);
+      if (len === 0 || len === 0xffffff || i + 4 + len > e) break;
+      i += 4 + len;
+      this.sensitive.push(false);
+      if (this.sensitive.length === this.columns) {
+        this.phase = this.anySensitive ? 'rows' : 'idle';
+        break;
+      }
+    }
+    return i;
   }
 
   private startPacket(): void {
