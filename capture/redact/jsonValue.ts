@@ -54,8 +54,9 @@ export function maskJsonKeyValue(w: Work, ns: number, ne: number): boolean {
     if (w.complete) w.carry = { kind: 'json', state: newState(level) };
     return true;
   }
-  const st = newState(level);
-  scanJsonValue(w, i, st);
+  // (what scanJsonValue leaves alone at once - true, false, null - needs no state made for it)
+  const c = b[i]!;
+  if (c === QUOTE || c === BACKSLASH || c === 0x7b || c === 0x5b || c === 0x2d || (c >= 0x30 && c <= 0x39)) scanJsonValue(w, i, newState(level));
   return true;
 }
 

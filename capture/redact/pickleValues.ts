@@ -10,15 +10,21 @@ import { fill, type Work } from './work.js';
  */
 
 const NL = 0x0a;
-const SHORT_LEN = new Set([0x8c, 0x55, 0x43]); // SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES: u8 length
-const LONG_LEN = new Set([0x58, 0x54, 0x42]); // BINUNICODE, BINSTRING, BINBYTES: u32 LE length
+const SHORT_LEN = byteTable([0x8c, 0x55, 0x43]); // SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES: u8 length
+const LONG_LEN = byteTable([0x58, 0x54, 0x42]); // BINUNICODE, BINSTRING, BINBYTES: u32 LE length
+
+function byteTable(bytes: number[]): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const c of bytes) t[c] = 1;
+  return t;
+}
 
 function u32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
 /** Argument-less protocol-0 opcodes that may sit on a line before `V<key>` (SETITEM, MARK, DICT, APPEND...). */
-const BARE_OPCODES = new Set(Array.from('(sadltue0N)}]bR.', (c) => c.charCodeAt(0)));
+const BARE_OPCODES = byteTable(Array.from('(sadltue0N)}]bR.', (c) => c.charCodeAt(0)));
 
 /**
  * If the name `b[ns, ne)` (extended around a sensitive word at `word`) is a pickled dict key followed by a string
@@ -29,7 +35,7 @@ export function maskPickleValue(w: Work, ns: number, word: number, ne: number): 
   const end = w.end;
   // Protocol 0: the name as extended may start with opcodes (`sVpassword`); the key follows the first 'V'.
   let v = ns;
-  while (v < word && BARE_OPCODES.has(b[v]!)) v++;
+  while (v < word && BARE_OPCODES[b[v]!] === 1) v++;
   if (v < word && b[v] === 0x56 /* V */ && (ns === 0 || b[ns - 1] === NL || b[ns - 1] === 0x28) && ne < end && b[ne] === NL) {
     return maskPickleString(w, ne + 1);
   }
@@ -38,8 +44,8 @@ export function maskPickleValue(w: Work, ns: number, word: number, ne: number): 
   }
   // Binary protocols: the key's length prefix says where it ends (opcodes after it may be letters: BINPUT 'q').
   let keyLen = -1;
-  if (ns >= 2 && SHORT_LEN.has(b[ns - 2]!)) keyLen = b[ns - 1]!;
-  else if (ns >= 5 && LONG_LEN.has(b[ns - 5]!)) keyLen = u32(b, ns - 4);
+  if (ns >= 2 && SHORT_LEN[b[ns - 2]!] === 1) keyLen = b[ns - 1]!;
+  else if (ns >= 5 && LONG_LEN[b[ns - 5]!] === 1) keyLen = u32(b, ns - 4);
   if (keyLen < 0 || ns + keyLen <= word || ns + keyLen > ne) return false;
   return maskPickleString(w, ns + keyLen);
 }
@@ -66,9 +72,9 @@ function maskPickleString(w: Work, i: number): boolean {
     let e = i + 2;
     while (e < end && !(b[e] === 0x27 && (e + 1 >= end || b[e + 1] === NL))) e++;
     fill(w, i + 2, e);
-  } else if (SHORT_LEN.has(op) && i + 1 < end) {
+  } else if (SHORT_LEN[op] === 1 && i + 1 < end) {
     maskCounted(w, i + 2, b[i + 1]!);
-  } else if (LONG_LEN.has(op) && i + 4 < end) {
+  } else if (LONG_LEN[op] === 1 && i + 4 < end) {
     maskCounted(w, i + 5, u32(b, i + 1));
   }
   return true;

@@ -42,8 +42,10 @@ const PATH_END = byteClass('/?#& \t\r\n"\'<>');
 const FORM_START = byteClass('?&; \t\r\n');
 
 function maskUntil(w: Work, from: number, stop: Uint8Array): number {
+  const b = w.b;
+  const end = w.end;
   let e = from;
-  while (e < w.end && stop[w.b[e]!] !== 1) e++;
+  while (e < end && stop[b[e]!] !== 1) e++;
   fill(w, from, e);
   if (e === w.end && w.complete) w.carry = { kind: 'until', stop };
   return e;

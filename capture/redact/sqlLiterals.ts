@@ -23,6 +23,8 @@ const LETTERS = byteClass('_', [['A', 'Z'], ['a', 'z']]);
  * OpenStack samples, half as many as the trigger scan itself (decode-redact profile, session 7).
  */
 const INSERT_LIST_STOP = byteClass(')\'";=.', [['\x00', '\x08'], ['\x0b', '\x0c'], ['\x0e', '\x1f']]);
+/** The walk back's byte classes, one load per byte: 0 go on, 1 the list's '(', 2 a ',', 3 INSERT_LIST_STOP. */
+const INSERT_LIST_WALK = INSERT_LIST_STOP.map((stop, c) => (c === 0x28 ? 1 : c === 0x2c ? 2 : stop ? 3 : 0));
 
 /** Masks the quoted literal opening at `at`; returns the index after its closing quote (or `w.end`). */
 export function maskQuoted(w: Work, at: number): number {
@@ -121,10 +123,11 @@ export function maskSqlInsertColumn(w: Work, ns: number, ne: number): boolean {
   let i = ns - 1;
   const stopBack = Math.max(0, ns - 4096);
   for (; i >= stopBack; i--) {
-    const c = b[i]!;
-    if (c === 0x28) break;
-    if (c === 0x2c) column++;
-    else if (INSERT_LIST_STOP[c] === 1) return false;
+    const k = INSERT_LIST_WALK[b[i]!]!;
+    if (k === 0) continue;
+    if (k === 1) break;
+    if (k === 2) column++;
+    else return false;
   }
   if (i < stopBack) return false;
   if (!insertIntoBefore(b, i)) return false;

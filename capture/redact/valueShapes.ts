@@ -17,6 +17,8 @@ const URL_STOP = byteClass('/?#"\'\\<>` \t\r\n', [['\x00', '\x1f'], ['\x7f', '\x
 /** What ends a URL password when it runs into the next payload. */
 const URL_PASSWORD_STOP = byteClass('@/?#"\'\\<>` \t\r\n', [['\x00', '\x1f'], ['\x7f', '\xff']]);
 const HOST_CHARS = byteClass('.-[]', [['A', 'Z'], ['a', 'z'], ['0', '9']]);
+/** Bytes of a URL's authority: those not in URL_STOP. */
+const URL_CHARS = URL_STOP.map((v) => (v ? 0 : 1));
 
 function runEnd(b: Uint8Array, from: number, end: number, cls: Uint8Array): number {
   let i = from;
@@ -119,7 +121,7 @@ export function maskPbkdf2(w: Work, at: number): void {
 export function maskUrlPassword(w: Work, at: number): void {
   const b = w.b;
   const from = at + 3;
-  const stop = runEnd(b, from, w.end, invert(URL_STOP));
+  const stop = runEnd(b, from, w.end, URL_CHARS);
   let partStart = from;
   for (let i = from; i <= stop; i++) {
     if (i < stop && b[i] !== 0x2c) continue;
@@ -158,14 +160,4 @@ function maskUserinfo(w: Work, s: number, e: number, cut: boolean): void {
   if (hostLike || colon + 1 === e) return;
   fill(w, colon + 1, e);
   if (w.complete) w.carry = { kind: 'until', stop: URL_PASSWORD_STOP };
-}
-
-const inverted = new WeakMap<Uint8Array, Uint8Array>();
-function invert(cls: Uint8Array): Uint8Array {
-  let t = inverted.get(cls);
-  if (!t) {
-    t = cls.map((v) => (v ? 0 : 1));
-    inverted.set(cls, t);
-  }
-  return t;
 }
