@@ -41,7 +41,9 @@ const ACC_MAX = 2048;
 export class MysqlResultStream {
   private phase: Phase = 'idle';
   private columns = 0;
-  private sensitive: boolean[] = [];
+  /** Per column definition read so far (`defs` of them): 1 if sensitive. Kept across result sets (no array per query). */
+  private sensitive = new Uint8Array(64);
+  private defs = 0;
   private anySensitive = false;
   // framing: header bytes read so far (0..4), then the body
   private headerHave = 0;
@@ -73,7 +75,7 @@ export class MysqlResultStream {
     this.bodyLen = 0;
     this.bodyDone = 0;
     this.columns = 0;
-    this.sensitive = [];
+    this.defs = 0;
     this.anySensitive = false;
     this.sawRows = false;
   }
@@ -143,8 +145,8 @@ export class MysqlResultStream {
       const len = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16);
       if (len === 0 || len === 0xffffff || i + 4 + len > e) break;
       i += 4 + len;
-      this.sensitive.push(false);
-      if (this.sensitive.length === this.columns) {
+      this.addDefinition(false);
+      if (this.defs === this.columns) {
         this.phase = this.anySensitive ? 'rows' : 'idle';
         break;
       }
@@ -233,7 +235,7 @@ export class MysqlResultStream {
         return;
       }
       this.columns = count;
-      this.sensitive = [];
+      this.defs = 0;
       this.anySensitive = false;
       this.sawRows = false;
       this.phase = 'coldefs';
@@ -254,9 +256,18 @@ export class MysqlResultStream {
         at = start + Math.max(0, len);
       }
     }
-    this.sensitive.push(sensitive);
+    this.addDefinition(sensitive);
     if (sensitive) this.anySensitive = true;
-    if (this.sensitive.length === this.columns) this.phase = this.anySensitive ? 'rows' : 'idle';
+    if (this.defs === this.columns) this.phase = this.anySensitive ? 'rows' : 'idle';
+  }
+
+  private addDefinition(sensitive: boolean): void {
+    if (this.defs === this.sensitive.length) {
+      const next = new Uint8Array(2 * this.sensitive.length);
+      next.set(this.sensitive);
+      this.sensitive = next;
+    }
+    this.sensitive[this.defs++] = sensitive ? 1 : 0;
   }
 
   /** Bytes of a row packet (or of the EOF / OK / ERR that ends the result set). */
@@ -312,7 +323,7 @@ export class MysqlResultStream {
       }
       // lenNeed === 0: field data
       const take = Math.min(this.fieldLeft, e - i);
-      if (this.sensitive[this.field]) fill(w, i, i + take);
+      if (this.field < this.defs && this.sensitive[this.field] === 1) fill(w, i, i + take);
       i += take;
       this.fieldLeft -= take;
       if (this.fieldLeft === 0) {

@@ -72,6 +72,8 @@ export class PayloadRedactor {
   private srcView = new DataView(new ArrayBuffer(0));
   /** The trigger words of redactStream's payloads, one SIMD pass per buffer they come from (null: no SIMD here). */
   private readonly bufferScan = BufferScan.create();
+  /** The Work of redactStream's rules, reused (set by `work`): an object per payload was most of its garbage. */
+  private readonly reused: Work = { b: new Uint8Array(0), base: 0, end: 0, complete: false, changed: 0, carry: null };
 
   constructor() {
     this.grow(64);
@@ -128,7 +130,7 @@ export class PayloadRedactor {
     const carry = this.carries[k]!;
     let names = false;
     if (n === 0 && carry === null && (flags & TAIL_TRIGGERS) === 0 && !this.spansBoundary(k, buf, start, end)) {
-      if (mayBeHandshake(buf, start, end)) values = handshakes({ b: buf, base: start, end, complete, changed: 0, carry: null });
+      if (mayBeHandshake(buf, start, end)) values = handshakes(this.work(buf, start, end, complete));
       this.keepTail(k, buf, start, end, complete, false);
     } else {
       // Slow path: context + payload in one buffer, every rule around every trigger word (those in the context
@@ -140,7 +142,7 @@ export class PayloadRedactor {
       const tailStart = TAIL_ROOM * k + ints[o + TAIL_AT]!;
       for (let i = 0; i < base; i++) s[i] = tails[tailStart + i]!; // <= TAIL bytes: a loop, no subarray to allocate
       s.set(buf.subarray(start, end), base);
-      const w: Work = { b: s, base, end: base + len, complete, changed: 0, carry: null };
+      const w = this.work(s, base, base + len, complete);
       if (carry !== null) {
         continueCarry(w, carry);
         if (w.changed > 0) values++;
@@ -177,7 +179,7 @@ export class PayloadRedactor {
 
     const m = this.mysql[k];
     if (m != null && m.active) {
-      const w: Work = { b: buf, base: start, end, complete, changed: 0, carry: null };
+      const w = this.work(buf, start, end, complete);
       m.feed(w, bytes - len, names);
       if (w.changed > 0) values++;
     }
@@ -197,6 +199,18 @@ export class PayloadRedactor {
       n = findTriggers(b, from, end, firstEnd, this.found);
     }
     return n;
+  }
+
+  /** The reused Work, set for `b[base, end)` (no rule keeps a reference to it). */
+  private work(b: Uint8Array, base: number, end: number, complete: boolean): Work {
+    const w = this.reused;
+    w.b = b;
+    w.base = base;
+    w.end = end;
+    w.complete = complete;
+    w.changed = 0;
+    w.carry = null;
+    return w;
   }
 
   /** The connection closed: forget both directions. */
