@@ -105,3 +105,32 @@ test('a payload holding more trigger words than one list: a secret after the 102
   r2.redactStream(c, 0, c.length, 8, 1, c.length, 5000 + first.length);
   assert.equal(c.toString('latin1'), `***", "users": ${expected}}`);
 });
+
+/** The handshakes of capture/redact/handshakes.ts as the bytes a client writes. */
+function handshakeFrames(): [string, Buffer, string][] {
+  const props = Buffer.alloc(4);
+  const mech = Buffer.concat([Buffer.from([5]), Buffer.from('PLAIN')]);
+  const resp = Buffer.from('\0guest\0guestpw');
+  const respLen = Buffer.alloc(4);
+  respLen.writeUInt32BE(resp.length);
+  const args = Buffer.concat([Buffer.from([0, 10, 0, 11]), props, mech, respLen, resp, Buffer.from([5]), Buffer.from('en_US')]);
+  const size = Buffer.alloc(4);
+  size.writeUInt32BE(args.length);
+  const amqp = Buffer.concat([Buffer.from([1, 0, 0]), size, args, Buffer.from([0xce])]);
+  const body = Buffer.concat([Buffer.from([0x0d, 0xa6, 0x0f, 0x00]), Buffer.from([0, 0, 0, 1]), Buffer.from([33]), Buffer.alloc(23), Buffer.from('nova\0'), Buffer.from([20, ...Buffer.alloc(20, 0x41)])]);
+  const mysql = Buffer.concat([Buffer.from([body.length & 0xff, body.length >> 8, 0, 1]), body]);
+  return [['AMQP start-ok', amqp, 'guestpw'], ['MySQL handshake response', mysql, 'A'.repeat(20)], ['inline Redis AUTH', Buffer.from('AUTH s3cret\r\n'), 's3cret'], ['inline Redis auth', Buffer.from('auth s3cret\r\n'), 's3cret']];
+}
+
+test('stream: handshakes without trigger words are masked as a payload of a stream too (alone, and after another)', () => {
+  for (const [what, frame, secret] of handshakeFrames()) {
+    const text = frame.toString('latin1');
+    const whole = redactOne(text);
+    assert.ok(!whole.includes(secret), what);
+    assert.equal(redactStream([text]), whole, `${what}: first payload`);
+    assert.equal(redactStream(['ping\r\n', text]).slice(6), whole, `${what}: after a payload`);
+  }
+  // a MySQL response packet with sequence id 1 that is no handshake stays as it is
+  const ok = '\x07\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00';
+  assert.equal(redactStream([ok]), ok);
+});
