@@ -9,6 +9,7 @@ import { PayloadRedactor, redactArgv } from './redact.js';
 import { SegmentWriter } from './segmentWriter.js';
 import { SegmentPipeline, diskError } from './segmentPipeline.js';
 import { waitForEnd } from './waitForEnd.js';
+import { YieldingPriority } from './yieldingPriority.js';
 import { ProcessTable } from './processTable.js';
 import { writeManifest, startManifest, finishManifest, type CaptureManifest } from './manifest.js';
 import { MAX_SNAPLEN } from './eventLayout.js';
@@ -34,6 +35,11 @@ export interface CaptureOptions {
   segmentMaxBytes: number;
   segmentMaxSeconds: number;
   ringBufferBytes: number;
+  /**
+   * Nice value of the capture's own user-space work once tracing (0: the normal priority; see YieldingPriority).
+   * Optional so that callers from before it keep the normal priority.
+   */
+  nice?: number;
   /** Progress and summary lines on stderr. */
   log: (line: string) => void;
 }
@@ -71,6 +77,7 @@ export function validateOptions(o: CaptureOptions): void {
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError('capture', `--snaplen-port ${p}=${n}: ${p} is not a TCP port`);
     if (!Number.isInteger(n) || n < 0 || n > MAX_SNAPLEN) throw new UsageError('capture', `--snaplen-port ${p}=${n}: the size must be an integer from 0 to ${MAX_SNAPLEN}`);
   }
+  if (o.nice !== undefined && (!Number.isInteger(o.nice) || o.nice < 0 || o.nice > 19)) throw new UsageError('capture', `--nice must be an integer from 0 to 19, got ${o.nice}`);
   for (const p of o.ports) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError('capture', `--port ${p}: not a TCP port`);
   for (const p of o.pids) if (!Number.isInteger(p) || p < 1) throw new UsageError('capture', `--pid ${p}: not a process id`);
   for (const n of o.netns) if (!Number.isInteger(n) || n < 1) throw new UsageError('capture', `--netns ${n}: not a namespace inode (see \`ls -Li /proc/PID/ns/net\`)`);
@@ -110,7 +117,7 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   const manifest = startManifest(o.node, { release: release(), version: osVersion(), machine: machine() }, {
     snaplen: o.snaplen, snaplen_ports: Object.fromEntries(o.snaplenPorts), greenlet: o.greenlet, redact: o.redact, pids: o.pids, comms: o.comms, ports: o.ports, netns: o.netns,
     command: o.command.length ? (o.redact ? redactArgv(o.command) : o.command) : null, segment_max_bytes: o.segmentMaxBytes,
-    segment_max_seconds: o.segmentMaxSeconds, ring_buffer_bytes: o.ringBufferBytes,
+    segment_max_seconds: o.segmentMaxSeconds, ring_buffer_bytes: o.ringBufferBytes, nice: o.nice ?? 0,
   });
   writeManifest(out, manifest);
 
@@ -147,7 +154,8 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
   writeManifest(out, manifest);
 
   let stopping = false;
-  const end = await waitForEnd({
+  const priority = new YieldingPriority(o.nice ?? 0);
+  const ending = waitForEnd({
     command: o.command,
     duration: o.duration,
     agentExited: agent.exited.then(() => {
@@ -157,13 +165,20 @@ export async function runCapture(o: CaptureOptions): Promise<CaptureResult> {
     }),
     failure: () => failure,
     fail,
-    tick: () => pipeline.tick(),
+    tick: () => {
+      pipeline.tick();
+      priority.observe(Number(agent.stats?.consumer?.queued_bytes ?? 0), performance.now());
+    },
     log: o.log,
   });
+  // After the agent and the command started (they keep the normal priority): from here on the capture yields.
+  priority.start();
+  const end = await ending;
 
   // Finalisation: the agent forwards what is left in the ring buffer and exits (its stdout ends before 'close'),
   // the last segment is written, then the accounting.
   stopping = true;
+  priority.stop();
   await agent.stop();
   await pipeline.close();
   writer.close();

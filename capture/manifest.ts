@@ -39,6 +39,8 @@ export interface CaptureManifest {
     segment_max_bytes: number;
     segment_max_seconds: number;
     ring_buffer_bytes: number;
+    /** --nice: the capture's own work yielded the CPU to the services at this nice value (0: normal priority; absent before session 14). */
+    nice?: number;
   };
   clock: {
     /** Add to a kernel CLOCK_MONOTONIC timestamp to get wall-clock ns (string: exceeds 2^53). */

@@ -27,6 +27,7 @@ export const captureCommand = defineCommand({
       .option('segment-mb', { type: 'number', default: 64, describe: 'close a segment at this much buffered data' })
       .option('segment-seconds', { type: 'number', default: 10, describe: 'close a segment after this long' })
       .option('ring-mb', { type: 'number', default: 64, describe: 'kernel ring buffer size in MiB (power of two); absorbs bursts while segments are written' })
+      .option('nice', { type: 'number', default: 0, describe: 'nice value (1..19) for the capture\'s own decoding and writing while tracing: it then yields the CPU to the traced services, its queue absorbing the lag; it takes the normal priority back while the queue is over 64 MiB (0: normal priority)' })
       .option('mode', { type: 'string', choices: ['full', 'sketch'], default: 'full', describe: 'full: one event per syscall with payload heads; sketch: counts, byte totals, latency histograms and a count-min aggregated in kernel maps (capture/sketch.bpf.c)' })
       .option('drain-seconds', { type: 'number', default: 10, describe: 'sketch mode: read the kernel maps into DIR/sketch/ this often' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
@@ -69,6 +70,7 @@ export const captureCommand = defineCommand({
       segmentMaxBytes: args.segmentMb * 1024 * 1024,
       segmentMaxSeconds: args.segmentSeconds,
       ringBufferBytes: args.ringMb * 1024 * 1024,
+      nice: args.nice,
       log,
     });
     log(formatSummary(args.out, result.manifest));

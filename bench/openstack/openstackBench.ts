@@ -2,7 +2,7 @@
  * openstackBench: what `nitrace capture`, configured as a Tempest recording configures it, costs OpenStack itself.
  *
  *   make bench-openstack [BENCH_FLAGS=--quick]      (root, the lab up; the Makefile holds the lab lock)
- *   node dist/bench/openstack/openstackBench.js [--quick] [--pairs N] [--seconds S] [--apis a,b] [--loads rate,saturation]
+ *   node dist/bench/openstack/openstackBench.js [--quick] [--pairs N] [--seconds S] [--apis a,b] [--loads rate,saturation] [--nice N[,M]]
  *
  * For each API (keystone token issue, glance image list, nova server list) and each load (a fixed open-loop rate of
  * about half the saturation throughput measured at the start of the session; and saturation, a closed loop of 8
@@ -46,6 +46,11 @@ interface Options {
   apis: ApiName[];
   loads: Load[];
   lab: string;
+  /**
+   * `nitrace capture --nice` of the capture-on blocks (0: the normal priority). Several values: each pair has one
+   * capture-on block per value beside its off block, so they compare in the same window; the first is the headline.
+   */
+  nices: number[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -65,9 +70,11 @@ function parseArgs(argv: string[]): Options {
     apis: (val('--apis')?.split(',') ?? [...API_NAMES]) as ApiName[],
     loads: (val('--loads')?.split(',') ?? LOADS) as Load[],
     lab: process.env.LAB ?? '/var/lib/nitrace-lab',
+    nices: (val('--nice') ?? '0').split(',').map(Number),
   };
   for (const a of o.apis) if (!API_NAMES.includes(a)) throw new Error(`--apis: unknown API '${a}' (known: ${API_NAMES.join(', ')})`);
   for (const l of o.loads) if (!LOADS.includes(l)) throw new Error(`--loads: unknown load '${l}' (known: ${LOADS.join(', ')})`);
+  if (!o.nices.every((n) => Number.isInteger(n) && n >= 0 && n <= 19)) throw new Error('--nice: integers from 0 to 19, comma-separated');
   if (!(o.pairs >= 1 && o.seconds > 0)) throw new Error('--pairs must be >= 1 and --seconds > 0');
   return o;
 }
@@ -103,6 +110,8 @@ interface BlockRecord {
   load: Load;
   pair: number;
   capture: boolean;
+  /** The capture's --nice in a capture-on block; null in an off block. */
+  nice: number | null;
   started_at: string;
   loadavg: string;
   offered_rate: number | null;
@@ -121,6 +130,8 @@ interface BlockRecord {
   capture_events: number | null;
   capture_losses: Record<string, number | null> | null;
   other_captures: string[];
+  /** Seconds from the end of the block until the capture had written everything and exited (what it still had queued). */
+  capture_stop_s: number | null;
 }
 
 /** Runs loadClient in a child process; reads CPU counters when it marks the start and end of its window. */
@@ -234,13 +245,16 @@ async function main(): Promise<void> {
         log(`${api}: saturation ${cal.result.throughput.toFixed(1)} req/s -> fixed rate ${rate} req/s`);
         for (const load of o.loads) {
           for (let pair = 0; pair < o.pairs; pair++) {
-            const order = pair % 2 === 0 ? [false, true] : [true, false];
-            for (const on of order) {
+            // Blocks of a pair: off, then one per --nice value, rotated by one each pair (off/on, on/off, ... for one value).
+            const arms: (number | null)[] = [null, ...o.nices];
+            const order = arms.map((_, i) => arms[(i + pair) % arms.length]!);
+            for (const nice of order) {
+              const on = nice !== null;
               cat = await issueToken(creds); // fresh token per block (tokens expire; each block pays its first validation alike)
               let manifestPath: string | null = null;
               if (on) {
                 const out = join(work, `cap-${api}-${load}-${pair}`);
-                capture = await startBackgroundCapture(['--out', out, ...captureArgs, '--force'], [], 300_000);
+                capture = await startBackgroundCapture(['--out', out, ...captureArgs, ...(nice ? ['--nice', String(nice)] : []), '--force'], [], 300_000);
                 manifestPath = join(out, 'manifest.json');
               }
               await sleep(2000); // settle (compile/attach burst, or the previous capture's exit)
@@ -251,8 +265,11 @@ async function main(): Promise<void> {
               const { result, cpu } = await runBlock(spec, watchLab);
               let events: number | null = null;
               let losses: Record<string, number | null> | null = null;
+              let stopS: number | null = null;
               if (capture) {
+                const stopStart = performance.now();
                 await capture.stop();
+                stopS = (performance.now() - stopStart) / 1000;
                 capture = null;
                 if (manifestPath && existsSync(manifestPath)) {
                   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { events: { written: number }; losses: Record<string, number | null> };
@@ -263,16 +280,16 @@ async function main(): Promise<void> {
               }
               const lat = Float64Array.from(result.latencies_ms).sort();
               const b: BlockRecord = {
-                api, load, pair, capture: on, started_at, loadavg: la,
+                api, load, pair, capture: on, nice, started_at, loadavg: la,
                 offered_rate: load === 'rate' ? rate : null, concurrency: load === 'rate' ? null : o.concurrency,
                 window_s: result.window_seconds, throughput: result.throughput, requests: lat.length,
                 p50_ms: sortedQuantile(lat, 0.5), p99_ms: sortedQuantile(lat, 0.99),
                 errors: result.errors, send_lag_ms: result.send_lag_ms,
                 host_busy_cpu_s: cpu.host / 1e9, lab_cpu_s: cpu.lab / 1e9, capture_cpu_s: cpu.capture / 1e9, client_cpu_s: result.client_cpu_ns / 1e9,
-                capture_events: events, capture_losses: losses, other_captures: others,
+                capture_events: events, capture_losses: losses, other_captures: others, capture_stop_s: stopS,
               };
               blocks.push(b);
-              log(`${api} ${load} pair ${pair} ${on ? 'ON ' : 'off'}: ${b.throughput.toFixed(1)} req/s, p50 ${b.p50_ms.toFixed(1)} ms, p99 ${b.p99_ms.toFixed(1)} ms, lab CPU ${b.lab_cpu_s.toFixed(2)} s, host CPU ${b.host_busy_cpu_s.toFixed(2)} s, capture CPU ${b.capture_cpu_s.toFixed(2)} s${events !== null ? `, ${events} events` : ''}${others.length ? `, OTHER CAPTURES RUNNING: ${others.map((x) => x.split(' ')[0]).join(' ')}` : ''}`);
+              log(`${api} ${load} pair ${pair} ${on ? `ON${nice ? ` nice ${nice}` : ''} ` : 'off'}: ${b.throughput.toFixed(1)} req/s, p50 ${b.p50_ms.toFixed(1)} ms, p99 ${b.p99_ms.toFixed(1)} ms, lab CPU ${b.lab_cpu_s.toFixed(2)} s, host CPU ${b.host_busy_cpu_s.toFixed(2)} s, capture CPU ${b.capture_cpu_s.toFixed(2)} s${stopS !== null ? `, stop ${stopS.toFixed(1)} s` : ''}${events !== null ? `, ${events} events` : ''}${others.length ? `, OTHER CAPTURES RUNNING: ${others.map((x) => x.split(' ')[0]).join(' ')}` : ''}`);
             }
           }
         }
@@ -287,11 +304,21 @@ async function main(): Promise<void> {
   });
   if (blocks.length === 0) throw new Error(error ?? 'no block measured');
 
+  // Off blocks with the capture-on blocks of one --nice value: what summarize pairs.
+  const arm = (nice: number) => blocks.filter((b) => !b.capture || b.nice === nice);
+  const headline = arm(o.nices[0]!);
   const per: Record<string, PairStats> = {};
-  for (const api of o.apis) for (const load of o.loads) per[`${api}/${load}`] = summarize(blocks.filter((b) => b.api === api && b.load === load));
-  const sat = summarize(blocks.filter((b) => b.load === 'saturation'));
-  const fixed = summarize(blocks.filter((b) => b.load === 'rate'));
-  const all = summarize(blocks);
+  for (const api of o.apis) for (const load of o.loads) per[`${api}/${load}`] = summarize(headline.filter((b) => b.api === api && b.load === load));
+  const sat = summarize(headline.filter((b) => b.load === 'saturation'));
+  const fixed = summarize(headline.filter((b) => b.load === 'rate'));
+  const all = summarize(headline);
+  const byNice: Record<string, Record<string, PairStats>> = {};
+  if (o.nices.length > 1) {
+    for (const n of o.nices) {
+      byNice[String(n)] = {};
+      for (const api of o.apis) for (const load of o.loads) byNice[String(n)]![`${api}/${load}`] = summarize(arm(n).filter((b) => b.api === api && b.load === load));
+    }
+  }
   const result = {
     date,
     kind: 'bench-openstack',
@@ -314,13 +341,16 @@ async function main(): Promise<void> {
     capture_cpu_share: all.capture_cpu_share,
     pooled: { saturation: sat, rate: fixed },
     per_api_and_load: per,
+    // With several --nice values: the same summaries per value (each against the same off blocks); per_api_and_load is the first.
+    per_nice: o.nices.length > 1 ? byNice : undefined,
     calibration,
     blocks,
   };
   const file = writeResult('openstack', date, result);
   console.log(`nitrace bench-openstack${o.quick ? ' (quick)' : ''}, ${o.pairs} pairs x ${o.seconds} s, load ${machine.load_before} -> ${result.load_after}`);
   console.log(`  ${'API / load'.padEnd(34)}${['throughput on/off', 'p50 on/off', 'p99 on/off', 'lab CPU/req on/off'].map((h) => h.padEnd(23)).join('')}capture CPU share`);
-  for (const [k, s] of Object.entries(per)) {
+  const rows = o.nices.length > 1 ? Object.entries(byNice).flatMap(([n, m]) => Object.entries(m).map(([k, v]) => [`${k} nice ${n}`, v] as const)) : Object.entries(per);
+  for (const [k, s] of rows) {
     const f = (x: Interval) => fmtRatio(x).padEnd(23);
     const share = s.capture_cpu_share;
     console.log(`  ${k.padEnd(34)}${f(s.openstack_throughput_ratio)}${f(s.openstack_p50_ratio)}${f(s.openstack_p99_ratio)}${f(s.lab_cpu_per_request_ratio)}${(100 * share.value).toFixed(2)} % [${(100 * share.ci_low).toFixed(2)}, ${(100 * share.ci_high).toFixed(2)}]`);
