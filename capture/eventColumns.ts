@@ -120,6 +120,65 @@ function plainText(text: string): Uint8Array {
 }
 
 /**
+ * The per-row loops of eventColumns, each a function of its own. eventColumns runs once per segment: a loop in it
+ * made V8 compile the whole function on-stack (with everything it inlines) and throw that away again at the next
+ * code it had not seen run, segment after segment (--trace-opt/--trace-deopt: ~40 % of the replay's steady-state
+ * compilation). Small functions called for every segment stay compiled.
+ */
+
+/** ts_ns = mono_ns + `off` (mod 2^64), through 16-bit halves: no sum above 2^31 (a heap number in unoptimized code). */
+function realtimeNs(mono: Uint32Array, rows: number, off: bigint, out: Uint32Array): Uint32Array {
+  const m = new Int32Array(mono.buffer, mono.byteOffset, 2 * rows);
+  const t = new Int32Array(out.buffer, out.byteOffset, 2 * rows);
+  const offLo = Number(off & 0xffffffffn) | 0;
+  const offHi = Number(off >> 32n) | 0;
+  const oLo16 = offLo & 0xffff;
+  const oHi16 = offLo >>> 16;
+  for (let r = 0; r < rows; r++) {
+    const lo = m[2 * r]!;
+    const low = (lo & 0xffff) + oLo16;
+    const high = (lo >>> 16) + oHi16 + (low >>> 16);
+    t[2 * r] = (high << 16) | (low & 0xffff);
+    t[2 * r + 1] = (m[2 * r + 1]! + offHi + (high >>> 16)) | 0;
+  }
+  return out;
+}
+
+/** present[r] = 1 where row r is IPv4 or IPv6 (the rows with addresses, ports and netns). */
+function hasAddresses(family: Uint32Array, rows: number, present: Uint8Array): Uint8Array {
+  for (let r = 0; r < rows; r++) {
+    const f = family[r]!;
+    present[r] = f === AF_INET || f === AF_INET6 ? 1 : 0;
+  }
+  return present;
+}
+
+/** present[r] = 1 where row r is a data or block event (the rows with a tcp_seq). */
+function hasTcpSeq(kind: Uint32Array, rows: number, present: Uint8Array): Uint8Array {
+  for (let r = 0; r < rows; r++) {
+    const k = kind[r]!;
+    present[r] = k === KIND_DATA || k === KIND_BLOCK ? 1 : 0;
+  }
+  return present;
+}
+
+/** Each row's length, read from the PLAIN byte-array values (u32 length + bytes). */
+function payloadLengths(payload: Uint8Array, rows: number, out: Uint32Array): Uint32Array {
+  for (let r = 0, p = 0; r < rows; r++) {
+    const len = (payload[p]! | (payload[p + 1]! << 8) | (payload[p + 2]! << 16) | (payload[p + 3]! << 24)) >>> 0;
+    out[r] = len;
+    p += 4 + len;
+  }
+  return out;
+}
+
+/** truncated[r] = 1 where the payload kept is shorter than the bytes moved (a u32 in the event: its high word is 0). */
+function payloadTruncated(bytes: Uint32Array, lengths: Uint32Array, rows: number, truncated: Uint8Array): Uint8Array {
+  for (let r = 0; r < rows; r++) truncated[r] = bytes[2 * r + 1] !== 0 || lengths[r]! < bytes[2 * r]! ? 1 : 0;
+  return truncated;
+}
+
+/**
  * The events columns of a segment. `node`: the node name, `monoToRealtime`: ts_ns = mono_ns + it, `schemaVersion` 1
  * (an older capture) has no gid/parent_gid. Every column is OPTIONAL, as DuckDB wrote them, with the same physical
  * and converted types. `mem`: memory reused from segment to segment (the columns returned live in it).
@@ -138,27 +197,13 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
   const bytes = w('bytes');
   const connId = w('conn_id');
 
-  const ts = mem.words('ts_ns', 2 * rows);
-  const off = BigInt.asUintN(64, monoToRealtime);
-  const offLo = Number(off & 0xffffffffn);
-  const offHi = Number(off >> 32n);
-  for (let r = 0; r < rows; r++) {
-    const lo = mono[2 * r]! + offLo;
-    ts[2 * r] = lo >>> 0;
-    ts[2 * r + 1] = (mono[2 * r + 1]! + offHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
-  }
+  const ts = realtimeNs(mono, rows, BigInt.asUintN(64, monoToRealtime), mem.words('ts_ns', 2 * rows));
 
   // one value: a dictionary of it, index 0 in every row
   const nodeData = mem.bytes('node', rows).fill(0);
 
-  const hasTuple = mem.bytes('hasTuple', rows);
-  const hasSeq = mem.bytes('hasSeq', rows);
-  for (let r = 0; r < rows; r++) {
-    const f = family[r]!;
-    hasTuple[r] = f === AF_INET || f === AF_INET6 ? 1 : 0;
-    const k = kind[r]!;
-    hasSeq[r] = k === KIND_DATA || k === KIND_BLOCK ? 1 : 0;
-  }
+  const hasTuple = hasAddresses(family, rows, mem.bytes('hasTuple', rows));
+  const hasSeq = hasTcpSeq(kind, rows, mem.bytes('hasSeq', rows));
   const hasConn = nonZero64(connId, rows, mem.bytes('hasConn', rows));
 
   // payload_truncated: the payload's length < bytes (bytes is a u32 in the event: its high word is 0)
@@ -166,17 +211,8 @@ export function eventColumns(spool: PlainColumn[], rows: number, node: string, m
   const payloadCol = col('payload');
   const payload = new Uint8Array(payloadCol.data.buffer, payloadCol.data.byteOffset, payloadCol.data.length);
   const lengths = payloadCol.lengths;
-  const truncated = mem.bytes('payload_truncated', rows);
   if (payloadCol.source && !lengths) throw new Error('eventColumns: a payload column in another order needs its lengths');
-  if (lengths) {
-    for (let r = 0; r < rows; r++) truncated[r] = bytes[2 * r + 1] !== 0 || lengths[r]! < bytes[2 * r]! ? 1 : 0;
-  } else {
-    for (let r = 0, p = 0; r < rows; r++) {
-      const len = (payload[p]! | (payload[p + 1]! << 8) | (payload[p + 2]! << 16) | (payload[p + 3]! << 24)) >>> 0;
-      truncated[r] = bytes[2 * r + 1] !== 0 || len < bytes[2 * r]! ? 1 : 0;
-      p += 4 + len;
-    }
-  }
+  const truncated = payloadTruncated(bytes, lengths ?? payloadLengths(payload, rows, mem.words('payload_len', rows)), rows, mem.bytes('payload_truncated', rows));
 
   const I32 = PHYSICAL.INT32, I64 = PHYSICAL.INT64, BA = PHYSICAL.BYTE_ARRAY;
   const all = (name: string, type: PlainColumn['type'], converted: number | undefined, data: Uint8Array): PlainColumn => ({ name, type, converted, data, optional: true });

@@ -119,14 +119,14 @@ function valueWidth(col: PlainColumn): number {
 
 /**
  * Where each page of a column starts: page p holds rows [p * pageRows, ...) and its values are
- * `data[byteStarts[p], byteStarts[p + 1])`.
+ * `data[byteStarts[p], byteStarts[p + 1])`. The column's fields come as arguments: column objects have many shapes
+ * (optional fields), and reading them here made V8 throw this function's compiled code away again and again ("wrong
+ * map", --trace-deopt), once per segment.
  */
-function pageByteStarts(col: PlainColumn, numRows: number, pageRows: number, pages: number, counted: Map<Uint8Array, number[]>): number[] {
+function pageByteStarts(width: number, data: Uint8Array, lengths: Uint32Array | undefined, present: Uint8Array | undefined, numRows: number, pageRows: number, pages: number, counted: Map<Uint8Array, number[]>): number[] {
   const starts = [0];
-  const width = valueWidth(col);
-  const d = new Uint8Array(col.data.buffer, col.data.byteOffset, col.data.length); // a plain view: one element-access shape
-  const lengths = col.lengths;
-  const perPage = col.present ? presentPerPage(col.present, numRows, pageRows, pages, counted) : null;
+  const d = new Uint8Array(data.buffer, data.byteOffset, data.length); // a plain view: one element-access shape
+  const perPage = present ? presentPerPage(present, numRows, pageRows, pages, counted) : null;
   let off = 0;
   let value = 0;
   for (let p = 0; p < pages; p++) {
@@ -303,7 +303,7 @@ export async function writeParquet(path: string, columns: PlainColumn[], numRows
     const pages = Math.max(1, Math.ceil(numRows / pageRows));
     const counted = new Map<Uint8Array, number[]>();
     const levelsOf = new Map<Uint8Array, Uint8Array[]>();
-    const starts = columns.map((col) => pageByteStarts(col, numRows, pageRows, pages, counted));
+    const starts = columns.map((col) => pageByteStarts(valueWidth(col), col.data, col.lengths, col.present, numRows, pageRows, pages, counted));
     const pagesPerGroup = groupRows / pageRows;
     const rowGroups: ThriftStruct[] = [];
     for (let g = 0; g < groups; g++) {

@@ -291,14 +291,8 @@ export class SegmentBuilder {
   /** Rows and first/last mono_ns of the segment: the manifest's figures, without reading the segment back. */
   stats(): SegmentStats {
     const m = this.fixed.mono_ns;
-    let min = 0;
-    let max = 0;
-    for (let r = 1; r < this.rows; r++) {
-      const hi = m[2 * r + 1]!;
-      const lo = m[2 * r]!;
-      if (hi < m[2 * min + 1]! || (hi === m[2 * min + 1]! && lo < m[2 * min]!)) min = r;
-      if (hi > m[2 * max + 1]! || (hi === m[2 * max + 1]! && lo > m[2 * max]!)) max = r;
-    }
+    const min = firstRow(m, this.rows, -1);
+    const max = firstRow(m, this.rows, 1);
     const at = (r: number) => (this.rows === 0 ? '0' : ((BigInt(m[2 * r + 1]!) << 32n) | BigInt(m[2 * r]!)).toString());
     return { rows: this.rows, first_mono_ns: at(min), last_mono_ns: at(max), sorted: true };
   }
@@ -330,13 +324,7 @@ export class SegmentBuilder {
     let payloadLengths = this.payloadLengths.subarray(0, this.rows);
     let source: PlainColumn['source'];
     if (runs) {
-      const at = mem.words('sorted.payload_at', this.rows + 1);
-      let p = 0;
-      for (let r = 0; r < this.rows; r++) {
-        at[r] = p;
-        p += 4 + payloadLengths[r]!;
-      }
-      at[this.rows] = p;
+      const at = valueStarts(payloadLengths, this.rows, mem.words('sorted.payload_at', this.rows + 1));
       source = { at, run: runs.run, count: runs.count };
       gatherWords(payloadLengths, 1, runs, (payloadLengths = mem.words('sorted.payload_len', this.rows)));
     }
@@ -373,32 +361,12 @@ export class SegmentBuilder {
   private sortOrder(mem: ScratchMemory): Uint32Array {
     const n = this.rows;
     const m = this.fixed.mono_ns;
-    let minHi = m[1]!;
-    let minLo = m[0]!;
-    for (let r = 1; r < n; r++) {
-      const hi = m[2 * r + 1]!;
-      if (hi < minHi || (hi === minHi && m[2 * r]! < minLo)) {
-        minHi = hi;
-        minLo = m[2 * r]!;
-      }
-    }
     const bits = 32 - Math.clz32(n);
-    const order = mem.words('sorted.order', n);
     let k32 = mem.words('sorted.keys', 2 * n);
-    const limit = 2 ** (32 - bits);
-    for (let r = 0; r < n; r++) {
-      const lo = m[2 * r]!;
-      const dLo = (lo - minLo) >>> 0;
-      const dHi = m[2 * r + 1]! - minHi - (lo < minLo ? 1 : 0);
-      if (dHi >= limit) return this.sortOrderSlow();
-      k32[2 * r] = ((dLo << bits) | r) >>> 0;
-      k32[2 * r + 1] = ((dHi << bits) | (dLo >>> (32 - bits))) >>> 0;
-    }
+    if (!sortKeys(m, n, firstRow(m, n, -1), bits, k32)) return this.sortOrderSlow();
     if (countRuns(k32, n) * MERGE_MAX_RUN_FRACTION <= n) k32 = mergeRuns(k32, n, mem.words('sorted.keys.merge', 2 * n));
     else new BigUint64Array(k32.buffer, 0, n).sort();
-    const mask = 2 ** bits - 1;
-    for (let i = 0; i < n; i++) order[i] = k32[2 * i]! & mask;
-    return order;
+    return rowsOfKeys(k32, n, bits, mem.words('sorted.order', n));
   }
 
   private sortOrderSlow(): Uint32Array {
@@ -431,6 +399,59 @@ export class SegmentBuilder {
     }
     return Buffer.from(out.buffer, out.byteOffset, p);
   }
+}
+
+/*
+ * The per-row loops of columns(), stats() and sortOrder(), each a function of its own: those run once per segment,
+ * and a loop in them made V8 compile them on-stack, with all they inline, again for every segment (--trace-opt).
+ */
+
+/** The first row of the least (`sign` -1) or greatest (1) mono_ns (pairs of words, low first). */
+function firstRow(m: Uint32Array, rows: number, sign: -1 | 1): number {
+  let best = 0;
+  for (let r = 1; r < rows; r++) {
+    const hi = m[2 * r + 1]!;
+    const bestHi = m[2 * best + 1]!;
+    if (sign < 0 ? hi < bestHi || (hi === bestHi && m[2 * r]! < m[2 * best]!) : hi > bestHi || (hi === bestHi && m[2 * r]! > m[2 * best]!)) best = r;
+  }
+  return best;
+}
+
+/**
+ * Sort keys (mono_ns - that of row `min`) << bits | row as pairs of words (low first) into `k32`; false when a
+ * difference does not fit in 64 - bits bits.
+ */
+function sortKeys(m: Uint32Array, n: number, min: number, bits: number, k32: Uint32Array): boolean {
+  const minLo = m[2 * min]!;
+  const minHi = m[2 * min + 1]!;
+  const limit = 2 ** (32 - bits);
+  for (let r = 0; r < n; r++) {
+    const lo = m[2 * r]!;
+    const dLo = (lo - minLo) >>> 0;
+    const dHi = m[2 * r + 1]! - minHi - (lo < minLo ? 1 : 0);
+    if (dHi >= limit) return false;
+    k32[2 * r] = ((dLo << bits) | r) >>> 0;
+    k32[2 * r + 1] = ((dHi << bits) | (dLo >>> (32 - bits))) >>> 0;
+  }
+  return true;
+}
+
+/** The row numbers in the low `bits` bits of sorted keys. */
+function rowsOfKeys(k32: Uint32Array, n: number, bits: number, order: Uint32Array): Uint32Array {
+  const mask = 2 ** bits - 1;
+  for (let i = 0; i < n; i++) order[i] = k32[2 * i]! & mask;
+  return order;
+}
+
+/** Where each PLAIN byte-array value (u32 length + bytes) starts, from the lengths; at[rows]: the end. */
+function valueStarts(lengths: Uint32Array, rows: number, at: Uint32Array): Uint32Array {
+  let p = 0;
+  for (let r = 0; r < rows; r++) {
+    at[r] = p;
+    p += 4 + lengths[r]!;
+  }
+  at[rows] = p;
+  return at;
 }
 
 /** Rows per ordered run, at least, for merging the runs (log2(runs) passes) rather than sorting the keys natively. */
