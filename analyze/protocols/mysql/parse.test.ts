@@ -60,7 +60,8 @@ describe('mysql parseFrame: well-formed', () => {
       assert.equal(r.length, input.length);
       assert.equal(r.frame.seq, seq);
       assert.equal(r.frame.payloadLength, payloadLength);
-      assert.deepEqual(r.frame.head, input.subarray(4));
+      // A small EOF keeps its first byte only (the stitcher reads no more of it).
+      assert.deepEqual(r.frame.head, name === 'EOF' ? input.subarray(4, 5) : input.subarray(4));
       assert.equal(r.frame.hasGap, false);
     });
   }

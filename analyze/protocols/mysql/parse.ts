@@ -110,8 +110,9 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
   const keep = Math.min(payloadLength, type === 'request' && seq === 0 ? MAX_COMMAND_HEAD : MAX_PAYLOAD_HEAD);
   // A row or column definition of a result set keeps only its first byte (see MysqlPacket.head): no view per packet.
   const first = header[PACKET_HEADER_LENGTH]!;
-  const rowLike = type === 'response' && seq > 1 && payloadLength > 0 && captured > PACKET_HEADER_LENGTH && first !== OK_PACKET && first < LENGTH_ENCODED_NULL;
-  const head = rowLike ? FIRST_BYTES[first]! : stream.contiguousAt(pos + PACKET_HEADER_LENGTH, keep);
+  const firstCaptured = type === 'response' && payloadLength > 0 && captured > PACKET_HEADER_LENGTH;
+  const rowLike = firstCaptured && seq > 1 && first !== OK_PACKET && first < LENGTH_ENCODED_NULL;
+  const head = rowLike || (firstCaptured && firstByteOnly(first, payloadLength)) ? FIRST_BYTES[first]! : stream.contiguousAt(pos + PACKET_HEADER_LENGTH, keep);
   const packets = rowLike ? rowRunLength(stream, pos, length, seq) : null;
   if (packets !== null) length = packets.length;
   return {
@@ -127,8 +128,8 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       seq,
       frameCount: packets?.count ?? 1,
       head,
-      // (A payload head shorter than `keep` is a packet not wholly captured too.)
-      hasGap: (!rowLike && head.length < keep) || !stream.isCaptured(pos, length),
+      // (A payload head shorter than `keep` is a gap inside the packet too: isCaptured sees it.)
+      hasGap: !stream.isCaptured(pos, length),
       // Set by the frame reader; named here so that they live in the object (added later, they need a store of
       // their own: one more allocation per packet).
       tcpSeq: null,
@@ -136,6 +137,18 @@ export function parseFrame(type: MessageType, stream: GappedStream, pos: number)
       gid: null,
     },
   };
+}
+
+/**
+ * True if the stitcher reads no more than the first payload byte of a response packet that begins with `first`
+ * (stitch.ts): a result set's column count below 0xfb (one byte), a NULL-length 0xfb, or an EOF (0xfe, at most
+ * MAX_EOF_PAYLOAD bytes). OK (a prepare's statement id), ERR (code, state, message) and longer length-encoded
+ * integers keep their head. The first response packet of most queries and the EOFs that close a result set's
+ * columns and rows: no view per packet.
+ */
+function firstByteOnly(first: number, payloadLength: number): boolean {
+  if (first === EOF_PACKET) return payloadLength <= MAX_EOF_PAYLOAD;
+  return first !== OK_PACKET && first <= LENGTH_ENCODED_NULL;
 }
 
 /** What rowRunLength found (shared, never kept: parsing is synchronous). */

@@ -23,7 +23,8 @@ export interface MysqlPacket extends Frame {
    * A response packet after the first of its exchange (sequence id > 1) whose first byte is neither OK, EOF, ERR nor
    * a NULL or multi-byte length (0xfb-0xfd), i.e. a row or column definition of a result set, keeps only that first
    * byte: the stitcher reads no more of it (most packets are such rows: 1.2 M of 1.7 M in the 1 M bench set, each
-   * a view of its own before).
+   * a view of its own before). So do a response's column count (below 0xfb), a 0xfb and a small EOF packet, at any
+   * sequence id (parse.ts firstByteOnly).
    */
   head: Uint8Array;
   /** True if some payload bytes were not captured. */
