@@ -45,10 +45,9 @@ export const CALL_IDS_SCHEMA = [
 /** Calls per connection an internal id leaves room for. */
 export const CALLS_PER_CONNECTION = 2 ** 24;
 
-/** The internal id of the `callIndex`th call side on connection `connIdx`. */
-export function callSid(connIdx: number, callIndex: number): bigint {
-  // In Number arithmetic (exact below 2^53, i.e. up to 2^29 connections), one BigInt made instead of five.
-  return BigInt(connIdx * CALLS_PER_CONNECTION + callIndex);
+/** The internal id of the `callIndex`th call side on connection `connIdx` (exact below 2^53: up to 2^29 connections). */
+export function callSid(connIdx: number, callIndex: number): number {
+  return connIdx * CALLS_PER_CONNECTION + callIndex;
 }
 
 /** Writes one call side: the spans_raw row and its content ids. */
@@ -56,6 +55,10 @@ export class CallSpanWriter {
   readonly spans = new ColumnBatch(CALL_SIDES_SCHEMA);
   readonly ids = new ColumnBatch(CALL_IDS_SCHEMA);
   private readonly c = this.spans.columns as { push(v: unknown): void }[];
+  // BIGINT columns written from Numbers (no BigInt per row).
+  private readonly sid = this.spans.column('sid');
+  private readonly reqBytes = this.spans.column('req_bytes');
+  private readonly respBytes = this.spans.column('resp_bytes');
   private readonly idSid = this.ids.column('sid');
   private readonly idField = this.ids.column('field');
   private readonly idValue = this.ids.column('value');
@@ -66,7 +69,7 @@ export class CallSpanWriter {
     const resp = rec.resp;
     const c = this.c;
     // Column order of CALL_SIDES_SCHEMA.
-    c[0]!.push(sid);
+    this.sid.pushNumber(sid);
     c[1]!.push(kind);
     c[2]!.push(node);
     c[3]!.push(req.pid ?? null);
@@ -84,15 +87,15 @@ export class CallSpanWriter {
     c[15]!.push(req.tsEndNs);
     c[16]!.push(resp?.tsStartNs ?? null);
     c[17]!.push(resp?.tsEndNs ?? req.tsEndNs);
-    c[18]!.push(BigInt(req.length));
-    c[19]!.push(resp ? BigInt(resp.length) : null);
+    this.reqBytes.pushNumber(req.length);
+    this.respBytes.pushNumber(resp ? resp.length : null);
     c[20]!.push(rec.orphan ? null : (req.tcpSeq ?? null));
     c[21]!.push(resp?.tcpSeq ?? null);
     c[22]!.push((req as { headComplete?: boolean }).headComplete ?? true);
     c[23]!.push(!rec.orphan);
     for (const [field, values] of Object.entries(rec.ids)) {
       for (const v of values) {
-        this.idSid.push(sid);
+        this.idSid.pushNumber(sid);
         this.idField.push(field);
         this.idValue.push(v);
       }
