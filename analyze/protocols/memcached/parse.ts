@@ -53,24 +53,48 @@ function readLine(stream: GappedStream, pos: number): Line {
   }
 }
 
-/** The line at the start of `run`, or null if the run may go on (`mayGrow`) without a CRLF yet. */
+/**
+ * The line at the start of `run`, or null if the run may go on (`mayGrow`) without a CRLF yet. Its words (split at
+ * spaces) are decoded one by one from the bytes as the scan meets them: no string of the whole line, no split.
+ */
 function lineIn(stream: GappedStream, pos: number, run: Uint8Array, mayGrow: boolean): Line | null {
+  const words: string[] = [];
+  let start = -1;
   for (let i = 0; i < run.length; i++) {
     const b = run[i]!;
     if (b === CR) {
       if (i + 1 >= run.length) break;
       if (run[i + 1] !== LF) throw new Stop('invalid', pos + i, 'CR not followed by LF');
-      // A view on the line's bytes, not a copy of them (one per command and reply line).
-      const text = Buffer.from(run.buffer, run.byteOffset, i).toString('latin1');
-      return { words: text.split(' ').filter((w) => w !== ''), next: pos + i + 2 };
+      if (start >= 0) words.push(wordAt(run, start, i));
+      return { words, next: pos + i + 2 };
     }
     if (b < 0x20 || b > 0x7e) throw new Stop('invalid', pos + i, `byte 0x${b.toString(16)} in a line`);
+    if (b === SPACE) {
+      if (start >= 0) words.push(wordAt(run, start, i));
+      start = -1;
+    } else if (start < 0) start = i;
   }
   if (mayGrow) return null;
   if (run.length > MAX_LINE_LENGTH) throw new Stop('invalid', pos, 'line too long');
   const end = pos + run.length;
   if (end >= stream.length) throw new Stop('needs-more-data', end);
   throw new Stop('hidden', end);
+}
+
+const SPACE = 0x20;
+/** Longest word built from char codes; V8 keeps strings this short flat (longer concatenations become cons strings). */
+const SHORT_WORD = 12;
+
+/**
+ * The printable ASCII bytes [start, end) of `run` as a string. Short words (commands, replies, numbers) are built
+ * from their char codes, longer ones (keys) decoded through a Buffer view: ~0.3 instead of ~0.9 µs per line
+ * (Buffer view, latin1 string of the line, split and filter), measured on memcached lines in a micro-benchmark.
+ */
+function wordAt(run: Uint8Array, start: number, end: number): string {
+  if (end - start > SHORT_WORD) return Buffer.from(run.buffer, run.byteOffset + start, end - start).toString('latin1');
+  let w = '';
+  for (let i = start; i < end; i++) w += String.fromCharCode(run[i]!);
+  return w;
 }
 
 /** Steps over a data block of `size` bytes + CRLF at `pos`; checks the CRLF when captured. */
