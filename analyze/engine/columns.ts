@@ -89,14 +89,25 @@ export class BigIntColumn extends Column<bigint> {
 /** UBIGINT values (conn ids, TCP sequence numbers): stored unsigned. */
 export class UBigIntColumn extends Column<bigint> {
   private data = new BigUint64Array(INITIAL);
+  /** The data's 32-bit halves (see BigIntColumn). */
+  private halves = new Int32Array(this.data.buffer);
   push(v: bigint | null): void {
-    if (this.length >= this.data.length) {
-      const n = new BigUint64Array(Math.max(INITIAL, this.data.length * 2));
-      n.set(this.data);
-      this.data = n;
-    }
+    this.grow();
     this.markNull(v === null);
     this.data[this.length++] = v ?? 0n;
+  }
+  /** push(BigInt(v)) for an integer 0 <= v < 2^53 (TCP sequence numbers), without a BigInt per value. */
+  pushNumber(v: number | null): void {
+    this.grow();
+    this.markNull(v === null);
+    writeHalves(this.halves, this.length++, v ?? 0);
+  }
+  private grow(): void {
+    if (this.length < this.data.length) return;
+    const n = new BigUint64Array(Math.max(INITIAL, this.data.length * 2));
+    n.set(this.data);
+    this.data = n;
+    this.halves = new Int32Array(n.buffer);
   }
   get(i: number): bigint | null {
     return this.nulls[i] ? null : this.data[i]!;
@@ -106,6 +117,7 @@ export class UBigIntColumn extends Column<bigint> {
   }
   load(values: ArrayLike<unknown>, nulls: Uint8Array, length: number): void {
     this.data = values as BigUint64Array;
+    this.halves = new Int32Array(this.data.buffer, this.data.byteOffset, this.data.length * 2);
     this.nulls = nulls;
     this.length = length;
   }

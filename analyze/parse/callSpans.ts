@@ -55,10 +55,12 @@ export class CallSpanWriter {
   readonly spans = new ColumnBatch(CALL_SIDES_SCHEMA);
   readonly ids = new ColumnBatch(CALL_IDS_SCHEMA);
   private readonly c = this.spans.columns as { push(v: unknown): void }[];
-  // BIGINT columns written from Numbers (no BigInt per row).
+  // BIGINT and UBIGINT columns written from Numbers (no BigInt per row).
   private readonly sid = this.spans.column('sid');
   private readonly reqBytes = this.spans.column('req_bytes');
   private readonly respBytes = this.spans.column('resp_bytes');
+  private readonly reqSeq = this.spans.column('req_seq');
+  private readonly respSeq = this.spans.column('resp_seq');
   private readonly idSid = this.ids.column('sid');
   private readonly idField = this.ids.column('field');
   private readonly idValue = this.ids.column('value');
@@ -89,8 +91,8 @@ export class CallSpanWriter {
     c[17]!.push(resp?.tsEndNs ?? req.tsEndNs);
     this.reqBytes.pushNumber(req.length);
     this.respBytes.pushNumber(resp ? resp.length : null);
-    c[20]!.push(rec.orphan ? null : (req.tcpSeq ?? null));
-    c[21]!.push(resp?.tcpSeq ?? null);
+    this.reqSeq.pushNumber(rec.orphan ? null : (req.tcpSeq ?? null));
+    this.respSeq.pushNumber(resp?.tcpSeq ?? null);
     c[22]!.push((req as { headComplete?: boolean }).headComplete ?? true);
     c[23]!.push(!rec.orphan);
     for (const [field, values] of Object.entries(rec.ids)) {

@@ -60,6 +60,9 @@ export class StreamParser {
     // only where the high half is not 0 (never for a syscall's count, which stays below 2^31).
     const bv = bytes.values;
     const bytesHalves = new Int32Array(bv.buffer, bv.byteOffset, bv.length * 2);
+    // A sequence number's low half is all that is used (Chunk.tcpSeq: mod 2^32): no BigInt per event.
+    const sv = seq.values;
+    const seqHalves = new Uint32Array(sv.buffer, sv.byteOffset, sv.length * 2);
     if (this.setup.mask) this.masked += maskPayloads(pb, po, block.rows);
     let c: OpenConnection | undefined;
     for (let i = 0; i < block.rows; i++) {
@@ -71,7 +74,7 @@ export class StreamParser {
           pid: pid.nulls?.[i] ? (null as unknown as number) : pid.values[i]!,
           tid: tid.nulls?.[i] ? (null as unknown as number) : tid.values[i]!,
           gid: gid.nulls?.[i] ? null : gid.values[i]!,
-          tcpSeq: seq.nulls?.[i] ? null : seq.values[i]!,
+          tcpSeq: seq.nulls?.[i] ? null : seqHalves[2 * i]!,
           bytes: bytes.nulls?.[i] ? (null as unknown as number) : bytesHalves[2 * i + 1] === 0 ? bytesHalves[2 * i]! >>> 0 : Number(bv[i]!),
           data: pb.subarray(po[i]!, po[i + 1]!),
         };

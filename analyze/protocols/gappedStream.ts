@@ -212,18 +212,12 @@ export class GappedStream {
   }
 
   /** TCP sequence number of stream position `pos`: its chunk's first-byte seq plus the offset, mod 2^32. */
-  seqAt(pos: number): bigint | null {
+  seqAt(pos: number): number | null {
     const i = this.chunkIndexAt(pos);
     if (i < 0) return null;
-    const c = this.chunk(i);
-    const seq = c.tcpSeq;
+    const seq = this.chunk(i).tcpSeq;
     if (seq === null || seq === undefined) return null;
-    const off = pos - this.chunkStart(i);
-    // In Number arithmetic where exact (a 32-bit seq plus an offset): one BigInt made instead of three (called once
-    // per frame, millions of times).
-    const s = Number(seq);
-    if (s >= 0 && s <= 0xffffffff) return off === 0 ? seq : BigInt((s + off) % 0x100000000);
-    return (seq + BigInt(off)) & 0xffffffffn;
+    return (seq + (pos - this.chunkStart(i))) % 0x100000000;
   }
 
   /** Start offset of the chunk after the one holding `pos` (a syscall boundary, used to resync), or -1. */

@@ -25,8 +25,11 @@ export interface Chunk {
   bytes: number;
   /** Captured head of those bytes, secrets redacted, ground-truth headers masked. */
   data: Uint8Array;
-  /** TCP sequence number of the first byte moved (null if unknown). */
-  tcpSeq?: bigint | null;
+  /**
+   * TCP sequence number of the first byte moved, mod 2^32 (the sequence space; a Number: no BigInt per syscall),
+   * null if unknown.
+   */
+  tcpSeq?: number | null;
   /** Process that made the syscall. */
   pid?: number;
   /** Green thread (greenlet) running when the syscall was made (capture schema v2; null if unknown). */
@@ -68,7 +71,7 @@ export interface Frame {
    * Where the frame's first byte came from, set by the frame reader (frameReader.ts) while its syscall is still
    * retained: TCP sequence number, process and green thread of that syscall.
    */
-  tcpSeq?: bigint | null;
+  tcpSeq?: number | null;
   pid?: number;
   gid?: bigint | null;
 }
