@@ -36,6 +36,27 @@ describe('gappedStream', () => {
     }
   });
 
+  it('reads the same after dropping and compacting as a stream that kept every chunk', () => {
+    const chunks = randomChunks(5, 700);
+    const whole = new GappedStream(chunks);
+    const growing = new GappedStream([], false);
+    let pushed = 0;
+    for (let pos = 0; pos < whole.length; pos += 7) {
+      while (pushed < chunks.length && growing.length <= pos + 40) growing.push(chunks[pushed++]!);
+      growing.dropBefore(pos - 1);
+      for (const p of [pos, pos + 3, pos + 11]) {
+        if (p >= growing.length) continue;
+        const i = growing.chunkIndexAt(p);
+        assert.equal(i, whole.chunkIndexAt(p), `pos ${p}`);
+        assert.equal(growing.chunk(i), whole.chunk(i));
+        assert.equal(growing.seqAt(p), whole.seqAt(p));
+        assert.deepEqual([...growing.contiguousAt(p, 16)], [...whole.contiguousAt(p, 16)]);
+      }
+      assert.equal(growing.chunkCount, pushed);
+      assert.throws(() => growing.chunk(pushed));
+    }
+  });
+
   it('seqAt adds the offset modulo 2^32, whatever the width of the recorded sequence number', () => {
     const chunk = (tcpSeq: number | null): Chunk => ({ tsNs: 0n, tid: 1, bytes: 100, data: new Uint8Array(100), tcpSeq });
     const s = new GappedStream([chunk(0xffffffe0), chunk(5), chunk(null), chunk(2 ** 40 + 0xfffffffe)]);
