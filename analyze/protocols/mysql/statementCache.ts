@@ -17,42 +17,49 @@ export class StatementCache<V> {
     private readonly perGeneration: number,
   ) {}
 
-  /** The value remembered for `bytes`, else compute(bytes) (remembered with a copy of the bytes). */
-  get(bytes: Uint8Array, compute: (bytes: Uint8Array) => V): V {
-    const h = hashBytes(bytes);
-    const hit = find(this.current.get(h), bytes);
+  /**
+   * The value remembered for bytes [start, end) of `buf`, else compute() of them (remembered with a copy of the
+   * bytes). A range rather than a view: a statement seen again makes no view of its own.
+   */
+  get(buf: Uint8Array, compute: (bytes: Uint8Array) => V, start = 0, end = buf.length): V {
+    const h = hashBytes(buf, start, end);
+    const hit = find(this.current.get(h), buf, start, end);
     if (hit) return hit.value;
-    const old = find(this.previous.get(h), bytes);
+    const old = find(this.previous.get(h), buf, start, end);
+    const bytes = old ? old.bytes : Buffer.copyBytesFrom(buf, start, end - start);
     const value = old ? old.value : compute(bytes);
     if (this.size >= this.perGeneration) {
       this.previous = this.current;
       this.current = new Map();
       this.size = 0;
     }
-    // A copy: the view is on a whole event block's payloads.
-    this.current.set(h, { bytes: old ? old.bytes : bytes.slice(), value, next: this.current.get(h) ?? null });
+    // A copy: `buf` is (a view on) a whole event block's payloads.
+    this.current.set(h, { bytes, value, next: this.current.get(h) ?? null });
     this.size++;
     return value;
   }
 }
 
 interface Entry<V> {
-  bytes: Uint8Array;
+  /** A copy of the statement's bytes (a Buffer: compared with a range of another buffer natively). */
+  bytes: Buffer;
   value: V;
   /** The entry remembered before it with the same hash. */
   next: Entry<V> | null;
 }
 
-function find<V>(e: Entry<V> | null | undefined, bytes: Uint8Array): Entry<V> | null {
-  for (; e; e = e.next) if (equalBytes(e.bytes, bytes)) return e;
+function find<V>(e: Entry<V> | null | undefined, buf: Uint8Array, start: number, end: number): Entry<V> | null {
+  for (; e; e = e.next) if (equalBytes(e.bytes, buf, start, end)) return e;
   return null;
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
+/** True if `a` holds bytes [start, end) of `b`. */
+function equalBytes(a: Buffer, b: Uint8Array, start: number, end: number): boolean {
+  const n = a.length;
+  if (n !== end - start) return false;
   // Native comparison for long statements, a loop for short ones (a native call costs more than a few bytes).
-  if (a.length > 64) return Buffer.compare(a, b) === 0;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  if (n > 64) return a.compare(b, start, end) === 0;
+  for (let i = 0; i < n; i++) if (a[i] !== b[start + i]) return false;
   return true;
 }
 
@@ -62,35 +69,47 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  * byte reads per word: ~3x faster on 284-byte statements); a view at any offset reads the same words as the bytes do
  * (on a big-endian machine the two would differ: lookups would miss, never match wrongly).
  */
-export function hashBytes(b: Uint8Array): number {
-  const n = b.length;
+export function hashBytes(buf: Uint8Array, start = 0, end = buf.length): number {
+  const n = end - start;
   const full = n >>> 2;
   let h = n ^ 0x811c9dc5;
   let j = 0;
   if (full > 8) {
-    const off = b.byteOffset;
+    const off = buf.byteOffset + start;
     const s = off & 3;
     // Aligned words wholly inside [off - s, off + n): the first s bytes of the first one are not the statement's.
-    const words = new Int32Array(b.buffer, off - s, (s + n) >>> 2);
+    const words = wordsOf(buf.buffer as ArrayBuffer);
+    const w0 = (off - s) >>> 2;
+    const wn = Math.min((s + n) >>> 2, words.length - w0);
     if (s === 0) {
-      for (; j < full; j++) h = mix(h, words[j]!);
+      for (; j < full; j++) h = mix(h, words[w0 + j]!);
     } else {
       const right = 8 * s;
       const left = 32 - right;
-      const last = Math.min(full, words.length - 1);
-      for (; j < last; j++) h = mix(h, (words[j]! >>> right) | (words[j + 1]! << left));
+      const last = Math.min(full, wn - 1);
+      for (; j < last; j++) h = mix(h, (words[w0 + j]! >>> right) | (words[w0 + j + 1]! << left));
     }
   }
   for (; j < full; j++) {
-    const i = 4 * j;
-    h = mix(h, b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+    const i = start + 4 * j;
+    h = mix(h, buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
   }
-  for (let i = 4 * full; i < n; i++) h = mix(h, b[i]!);
+  for (let i = start + 4 * full; i < end; i++) h = mix(h, buf[i]!);
   // MurmurHash3's finalizer.
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
+
+/**
+ * The whole words of `buffer`, the view made once per buffer (an event block's payloads hold many statements): the
+ * last one is kept, with its buffer, until another is asked for.
+ */
+function wordsOf(buffer: ArrayBuffer): Int32Array {
+  if (lastWords.buffer !== buffer) lastWords = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  return lastWords;
+}
+let lastWords = new Int32Array(0);
 
 /** One MurmurHash3 (x86_32) round. */
 function mix(h: number, w: number): number {

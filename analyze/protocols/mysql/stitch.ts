@@ -139,8 +139,9 @@ const statements = new StatementCache<StatementFacts>(MAX_STATEMENTS);
  */
 const longIds = new StatementCache<Readonly<Record<string, string[]>>>(MAX_STATEMENTS);
 
-function statementFacts(bytes: Uint8Array): StatementFacts {
-  return statements.get(bytes, computeFacts);
+/** The facts of the statement in a command's head (after the command byte, at most MAX_PAYLOAD_HEAD bytes). */
+function statementFacts(head: Uint8Array): StatementFacts {
+  return statements.get(head, computeFacts, 1, Math.max(1, Math.min(head.length, MAX_PAYLOAD_HEAD)));
 }
 
 function computeFacts(bytes: Uint8Array): StatementFacts {
@@ -148,8 +149,9 @@ function computeFacts(bytes: Uint8Array): StatementFacts {
   return { sql, path: normaliseSql(sql), verb: sqlVerb(sql), ids: sqlIds(sql) };
 }
 
-function longStatementIds(bytes: Uint8Array): Record<string, string[]> {
-  return longIds.get(bytes, computeLongIds) as Record<string, string[]>;
+/** sqlIds of the whole statement in a command's head (after the command byte). */
+function longStatementIds(head: Uint8Array): Record<string, string[]> {
+  return longIds.get(head, computeLongIds, 1, head.length) as Record<string, string[]>;
 }
 
 function computeLongIds(bytes: Uint8Array): Readonly<Record<string, string[]>> {
@@ -287,8 +289,8 @@ export function createMysqlStitcher(sink: StitchSink): Stitcher<MysqlPacket> {
     let path: string | null = null;
     let method: string = cmd.info.name;
     if (cmd.byte === COM_QUERY || cmd.byte === COM_STMT_PREPARE) {
-      facts = statementFacts(cmd.head.subarray(1, MAX_PAYLOAD_HEAD));
-      if (cmd.head.length > MAX_PAYLOAD_HEAD) ids = longStatementIds(cmd.head.subarray(1));
+      facts = statementFacts(cmd.head);
+      if (cmd.head.length > MAX_PAYLOAD_HEAD) ids = longStatementIds(cmd.head);
     }
     if (cmd.byte === COM_STMT_EXECUTE) {
       const stmtId = readUint(cmd.head, 1, 4);
