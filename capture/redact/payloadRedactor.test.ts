@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PayloadRedactor } from './payloadRedactor.js';
+import { PayloadRedactor, slotOf } from './payloadRedactor.js';
 import { TRIGGERS } from './triggers.js';
 import { redactOne, redactStream, splits } from '../../testing/redactTestkit.js';
 
@@ -56,7 +56,14 @@ test('stream: context belongs to one connection and one direction', () => {
 
 test('stream: connections whose ids share a slot of the connection cache keep their own context', () => {
   const r = new PayloadRedactor();
-  const [a, b, c] = [5, 5 + 1024, 0x80000000 + 5 + 2048]; // conn ids as the builder passes them (low 32 bits, unsigned)
+  // conn ids as the builder passes them (low 32 bits, unsigned), all three in one slot
+  const a = 5;
+  const sameSlot = (from: number) => {
+    let k = from;
+    while (slotOf(k | 0) !== slotOf(a)) k++;
+    return k;
+  };
+  const [b, c] = [sameSlot(a + 1), sameSlot(0x80000000)];
   assert.equal(feed(r, '{"password": ', a, 1, 100), '{"password": ');
   assert.equal(feed(r, '{"token": ', c, 1, 50), '{"token": ');
   assert.equal(feed(r, '"not-after-the-other-key"}', b, 1, 900), '"not-after-the-other-key"}', 'another connection, same slot');
