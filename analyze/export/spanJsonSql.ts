@@ -105,10 +105,18 @@ function concat(d: Dialect, pieces: Piece[]): string {
     if (last && 'lit' in last && 'lit' in p && last.when === p.when) merged[merged.length - 1] = lit(last.lit + p.lit, p.when);
     else merged.push(p);
   }
-  const args = merged.map((p) => {
-    const e = 'lit' in p ? d.string(p.lit) : p.sql;
-    return p.when ? `CASE WHEN ${p.when} THEN ${e} ELSE '' END` : e;
-  });
+  // Adjacent pieces under the same condition: one CASE (the condition tested once per row, not once per piece).
+  const args: string[] = [];
+  for (let i = 0; i < merged.length; ) {
+    const when = merged[i]!.when;
+    const group: string[] = [];
+    for (; i < merged.length && merged[i]!.when === when; i++) {
+      const p = merged[i]!;
+      group.push('lit' in p ? d.string(p.lit) : p.sql);
+    }
+    if (!when) args.push(...group);
+    else args.push(`CASE WHEN ${when} THEN ${group.length === 1 ? group[0] : `concat(${group.join(', ')})`} ELSE '' END`);
+  }
   return `concat(${args.join(', ')})`;
 }
 

@@ -122,6 +122,8 @@ class ExportChunk {
   }
 }
 
+const COMMA = 0x2c;
+
 /** Bytes gathered before one write: few system calls, no giant string built. */
 const WRITE_BUFFER_BYTES = 4 << 20;
 
@@ -170,7 +172,11 @@ class JsonWriter {
   }
   /** Starts an item of the element's array. */
   item(): void {
-    if (this.items++ > 0) this.text(',');
+    // The comma as a byte: a string write per span was a native call each.
+    if (this.items++ > 0) {
+      if (this.used === this.bufferBytes) this.flush();
+      this.buffer[this.used++] = COMMA;
+    }
   }
   end(tail: string): void {
     this.text(tail);
@@ -441,8 +447,8 @@ async function writeJson(
   let trace: Uint8Array | null = null;
   /** Its processes: resource -> process number (p1, p2, ... in order of first use). */
   const processes = new Map<bigint, number>();
-  /** Each process number's span ending: `"pN","warnings":null}`. */
-  const tails: string[] = [];
+  /** Each process number's span ending, `"pN","warnings":null}`, as bytes. */
+  const tails: Buffer[] = [];
   const byNumber = new Map(resources.map((r) => [r.number, r]));
   const endTrace = (): void => {
     if (trace === null) return;
@@ -486,7 +492,8 @@ async function writeJson(
         file!.item();
         if (simple) {
           file!.bytes(jaeger.bytes!, jaeger.offsets![i]!, jaeger.offsets![i + 1]!);
-          file!.text((tails[p] ??= `"p${p}","warnings":null}`));
+          const tail = (tails[p] ??= Buffer.from(`"p${p}","warnings":null}`));
+          file!.bytes(tail, 0, tail.length);
         } else {
           file!.text(jaegerSpanJson(span!.trace_id, span!, `p${p}`));
         }
